@@ -1,0 +1,105 @@
+// The kernel interface: every numeric op the encoder and decoder need, behind
+// one set of functions that dispatch on the instruction set chosen at run time.
+//
+// Each op has a scalar reference (kernels/*_generic.cc, or the generic part of
+// a file) that is the definition of what the op computes; the ISA paths
+// (files ending _avx2.cc / _avx512.cc / _neon.cc, compiled with their own
+// target flags) must agree with it within float rounding. Shapes are given in
+// one comment per function; all matrices are row-major with a leading
+// dimension (ld*) in elements.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "engine/core/thread_pool.h"
+#include "engine/format/ggml_file.h"
+
+namespace wn {
+namespace kernels {
+
+enum class Isa { kGeneric = 0, kAvx2 = 1, kAvx512 = 2, kNeon = 3 };
+
+const char* isa_name(Isa isa);            // "generic", "avx2", "avx512", "neon"
+bool isa_supported(Isa isa);              // can this CPU (and this build) run it?
+Isa best_isa();                           // the fastest supported path (cpuid, once)
+// The path a new model uses: WHISPER_NATIVE_ISA=generic|avx2|avx512|neon if set
+// (throws kInvalidArgument when that path is unknown or unsupported here),
+// otherwise best_isa(). Read on each call, so tests can switch paths.
+Isa selected_isa();
+
+// Where an op runs: which ISA path and which threads (pool may be null = run
+// on the calling thread only).
+struct Context {
+  Isa isa = Isa::kGeneric;
+  ThreadPool* pool = nullptr;
+};
+
+// The weight matrix of a Linear layer, W [n][k] (n outputs, k inputs; PyTorch
+// layout, ggml ne = {k, n}), repacked once at load into the layout the ISA's
+// GEMM micro-kernel streams. Storage stays f16 for f16 sources (f32 sources
+// stay f32); arithmetic is always f32.
+class PackedWeights {
+ public:
+  PackedWeights();
+  ~PackedWeights();
+  PackedWeights(PackedWeights&&) noexcept;
+  PackedWeights& operator=(PackedWeights&&) noexcept;
+
+  // src: n*k elements of `type` (kF16 or kF32; anything else throws
+  // kUnsupportedTensorType), row-major [n][k].
+  static PackedWeights pack(Isa isa, GgmlType type, const void* src, int n, int k);
+
+  int n() const;
+  int k() const;
+  Isa isa() const;
+  size_t bytes() const;  // memory held
+  // Row i of W widened to f32 (k floats): embedding lookups read the packed copy
+  // so the source tensor can be released.
+  void row(int i, float* out) const;
+
+  struct Impl;
+  const Impl* impl() const { return impl_.get(); }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// What linear() does to each output element after the dot product, in order:
+// add bias[j]; apply GELU; then either store or add into c (residual).
+struct Epilogue {
+  const float* bias = nullptr;  // [n] or null
+  bool gelu = false;            // exact erf GELU
+  bool accumulate = false;      // c[i][j] += result instead of c[i][j] = result
+};
+
+// c[m][n] = epilogue(a[m][k] · Wᵀ). a has leading dimension lda >= k, c has ldc >= n.
+// Uses w.isa()'s micro-kernel; ctx.pool splits the work.
+void linear(const Context& ctx, const float* a, int64_t lda, int m, const PackedWeights& w,
+            float* c, int64_t ldc, const Epilogue& ep);
+
+// Multi-head scaled dot-product attention, fused per head: no n_q × n_kv score
+// matrix is materialised for a whole head.
+//   q [n_q][ldq], k [n_kv][ldk], v [n_kv][ldv], out [n_q][ldo];
+//   head h uses columns [h*d_head, (h+1)*d_head) of each.
+//   out_i = Σ_t softmax_t(scale · q_i·k_t) v_t, over t allowed by the mask:
+//   causal_offset < 0: no mask; otherwise query i sees t <= causal_offset + i.
+void attention(const Context& ctx, const float* q, int64_t ldq, int n_q, const float* k,
+               int64_t ldk, const float* v, int64_t ldv, int n_kv, int n_head, int d_head,
+               float scale, int causal_offset, float* out, int64_t ldo);
+
+// y[m][n] = (x - mean) / sqrt(var + eps) * gamma + beta, per row. y may equal x.
+void layer_norm(const Context& ctx, const float* x, int64_t ldx, int m, int n,
+                const float* gamma, const float* beta, float eps, float* y, int64_t ldy);
+
+// x[i] = GELU(x[i]) = 0.5 x (1 + erf(x / √2)), in place.
+void gelu(const Context& ctx, float* x, int64_t n);
+
+// y[i] += x[i].
+void add(const Context& ctx, float* y, const float* x, int64_t n);
+
+// Widens n f16 values to f32.
+void f16_to_f32(const Context& ctx, const uint16_t* src, float* dst, int64_t n);
+
+}  // namespace kernels
+}  // namespace wn

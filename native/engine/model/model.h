@@ -1,0 +1,93 @@
+// A loaded Whisper model: hparams, vocabulary, mel filterbank and the weights
+// packed for the kernels, plus the model's thread pool. Immutable after load
+// and shared (std::shared_ptr<const Model>) by every transcription running on
+// it; per-call state lives in Encoder/Decoder objects.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/core/thread_pool.h"
+#include "engine/format/ggml_file.h"
+#include "engine/kernels/kernels.h"
+
+namespace wn {
+
+struct LoadOptions {
+  int threads = 0;  // 0: the number of hardware threads (at most 8)
+};
+
+// A LayerNorm's parameters, widened to f32.
+struct Norm {
+  std::vector<float> gamma, beta;
+};
+
+struct EncoderBlock {
+  Norm attn_ln;
+  kernels::PackedWeights qkv;  // q, k and v stacked: [3d][d], one GEMM
+  std::vector<float> qkv_bias; // [3d] (k's part is zero: the key has no bias)
+  kernels::PackedWeights attn_out;
+  std::vector<float> attn_out_bias;
+  Norm mlp_ln;
+  kernels::PackedWeights fc1, fc2;
+  std::vector<float> fc1_bias, fc2_bias;
+};
+
+struct DecoderBlock {
+  Norm attn_ln;
+  kernels::PackedWeights qkv;
+  std::vector<float> qkv_bias;
+  kernels::PackedWeights attn_out;
+  std::vector<float> attn_out_bias;
+  Norm cross_ln;
+  kernels::PackedWeights cross_q;
+  std::vector<float> cross_q_bias;
+  kernels::PackedWeights cross_kv;  // k and v stacked: [2d][d]
+  std::vector<float> cross_kv_bias; // [2d] (k's part zero)
+  kernels::PackedWeights cross_out;
+  std::vector<float> cross_out_bias;
+  Norm mlp_ln;
+  kernels::PackedWeights fc1, fc2;
+  std::vector<float> fc1_bias, fc2_bias;
+};
+
+class Model {
+ public:
+  // Opens, validates (format + weights) and packs. Throws wn::Error.
+  static std::shared_ptr<const Model> load(const std::string& path, const LoadOptions& options);
+  static std::shared_ptr<const Model> load(ModelFile file, const LoadOptions& options);
+
+  const HParams& hparams() const { return hparams_; }
+  const std::vector<std::string>& vocab() const { return vocab_; }
+  const std::vector<float>& mel_filters() const { return mel_filters_; }  // [n_mels][n_fft_bins]
+  int n_fft_bins() const { return n_fft_bins_; }
+  bool multilingual() const { return hparams_.n_vocab >= 51865; }
+  // "tiny", "base", "small", "medium", "large" from n_audio_layer; with ".en" when English-only
+  std::string type_name() const;
+  kernels::Context context() const { return {isa_, pool_.get()}; }
+  ThreadPool& pool() const { return *pool_; }
+  size_t weight_bytes() const;  // memory held by packed weights
+
+  // --- packed weights (read by encoder.cc / decoder.cc) ---
+  kernels::PackedWeights conv1, conv2;  // [d][n_mels*3], [d][d*3]: convolutions as GEMMs (im2col)
+  std::vector<float> conv1_bias, conv2_bias;
+  std::vector<float> enc_pos;           // [n_audio_ctx][d]
+  std::vector<EncoderBlock> enc_blocks;
+  Norm enc_ln_post;
+  kernels::PackedWeights tok_emb;       // [n_vocab][d_text]: output projection and embedding lookups
+  std::vector<float> dec_pos;           // [n_text_ctx][d_text]
+  std::vector<DecoderBlock> dec_blocks;
+  Norm dec_ln;
+
+ private:
+  Model() = default;
+  HParams hparams_;
+  std::vector<std::string> vocab_;
+  std::vector<float> mel_filters_;
+  int n_fft_bins_ = 0;
+  kernels::Isa isa_ = kernels::Isa::kGeneric;
+  std::unique_ptr<ThreadPool> pool_;
+};
+
+}  // namespace wn
