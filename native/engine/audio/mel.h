@@ -11,8 +11,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
+#include "engine/audio/fft.h"
 #include "engine/core/thread_pool.h"
 
 namespace wn {
@@ -27,6 +29,9 @@ class LogMelSpectrogram {
  public:
   // samples (n of them) must outlive this object. filters is [n_mels][n_fft_bins]
   // (n_fft_bins must be 201). pool may be null.
+  // filters is kept by reference and must outlive this object too. Runs pass 1
+  // (the global max) here. Throws kInvalidAudio for a NaN or infinite sample and
+  // kInvalidArgument for filters of the wrong shape.
   LogMelSpectrogram(const float* samples, size_t n, const std::vector<float>& filters, int n_mels,
                     int n_fft_bins, ThreadPool* pool);
 
@@ -40,7 +45,22 @@ class LogMelSpectrogram {
   // digital silence (as the padding itself).
   void window(int64_t first_frame, float* out) const;
 
+  // The first frame of the window that starts `seconds` into the audio: round(seconds * 100).
+  static int64_t window_offset_frames(double seconds);
+  // Frames of the padded spectrogram: (n + 480000) / 160 (the reference drops the last STFT frame).
+  int64_t total_frames() const { return total_frames_; }
+  // What window() writes for a frame of digital silence: max(-10, global max - 8), scaled.
+  float silence_value() const;
+
  private:
+  struct FrameScratch;
+  using FrameRangeFn =
+      std::function<void(int64_t begin, int64_t end, FrameScratch& scratch, int thread_index)>;
+  // Calls fn on consecutive chunks of [begin, end), spread over the pool when there is one.
+  void for_frame_chunks(int64_t begin, int64_t end, const FrameRangeFn& fn) const;
+  // out[m * out_stride] = log10(max(mel_m, 1e-10)) of frame t, for every mel band m.
+  void frame_log_mel(int64_t t, FrameScratch& scratch, float* out, size_t out_stride) const;
+
   const float* samples_;
   size_t n_samples_;
   const std::vector<float>& filters_;
@@ -48,6 +68,14 @@ class LogMelSpectrogram {
   int n_fft_bins_;
   ThreadPool* pool_;
   float max_log_ = -1e30f;
+
+  RealFft fft_;
+  std::vector<double> hann_;         // periodic Hann window, kFftSize values
+  std::vector<int> band_first_bin_;  // per mel band: its first non-zero filter bin
+  std::vector<int> band_end_bin_;    // ... and one past its last (band_first_bin_ if none)
+  int64_t padded_samples_ = 0;       // n + kWindowSamples
+  int64_t total_frames_ = 0;         // padded_samples_ / kHopLength
+  int64_t first_silent_frame_ = 0;   // every frame from here on sees only zero samples
 };
 
 }  // namespace wn
