@@ -137,10 +137,12 @@ void LogMelSpectrogram::window(int64_t first_frame, float* out) const {
   }
   const float floor = max_log_ - kClampRange;
   const float silence = silence_value();
-  // Frames [first_frame, computed_end) need a transform; the rest are silence.
-  const int64_t computed_end =
-      std::max(first_frame, std::min(first_frame + kWindowFrames, first_silent_frame_));
-  const int64_t n_computed = computed_end - first_frame;
+  // The first n_computed frames need a transform; the rest are silence. (Written so
+  // that no first_frame, however large, overflows.)
+  const int64_t n_computed =
+      first_frame >= first_silent_frame_
+          ? 0
+          : std::min<int64_t>(kWindowFrames, first_silent_frame_ - first_frame);
 
   for_frame_chunks(0, n_computed,
                    [&](int64_t begin, int64_t end, FrameScratch& scratch, int /*thread_index*/) {
