@@ -1,0 +1,174 @@
+// ThreadPool: persistent workers that share each parallel_for call's tasks.
+//
+// How a call runs: the caller takes the pool (call_mutex_, so concurrent
+// callers serialise op by op), publishes the job and bumps a generation
+// counter; every worker joins that generation exactly once, and all threads,
+// the caller included, pull task indices from one atomic counter until none
+// are left. The caller returns only after every worker has checked out, so no
+// worker can touch a job after its call returned.
+//
+// Why spin first: the decoder issues dozens of small ops per token, and a
+// condition-variable wake-up costs tens of microseconds; workers (and the
+// caller waiting for them) spin briefly on the atomics before sleeping.
+//
+// What it is not: a general task scheduler (no nesting, no futures).
+#include "engine/core/thread_pool.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "engine/core/error.h"
+
+#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
+#include <immintrin.h>
+#define WN_CPU_RELAX() _mm_pause()
+#elif defined(__aarch64__)
+#define WN_CPU_RELAX() __asm__ __volatile__("yield")
+#else
+#define WN_CPU_RELAX() ((void)0)
+#endif
+
+namespace wn {
+
+namespace {
+
+// How long a waiting thread spins before it sleeps. Long enough to cover the
+// gap between two consecutive small ops, short enough not to burn a core when
+// the pool is idle.
+constexpr auto kSpinBudget = std::chrono::microseconds(200);
+
+// Spins until pred() holds or the budget runs out; returns pred().
+template <typename Pred>
+bool spin_until(Pred pred) {
+  const auto deadline = std::chrono::steady_clock::now() + kSpinBudget;
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (pred()) return true;
+      WN_CPU_RELAX();
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return pred();
+  }
+}
+
+}  // namespace
+
+struct ThreadPool::Impl {
+  int n_threads = 1;
+  std::vector<std::thread> workers;
+  std::mutex call_mutex;  // held by one parallel_for at a time
+
+  // The current job (valid while a call is in flight).
+  const std::function<void(int64_t, int)>* fn = nullptr;
+  int64_t n_tasks = 0;
+  std::atomic<int64_t> next_task{0};
+  std::atomic<bool> failed{false};
+  std::exception_ptr first_error;
+  std::mutex error_mutex;
+
+  std::atomic<uint64_t> generation{0};
+  std::atomic<int> workers_pending{0};
+  std::atomic<bool> stopping{false};
+  std::mutex sleep_mutex;
+  std::condition_variable work_ready;  // generation bumped or stopping
+  std::condition_variable work_done;   // workers_pending reached 0
+
+  // Pulls tasks until none are left or one failed.
+  void run_tasks(int thread_index) {
+    for (;;) {
+      if (failed.load(std::memory_order_relaxed)) return;
+      const int64_t task = next_task.fetch_add(1, std::memory_order_relaxed);
+      if (task >= n_tasks) return;
+      try {
+        (*fn)(task, thread_index);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!failed.load()) first_error = std::current_exception();
+        failed.store(true);
+      }
+    }
+  }
+
+  void worker_loop(int thread_index) {
+    uint64_t seen = 0;
+    for (;;) {
+      const auto has_news = [&] {
+        return generation.load(std::memory_order_acquire) != seen ||
+               stopping.load(std::memory_order_acquire);
+      };
+      if (!spin_until(has_news)) {
+        std::unique_lock<std::mutex> lock(sleep_mutex);
+        work_ready.wait(lock, has_news);
+      }
+      if (stopping.load(std::memory_order_acquire)) return;
+      seen = generation.load(std::memory_order_acquire);
+      run_tasks(thread_index);
+      if (workers_pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard<std::mutex> lock(sleep_mutex);
+        work_done.notify_all();
+      }
+    }
+  }
+};
+
+ThreadPool::ThreadPool(int n_threads) : impl_(new Impl) {
+  if (n_threads < 1) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "ThreadPool: n_threads must be >= 1, got " + std::to_string(n_threads));
+  }
+  impl_->n_threads = n_threads;
+  impl_->workers.reserve(n_threads - 1);
+  for (int i = 1; i < n_threads; ++i) {
+    impl_->workers.emplace_back([this, i] { impl_->worker_loop(i); });
+  }
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->sleep_mutex);
+    impl_->stopping.store(true, std::memory_order_release);
+  }
+  impl_->work_ready.notify_all();
+  for (auto& t : impl_->workers) t.join();
+}
+
+int ThreadPool::size() const { return impl_->n_threads; }
+
+void ThreadPool::parallel_for(int64_t n_tasks,
+                              const std::function<void(int64_t task, int thread_index)>& fn) {
+  if (n_tasks <= 0) return;
+  std::lock_guard<std::mutex> call_lock(impl_->call_mutex);
+  Impl& s = *impl_;
+  if (s.workers.empty() || n_tasks == 1) {
+    for (int64_t t = 0; t < n_tasks; ++t) fn(t, 0);
+    return;
+  }
+  s.fn = &fn;
+  s.n_tasks = n_tasks;
+  s.next_task.store(0, std::memory_order_relaxed);
+  s.failed.store(false, std::memory_order_relaxed);
+  s.first_error = nullptr;
+  s.workers_pending.store((int)s.workers.size(), std::memory_order_relaxed);
+  {
+    // Under the lock so that a worker about to sleep cannot miss the bump.
+    std::lock_guard<std::mutex> lock(s.sleep_mutex);
+    s.generation.fetch_add(1, std::memory_order_release);
+  }
+  s.work_ready.notify_all();
+
+  s.run_tasks(0);
+
+  const auto all_done = [&] { return s.workers_pending.load(std::memory_order_acquire) == 0; };
+  if (!spin_until(all_done)) {
+    std::unique_lock<std::mutex> lock(s.sleep_mutex);
+    s.work_done.wait(lock, all_done);
+  }
+  s.fn = nullptr;
+  if (s.failed.load()) std::rethrow_exception(s.first_error);
+}
+
+}  // namespace wn

@@ -1,0 +1,183 @@
+// The kernel interface's entry points: argument checks, the split of each op
+// into tasks for the thread pool, per-thread scratch, and the hand-off to the
+// ISA's kernels (kernels_for). No arithmetic of its own beyond re-laying out
+// keys for attention.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "engine/core/error.h"
+#include "engine/kernels/kernels_internal.h"
+
+namespace wn {
+namespace kernels {
+namespace {
+
+// Below this many multiply-adds an op runs on the calling thread: waking the
+// pool costs more than it saves.
+constexpr int64_t kMinParallelMacs = 1 << 17;
+// Elementwise ops are split into chunks of this many elements.
+constexpr int64_t kElementwiseChunk = 1 << 15;
+// Rows per linear task when m is large: a multiple of every ISA's micro-tile
+// height (4, 6, 12), small enough that a row block of A stays in L2.
+constexpr int kLinearRowBlock = 48;
+
+[[noreturn]] void invalid(const std::string& what) { throw Error(ErrorCode::kInvalidArgument, what); }
+
+// Runs fn(task, thread) on the pool when there is one and the work is big
+// enough, else inline.
+template <typename Fn>
+void run_tasks(const Context& ctx, int64_t n_tasks, bool parallel, const Fn& fn) {
+  if (ctx.pool != nullptr && parallel && n_tasks > 1 && ctx.pool->size() > 1) {
+    ctx.pool->parallel_for(n_tasks, fn);
+  } else {
+    for (int64_t t = 0; t < n_tasks; ++t) fn(t, 0);
+  }
+}
+
+}  // namespace
+
+void linear(const Context& ctx, const float* a, int64_t lda, int m, const PackedWeights& w,
+            float* c, int64_t ldc, const Epilogue& ep) {
+  const PackedWeights::Impl* wi = w.impl();
+  if (wi == nullptr) invalid("linear: weights are empty (not packed)");
+  if (m < 0) invalid("linear: m must be >= 0, got " + std::to_string(m));
+  if (m == 0) return;
+  if (a == nullptr || c == nullptr) invalid("linear: null input or output");
+  if (lda < wi->k) invalid("linear: lda " + std::to_string(lda) + " < k " + std::to_string(wi->k));
+  if (ldc < wi->n) invalid("linear: ldc " + std::to_string(ldc) + " < n " + std::to_string(wi->n));
+  const IsaKernels& kern = kernels_for(wi->isa);
+
+  // Task grid: row blocks x groups of panels. Panels are the fast index so
+  // consecutive tasks share a block of A.
+  const int row_block = m <= 2 * kLinearRowBlock ? m : kLinearRowBlock;
+  const int64_t n_row_blocks = (m + row_block - 1) / row_block;
+  const int threads = ctx.pool ? ctx.pool->size() : 1;
+  // Enough tasks for dynamic balancing (~8 per thread), but no more.
+  const int64_t want_tasks = 8 * (int64_t)threads;
+  int panels_per_task = (int)std::max<int64_t>(1, (wi->n_panels * n_row_blocks) / want_tasks);
+  panels_per_task = std::min(panels_per_task, wi->n_panels);
+  const int64_t n_panel_groups = (wi->n_panels + panels_per_task - 1) / panels_per_task;
+  const bool parallel = (int64_t)m * wi->n * wi->k >= kMinParallelMacs;
+
+  run_tasks(ctx, n_row_blocks * n_panel_groups, parallel, [&](int64_t task, int) {
+    const int64_t rb = task / n_panel_groups, pg = task % n_panel_groups;
+    const int i0 = (int)(rb * row_block);
+    const int rows = std::min(row_block, m - i0);
+    const int p0 = (int)(pg * panels_per_task);
+    const int p1 = std::min(wi->n_panels, p0 + panels_per_task);
+    kern.linear_tile(a + i0 * lda, lda, rows, *wi, p0, p1, c + i0 * ldc, ldc, ep);
+  });
+}
+
+namespace {
+
+// Keys of every head transposed to [head][d_head][ld_kt] so a kernel can
+// multiply a block of queries by many keys with vector loads along keys.
+void transpose_keys(const Context& ctx, AttentionArgs& at, int n_head, std::vector<float>& buf) {
+  at.ld_kt = (at.n_kv + 15) / 16 * 16;
+  at.kt_head_stride = at.ld_kt * at.d_head;
+  buf.resize((size_t)(at.kt_head_stride * n_head));
+  at.kt = buf.data();
+  const int64_t key_block = 64;
+  const int64_t n_key_blocks = (at.n_kv + key_block - 1) / key_block;
+  run_tasks(ctx, n_head * n_key_blocks, true, [&](int64_t task, int) {
+    const int h = (int)(task / n_key_blocks);
+    const int t0 = (int)((task % n_key_blocks) * key_block);
+    const int t1 = (int)std::min<int64_t>(at.n_kv, t0 + key_block);
+    float* dst = at.kt + h * at.kt_head_stride;
+    for (int t = t0; t < t1; ++t) {
+      const float* src = at.k + t * at.ldk + h * at.d_head;
+      for (int e = 0; e < at.d_head; ++e) dst[e * at.ld_kt + t] = src[e];
+    }
+    if (t1 == at.n_kv) {  // zero the padding so kernels may read whole vectors
+      for (int e = 0; e < at.d_head; ++e) {
+        std::fill(dst + e * at.ld_kt + at.n_kv, dst + (e + 1) * at.ld_kt, 0.0f);
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void attention(const Context& ctx, const float* q, int64_t ldq, int n_q, const float* k,
+               int64_t ldk, const float* v, int64_t ldv, int n_kv, int n_head, int d_head,
+               float scale, int causal_offset, float* out, int64_t ldo) {
+  if (n_q < 0 || n_kv < 0 || n_head <= 0 || d_head <= 0) {
+    invalid("attention: bad shape n_q=" + std::to_string(n_q) + " n_kv=" + std::to_string(n_kv) +
+            " n_head=" + std::to_string(n_head) + " d_head=" + std::to_string(d_head));
+  }
+  const int64_t width = (int64_t)n_head * d_head;
+  if (ldq < width || ldk < width || ldv < width || ldo < width) {
+    invalid("attention: leading dimensions must be >= n_head*d_head = " + std::to_string(width));
+  }
+  if (n_q == 0) return;
+  const IsaKernels& kern = kernels_for(ctx.isa);
+  AttentionArgs at = {q, ldq, n_q, k, ldk, v, ldv, n_kv, d_head, scale, causal_offset,
+                      out, ldo, nullptr, 0, 0};
+  thread_local std::vector<float> kt_buffer;
+  if (kern.wants_transposed_keys && n_q >= kern.attention_block_rows && n_kv > 0) {
+    transpose_keys(ctx, at, n_head, kt_buffer);
+  }
+  const int block = kern.attention_block_rows;
+  const int64_t n_blocks = (n_q + block - 1) / block;
+  const size_t scratch_floats = kern.attention_scratch_floats(n_kv, d_head);
+  const bool parallel = (int64_t)n_q * n_kv * width >= kMinParallelMacs;
+  run_tasks(ctx, n_head * n_blocks, parallel, [&](int64_t task, int) {
+    thread_local std::vector<float> scratch;
+    if (scratch.size() < scratch_floats) scratch.resize(scratch_floats);
+    const int h = (int)(task / n_blocks);
+    const int q0 = (int)((task % n_blocks) * block);
+    kern.attention_rows(at, h, q0, std::min(n_q, q0 + block), scratch.data());
+  });
+}
+
+void layer_norm(const Context& ctx, const float* x, int64_t ldx, int m, int n, const float* gamma,
+                const float* beta, float eps, float* y, int64_t ldy) {
+  if (m < 0 || n <= 0 || ldx < n || ldy < n) {
+    invalid("layer_norm: bad shape m=" + std::to_string(m) + " n=" + std::to_string(n) +
+            " ldx=" + std::to_string(ldx) + " ldy=" + std::to_string(ldy));
+  }
+  const IsaKernels& kern = kernels_for(ctx.isa);
+  const int rows_per_task = 16;
+  const int64_t n_tasks = (m + rows_per_task - 1) / rows_per_task;
+  run_tasks(ctx, n_tasks, (int64_t)m * n >= kElementwiseChunk, [&](int64_t task, int) {
+    const int i1 = (int)std::min<int64_t>(m, (task + 1) * rows_per_task);
+    for (int i = (int)(task * rows_per_task); i < i1; ++i) {
+      kern.layer_norm_row(x + i * ldx, n, gamma, beta, eps, y + i * ldy);
+    }
+  });
+}
+
+namespace {
+
+// Splits [0, n) into chunks and runs fn(begin, count) on each.
+template <typename Fn>
+void for_chunks(const Context& ctx, int64_t n, const Fn& fn) {
+  if (n <= 0) return;
+  const int64_t n_tasks = (n + kElementwiseChunk - 1) / kElementwiseChunk;
+  run_tasks(ctx, n_tasks, true, [&](int64_t task, int) {
+    const int64_t begin = task * kElementwiseChunk;
+    fn(begin, std::min(kElementwiseChunk, n - begin));
+  });
+}
+
+}  // namespace
+
+void gelu(const Context& ctx, float* x, int64_t n) {
+  const IsaKernels& kern = kernels_for(ctx.isa);
+  for_chunks(ctx, n, [&](int64_t b, int64_t count) { kern.gelu(x + b, count); });
+}
+
+void add(const Context& ctx, float* y, const float* x, int64_t n) {
+  const IsaKernels& kern = kernels_for(ctx.isa);
+  for_chunks(ctx, n, [&](int64_t b, int64_t count) { kern.add(y + b, x + b, count); });
+}
+
+void f16_to_f32(const Context& ctx, const uint16_t* src, float* dst, int64_t n) {
+  const IsaKernels& kern = kernels_for(ctx.isa);
+  for_chunks(ctx, n, [&](int64_t b, int64_t count) { kern.f16_to_f32(src + b, dst + b, count); });
+}
+
+}  // namespace kernels
+}  // namespace wn

@@ -1,0 +1,186 @@
+// The generic (portable, baseline x86-64 / any CPU) kernels. They are the
+// definition of what each op computes; the ISA paths must agree with them
+// within float rounding. Written as plain loops over small fixed-size tiles so
+// the compiler can keep the tile in registers and use SSE2 where it can, but
+// no intrinsics and nothing beyond the baseline instruction set.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "engine/core/f16.h"
+#include "engine/kernels/kernels_internal.h"
+
+namespace wn {
+namespace kernels {
+namespace {
+
+constexpr int kGenericNr = 8;  // panel width: 8 output columns
+constexpr int kGenericMr = 4;  // rows per micro-tile: 4 x 8 accumulators
+
+// Branch-free f16 -> f32 for the hot loop: shift exponent and mantissa into
+// place and rescale by 2^112 (exact for normals and subnormals); inf/NaN keep
+// an all-ones exponent.
+inline float half_to_float_fast(uint16_t h) {
+  const uint32_t em = h & 0x7fffu;
+  uint32_t bits = em << 13;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  f *= 0x1p112f;
+  uint32_t out;
+  std::memcpy(&out, &f, sizeof out);
+  if (em >= 0x7c00u) out = 0x7f800000u | ((em & 0x3ffu) << 13);
+  out |= (uint32_t)(h & 0x8000u) << 16;
+  std::memcpy(&f, &out, sizeof f);
+  return f;
+}
+
+// 0.5 x (1 + erf(x/√2)) written as 0.5 x erfc(-x/√2): the same function, but
+// erfc keeps its relative accuracy in the negative tail where 1 + erf cancels.
+inline float gelu_exact(float x) { return 0.5f * x * std::erfc(x * -0.70710678118654752f); }
+
+// Applies the epilogue to one value and stores it.
+inline void store_epilogue(float v, int64_t j, const Epilogue& ep, float* dst) {
+  if (ep.bias) v += ep.bias[j];
+  if (ep.gelu) v = gelu_exact(v);
+  *dst = ep.accumulate ? *dst + v : v;
+}
+
+// Widens panel p to f32 (k x nr floats), so the row loop below reads plain floats.
+void panel_to_f32(const PackedWeights::Impl& w, int p, float* out) {
+  const size_t count = (size_t)w.k * w.nr;
+  if (w.type == GgmlType::kF16) {
+    const uint16_t* src = static_cast<const uint16_t*>(w.panel(p));
+    for (size_t i = 0; i < count; ++i) out[i] = half_to_float_fast(src[i]);
+  } else {
+    std::memcpy(out, w.panel(p), count * sizeof(float));
+  }
+}
+
+// MR rows x 8 columns of c from an f32 panel: MR*8 accumulators in registers.
+template <int MR>
+void micro_tile_generic(const float* a, int64_t lda, const float* panel, int k, int j0, int n,
+                        float* c, int64_t ldc, const Epilogue& ep) {
+  float acc[MR][kGenericNr] = {};
+  for (int kk = 0; kk < k; ++kk) {
+    const float* wrow = panel + (size_t)kk * kGenericNr;
+    for (int r = 0; r < MR; ++r) {
+      const float av = a[r * lda + kk];
+      for (int jj = 0; jj < kGenericNr; ++jj) acc[r][jj] += av * wrow[jj];
+    }
+  }
+  const int cols = std::min(kGenericNr, n - j0);
+  for (int r = 0; r < MR; ++r) {
+    for (int jj = 0; jj < cols; ++jj) store_epilogue(acc[r][jj], j0 + jj, ep, &c[r * ldc + j0 + jj]);
+  }
+}
+
+void linear_tile_generic(const float* a, int64_t lda, int m, const PackedWeights::Impl& w, int p0,
+                         int p1, float* c, int64_t ldc, const Epilogue& ep) {
+  thread_local std::vector<float> panel;
+  panel.resize((size_t)w.k * w.nr);
+  for (int p = p0; p < p1; ++p) {
+    panel_to_f32(w, p, panel.data());
+    const int j0 = p * w.nr;
+    int i = 0;
+    for (; i + kGenericMr <= m; i += kGenericMr) {
+      micro_tile_generic<kGenericMr>(a + i * lda, lda, panel.data(), w.k, j0, w.n, c + i * ldc,
+                                     ldc, ep);
+    }
+    for (; i < m; ++i) {
+      micro_tile_generic<1>(a + i * lda, lda, panel.data(), w.k, j0, w.n, c + i * ldc, ldc, ep);
+    }
+  }
+}
+
+// One query row at a time: scores for the visible keys into scratch, softmax
+// (max-subtracted), then the probability-weighted sum of value rows.
+void attention_rows_generic(const AttentionArgs& at, int h, int q0, int q1, float* scratch) {
+  const int d = at.d_head;
+  float* scores = scratch;              // [n_kv]
+  float* acc = scratch + at.n_kv;       // [d_head]
+  for (int i = q0; i < q1; ++i) {
+    const float* qi = at.q + i * at.ldq + h * d;
+    float* oi = at.out + i * at.ldo + h * d;
+    const int visible = attention_visible_keys(at, i);
+    if (visible == 0) {
+      std::fill(oi, oi + d, 0.0f);
+      continue;
+    }
+    float max_score = -INFINITY;
+    for (int t = 0; t < visible; ++t) {
+      const float* kt = at.k + t * at.ldk + h * d;
+      float dot = 0;
+      for (int e = 0; e < d; ++e) dot += qi[e] * kt[e];
+      scores[t] = dot * at.scale;
+      max_score = std::max(max_score, scores[t]);
+    }
+    float sum = 0;
+    for (int t = 0; t < visible; ++t) {
+      scores[t] = std::exp(scores[t] - max_score);
+      sum += scores[t];
+    }
+    std::fill(acc, acc + d, 0.0f);
+    for (int t = 0; t < visible; ++t) {
+      const float* vt = at.v + t * at.ldv + h * d;
+      const float p = scores[t];
+      for (int e = 0; e < d; ++e) acc[e] += p * vt[e];
+    }
+    const float inv = 1.0f / sum;
+    for (int e = 0; e < d; ++e) oi[e] = acc[e] * inv;
+  }
+}
+
+size_t attention_scratch_floats_generic(int n_kv, int d_head) { return (size_t)n_kv + d_head; }
+
+// Mean and variance in double (two passes): the reference for the f32 paths.
+void layer_norm_row_generic(const float* x, int n, const float* gamma, const float* beta,
+                            float eps, float* y) {
+  double sum = 0;
+  for (int j = 0; j < n; ++j) sum += x[j];
+  const double mean = sum / n;
+  double sq = 0;
+  for (int j = 0; j < n; ++j) sq += (x[j] - mean) * (x[j] - mean);
+  const float inv_std = (float)(1.0 / std::sqrt(sq / n + eps));
+  const float meanf = (float)mean;
+  for (int j = 0; j < n; ++j) {
+    float v = (x[j] - meanf) * inv_std;
+    if (gamma) v *= gamma[j];
+    if (beta) v += beta[j];
+    y[j] = v;
+  }
+}
+
+void gelu_generic(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = gelu_exact(x[i]);
+}
+
+void add_generic(float* y, const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += x[i];
+}
+
+void f16_to_f32_generic(const uint16_t* src, float* dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = half_to_float_fast(src[i]);
+}
+
+}  // namespace
+
+const IsaKernels& generic_kernels() {
+  static const IsaKernels table = {
+      kGenericNr,
+      pack_panel_any,
+      linear_tile_generic,
+      attention_rows_generic,
+      /*attention_block_rows=*/16,
+      /*wants_transposed_keys=*/false,
+      attention_scratch_floats_generic,
+      layer_norm_row_generic,
+      gelu_generic,
+      add_generic,
+      f16_to_f32_generic,
+  };
+  return table;
+}
+
+}  // namespace kernels
+}  // namespace wn

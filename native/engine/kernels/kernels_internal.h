@@ -1,0 +1,111 @@
+// Internals shared by the kernel dispatcher (kernels.cc) and the per-ISA
+// kernel files: the packed weight layout and the table of functions each ISA
+// provides. Not part of the engine's interface; only kernels/ includes it.
+//
+// Packed layout (every ISA): W [n][k] is cut into panels of `nr` consecutive
+// output columns; panel p holds k rows of nr values, element (kk, jj) =
+// W[p*nr + jj][kk] at offset (p*k + kk)*nr + jj, zero-padded past n. A
+// micro-kernel therefore reads one contiguous vector of nr weights per k step
+// and a panel is one contiguous stream.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "engine/kernels/kernels.h"
+
+namespace wn {
+namespace kernels {
+
+// 64-byte aligned, uninitialised storage (cache-line aligned panels).
+struct AlignedFree {
+  void operator()(void* p) const;
+};
+using AlignedBytes = std::unique_ptr<unsigned char[], AlignedFree>;
+AlignedBytes aligned_bytes(size_t n);
+
+struct PackedWeights::Impl {
+  Isa isa = Isa::kGeneric;
+  GgmlType type = GgmlType::kF32;  // storage: kF16 (uint16_t) or kF32
+  int n = 0;
+  int k = 0;
+  int nr = 0;        // panel width (output columns per panel)
+  int n_panels = 0;  // ceil(n / nr)
+  AlignedBytes data;
+  size_t data_bytes = 0;
+
+  size_t elem_bytes() const { return type == GgmlType::kF16 ? 2 : 4; }
+  const void* panel(int p) const {
+    return data.get() + (size_t)p * (size_t)k * (size_t)nr * elem_bytes();
+  }
+};
+
+// Arguments of one attention call, as the dispatcher hands them to a kernel.
+struct AttentionArgs {
+  const float* q;
+  int64_t ldq;
+  int n_q;
+  const float* k;
+  int64_t ldk;
+  const float* v;
+  int64_t ldv;
+  int n_kv;
+  int d_head;
+  float scale;
+  int causal_offset;  // < 0: no mask
+  float* out;
+  int64_t ldo;
+  // Optional: keys transposed per head, kt + h*kt_head_stride is [d_head][ld_kt]
+  // (filled by prepare_keys when the ISA wants it, else null).
+  float* kt;
+  int64_t ld_kt;
+  int64_t kt_head_stride;
+};
+
+// Number of keys query row i may see (the causal mask), clamped to [0, n_kv].
+inline int attention_visible_keys(const AttentionArgs& a, int i) {
+  if (a.causal_offset < 0) return a.n_kv;
+  const int64_t last = (int64_t)a.causal_offset + i;  // highest visible key index
+  if (last < 0) return 0;
+  return last + 1 < a.n_kv ? (int)(last + 1) : a.n_kv;
+}
+
+// What each ISA provides. The dispatcher does shapes, threading and scratch;
+// these only compute.
+struct IsaKernels {
+  int nr;  // panel width of this ISA's packed weights
+  // Packs columns of panel p from src [n][k] (f16 or f32, as w.type).
+  void (*pack_panel)(const PackedWeights::Impl& w, const void* src, int p, void* dst);
+  // c rows [0, m) x panels [p0, p1): c = epilogue(a · Wᵀ).
+  void (*linear_tile)(const float* a, int64_t lda, int m, const PackedWeights::Impl& w, int p0,
+                      int p1, float* c, int64_t ldc, const Epilogue& ep);
+  // Query rows [q0, q1) of head h, using `scratch` (scratch_floats(n_kv) floats).
+  void (*attention_rows)(const AttentionArgs& a, int h, int q0, int q1, float* scratch);
+  // Rows per attention task and whether the kernel wants keys transposed
+  // (kt) when there are at least that many query rows.
+  int attention_block_rows;
+  bool wants_transposed_keys;
+  size_t (*attention_scratch_floats)(int n_kv, int d_head);
+  void (*layer_norm_row)(const float* x, int n, const float* gamma, const float* beta, float eps,
+                         float* y);
+  void (*gelu)(float* x, int64_t n);
+  void (*add)(float* y, const float* x, int64_t n);
+  void (*f16_to_f32)(const uint16_t* src, float* dst, int64_t n);
+};
+
+const IsaKernels& generic_kernels();
+#if defined(__x86_64__) || defined(_M_X64)
+#define WN_KERNELS_X86 1
+const IsaKernels& avx2_kernels();
+const IsaKernels& avx512_kernels();
+#endif
+
+// The table for `isa`; throws kInvalidArgument when this CPU or build cannot run it.
+const IsaKernels& kernels_for(Isa isa);
+
+// Generic pieces the ISA files reuse for packing (the layout is the same).
+void pack_panel_any(const PackedWeights::Impl& w, const void* src, int p, void* dst);
+
+}  // namespace kernels
+}  // namespace wn

@@ -1,0 +1,104 @@
+// PackedWeights: a Linear layer's W [n][k] rearranged once at load into the
+// panel layout of kernels_internal.h, in the panel width of the chosen ISA.
+// f16 weights stay f16 (half the bytes to stream); f32 stay f32.
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "engine/core/error.h"
+#include "engine/core/f16.h"
+#include "engine/kernels/kernels_internal.h"
+
+namespace wn {
+namespace kernels {
+
+void AlignedFree::operator()(void* p) const { ::operator delete[](p, std::align_val_t(64)); }
+
+AlignedBytes aligned_bytes(size_t n) {
+  try {
+    return AlignedBytes(static_cast<unsigned char*>(::operator new[](n, std::align_val_t(64))));
+  } catch (const std::bad_alloc&) {
+    throw Error(ErrorCode::kOutOfMemory, "kernels: cannot allocate " + std::to_string(n) + " bytes");
+  }
+}
+
+// Panel p of src [n][k]: dst[kk*nr + jj] = src[p*nr + jj][kk], zero past n.
+// Reads src row by row (sequential) and scatters with stride nr.
+void pack_panel_any(const PackedWeights::Impl& w, const void* src, int p, void* dst) {
+  const int nr = w.nr, k = w.k;
+  const size_t es = w.elem_bytes();
+  std::memset(dst, 0, (size_t)k * nr * es);
+  for (int jj = 0; jj < nr; ++jj) {
+    const int64_t j = (int64_t)p * nr + jj;
+    if (j >= w.n) break;
+    if (w.type == GgmlType::kF16) {
+      const uint16_t* row = static_cast<const uint16_t*>(src) + j * k;
+      uint16_t* out = static_cast<uint16_t*>(dst);
+      for (int kk = 0; kk < k; ++kk) out[(size_t)kk * nr + jj] = row[kk];
+    } else {
+      const float* row = static_cast<const float*>(src) + j * k;
+      float* out = static_cast<float*>(dst);
+      for (int kk = 0; kk < k; ++kk) out[(size_t)kk * nr + jj] = row[kk];
+    }
+  }
+}
+
+PackedWeights::PackedWeights() = default;
+PackedWeights::~PackedWeights() = default;
+PackedWeights::PackedWeights(PackedWeights&&) noexcept = default;
+PackedWeights& PackedWeights::operator=(PackedWeights&&) noexcept = default;
+
+PackedWeights PackedWeights::pack(Isa isa, GgmlType type, const void* src, int n, int k) {
+  if (type != GgmlType::kF16 && type != GgmlType::kF32) {
+    throw Error(ErrorCode::kUnsupportedTensorType,
+                "PackedWeights::pack: expected f16 or f32 weights, got ggml type " +
+                    std::to_string((int)type));
+  }
+  if (n <= 0 || k <= 0) {
+    throw Error(ErrorCode::kInvalidArgument, "PackedWeights::pack: expected n, k >= 1, got n=" +
+                                                 std::to_string(n) + " k=" + std::to_string(k));
+  }
+  if (src == nullptr) throw Error(ErrorCode::kInvalidArgument, "PackedWeights::pack: null source");
+  const IsaKernels& kern = kernels_for(isa);
+  PackedWeights w;
+  w.impl_.reset(new Impl);
+  Impl& m = *w.impl_;
+  m.isa = isa;
+  m.type = type;
+  m.n = n;
+  m.k = k;
+  m.nr = kern.nr;
+  m.n_panels = (n + m.nr - 1) / m.nr;
+  const size_t panel_bytes = (size_t)k * m.nr * m.elem_bytes();
+  m.data_bytes = panel_bytes * m.n_panels;
+  m.data = aligned_bytes(m.data_bytes);
+  for (int p = 0; p < m.n_panels; ++p) {
+    kern.pack_panel(m, src, p, m.data.get() + (size_t)p * panel_bytes);
+  }
+  return w;
+}
+
+int PackedWeights::n() const { return impl_ ? impl_->n : 0; }
+int PackedWeights::k() const { return impl_ ? impl_->k : 0; }
+Isa PackedWeights::isa() const { return impl_ ? impl_->isa : Isa::kGeneric; }
+size_t PackedWeights::bytes() const { return impl_ ? impl_->data_bytes : 0; }
+
+void PackedWeights::row(int i, float* out) const {
+  if (!impl_ || i < 0 || i >= impl_->n) {
+    throw Error(ErrorCode::kInvalidArgument, "PackedWeights::row: index " + std::to_string(i) +
+                                                 " outside [0, " + std::to_string(n()) + ")");
+  }
+  const Impl& m = *impl_;
+  const int p = i / m.nr, jj = i % m.nr;
+  if (m.type == GgmlType::kF16) {
+    const uint16_t* panel = static_cast<const uint16_t*>(m.panel(p));
+    for (int kk = 0; kk < m.k; ++kk) out[kk] = wn::f16_to_f32(panel[(size_t)kk * m.nr + jj]);
+  } else {
+    const float* panel = static_cast<const float*>(m.panel(p));
+    for (int kk = 0; kk < m.k; ++kk) out[kk] = panel[(size_t)kk * m.nr + jj];
+  }
+}
+
+}  // namespace kernels
+}  // namespace wn

@@ -1,0 +1,402 @@
+// Every kernel op on every ISA path this CPU supports, against naive
+// double-precision implementations written here, at sizes below, at and above
+// the micro-tile sizes, with f16 and f32 weights, every epilogue, causal
+// offsets, and 1 and 2 threads.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "engine/core/error.h"
+#include "engine/core/f16.h"
+#include "engine/core/thread_pool.h"
+#include "engine/kernels/kernels.h"
+#include "tests/check.h"
+
+using wn::GgmlType;
+using wn::kernels::Context;
+using wn::kernels::Epilogue;
+using wn::kernels::Isa;
+using wn::kernels::PackedWeights;
+
+namespace {
+
+// Deterministic uniform values in [lo, hi).
+struct Rng {
+  uint64_t state;
+  explicit Rng(uint64_t seed) : state(seed * 0x9e3779b97f4a7c15ull + 1) {}
+  float uniform(float lo, float hi) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return lo + (hi - lo) * (float)((state >> 40) * (1.0 / 16777216.0));
+  }
+  std::vector<float> vec(size_t n, float lo = -1, float hi = 1) {
+    std::vector<float> v(n);
+    for (auto& x : v) x = uniform(lo, hi);
+    return v;
+  }
+};
+
+std::vector<Isa> supported_isas() {
+  std::vector<Isa> out;
+  for (Isa isa : {Isa::kGeneric, Isa::kAvx2, Isa::kAvx512, Isa::kNeon}) {
+    if (wn::kernels::isa_supported(isa)) out.push_back(isa);
+  }
+  return out;
+}
+
+double gelu_ref(double x) { return 0.5 * x * std::erfc(-x / std::sqrt(2.0)); }
+
+// Weights in both storage types; `widened` is what the kernels must compute
+// with (f16 rounding applied).
+struct TestWeights {
+  std::vector<uint16_t> f16;
+  std::vector<float> f32;
+  std::vector<float> widened;
+};
+
+TestWeights make_weights(Rng& rng, GgmlType type, int n, int k) {
+  TestWeights w;
+  w.f32 = rng.vec((size_t)n * k);
+  if (type == GgmlType::kF16) {
+    w.f16.resize(w.f32.size());
+    for (size_t i = 0; i < w.f32.size(); ++i) w.f16[i] = wn::f32_to_f16(w.f32[i]);
+    w.widened.resize(w.f32.size());
+    for (size_t i = 0; i < w.f16.size(); ++i) w.widened[i] = wn::f16_to_f32(w.f16[i]);
+  } else {
+    w.widened = w.f32;
+  }
+  return w;
+}
+
+struct LinearCase {
+  int m, n, k;
+  GgmlType type;
+};
+
+// Checks linear() for one shape on every ISA, with 1 and 2 threads and an
+// epilogue chosen by `variant`, against a double-precision reference.
+void check_linear_case(const LinearCase& lc, int variant, wn::ThreadPool& pool2) {
+  const int m = lc.m, n = lc.n, k = lc.k;
+  Rng rng(1000003u * m + 1009u * n + k + (lc.type == GgmlType::kF16 ? 7 : 0));
+  const TestWeights w = make_weights(rng, lc.type, n, k);
+  const int64_t lda = k + 3, ldc = n + 5;
+  const std::vector<float> a = rng.vec((size_t)m * lda);
+  const std::vector<float> bias = rng.vec(n);
+  const std::vector<float> c0 = rng.vec((size_t)m * ldc);
+  Epilogue ep;
+  ep.bias = (variant % 5 == 1 || variant % 5 == 2 || variant % 5 == 3) ? bias.data() : nullptr;
+  ep.gelu = variant % 5 == 2 || variant % 5 == 4;
+  ep.accumulate = variant % 5 == 3 || variant % 5 == 4;
+
+  // Reference, and a per-element error scale (sum of |terms|).
+  std::vector<double> ref((size_t)m * n), scale((size_t)m * n);
+  for (int i = 0; i < m; ++i) {
+    for (int j = 0; j < n; ++j) {
+      double dot = 0, mag = 0;
+      for (int kk = 0; kk < k; ++kk) {
+        const double t = (double)a[i * lda + kk] * w.widened[(size_t)j * k + kk];
+        dot += t;
+        mag += std::fabs(t);
+      }
+      if (ep.bias) {
+        dot += ep.bias[j];
+        mag += std::fabs(ep.bias[j]);
+      }
+      if (ep.gelu) dot = gelu_ref(dot);
+      if (ep.accumulate) dot += c0[i * ldc + j];
+      ref[(size_t)i * n + j] = dot;
+      scale[(size_t)i * n + j] = mag + 1.0;
+    }
+  }
+  const void* src = lc.type == GgmlType::kF16 ? (const void*)w.f16.data() : w.f32.data();
+  for (Isa isa : supported_isas()) {
+    const PackedWeights pw = PackedWeights::pack(isa, lc.type, src, n, k);
+    for (int threads : {1, 2}) {
+      Context ctx;
+      ctx.isa = isa;
+      ctx.pool = threads == 2 ? &pool2 : nullptr;
+      std::vector<float> c = c0;
+      wn::kernels::linear(ctx, a.data(), lda, m, pw, c.data(), ldc, ep);
+      int bad = 0;
+      double worst = 0;
+      for (int i = 0; i < m; ++i) {
+        for (int j = 0; j < ldc; ++j) {
+          const float got = c[i * ldc + j];
+          if (j >= n) {  // padding columns must be untouched
+            if (got != c0[i * ldc + j]) bad++;
+            continue;
+          }
+          const double err = std::fabs(got - ref[(size_t)i * n + j]) / scale[(size_t)i * n + j];
+          worst = std::max(worst, err);
+          if (!(err <= 2e-6)) bad++;
+        }
+      }
+      if (bad) {
+        std::printf("  linear %s %s m=%d n=%d k=%d variant=%d threads=%d: %d bad, worst %.3g\n",
+                    wn::kernels::isa_name(isa), lc.type == GgmlType::kF16 ? "f16" : "f32", m, n,
+                    k, variant, threads, bad, worst);
+      }
+      CHECK(bad == 0);
+    }
+  }
+}
+
+TEST(linear_matches_double_reference_at_tile_edges) {
+  wn::ThreadPool pool2(2);
+  int variant = 0;
+  for (GgmlType type : {GgmlType::kF16, GgmlType::kF32}) {
+    for (int m : {1, 2, 7, 16, 33}) {
+      for (int n : {1, 15, 16, 17, 384, 1536}) {
+        for (int k : {3, 80, 240, 384, 1152}) check_linear_case({m, n, k, type}, variant++, pool2);
+      }
+    }
+  }
+}
+
+TEST(linear_matches_double_reference_at_encoder_sizes) {
+  wn::ThreadPool pool2(2);
+  check_linear_case({1500, 384, 384, GgmlType::kF16}, 2, pool2);
+  check_linear_case({1500, 17, 1152, GgmlType::kF16}, 3, pool2);
+  check_linear_case({1500, 33, 80, GgmlType::kF32}, 4, pool2);
+}
+
+TEST(packed_weights_rows_and_errors) {
+  Rng rng(5);
+  const int n = 37, k = 19;
+  for (GgmlType type : {GgmlType::kF16, GgmlType::kF32}) {
+    const TestWeights w = make_weights(rng, type, n, k);
+    const void* src = type == GgmlType::kF16 ? (const void*)w.f16.data() : w.f32.data();
+    for (Isa isa : supported_isas()) {
+      const PackedWeights pw = PackedWeights::pack(isa, type, src, n, k);
+      CHECK(pw.n() == n && pw.k() == k && pw.isa() == isa);
+      CHECK(pw.bytes() >= (size_t)n * k * (type == GgmlType::kF16 ? 2 : 4));
+      std::vector<float> row(k);
+      bool same = true;
+      for (int i = 0; i < n; ++i) {
+        pw.row(i, row.data());
+        same = same && std::memcmp(row.data(), &w.widened[(size_t)i * k], k * sizeof(float)) == 0;
+      }
+      CHECK(same);
+      CHECK_THROWS_CODE(pw.row(n, row.data()), wn::ErrorCode::kInvalidArgument);
+      std::vector<float> a(k), c(n);
+      CHECK_THROWS_CODE(wn::kernels::linear(Context{isa, nullptr}, a.data(), k - 1, 1, pw,
+                                            c.data(), n, Epilogue{}),
+                        wn::ErrorCode::kInvalidArgument);
+    }
+  }
+  const uint8_t q[64] = {};
+  CHECK_THROWS_CODE(PackedWeights::pack(Isa::kGeneric, GgmlType::kQ8_0, q, 1, 32),
+                    wn::ErrorCode::kUnsupportedTensorType);
+  CHECK_THROWS_CODE(PackedWeights::pack(Isa::kGeneric, GgmlType::kF32, q, 0, 4),
+                    wn::ErrorCode::kInvalidArgument);
+  PackedWeights empty;
+  std::vector<float> a(4), c(4);
+  CHECK_THROWS_CODE(
+      wn::kernels::linear(Context{}, a.data(), 4, 1, empty, c.data(), 4, Epilogue{}),
+      wn::ErrorCode::kInvalidArgument);
+}
+
+struct AttentionCase {
+  int n_q, n_kv, n_head, d_head, causal_offset;
+};
+
+void check_attention_case(const AttentionCase& ac, wn::ThreadPool& pool2) {
+  const int width = ac.n_head * ac.d_head;
+  const int64_t ldq = width + 1, ldk = width + 2, ldv = width + 3, ldo = width + 4;
+  Rng rng(77u * ac.n_q + 13u * ac.n_kv + ac.d_head);
+  // Wide value range so softmax sees large score differences.
+  const std::vector<float> q = rng.vec((size_t)ac.n_q * ldq, -3, 3);
+  const std::vector<float> k = rng.vec((size_t)ac.n_kv * ldk, -3, 3);
+  const std::vector<float> v = rng.vec((size_t)ac.n_kv * ldv);
+  const float scale = 1.0f / std::sqrt((float)ac.d_head);
+  std::vector<double> ref((size_t)ac.n_q * width, 0.0);
+  std::vector<double> p(ac.n_kv);
+  for (int h = 0; h < ac.n_head; ++h) {
+    for (int i = 0; i < ac.n_q; ++i) {
+      int visible = ac.n_kv;
+      if (ac.causal_offset >= 0) visible = std::min(ac.n_kv, ac.causal_offset + i + 1);
+      double mx = -1e300, sum = 0;
+      for (int t = 0; t < visible; ++t) {
+        double dot = 0;
+        for (int e = 0; e < ac.d_head; ++e) {
+          dot += (double)q[i * ldq + h * ac.d_head + e] * k[t * ldk + h * ac.d_head + e];
+        }
+        p[t] = dot * scale;
+        mx = std::max(mx, p[t]);
+      }
+      for (int t = 0; t < visible; ++t) sum += (p[t] = std::exp(p[t] - mx));
+      for (int t = 0; t < visible; ++t) {
+        for (int e = 0; e < ac.d_head; ++e) {
+          ref[(size_t)i * width + h * ac.d_head + e] += p[t] / sum * v[t * ldv + h * ac.d_head + e];
+        }
+      }
+    }
+  }
+  for (Isa isa : supported_isas()) {
+    for (int threads : {1, 2}) {
+      const Context ctx{isa, threads == 2 ? &pool2 : nullptr};
+      std::vector<float> out((size_t)ac.n_q * ldo, 42.0f);
+      wn::kernels::attention(ctx, q.data(), ldq, ac.n_q, k.data(), ldk, v.data(), ldv, ac.n_kv,
+                             ac.n_head, ac.d_head, scale, ac.causal_offset, out.data(), ldo);
+      int bad = 0;
+      double worst = 0;
+      for (int i = 0; i < ac.n_q; ++i) {
+        for (int j = 0; j < ldo; ++j) {
+          const float got = out[i * ldo + j];
+          if (j >= width) {
+            if (got != 42.0f) bad++;
+            continue;
+          }
+          const double err = std::fabs(got - ref[(size_t)i * width + j]);
+          worst = std::max(worst, err);
+          if (!(err <= 3e-6)) bad++;
+        }
+      }
+      if (bad) {
+        std::printf("  attention %s n_q=%d n_kv=%d heads=%d d=%d causal=%d threads=%d: %d bad, "
+                    "worst %.3g\n",
+                    wn::kernels::isa_name(isa), ac.n_q, ac.n_kv, ac.n_head, ac.d_head,
+                    ac.causal_offset, threads, bad, worst);
+      }
+      CHECK(bad == 0);
+    }
+  }
+}
+
+TEST(attention_matches_double_reference) {
+  wn::ThreadPool pool2(2);
+  const AttentionCase cases[] = {
+      {1, 1, 1, 64, -1},    {1, 1500, 6, 64, -1}, {1, 37, 6, 64, 36},  {5, 17, 6, 64, 12},
+      {3, 3, 2, 64, 0},     {16, 16, 1, 64, 0},   {33, 33, 2, 64, 0},  {70, 90, 6, 64, -1},
+      {200, 300, 2, 64, -1}, {64, 64, 3, 24, 0},  {17, 31, 2, 7, -1},  {40, 40, 1, 64, 0},
+      {129, 200, 1, 64, 71},
+  };
+  for (const auto& ac : cases) check_attention_case(ac, pool2);
+}
+
+TEST(layer_norm_matches_double_reference) {
+  wn::ThreadPool pool2(2);
+  for (int m : {1, 7, 33, 300}) {
+    for (int n : {1, 15, 16, 17, 384}) {
+      Rng rng(m * 31 + n);
+      const int64_t ld = n + 2;
+      const std::vector<float> x = rng.vec((size_t)m * ld, 4, 6);  // mean far from 0
+      const std::vector<float> gamma = rng.vec(n), beta = rng.vec(n);
+      const float eps = 1e-5f;
+      for (Isa isa : supported_isas()) {
+        for (int threads : {1, 2}) {
+          const Context ctx{isa, threads == 2 ? &pool2 : nullptr};
+          std::vector<float> y = x;  // in place
+          wn::kernels::layer_norm(ctx, y.data(), ld, m, n, gamma.data(), beta.data(), eps,
+                                  y.data(), ld);
+          int bad = 0;
+          for (int i = 0; i < m; ++i) {
+            double mean = 0, var = 0;
+            for (int j = 0; j < n; ++j) mean += x[i * ld + j];
+            mean /= n;
+            for (int j = 0; j < n; ++j) var += (x[i * ld + j] - mean) * (x[i * ld + j] - mean);
+            var /= n;
+            for (int j = 0; j < n; ++j) {
+              const double r = (x[i * ld + j] - mean) / std::sqrt(var + eps) * gamma[j] + beta[j];
+              if (!(std::fabs(y[i * ld + j] - r) <= 2e-5 * (1 + std::fabs(r)))) bad++;
+            }
+            for (int j = n; j < ld; ++j) bad += y[i * ld + j] != x[i * ld + j];
+          }
+          if (bad) std::printf("  layer_norm %s m=%d n=%d: %d bad\n", wn::kernels::isa_name(isa), m, n, bad);
+          CHECK(bad == 0);
+        }
+      }
+    }
+  }
+}
+
+TEST(gelu_matches_double_erf) {
+  wn::ThreadPool pool2(2);
+  Rng rng(9);
+  std::vector<float> x = rng.vec(100003, -12, 12);
+  const float specials[] = {0.0f, -0.0f, 1e-30f, -1e-30f, 1e-3f, -1e-3f, 0.5f, -0.5f, 3.0f, -3.0f,
+                            5.0f, -5.0f, 9.0f, -9.0f, 20.0f, -20.0f, 80.0f, -80.0f};
+  std::copy(std::begin(specials), std::end(specials), x.begin());
+  for (Isa isa : supported_isas()) {
+    for (int n : {1, 7, 15, 16, 17, 33, 100003}) {
+      const Context ctx{isa, n > 100 ? &pool2 : nullptr};
+      std::vector<float> y(x.begin(), x.begin() + n);
+      wn::kernels::gelu(ctx, y.data(), n);
+      int bad = 0;
+      double worst = 0;
+      for (int i = 0; i < n; ++i) {
+        const double r = gelu_ref(x[i]);
+        const double err = std::fabs(y[i] - r);
+        worst = std::max(worst, err / (std::fabs(r) + 1e-30));
+        // Relative accuracy 1e-6, widened in the negative tail by the
+        // problem's own conditioning: rounding x/sqrt(2) to float moves
+        // erfc(-x/sqrt(2)) by ~x^2 * 2^-23 relative. 1e-37 absolute for
+        // values that underflow float.
+        const double tol = std::fabs(r) * (1e-6 + 1.2e-7 * (double)x[i] * x[i]) + 1e-37;
+        if (!(err <= tol)) bad++;
+      }
+      if (bad) std::printf("  gelu %s n=%d: %d bad, worst rel %.3g\n", wn::kernels::isa_name(isa), n, bad, worst);
+      CHECK(bad == 0);
+    }
+  }
+}
+
+TEST(add_and_f16_to_f32_are_exact) {
+  wn::ThreadPool pool2(2);
+  std::vector<uint16_t> all(65536);
+  for (int i = 0; i < 65536; ++i) all[i] = (uint16_t)i;
+  Rng rng(3);
+  for (Isa isa : supported_isas()) {
+    for (int threads : {1, 2}) {
+      const Context ctx{isa, threads == 2 ? &pool2 : nullptr};
+      std::vector<float> out(65536);
+      wn::kernels::f16_to_f32(ctx, all.data(), out.data(), 65536);
+      int bad = 0;
+      for (int i = 0; i < 65536; ++i) {
+        const float r = wn::f16_to_f32((uint16_t)i);
+        if (std::isnan(r) ? !std::isnan(out[i]) : std::memcmp(&r, &out[i], 4) != 0) bad++;
+      }
+      CHECK(bad == 0);
+      for (int n : {1, 15, 16, 17, 70001}) {
+        const std::vector<float> x = rng.vec(n), y0 = rng.vec(n);
+        std::vector<float> y = y0;
+        wn::kernels::add(ctx, y.data(), x.data(), n);
+        int wrong = 0;
+        for (int i = 0; i < n; ++i) wrong += y[i] != y0[i] + x[i];
+        CHECK(wrong == 0);
+      }
+    }
+  }
+}
+
+TEST(isa_selection_follows_environment) {
+  CHECK(wn::kernels::isa_supported(Isa::kGeneric));
+  CHECK(wn::kernels::isa_supported(wn::kernels::best_isa()));
+  CHECK(std::string(wn::kernels::isa_name(Isa::kAvx512)) == "avx512");
+  setenv("WHISPER_NATIVE_ISA", "generic", 1);
+  CHECK(wn::kernels::selected_isa() == Isa::kGeneric);
+  setenv("WHISPER_NATIVE_ISA", "sse9", 1);
+  CHECK_THROWS_CODE(wn::kernels::selected_isa(), wn::ErrorCode::kInvalidArgument);
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kNeon}) {
+    setenv("WHISPER_NATIVE_ISA", wn::kernels::isa_name(isa), 1);
+    if (wn::kernels::isa_supported(isa)) {
+      CHECK(wn::kernels::selected_isa() == isa);
+    } else {
+      CHECK_THROWS_CODE(wn::kernels::selected_isa(), wn::ErrorCode::kInvalidArgument);
+    }
+  }
+  unsetenv("WHISPER_NATIVE_ISA");
+  CHECK(wn::kernels::selected_isa() == wn::kernels::best_isa());
+}
+
+}  // namespace
+
+int main() {
+  std::printf("ISA paths tested:");
+  for (Isa isa : supported_isas()) std::printf(" %s", wn::kernels::isa_name(isa));
+  std::printf("\n");
+  return wn_test::run_all();
+}

@@ -1,0 +1,98 @@
+// ThreadPool (engine/core/thread_pool.h): every task runs once, thread indices
+// are in range and never shared by two running tasks, exceptions reach the
+// caller, and concurrent callers sharing one pool all get their own results.
+#include <atomic>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "engine/core/error.h"
+#include "engine/core/thread_pool.h"
+#include "tests/check.h"
+
+namespace {
+
+TEST(every_task_runs_exactly_once) {
+  for (int threads : {1, 2, 3}) {
+    wn::ThreadPool pool(threads);
+    CHECK(pool.size() == threads);
+    for (int64_t n : {0, 1, 2, 5, 1000}) {
+      std::vector<std::atomic<int>> runs(n);
+      for (auto& r : runs) r = 0;
+      pool.parallel_for(n, [&](int64_t task, int) { runs[task]++; });
+      int wrong = 0;
+      for (auto& r : runs) wrong += r.load() != 1;
+      CHECK(wrong == 0);
+    }
+  }
+}
+
+TEST(thread_index_is_in_range_and_exclusive) {
+  wn::ThreadPool pool(3);
+  std::vector<std::atomic<int>> in_use(3);
+  for (auto& u : in_use) u = 0;
+  std::atomic<int> violations{0};
+  pool.parallel_for(3000, [&](int64_t, int index) {
+    if (index < 0 || index >= 3) {
+      violations++;
+      return;
+    }
+    if (in_use[index].fetch_add(1) != 0) violations++;
+    volatile int spin = 0;
+    for (int i = 0; i < 200; ++i) spin = spin + i;
+    in_use[index].fetch_sub(1);
+  });
+  CHECK(violations.load() == 0);
+}
+
+TEST(single_thread_pool_runs_on_caller) {
+  wn::ThreadPool pool(1);
+  const auto caller = std::this_thread::get_id();
+  std::atomic<int> elsewhere{0};
+  pool.parallel_for(10, [&](int64_t, int index) {
+    if (std::this_thread::get_id() != caller || index != 0) elsewhere++;
+  });
+  CHECK(elsewhere.load() == 0);
+}
+
+TEST(first_exception_is_rethrown_and_pool_stays_usable) {
+  wn::ThreadPool pool(2);
+  bool caught = false;
+  try {
+    pool.parallel_for(100, [&](int64_t task, int) {
+      if (task == 17) throw std::runtime_error("task 17 failed");
+    });
+  } catch (const std::runtime_error& e) {
+    caught = std::string(e.what()) == "task 17 failed";
+  }
+  CHECK(caught);
+  std::atomic<int64_t> sum{0};
+  pool.parallel_for(100, [&](int64_t task, int) { sum += task; });
+  CHECK(sum.load() == 4950);
+}
+
+TEST(concurrent_callers_each_get_their_results) {
+  wn::ThreadPool pool(2);
+  const int kCallers = 3, kRounds = 200;
+  std::vector<int64_t> totals(kCallers, 0);
+  std::vector<std::thread> callers;
+  for (int c = 0; c < kCallers; ++c) {
+    callers.emplace_back([&, c] {
+      for (int r = 0; r < kRounds; ++r) {
+        std::atomic<int64_t> sum{0};
+        pool.parallel_for(64, [&](int64_t task, int) { sum += task + c; });
+        totals[c] += sum.load();
+      }
+    });
+  }
+  for (auto& t : callers) t.join();
+  for (int c = 0; c < kCallers; ++c) CHECK(totals[c] == (int64_t)kRounds * (2016 + 64 * c));
+}
+
+TEST(rejects_zero_threads) {
+  CHECK_THROWS_CODE(wn::ThreadPool(0), wn::ErrorCode::kInvalidArgument);
+}
+
+}  // namespace
+
+int main() { return wn_test::run_all(); }
