@@ -2,9 +2,9 @@
 // The one list of native sources. CMakeLists.txt and binding.gyp both read it,
 // so the two builds can never compile different files.
 //
-//   node native/sources.js json            -> {"engine": [...], "avx2": [...], ...}
-//   node native/sources.js list engine     -> one path per line (gyp: <!@(...))
-//   node native/sources.js cmake           -> set(WN_SOURCES_<group> ...) lines
+//   node native/sources.cjs json            -> {"engine": [...], "avx2": [...], ...}
+//   node native/sources.cjs list engine     -> one path per line (gyp: <!@(...))
+//   node native/sources.cjs cmake           -> set(WN_SOURCES_<group> ...) lines
 //
 // Groups: one per engine module (each its own folder under native/engine), the
 // per-ISA kernel files (compiled with their own -m flags), and the addon binding.
@@ -66,6 +66,6 @@ if (mode === 'json') {
     process.stdout.write(`set(WN_SOURCES_${name}${files.map((f) => ` "${f}"`).join('')})\n`);
   }
 } else {
-  process.stderr.write('usage: sources.js json | list <group> | cmake\n');
+  process.stderr.write('usage: sources.cjs json | list <group> | cmake\n');
   process.exit(1);
 }
