@@ -1,0 +1,158 @@
+// The reference's logit rules (see logit_filters.h). Every rule only writes
+// -inf; none renormalizes, so the order of application matters only for the
+// last rule, which reads the others' result, exactly as in the reference.
+#include "engine/decode/logit_filters.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "engine/core/error.h"
+
+namespace wn {
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+void forbid_range(float* logits, int32_t begin, int32_t end) {
+  for (int32_t i = std::max(begin, 0); i < end; ++i) logits[i] = kNegInf;
+}
+
+}  // namespace
+
+void suppress_token_ids(float* logits, const std::vector<int32_t>& ids) {
+  for (int32_t id : ids) logits[id] = kNegInf;
+}
+
+void suppress_blank_at_start(float* logits, const std::vector<int32_t>& blank_ids, int n_sampled) {
+  if (n_sampled == 0) suppress_token_ids(logits, blank_ids);
+}
+
+void forbid_no_timestamps(float* logits, const SpecialTokens& s) {
+  logits[s.no_timestamps] = kNegInf;
+}
+
+void enforce_timestamp_pairs(float* logits, const SpecialTokens& s, const int32_t* sampled,
+                             int n_sampled) {
+  const bool last_was_timestamp = n_sampled >= 1 && sampled[n_sampled - 1] >= s.timestamp_begin;
+  // The reference counts "no penultimate token" as a timestamp: a lone first
+  // timestamp opens a segment, so text must follow it.
+  const bool penultimate_was_timestamp =
+      n_sampled < 2 || sampled[n_sampled - 2] >= s.timestamp_begin;
+  if (!last_was_timestamp) return;
+  if (penultimate_was_timestamp) {
+    forbid_range(logits, s.timestamp_begin, s.timestamp_end);
+  } else {
+    forbid_range(logits, 0, s.eot);  // text; eot stays allowed
+  }
+}
+
+void enforce_monotonic_timestamps(float* logits, const SpecialTokens& s, const int32_t* sampled,
+                                  int n_sampled) {
+  int32_t last_timestamp = -1;
+  for (int i = n_sampled - 1; i >= 0; --i) {
+    if (sampled[i] >= s.timestamp_begin) {
+      last_timestamp = sampled[i];
+      break;
+    }
+  }
+  if (last_timestamp < 0) return;
+  const bool last_was_timestamp = sampled[n_sampled - 1] >= s.timestamp_begin;
+  const bool penultimate_was_timestamp =
+      n_sampled < 2 || sampled[n_sampled - 2] >= s.timestamp_begin;
+  const int32_t first_allowed =
+      (last_was_timestamp && !penultimate_was_timestamp) ? last_timestamp : last_timestamp + 1;
+  forbid_range(logits, s.timestamp_begin, std::min(first_allowed, s.timestamp_end));
+}
+
+void enforce_initial_timestamp(float* logits, const SpecialTokens& s, int n_sampled,
+                               int max_initial_timestamp_index) {
+  if (n_sampled != 0) return;
+  forbid_range(logits, 0, s.timestamp_begin);
+  if (max_initial_timestamp_index >= 0) {
+    const int64_t last_allowed = int64_t{s.timestamp_begin} + max_initial_timestamp_index;
+    if (last_allowed + 1 < s.timestamp_end) {
+      forbid_range(logits, static_cast<int32_t>(last_allowed + 1), s.timestamp_end);
+    }
+  }
+}
+
+void prefer_timestamps_when_likely(float* logits, const SpecialTokens& s) {
+  // log_softmax subtracts the same constant from both sides of the reference's
+  // comparison, so comparing raw logits is the same test.
+  const double timestamp_mass =
+      log_sum_exp(logits + s.timestamp_begin, s.timestamp_end - s.timestamp_begin);
+  double best_other = -std::numeric_limits<double>::infinity();
+  for (int32_t i = 0; i < s.timestamp_begin; ++i) {
+    if (logits[i] > best_other) best_other = logits[i];
+  }
+  if (timestamp_mass > best_other) forbid_range(logits, 0, s.timestamp_begin);
+}
+
+void apply_timestamp_rules(float* logits, const SpecialTokens& s, const int32_t* sampled,
+                           int n_sampled, int max_initial_timestamp_index) {
+  forbid_no_timestamps(logits, s);
+  enforce_timestamp_pairs(logits, s, sampled, n_sampled);
+  enforce_monotonic_timestamps(logits, s, sampled, n_sampled);
+  enforce_initial_timestamp(logits, s, n_sampled, max_initial_timestamp_index);
+  prefer_timestamps_when_likely(logits, s);
+}
+
+LogitFilters::LogitFilters(const Tokenizer& tokenizer, const LogitFilterOptions& options)
+    : tokenizer_(tokenizer), options_(options) {
+  std::vector<int32_t> ids = tokenizer.special_tokens_to_suppress();
+  if (options.suppress_non_speech) {
+    const std::vector<int32_t> non_speech = tokenizer.non_speech_tokens();
+    ids.insert(ids.end(), non_speech.begin(), non_speech.end());
+  }
+  for (int32_t id : options.extra_suppressed) {
+    if (id < 0 || id >= tokenizer.n_vocab()) {
+      throw Error(ErrorCode::kInvalidArgument, "suppressed token id " + std::to_string(id) +
+                                                   " is outside [0, " +
+                                                   std::to_string(tokenizer.n_vocab()) + ")");
+    }
+    ids.push_back(id);
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  always_suppressed_ = std::move(ids);
+  if (options.suppress_blank) blank_ids_ = tokenizer.blank_tokens();
+}
+
+void LogitFilters::apply(float* logits, const int32_t* sampled, int n_sampled) const {
+  suppress_blank_at_start(logits, blank_ids_, n_sampled);
+  suppress_token_ids(logits, always_suppressed_);
+  if (options_.timestamps) {
+    apply_timestamp_rules(logits, tokenizer_.special(), sampled, n_sampled,
+                          options_.max_initial_timestamp_index);
+  }
+}
+
+int32_t argmax_logit(const float* logits, int n) {
+  int32_t best = -1;
+  float best_value = kNegInf;
+  for (int i = 0; i < n; ++i) {
+    if (logits[i] > best_value) {  // false for NaN and for -inf
+      best_value = logits[i];
+      best = i;
+    }
+  }
+  return best;
+}
+
+double log_sum_exp(const float* logits, int n) {
+  // NaN entries count as -inf (every comparison with NaN is false).
+  float max_value = kNegInf;
+  for (int i = 0; i < n; ++i) {
+    if (logits[i] > max_value) max_value = logits[i];
+  }
+  if (max_value == kNegInf) return -std::numeric_limits<double>::infinity();
+  // exp in float (each term is at most 1 and exact to a few ulp), sum in double.
+  double sum = 0;
+  for (int i = 0; i < n; ++i) {
+    if (logits[i] > kNegInf) sum += std::exp(logits[i] - max_value);
+  }
+  return max_value + std::log(sum);
+}
+
+}  // namespace wn

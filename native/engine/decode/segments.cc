@@ -1,0 +1,132 @@
+// Window tokens -> segments and the next seek (see segments.h).
+#include "engine/decode/segments.h"
+
+#include <algorithm>
+
+namespace wn {
+namespace {
+
+constexpr double kFramesPerSecond = 100.0;  // mel frames: 16000 Hz / hop 160
+
+// A run of tokens with window-relative times, before text and clamping.
+struct Slice {
+  size_t begin, end;
+  double start, end_time;
+};
+
+struct SliceResult {
+  std::vector<Slice> slices;
+  int64_t seek_advance_frames;
+};
+
+// The reference's slicing (OpenAI transcribe(): consecutive timestamps,
+// single_timestamp_ending, the seek advance).
+SliceResult slice_tokens(const int32_t* ids, size_t n, const Tokenizer& tok,
+                         int64_t window_frames) {
+  auto is_ts = [&](size_t i) { return tok.is_timestamp(ids[i]); };
+  const bool single_timestamp_ending = n >= 2 && !is_ts(n - 2) && is_ts(n - 1);
+  std::vector<size_t> cuts;  // index of the second token of each timestamp pair
+  for (size_t i = 0; i + 1 < n; ++i) {
+    if (is_ts(i) && is_ts(i + 1)) cuts.push_back(i + 1);
+  }
+
+  SliceResult result;
+  if (cuts.empty()) {
+    double duration = window_frames / kFramesPerSecond;
+    for (size_t i = n; i-- > 0;) {
+      if (is_ts(i)) {
+        // As the reference: a lone <|0.00|> does not shorten the segment.
+        if (ids[i] != tok.timestamp_begin()) duration = tok.timestamp_seconds(ids[i]);
+        break;
+      }
+    }
+    result.slices.push_back({0, n, 0.0, duration});
+    result.seek_advance_frames = window_frames;
+    return result;
+  }
+
+  if (single_timestamp_ending) cuts.push_back(n);
+  size_t begin = 0;
+  double previous_end = 0;
+  for (size_t cut : cuts) {
+    // The first token of the first slice is a timestamp whenever the initial
+    // rule held; fall back to the previous end for arbitrary input.
+    const double start = is_ts(begin) ? tok.timestamp_seconds(ids[begin]) : previous_end;
+    const double end = tok.timestamp_seconds(ids[cut - 1]);
+    result.slices.push_back({begin, cut, start, end});
+    previous_end = end;
+    begin = cut;
+  }
+  if (single_timestamp_ending) {
+    result.seek_advance_frames = window_frames;
+  } else {
+    // ids[begin - 1] is the end timestamp of the last complete segment.
+    result.seek_advance_frames =
+        static_cast<int64_t>(ids[begin - 1] - tok.timestamp_begin()) * kFramesPerTimestamp;
+  }
+  return result;
+}
+
+// Fills the segment's text and per-token texts from tokens [begin, end).
+void assemble_text(const int32_t* ids, const Tokenizer& tok, WindowSegment* seg) {
+  Utf8Assembler utf8;
+  size_t last_text_token = SIZE_MAX;
+  for (size_t i = seg->first_token; i < seg->end_token; ++i) {
+    std::string piece;
+    if (tok.is_text(ids[i])) {
+      utf8.feed(tok.token_bytes(ids[i]), &piece);
+      seg->text += piece;
+      last_text_token = seg->token_texts.size();
+    } else {
+      piece = tok.token_bytes(ids[i]);
+    }
+    seg->token_texts.push_back(std::move(piece));
+  }
+  if (utf8.has_pending()) {
+    std::string rest;
+    utf8.flush(&rest);  // an unfinished character at the segment's end
+    seg->text += rest;
+    seg->token_texts[last_text_token] += rest;
+  }
+}
+
+}  // namespace
+
+bool has_visible_text(const std::string& text) {
+  for (char c : text) {
+    if (c != ' ' && (c < '\t' || c > '\r')) return true;
+  }
+  return false;
+}
+
+WindowSplit split_window(const int32_t* ids, size_t n, const Tokenizer& tokenizer,
+                         const WindowPosition& window) {
+  const SliceResult sliced = slice_tokens(ids, n, tokenizer, window.window_frames);
+  const double offset = window.seek_frames / kFramesPerSecond;
+
+  WindowSplit split;
+  double earliest = std::max(window.earliest_start, 0.0);
+  for (const Slice& slice : sliced.slices) {
+    // The reference clears zero-length or blank segments.
+    if (slice.start == slice.end_time) continue;
+    WindowSegment seg;
+    seg.first_token = slice.begin;
+    seg.end_token = slice.end;
+    assemble_text(ids, tokenizer, &seg);
+    if (!has_visible_text(seg.text)) continue;
+    seg.start = std::max(offset + slice.start, earliest);
+    seg.end = std::min(offset + slice.end_time, window.audio_seconds);
+    if (!(seg.end > seg.start)) continue;
+    earliest = seg.end;
+    split.segments.push_back(std::move(seg));
+  }
+  // A window always moves the seek forward (rule-abiding tokens always do;
+  // this guards against looping forever on anything else).
+  const int64_t advance = sliced.seek_advance_frames > 0
+                              ? sliced.seek_advance_frames
+                              : std::max<int64_t>(window.window_frames, 1);
+  split.next_seek_frames = window.seek_frames + advance;
+  return split;
+}
+
+}  // namespace wn

@@ -1,0 +1,374 @@
+// Token ids <-> bytes <-> text for Whisper's byte-level BPE vocabulary.
+// See tokenizer.h for the special-token layout. The pre-tokenizer here is a
+// simplified form of GPT-2's split rule (documented at pre_tokenize below).
+#include "engine/decode/tokenizer.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "engine/core/error.h"
+
+namespace wn {
+namespace {
+
+// Whisper's language tokens, in id order (the last, "yue", only in large-v3).
+const char* const kLanguageCodes[] = {
+    "en", "zh", "de", "es",  "ru", "ko", "fr", "ja", "pt", "tr", "pl", "ca", "nl", "ar", "sv",
+    "it", "id", "hi", "fi",  "vi", "he", "uk", "el", "ms", "cs", "ro", "da", "hu", "ta", "no",
+    "th", "ur", "hr", "bg",  "lt", "la", "mi", "ml", "cy", "sk", "te", "fa", "lv", "bn", "sr",
+    "az", "sl", "kn", "et",  "mk", "br", "eu", "is", "hy", "ne", "mn", "bs", "kk", "sq", "sw",
+    "gl", "mr", "pa", "si",  "km", "sn", "yo", "so", "af", "oc", "ka", "be", "tg", "sd", "gu",
+    "am", "yi", "lo", "uz",  "fo", "ht", "ps", "tk", "nn", "mt", "sa", "lb", "my", "bo", "tl",
+    "mg", "as", "tt", "haw", "ln", "ha", "ba", "jw", "su", "yue"};
+constexpr int kKnownLanguages = sizeof(kLanguageCodes) / sizeof(kLanguageCodes[0]);
+static_assert(kKnownLanguages == 100, "Whisper knows 100 languages (large-v3)");
+
+constexpr int32_t kEnglishVocab = 51864;
+constexpr int32_t kMaxLanguages = 200;  // far above any published model; rejects nonsense
+
+// --- a simplified GPT-2 pre-tokenizer ----------------------------------------
+// GPT-2 (and Whisper) split text with the regex
+//   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+// before BPE. This follows the regex exactly, but classifies code points with a
+// small table instead of the Unicode database: ASCII exactly; a few common
+// non-ASCII spaces, digits and symbol blocks (general punctuation, arrows,
+// math, box drawing, miscellaneous symbols such as ♪, CJK punctuation such as
+// 「」, combining marks, emoji); every other non-ASCII code point counts as a
+// letter. That is right for the suppression symbols and ordinary prompts.
+enum class CharClass { kSpace, kLetter, kNumber, kOther };
+
+CharClass classify(uint32_t cp) {
+  if (cp < 0x80) {
+    if (cp == ' ' || (cp >= '\t' && cp <= '\r')) return CharClass::kSpace;
+    if ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z') return CharClass::kLetter;
+    if (cp >= '0' && cp <= '9') return CharClass::kNumber;
+    return CharClass::kOther;
+  }
+  if (cp == 0x85 || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 ||
+      cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000) {
+    return CharClass::kSpace;
+  }
+  if (cp == 0xB2 || cp == 0xB3 || cp == 0xB9 || (cp >= 0xBC && cp <= 0xBE) ||
+      (cp >= 0x660 && cp <= 0x669) || (cp >= 0x6F0 && cp <= 0x6F9) ||
+      (cp >= 0x966 && cp <= 0x96F) || (cp >= 0x2070 && cp <= 0x2089) ||
+      (cp >= 0x2150 && cp <= 0x218F) || (cp >= 0x2460 && cp <= 0x249B) ||
+      (cp >= 0xFF10 && cp <= 0xFF19)) {
+    return CharClass::kNumber;
+  }
+  if ((cp >= 0xA1 && cp <= 0xBF && cp != 0xAA && cp != 0xB5 && cp != 0xBA) || cp == 0xD7 ||
+      cp == 0xF7 || (cp >= 0x300 && cp <= 0x36F) || (cp >= 0x2010 && cp <= 0x2BFF) ||
+      (cp >= 0x3001 && cp <= 0x3004) || (cp >= 0x3008 && cp <= 0x3020) ||
+      (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF01 && cp <= 0xFF0F) ||
+      (cp >= 0xFF1A && cp <= 0xFF20) || (cp >= 0xFF3B && cp <= 0xFF40) ||
+      (cp >= 0xFF5B && cp <= 0xFF65) || (cp >= 0x1F000 && cp <= 0x1FAFF)) {
+    return CharClass::kOther;
+  }
+  return CharClass::kLetter;
+}
+
+struct CodePoint {
+  uint32_t value;
+  size_t offset;  // byte offset in the text
+};
+
+// Decodes text into code points; a byte that does not start a well-formed
+// sequence stands for itself (class "other").
+std::vector<CodePoint> code_points(std::string_view text) {
+  std::vector<CodePoint> cps;
+  size_t i = 0;
+  while (i < text.size()) {
+    const uint8_t b = static_cast<uint8_t>(text[i]);
+    int len = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
+    uint32_t cp = len == 2 ? b & 0x1F : len == 3 ? b & 0x0F : len == 4 ? b & 0x07 : b;
+    bool ok = len > 0 && i + len <= text.size();
+    for (int k = 1; ok && k < len; ++k) {
+      const uint8_t c = static_cast<uint8_t>(text[i + k]);
+      ok = (c & 0xC0) == 0x80;
+      cp = (cp << 6) | (c & 0x3F);
+    }
+    if (!ok) {
+      cps.push_back({0xFFFD, i});  // not a letter, digit or space
+      i += 1;
+    } else {
+      cps.push_back({cp, i});
+      i += len;
+    }
+  }
+  return cps;
+}
+
+// Length in code points of a contraction ('s 't 're 've 'm 'll 'd) at i, or 0.
+size_t contraction_length(const std::vector<CodePoint>& cps, size_t i) {
+  if (cps[i].value != '\'' || i + 1 >= cps.size()) return 0;
+  const uint32_t a = cps[i + 1].value;
+  if (a == 's' || a == 't' || a == 'm' || a == 'd') return 2;
+  if (i + 2 >= cps.size()) return 0;
+  const uint32_t b = cps[i + 2].value;
+  if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')) return 3;
+  return 0;
+}
+
+// Splits text into the pieces the regex above would match.
+std::vector<std::string_view> pre_tokenize(std::string_view text) {
+  const std::vector<CodePoint> cps = code_points(text);
+  const size_t n = cps.size();
+  auto cls = [&](size_t i) { return classify(cps[i].value); };
+  std::vector<std::string_view> pieces;
+  size_t i = 0;
+  while (i < n) {
+    size_t end = i + contraction_length(cps, i);
+    if (end == i) {
+      // " ?X+" for X = letters, numbers, or anything else that is not a space.
+      size_t j = (cps[i].value == ' ' && i + 1 < n) ? i + 1 : i;
+      const CharClass run = cls(j);
+      if (run != CharClass::kSpace) {
+        end = j;
+        while (end < n && cls(end) == run) ++end;
+      } else {
+        // \s+(?!\S) then \s+: a run of spaces leaves its last one to the word after it.
+        end = i;
+        while (end < n && cls(end) == CharClass::kSpace) ++end;
+        if (end < n && end - i >= 2) --end;
+      }
+    }
+    const size_t begin_byte = cps[i].offset;
+    const size_t end_byte = end < n ? cps[end].offset : text.size();
+    pieces.push_back(text.substr(begin_byte, end_byte - begin_byte));
+    i = end;
+  }
+  return pieces;
+}
+
+constexpr const char kReplacementChar[] = "\xEF\xBF\xBD";  // U+FFFD
+
+}  // namespace
+
+std::string language_code(int index) {
+  if (index >= 0 && index < kKnownLanguages) return kLanguageCodes[index];
+  return "lang" + std::to_string(index);
+}
+
+SpecialTokens SpecialTokens::for_vocab_size(int32_t n_vocab) {
+  SpecialTokens s;
+  s.multilingual = n_vocab > kEnglishVocab;
+  s.n_languages = n_vocab - 51765 - (s.multilingual ? 1 : 0);
+  if (n_vocab < kEnglishVocab || s.n_languages > kMaxLanguages) {
+    throw Error(ErrorCode::kModelFormat,
+                "n_vocab " + std::to_string(n_vocab) +
+                    " is not a Whisper vocabulary size (expected 51864, 51865 or 51866)");
+  }
+  s.eot = s.multilingual ? 50257 : 50256;
+  s.sot = s.eot + 1;
+  s.first_language = s.sot + 1;
+  s.translate = s.first_language + s.n_languages;
+  s.transcribe = s.translate + 1;
+  s.start_of_lm = s.translate + 2;
+  s.start_of_prev = s.translate + 3;
+  s.no_speech = s.translate + 4;
+  s.no_timestamps = s.translate + 5;
+  s.timestamp_begin = s.translate + 6;
+  s.timestamp_end = n_vocab;
+  return s;
+}
+
+// --- Utf8Assembler -------------------------------------------------------------
+
+void Utf8Assembler::feed(std::string_view bytes, std::string* out) {
+  for (char c : bytes) feed_byte(static_cast<uint8_t>(c), out);
+}
+
+void Utf8Assembler::flush(std::string* out) {
+  if (n_pending_ > 0) out->append(kReplacementChar);
+  n_pending_ = 0;
+  n_needed_ = 0;
+}
+
+void Utf8Assembler::feed_byte(uint8_t byte, std::string* out) {
+  if (n_pending_ > 0) {
+    // The valid range of the second byte depends on the lead byte (no overlong
+    // forms, no surrogates, nothing above U+10FFFF); later bytes are 80..BF.
+    uint8_t lo = 0x80, hi = 0xBF;
+    if (n_pending_ == 1) {
+      const uint8_t lead = pending_[0];
+      if (lead == 0xE0) lo = 0xA0;
+      if (lead == 0xED) hi = 0x9F;
+      if (lead == 0xF0) lo = 0x90;
+      if (lead == 0xF4) hi = 0x8F;
+    }
+    if (byte >= lo && byte <= hi) {
+      pending_[n_pending_++] = byte;
+      if (n_pending_ == n_needed_) {
+        out->append(reinterpret_cast<const char*>(pending_), n_pending_);
+        n_pending_ = 0;
+      }
+      return;
+    }
+    // The pending bytes are a maximal ill-formed subpart; the byte starts afresh.
+    out->append(kReplacementChar);
+    n_pending_ = 0;
+  }
+  if (byte < 0x80) {
+    out->push_back(static_cast<char>(byte));
+    return;
+  }
+  if (byte >= 0xC2 && byte <= 0xDF) {
+    n_needed_ = 2;
+  } else if (byte >= 0xE0 && byte <= 0xEF) {
+    n_needed_ = 3;
+  } else if (byte >= 0xF0 && byte <= 0xF4) {
+    n_needed_ = 4;
+  } else {
+    out->append(kReplacementChar);  // a stray continuation byte or an impossible lead
+    return;
+  }
+  pending_[0] = byte;
+  n_pending_ = 1;
+}
+
+// --- Tokenizer -------------------------------------------------------------------
+
+Tokenizer::Tokenizer(const std::vector<std::string>& vocab, int32_t n_vocab)
+    : vocab_(vocab), n_vocab_(n_vocab), special_(SpecialTokens::for_vocab_size(n_vocab)) {
+  const int64_t n_stored = static_cast<int64_t>(vocab.size());
+  if (n_stored < special_.eot || n_stored > special_.timestamp_begin) {
+    throw Error(ErrorCode::kModelFormat, "the vocabulary stores " + std::to_string(n_stored) +
+                                             " tokens; a model with n_vocab " +
+                                             std::to_string(n_vocab) + " needs between " +
+                                             std::to_string(special_.eot) + " and " +
+                                             std::to_string(special_.timestamp_begin));
+  }
+  ranks_.reserve(static_cast<size_t>(special_.eot));
+  for (int32_t id = 0; id < special_.eot; ++id) {
+    ranks_.emplace(std::string_view(vocab_[id]), id);  // the first (lowest) id wins
+  }
+}
+
+int32_t Tokenizer::rank_of(std::string_view bytes) const {
+  const auto it = ranks_.find(bytes);
+  return it == ranks_.end() ? -1 : it->second;
+}
+
+std::string Tokenizer::token_bytes(int32_t id) const {
+  if (id < 0 || id >= n_vocab_) {
+    throw Error(ErrorCode::kInvalidArgument, "token id " + std::to_string(id) + " is outside [0, " +
+                                                 std::to_string(n_vocab_) + ")");
+  }
+  const SpecialTokens& s = special_;
+  if (id < s.eot) return vocab_[id];
+  if (id >= s.timestamp_begin) {
+    char name[32];
+    std::snprintf(name, sizeof(name), "<|%.2f|>", timestamp_seconds(id));
+    return name;
+  }
+  if (id == s.eot) return "<|endoftext|>";
+  if (id == s.sot) return "<|startoftranscript|>";
+  if (id < s.translate) return "<|" + language_code(id - s.first_language) + "|>";
+  if (id == s.translate) return "<|translate|>";
+  if (id == s.transcribe) return "<|transcribe|>";
+  if (id == s.start_of_lm) return "<|startoflm|>";
+  if (id == s.start_of_prev) return "<|startofprev|>";
+  if (id == s.no_speech) return "<|nospeech|>";
+  return "<|notimestamps|>";
+}
+
+std::vector<int32_t> Tokenizer::sot_sequence() const {
+  if (!special_.multilingual) return {special_.sot};
+  return {special_.sot, special_.first_language, special_.transcribe};
+}
+
+// tiktoken's byte-pair merge: parts start as single bytes; merge the adjacent
+// pair whose joined bytes have the lowest rank until no pair is a token.
+void Tokenizer::bpe_piece(std::string_view piece, std::vector<int32_t>* out) const {
+  const int32_t whole = rank_of(piece);
+  if (whole >= 0) {
+    out->push_back(whole);
+    return;
+  }
+  std::vector<size_t> bounds(piece.size() + 1);  // part k is [bounds[k], bounds[k+1])
+  for (size_t k = 0; k < bounds.size(); ++k) bounds[k] = k;
+  while (bounds.size() > 2) {
+    int32_t best_rank = INT32_MAX;
+    size_t best = 0;
+    for (size_t k = 0; k + 2 < bounds.size(); ++k) {
+      const int32_t r = rank_of(piece.substr(bounds[k], bounds[k + 2] - bounds[k]));
+      if (r >= 0 && r < best_rank) {
+        best_rank = r;
+        best = k;
+      }
+    }
+    if (best_rank == INT32_MAX) break;
+    bounds.erase(bounds.begin() + static_cast<std::ptrdiff_t>(best) + 1);
+  }
+  for (size_t k = 0; k + 1 < bounds.size(); ++k) {
+    const std::string_view part = piece.substr(bounds[k], bounds[k + 1] - bounds[k]);
+    const int32_t r = rank_of(part);
+    if (r < 0) {
+      char hex[8];
+      std::snprintf(hex, sizeof(hex), "0x%02x", static_cast<uint8_t>(part[0]));
+      throw Error(ErrorCode::kInvalidArgument,
+                  std::string("the vocabulary has no token for the byte ") + hex);
+    }
+    out->push_back(r);
+  }
+}
+
+std::vector<int32_t> Tokenizer::encode(std::string_view text) const {
+  std::vector<int32_t> ids;
+  for (std::string_view piece : pre_tokenize(text)) bpe_piece(piece, &ids);
+  return ids;
+}
+
+std::string Tokenizer::decode(const std::vector<int32_t>& ids) const {
+  std::string text;
+  Utf8Assembler utf8;
+  for (int32_t id : ids) {
+    if (is_text(id)) utf8.feed(vocab_[id], &text);
+  }
+  utf8.flush(&text);
+  return text;
+}
+
+std::vector<int32_t> Tokenizer::non_speech_tokens() const {
+  // The reference's list (OpenAI whisper tokenizer.non_speech_tokens): symbols
+  // that are suppressed when they encode to one token, alone or after a space.
+  static const char* const kSymbols[] = {
+      "\"",  "#",  "(",  ")",   "*",   "+",   "/",   ":",  ";",   "<",  "=",  ">",
+      "@",   "[",  "\\", "]",   "^",   "_",   "`",   "{",  "|",   "}",  "~",  "「",
+      "」",  "『", "』", "<<",  ">>",  "<<<", ">>>", "--", "---", "-(", "-[", "('",
+      "(\"", "((", "))", "(((", ")))", "[[",  "]]",  "{{", "}}",  "♪♪", "♪♪♪"};
+  // U+2640..U+267F symbols share their first two UTF-8 bytes, so the first
+  // token is suppressed even when they take several tokens.
+  static const char* const kMusicSymbols[] = {"♩", "♪", "♫", "♬", "♭", "♮", "♯"};
+
+  std::vector<int32_t> result;
+  // "-" and "'" are fine between words, but not at the start of one.
+  for (const char* s : {" -", " '"}) {
+    const std::vector<int32_t> ids = encode(s);
+    if (!ids.empty()) result.push_back(ids[0]);
+  }
+  auto add = [&](const std::string& symbol, bool first_token_is_enough) {
+    for (const std::string& text : {symbol, " " + symbol}) {
+      const std::vector<int32_t> ids = encode(text);
+      if (ids.size() == 1 || (first_token_is_enough && !ids.empty())) result.push_back(ids[0]);
+    }
+  };
+  for (const char* s : kSymbols) add(s, false);
+  for (const char* s : kMusicSymbols) add(s, true);
+  std::sort(result.begin(), result.end());
+  result.erase(std::unique(result.begin(), result.end()), result.end());
+  return result;
+}
+
+std::vector<int32_t> Tokenizer::special_tokens_to_suppress() const {
+  std::vector<int32_t> ids;
+  for (int32_t id = special_.sot; id <= special_.no_speech; ++id) ids.push_back(id);
+  return ids;
+}
+
+std::vector<int32_t> Tokenizer::blank_tokens() const {
+  std::vector<int32_t> ids = encode(" ");
+  ids.push_back(special_.eot);
+  return ids;
+}
+
+}  // namespace wn
