@@ -1,0 +1,91 @@
+// Loads the native addon (a prebuilt binary from prebuilds/ when one fits this
+// platform, else the one `npm install` compiled into build/Release/) and types
+// its surface in one place. Loaded lazily, on first use, so that importing the
+// package (for its types or WhisperError) never fails; when loading does fail,
+// the error names the real cause and what to do about it.
+import fs from 'node:fs';
+import path from 'node:path';
+import nodeGypBuild from 'node-gyp-build';
+import { WhisperError } from './errors.js';
+import type { ModelInfo, Samples, Segment } from './options.js';
+
+/** What the engine returns; lib/model.ts adds `text`. */
+export interface NativeResult {
+  segments: Segment[];
+  duration: number;
+}
+
+/** A running native transcription. abort() may be called any time, also after it settled. */
+export interface NativeJob {
+  promise: Promise<NativeResult>;
+  abort(): void;
+}
+
+/** native/binding/model_wrap.cc. Arguments are validated by lib/ before they get here. */
+export interface NativeModel {
+  info(): ModelInfo;
+  melWindow(samples: Samples, offsetSeconds: number): Float32Array;
+  encode(mel: Float32Array): Promise<Float32Array>;
+  logits(tokens: Int32Array, encoded: Float32Array): Promise<Float32Array>;
+  transcribe(
+    samples: Samples,
+    options: { conditionOnPreviousText: boolean },
+    onProgress?: (fraction: number) => void,
+    onSegment?: (segment: Segment) => void,
+  ): NativeJob;
+  /** Drops this object's reference to the weights; calls in flight keep theirs. */
+  close(): void;
+  readonly closed: boolean;
+}
+
+/** native/binding/addon.cc */
+export interface NativeAddon {
+  loadModel(path: string, threads: number): Promise<NativeModel>;
+  /** Kernel paths this CPU and build can run, e.g. ['generic', 'avx2']. */
+  supportedIsas(): string[];
+  /** The path models use unless WHISPER_NATIVE_ISA says otherwise. */
+  bestIsa(): string;
+  napiVersion: number;
+}
+
+/** The folder holding package.json, found upward from this file (lib/ or dist/cjs/). */
+export function packageRoot(): string {
+  let dir = __dirname;
+  for (;;) {
+    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'native'))) {
+      return dir;
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return path.join(__dirname, '..');
+    dir = parent;
+  }
+}
+
+let addon: NativeAddon | undefined;
+
+export function binding(): NativeAddon {
+  if (!addon) addon = loadAddon();
+  return addon;
+}
+
+function loadAddon(): NativeAddon {
+  const root = packageRoot();
+  try {
+    return nodeGypBuild(root) as NativeAddon;
+  } catch (cause) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    const target = `${process.platform}-${process.arch}`;
+    throw new WhisperError(
+      'ERR_ADDON_LOAD',
+      [
+        `whisper-native could not load its native addon for ${target} (Node ${process.version}).`,
+        `Cause: ${reason.split('\n')[0]}`,
+        `Looked in: ${path.join(root, 'prebuilds', target)} and ${path.join(root, 'build', 'Release')}.`,
+        'To fix: build it from source with `npm rebuild whisper-native` (needs CMake >= 3.15 and a',
+        'C++17 compiler), or install on a platform with a prebuilt binary. In Electron, load the',
+        'package in the main or a utility process, not the renderer.',
+      ].join('\n'),
+      { cause },
+    );
+  }
+}

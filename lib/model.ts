@@ -1,0 +1,234 @@
+// The public model object: loadModel() and WhisperModel. Validates arguments
+// (validate.ts), forwards to the addon (binding.ts), turns native errors into
+// WhisperError with the caller's stack, and owns the lifecycle: calls in
+// flight are tracked so that close() can wait for them.
+import { binding, type NativeModel, type NativeResult } from './binding.js';
+import { WhisperError, callNative, captureCallSite, fromNativeError, type CallSite } from './errors.js';
+import {
+  LOAD_DEFAULTS,
+  TRANSCRIBE_DEFAULTS,
+  type LoadOptions,
+  type ModelInfo,
+  type Samples,
+  type Segment,
+  type TranscribeOptions,
+  type TranscriptionResult,
+} from './options.js';
+import * as check from './validate.js';
+
+const WINDOW_FRAMES = 3000; // log-mel frames in one 30 s window
+const MAX_THREADS = 256;
+
+/**
+ * Loads a whisper.cpp ggml model file (f32/f16 weights), validating every
+ * header field and tensor, on a worker thread.
+ */
+export async function loadModel(path: string, options?: LoadOptions): Promise<WhisperModel> {
+  const site = captureCallSite(loadModel);
+  check.assertString(path, 'path');
+  check.assertOptions(options, 'options', ['threads']);
+  const threads = options?.threads ?? LOAD_DEFAULTS.threads;
+  check.assertIntegerInRange(threads, 'threads', 0, MAX_THREADS);
+  let native: NativeModel;
+  try {
+    native = await binding().loadModel(path, threads);
+  } catch (error) {
+    throw fromNativeError(error, site);
+  }
+  return new WhisperModel(native);
+}
+
+/**
+ * A loaded model. Immutable and shared: any number of calls may run on it at
+ * once, each with its own state. Create with loadModel().
+ */
+export class WhisperModel {
+  readonly #native: NativeModel;
+  readonly #info: ModelInfo;
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #closing: Promise<void> | undefined;
+
+  /** @internal use loadModel() */
+  constructor(native: NativeModel) {
+    this.#native = native;
+    this.#info = Object.freeze(native.info());
+  }
+
+  /** What was loaded: type, hparams, kernel path (ISA) and threads. */
+  get info(): ModelInfo {
+    return this.#info;
+  }
+
+  /** True once close() was called. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /**
+   * Transcribes 16 kHz mono audio with greedy decoding and timestamps. Runs on
+   * native threads; the event loop stays free. Empty audio gives
+   * `{ segments: [], text: '', duration: 0 }`.
+   */
+  async transcribe(samples: Samples, options?: TranscribeOptions): Promise<TranscriptionResult> {
+    const site = captureCallSite(this.transcribe);
+    check.assertSamples(samples);
+    check.assertOptions(options, 'options', [
+      'signal',
+      'onProgress',
+      'onSegment',
+      'sampleRate',
+      'conditionOnPreviousText',
+    ]);
+    const { signal, onProgress, onSegment } = options ?? {};
+    if (signal !== undefined) check.assertAbortSignal(signal, 'options.signal');
+    if (onProgress !== undefined) check.assertFunction(onProgress, 'options.onProgress');
+    if (onSegment !== undefined) check.assertFunction(onSegment, 'options.onSegment');
+    if (options?.sampleRate !== undefined) check.assertSampleRate(options.sampleRate, 'options.sampleRate');
+    const conditionOnPreviousText =
+      options?.conditionOnPreviousText ?? TRANSCRIBE_DEFAULTS.conditionOnPreviousText;
+    check.assertBoolean(conditionOnPreviousText, 'options.conditionOnPreviousText');
+    this.#assertOpen();
+    if (signal?.aborted) throw signal.reason;
+
+    const run = this.#track(
+      runTranscription(this.#native, samples, { conditionOnPreviousText, signal, onProgress, onSegment }, site),
+    );
+    return run;
+  }
+
+  /**
+   * The log-mel window the encoder sees for the 30 s window starting at
+   * `offsetSeconds`: 80 × 3000 floats, row-major [mel][frame]. Synchronous.
+   */
+  melWindow(samples: Samples, offsetSeconds = 0): Float32Array {
+    check.assertSamples(samples);
+    check.assertFiniteNonNegative(offsetSeconds, 'offsetSeconds');
+    this.#assertOpen();
+    return callNative(() => this.#native.melWindow(samples, offsetSeconds));
+  }
+
+  /**
+   * Runs the encoder on one log-mel window (80 × 3000, as melWindow returns).
+   * Resolves with n_audio_ctx × n_audio_state floats, row-major [position][channel].
+   */
+  async encode(mel: Float32Array): Promise<Float32Array> {
+    const site = captureCallSite(this.encode);
+    const { nMels } = this.#info.hparams;
+    check.assertFloat32Array(mel, 'mel', nMels * WINDOW_FRAMES, `${nMels} x ${WINDOW_FRAMES}`);
+    this.#assertOpen();
+    return this.#track(this.#callAsync(() => this.#native.encode(mel), site));
+  }
+
+  /**
+   * Teacher-forced decoder scores: row i (of tokens.length rows, n_vocab
+   * columns) holds the logits for the token after tokens[0..i], given the
+   * encoder output `encoded` (as encode() returns).
+   */
+  async logits(tokens: number[], encoded: Float32Array): Promise<Float32Array> {
+    const site = captureCallSite(this.logits);
+    const { nVocab, nTextCtx, nAudioCtx, nAudioState } = this.#info.hparams;
+    check.assertTokenIds(tokens, 'tokens', nVocab, nTextCtx);
+    check.assertFloat32Array(encoded, 'encoded', nAudioCtx * nAudioState, `${nAudioCtx} x ${nAudioState}`);
+    this.#assertOpen();
+    const ids = Int32Array.from(tokens);
+    return this.#track(this.#callAsync(() => this.#native.logits(ids, encoded), site));
+  }
+
+  /**
+   * Closes the model: new calls fail with ERR_MODEL_CLOSED at once; calls
+   * already running finish normally (they are not cancelled: abort them with
+   * their signal if you want them to stop). Resolves when the last of them
+   * has settled; the weights are freed then, never while a call uses them.
+   * Calling close() again returns the same promise.
+   */
+  close(): Promise<void> {
+    if (!this.#closing) {
+      this.#native.close();
+      this.#closing = Promise.allSettled([...this.#inFlight]).then(() => undefined);
+    }
+    return this.#closing;
+  }
+
+  /** `await using model = await loadModel(...)` closes it at the end of the block. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #assertOpen(): void {
+    if (this.#closing) throw new WhisperError('ERR_MODEL_CLOSED', 'The model is closed');
+  }
+
+  async #callAsync<T>(call: () => Promise<T>, site: CallSite): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw fromNativeError(error, site);
+    }
+  }
+
+  #track<T>(promise: Promise<T>): Promise<T> {
+    this.#inFlight.add(promise);
+    const forget = () => this.#inFlight.delete(promise);
+    promise.then(forget, forget);
+    return promise;
+  }
+}
+
+interface RunOptions {
+  conditionOnPreviousText: boolean;
+  signal: AbortSignal | undefined;
+  onProgress: ((fraction: number) => void) | undefined;
+  onSegment: ((segment: Segment) => void) | undefined;
+}
+
+// Starts the native job, wires the signal and callbacks to it, and settles
+// only when the native side has stopped (so close() can wait for it).
+async function runTranscription(
+  native: NativeModel,
+  samples: Samples,
+  options: RunOptions,
+  site: CallSite,
+): Promise<TranscriptionResult> {
+  const { signal } = options;
+  // A throwing user callback stops the run; the call rejects with what it threw.
+  let callbackError: { error: unknown } | undefined;
+  let job: ReturnType<NativeModel['transcribe']> | undefined;
+  const guard = <A>(fn: ((arg: A) => void) | undefined) =>
+    fn &&
+    ((arg: A) => {
+      if (callbackError) return;
+      try {
+        fn(arg);
+      } catch (error) {
+        callbackError = { error };
+        job?.abort();
+      }
+    });
+  job = callNative(() =>
+    native.transcribe(
+      samples,
+      { conditionOnPreviousText: options.conditionOnPreviousText },
+      guard(options.onProgress),
+      guard(options.onSegment),
+    ),
+  );
+  const abort = () => job?.abort();
+  signal?.addEventListener('abort', abort, { once: true });
+  let result: NativeResult;
+  try {
+    result = await job.promise;
+  } catch (error) {
+    if (callbackError) throw callbackError.error;
+    const code = (error as { code?: unknown } | null)?.code;
+    if (signal?.aborted && code === 'ERR_ABORTED') throw signal.reason;
+    throw fromNativeError(error, site);
+  } finally {
+    signal?.removeEventListener('abort', abort);
+  }
+  if (callbackError) throw callbackError.error;
+  return {
+    segments: result.segments,
+    text: result.segments.map((s) => s.text).join(''),
+    duration: result.duration,
+  };
+}

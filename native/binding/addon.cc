@@ -1,0 +1,60 @@
+// The whisper-native addon's entry point: module exports, version and CPU
+// (ISA) information. What each export does is typed in lib/binding.ts.
+#include <napi.h>
+
+#include <string>
+
+#include "binding/engine_workers.h"
+#include "binding/js_errors.h"
+#include "binding/model_wrap.h"
+#include "engine/kernels/kernels.h"
+
+namespace wn_binding {
+namespace {
+
+// loadModel(path: string, threads: number): Promise<NativeModel>
+Napi::Value LoadModel(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw_js_error(env, "ERR_INVALID_ARG_TYPE", "Expected string for path");
+  const int threads = info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 0;
+  if (threads < 0) throw_js_error(env, "ERR_INVALID_ARG_VALUE", "Expected threads >= 0");
+  auto* worker = new LoadWorker(env, info[0].As<Napi::String>().Utf8Value(), threads);
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
+// supportedIsas(): string[]: the kernel paths this CPU and build can run, slowest first.
+Napi::Value SupportedIsas(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array out = Napi::Array::New(env);
+  using wn::kernels::Isa;
+  for (Isa isa : {Isa::kGeneric, Isa::kAvx2, Isa::kAvx512, Isa::kNeon}) {
+    if (wn::kernels::isa_supported(isa)) out.Set(out.Length(), wn::kernels::isa_name(isa));
+  }
+  return out;
+}
+
+// bestIsa(): the path a model uses when WHISPER_NATIVE_ISA is not set.
+Napi::Value BestIsa(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), wn::kernels::isa_name(wn::kernels::best_isa()));
+}
+
+}  // namespace
+}  // namespace wn_binding
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  using namespace wn_binding;
+  exports.Set("loadModel", Napi::Function::New<LoadModel>(env, "loadModel"));
+  exports.Set("supportedIsas", Napi::Function::New<SupportedIsas>(env, "supportedIsas"));
+  exports.Set("bestIsa", Napi::Function::New<BestIsa>(env, "bestIsa"));
+  exports.Set("NativeModel", ModelWrap::DefineClass(env));
+  exports.Set("napiVersion", NAPI_VERSION);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(whisper_native, Init)

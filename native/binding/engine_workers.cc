@@ -1,0 +1,74 @@
+// Model loading and the encode / logits probes on worker threads (see engine_workers.h).
+#include "binding/engine_workers.h"
+
+#include <utility>
+
+#include "binding/model_wrap.h"
+#include "engine/audio/mel.h"
+#include "engine/core/error.h"
+#include "engine/model/decoder.h"
+#include "engine/model/encoder.h"
+
+namespace wn_binding {
+
+LoadWorker::LoadWorker(Napi::Env env, std::string path, int threads)
+    : PromiseWorker(env, "whisper-native:load"), path_(std::move(path)), threads_(threads) {}
+
+void LoadWorker::Run() {
+  wn::LoadOptions options;
+  options.threads = threads_;
+  model_ = wn::Model::load(path_, options);
+}
+
+Napi::Value LoadWorker::Result(Napi::Env env) { return ModelWrap::NewInstance(env, model_); }
+
+EncodeWorker::EncodeWorker(Napi::Env env, ModelPtr model, std::vector<float> mel)
+    : PromiseWorker(env, "whisper-native:encode"), model_(std::move(model)), mel_(std::move(mel)) {}
+
+void EncodeWorker::Run() {
+  const wn::HParams& hp = model_->hparams();
+  const size_t expected = static_cast<size_t>(hp.n_mels) * wn::kWindowFrames;
+  if (mel_.size() != expected) {
+    throw wn::Error(wn::ErrorCode::kInvalidArgument,
+                    "Expected a mel of " + std::to_string(hp.n_mels) + " x " +
+                        std::to_string(wn::kWindowFrames) + " = " + std::to_string(expected) +
+                        " floats but received " + std::to_string(mel_.size()));
+  }
+  encoded_.resize(static_cast<size_t>(hp.n_audio_ctx) * hp.n_audio_state);
+  wn::Encoder encoder(*model_);
+  encoder.encode(mel_.data(), encoded_.data());
+}
+
+Napi::Value EncodeWorker::Result(Napi::Env env) { return to_float32_array(env, encoded_); }
+
+LogitsWorker::LogitsWorker(Napi::Env env, ModelPtr model, std::vector<int32_t> tokens,
+                           std::vector<float> encoded)
+    : PromiseWorker(env, "whisper-native:logits"),
+      model_(std::move(model)),
+      tokens_(std::move(tokens)),
+      encoded_(std::move(encoded)) {}
+
+void LogitsWorker::Run() {
+  const wn::HParams& hp = model_->hparams();
+  const size_t expected = static_cast<size_t>(hp.n_audio_ctx) * hp.n_audio_state;
+  if (encoded_.size() != expected) {
+    throw wn::Error(wn::ErrorCode::kInvalidArgument,
+                    "Expected an encoder output of " + std::to_string(hp.n_audio_ctx) + " x " +
+                        std::to_string(hp.n_audio_state) + " = " + std::to_string(expected) +
+                        " floats but received " + std::to_string(encoded_.size()));
+  }
+  const int n = static_cast<int>(tokens_.size());
+  if (n < 1 || n > hp.n_text_ctx) {
+    throw wn::Error(wn::ErrorCode::kInvalidArgument,
+                    "Expected 1 to " + std::to_string(hp.n_text_ctx) +
+                        " tokens but received " + std::to_string(tokens_.size()));
+  }
+  wn::Decoder decoder(*model_);
+  decoder.set_audio(encoded_.data());
+  const float* logits = decoder.forward(tokens_.data(), n, /*all_logits=*/true);
+  logits_.assign(logits, logits + static_cast<size_t>(n) * hp.n_vocab);
+}
+
+Napi::Value LogitsWorker::Result(Napi::Env env) { return to_float32_array(env, logits_); }
+
+}  // namespace wn_binding

@@ -1,0 +1,59 @@
+// The promise-returning calls that are not transcription: loading a model and
+// the low-level encode / logits probes. Each copies its inputs in on the JS
+// thread, holds its own reference to the model, and works on a worker thread
+// with its own Encoder / Decoder state.
+#pragma once
+
+#include <napi.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "binding/promise_worker.h"
+#include "engine/model/model.h"
+
+namespace wn_binding {
+
+using ModelPtr = std::shared_ptr<const wn::Model>;
+
+class LoadWorker : public PromiseWorker {
+ public:
+  LoadWorker(Napi::Env env, std::string path, int threads);
+
+ private:
+  void Run() override;
+  Napi::Value Result(Napi::Env env) override;
+  std::string path_;
+  int threads_;
+  ModelPtr model_;
+};
+
+// mel [n_mels][3000] -> encoder output [n_audio_ctx][n_audio_state].
+class EncodeWorker : public PromiseWorker {
+ public:
+  EncodeWorker(Napi::Env env, ModelPtr model, std::vector<float> mel);
+
+ private:
+  void Run() override;
+  Napi::Value Result(Napi::Env env) override;
+  ModelPtr model_;
+  std::vector<float> mel_, encoded_;
+};
+
+// tokens [n], encoded [n_audio_ctx][n_audio_state] -> logits [n][n_vocab].
+class LogitsWorker : public PromiseWorker {
+ public:
+  LogitsWorker(Napi::Env env, ModelPtr model, std::vector<int32_t> tokens,
+               std::vector<float> encoded);
+
+ private:
+  void Run() override;
+  Napi::Value Result(Napi::Env env) override;
+  ModelPtr model_;
+  std::vector<int32_t> tokens_;
+  std::vector<float> encoded_, logits_;
+};
+
+}  // namespace wn_binding

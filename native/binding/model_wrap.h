@@ -1,0 +1,36 @@
+// The JS object around a loaded model: std::shared_ptr<const wn::Model>. Every
+// call in flight holds its own copy of that pointer, so close() only drops this
+// object's reference: the weights are freed when the last running call ends,
+// never while one uses them.
+#pragma once
+
+#include <napi.h>
+
+#include "binding/engine_workers.h"
+
+namespace wn_binding {
+
+class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
+ public:
+  static Napi::Function DefineClass(Napi::Env env);
+  // A new JS model object owning a reference to `model`.
+  static Napi::Object NewInstance(Napi::Env env, ModelPtr model);
+
+  explicit ModelWrap(const Napi::CallbackInfo& info);
+
+ private:
+  // Throws ERR_MODEL_CLOSED after close().
+  const ModelPtr& model(Napi::Env env) const;
+
+  Napi::Value Info(const Napi::CallbackInfo& info);
+  Napi::Value MelWindow(const Napi::CallbackInfo& info);
+  Napi::Value Encode(const Napi::CallbackInfo& info);
+  Napi::Value Logits(const Napi::CallbackInfo& info);
+  Napi::Value Transcribe(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value IsClosed(const Napi::CallbackInfo& info);
+
+  ModelPtr model_;
+};
+
+}  // namespace wn_binding

@@ -1,0 +1,64 @@
+// The base of every promise-returning native call: Run() does the engine work
+// on a libuv worker thread (never the JS thread), then the promise resolves
+// with Result() or rejects with a coded error (js_errors.h).
+#pragma once
+
+#include <napi.h>
+
+#include <cstring>
+#include <vector>
+
+#include "binding/js_errors.h"
+
+namespace wn_binding {
+
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+ protected:
+  PromiseWorker(Napi::Env env, const char* resource_name)
+      : Napi::AsyncWorker(env, resource_name), deferred_(Napi::Promise::Deferred::New(env)) {}
+
+  virtual void Run() = 0;                          // worker thread
+  virtual Napi::Value Result(Napi::Env env) = 0;   // JS thread, after Run() succeeded
+
+ private:
+  void Execute() final {
+    try {
+      Run();
+    } catch (...) {
+      failed_ = true;
+      error_ = describe_current_exception();
+    }
+  }
+  void OnOK() final {
+    Napi::Env env = Env();
+    if (failed_) {
+      deferred_.Reject(make_js_error(env, error_).Value());
+      return;
+    }
+    try {
+      deferred_.Resolve(Result(env));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    } catch (...) {
+      deferred_.Reject(make_js_error(env, describe_current_exception()).Value());
+    }
+  }
+  void OnError(const Napi::Error& e) final { deferred_.Reject(e.Value()); }
+
+  Napi::Promise::Deferred deferred_;
+  bool failed_ = false;
+  ErrorInfo error_;
+};
+
+// A new Float32Array holding a copy of `values` (JS-heap memory: external
+// buffers are not allowed everywhere, e.g. in Electron).
+inline Napi::Float32Array to_float32_array(Napi::Env env, const std::vector<float>& values) {
+  Napi::Float32Array out = Napi::Float32Array::New(env, values.size());
+  if (!values.empty()) std::memcpy(out.Data(), values.data(), values.size() * sizeof(float));
+  return out;
+}
+
+}  // namespace wn_binding

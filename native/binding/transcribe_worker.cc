@@ -1,0 +1,131 @@
+// A transcription on a worker thread with queued progress/segment events (see
+// transcribe_worker.h).
+#include "binding/transcribe_worker.h"
+
+#include <utility>
+#include <vector>
+
+namespace wn_binding {
+
+Napi::Object segment_to_js(Napi::Env env, const wn::Segment& segment) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("start", segment.start);
+  out.Set("end", segment.end);
+  out.Set("text", Napi::String::New(env, segment.text));
+  Napi::Array tokens = Napi::Array::New(env, segment.tokens.size());
+  for (size_t i = 0; i < segment.tokens.size(); ++i) {
+    const wn::TokenResult& t = segment.tokens[i];
+    Napi::Object token = Napi::Object::New(env);
+    token.Set("id", t.id);
+    token.Set("text", Napi::String::New(env, t.text));
+    token.Set("p", static_cast<double>(t.p));
+    tokens.Set(static_cast<uint32_t>(i), token);
+  }
+  out.Set("tokens", tokens);
+  return out;
+}
+
+Napi::Object TranscribeWorker::Start(Napi::Env env, ModelPtr model, SampleBuffer samples,
+                                     const wn::TranscribeOptions& options,
+                                     Napi::Value on_progress, Napi::Value on_segment) {
+  auto* worker = new TranscribeWorker(env, std::move(model), std::move(samples), options);
+  if (on_progress.IsFunction()) {
+    worker->on_progress_ = Napi::Persistent(on_progress.As<Napi::Function>());
+  }
+  if (on_segment.IsFunction()) {
+    worker->on_segment_ = Napi::Persistent(on_segment.As<Napi::Function>());
+  }
+  // The flag outlives the worker: abort() may be called after the call settled.
+  std::shared_ptr<wn::CancellationFlag> cancel = worker->cancel_;
+  Napi::Object job = Napi::Object::New(env);
+  job.Set("promise", worker->deferred_.Promise());
+  job.Set("abort", Napi::Function::New(
+                       env, [cancel](const Napi::CallbackInfo&) { cancel->cancel(); }, "abort"));
+  worker->Queue();
+  return job;
+}
+
+TranscribeWorker::TranscribeWorker(Napi::Env env, ModelPtr model, SampleBuffer samples,
+                                   const wn::TranscribeOptions& options)
+    : Napi::AsyncProgressQueueWorker<TranscribeEvent>(env, "whisper-native:transcribe"),
+      model_(std::move(model)),
+      samples_(std::move(samples)),
+      options_(options),
+      deferred_(Napi::Promise::Deferred::New(env)) {}
+
+void TranscribeWorker::Execute(const ExecutionProgress& progress) {
+  try {
+    std::vector<float> audio = samples_.take_as_float();
+    wn::TranscribeCallbacks callbacks;
+    callbacks.cancel = cancel_.get();
+    callbacks.on_progress = [&progress](double fraction) {
+      TranscribeEvent event;
+      event.fraction = fraction;
+      progress.Send(&event, 1);
+    };
+    callbacks.on_segment = [&progress](const wn::Segment& segment) {
+      TranscribeEvent event;
+      event.is_segment = true;
+      event.segment = segment;
+      progress.Send(&event, 1);
+    };
+    result_ = wn::transcribe(*model_, audio.data(), audio.size(), options_, callbacks);
+  } catch (...) {
+    failed_ = true;
+    error_ = describe_current_exception();
+  }
+}
+
+// Calls a user callback; if it throws, remembers the first error, stops the
+// engine and rejects with that error at the end.
+void TranscribeWorker::CallBack(const Napi::FunctionReference& fn, Napi::Value arg) {
+  if (fn.IsEmpty() || !callback_error_.IsEmpty()) return;
+  try {
+    fn.Call({arg});
+  } catch (const Napi::Error& e) {
+    callback_error_ = Napi::Persistent(e.Value().As<Napi::Value>());
+    cancel_->cancel();
+  }
+}
+
+void TranscribeWorker::OnProgress(const TranscribeEvent* events, size_t count) {
+  Napi::Env env = Env();
+  Napi::HandleScope scope(env);
+  for (size_t i = 0; i < count; ++i) {
+    if (events[i].is_segment) {
+      if (!on_segment_.IsEmpty()) CallBack(on_segment_, segment_to_js(env, events[i].segment));
+    } else {
+      CallBack(on_progress_, Napi::Number::New(env, events[i].fraction));
+    }
+  }
+}
+
+void TranscribeWorker::OnOK() {
+  Napi::Env env = Env();
+  if (!callback_error_.IsEmpty()) {
+    deferred_.Reject(callback_error_.Value());
+    return;
+  }
+  if (failed_) {
+    deferred_.Reject(make_js_error(env, error_).Value());
+    return;
+  }
+  try {
+    Napi::Object out = Napi::Object::New(env);
+    Napi::Array segments = Napi::Array::New(env, result_.segments.size());
+    for (size_t i = 0; i < result_.segments.size(); ++i) {
+      segments.Set(static_cast<uint32_t>(i), segment_to_js(env, result_.segments[i]));
+    }
+    out.Set("segments", segments);
+    out.Set("duration", result_.duration);
+    deferred_.Resolve(out);
+  } catch (const Napi::Error& e) {
+    deferred_.Reject(e.Value());
+  } catch (...) {
+    deferred_.Reject(make_js_error(env, describe_current_exception()).Value());
+  }
+}
+
+void TranscribeWorker::OnError(const Napi::Error& e) { deferred_.Reject(e.Value()); }
+
+}  // namespace wn_binding

@@ -1,0 +1,59 @@
+// One transcription call: wn::transcribe on a worker thread, with progress and
+// segments delivered to the JS thread, through the worker's queue, in the order
+// the engine produced them; the promise settles only after the last of them.
+// A per-call CancellationFlag is raised by the abort() function handed back to
+// JS (AbortSignal, model close) or when a JS callback throws.
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+
+#include "binding/engine_workers.h"
+#include "binding/js_errors.h"
+#include "binding/samples.h"
+#include "engine/core/cancel.h"
+#include "engine/transcribe.h"
+
+namespace wn_binding {
+
+struct TranscribeEvent {
+  bool is_segment = false;
+  double fraction = 0;  // when !is_segment
+  wn::Segment segment;  // when is_segment
+};
+
+class TranscribeWorker : public Napi::AsyncProgressQueueWorker<TranscribeEvent> {
+ public:
+  // Queues the work and returns { promise, abort }. on_progress(fraction) and
+  // on_segment(segment) may be empty functions.
+  static Napi::Object Start(Napi::Env env, ModelPtr model, SampleBuffer samples,
+                            const wn::TranscribeOptions& options, Napi::Value on_progress,
+                            Napi::Value on_segment);
+
+ private:
+  TranscribeWorker(Napi::Env env, ModelPtr model, SampleBuffer samples,
+                   const wn::TranscribeOptions& options);
+
+  void Execute(const ExecutionProgress& progress) override;
+  void OnProgress(const TranscribeEvent* events, size_t count) override;
+  void OnOK() override;
+  void OnError(const Napi::Error& e) override;
+  void CallBack(const Napi::FunctionReference& fn, Napi::Value arg);
+
+  ModelPtr model_;
+  SampleBuffer samples_;
+  wn::TranscribeOptions options_;
+  std::shared_ptr<wn::CancellationFlag> cancel_ = std::make_shared<wn::CancellationFlag>();
+  Napi::FunctionReference on_progress_, on_segment_;
+  Napi::Promise::Deferred deferred_;
+  wn::TranscribeResult result_;
+  bool failed_ = false;
+  ErrorInfo error_;
+  Napi::Reference<Napi::Value> callback_error_;  // what a throwing JS callback threw
+};
+
+// {start, end, text, tokens: [{id, text, p}]}
+Napi::Object segment_to_js(Napi::Env env, const wn::Segment& segment);
+
+}  // namespace wn_binding
