@@ -1,0 +1,201 @@
+// FileBytes (declared in ggml_file.h): the bytes of a model file, either a
+// read-only memory mapping of the file or a buffer the object owns.
+//
+// Mapping rather than reading means the 75 MB (tiny) to 3 GB (large) of
+// weights cost no copy at load, and pages that have been packed for the
+// kernels can be handed back to the OS with release_range(). This file knows
+// nothing about the ggml format; ggml_file.cc parses the bytes.
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "engine/core/error.h"
+#include "engine/format/ggml_file.h"
+
+#ifdef _WIN32
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+#else
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#endif
+
+namespace wn {
+
+namespace {
+
+[[noreturn]] void throw_empty(const std::string& path) {
+  throw Error(ErrorCode::kModelTruncated,
+              "model file '" + path +
+                  "' is empty (0 bytes); a ggml Whisper model starts with "
+                  "the magic 0x67676d6c");
+}
+
+#ifdef _WIN32
+
+// Paths arrive as UTF-8 (from JavaScript); Windows wants UTF-16.
+std::wstring utf8_to_wide(const std::string& path) {
+  if (path.empty()) return std::wstring();
+  const int n =
+      MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path.data(), (int)path.size(), nullptr, 0);
+  if (n <= 0) {
+    throw Error(ErrorCode::kModelNotFound, "model path '" + path + "' is not valid UTF-8");
+  }
+  std::wstring wide((size_t)n, L'\0');
+  MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path.data(), (int)path.size(), &wide[0], n);
+  return wide;
+}
+
+std::string last_error_text() {
+  return "Windows error " + std::to_string((unsigned long)GetLastError());
+}
+
+// Maps the whole file read-only. The view keeps the mapping alive, so both
+// handles are closed before returning; only UnmapViewOfFile is needed later.
+const uint8_t* map_whole_file(const std::string& path, size_t* size) {
+  HANDLE file = CreateFileW(utf8_to_wide(path).c_str(), GENERIC_READ, FILE_SHARE_READ, nullptr,
+                            OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr);
+  if (file == INVALID_HANDLE_VALUE) {
+    throw Error(ErrorCode::kModelNotFound,
+                "cannot open model file '" + path + "': " + last_error_text());
+  }
+  LARGE_INTEGER file_size;
+  if (!GetFileSizeEx(file, &file_size)) {
+    const std::string why = last_error_text();
+    CloseHandle(file);
+    throw Error(ErrorCode::kModelNotFound, "cannot read the size of '" + path + "': " + why);
+  }
+  if (file_size.QuadPart == 0) {
+    CloseHandle(file);
+    throw_empty(path);
+  }
+  if ((unsigned long long)file_size.QuadPart > (unsigned long long)SIZE_MAX) {
+    CloseHandle(file);
+    throw Error(ErrorCode::kOutOfMemory, "model file '" + path + "' is too large to map");
+  }
+  HANDLE mapping = CreateFileMappingW(file, nullptr, PAGE_READONLY, 0, 0, nullptr);
+  CloseHandle(file);
+  if (mapping == nullptr) {
+    throw Error(ErrorCode::kModelNotFound, "cannot map '" + path + "': " + last_error_text());
+  }
+  void* view = MapViewOfFile(mapping, FILE_MAP_READ, 0, 0, 0);
+  const std::string why = view ? std::string() : last_error_text();
+  CloseHandle(mapping);
+  if (view == nullptr) throw Error(ErrorCode::kModelNotFound, "cannot map '" + path + "': " + why);
+  *size = (size_t)file_size.QuadPart;
+  return static_cast<const uint8_t*>(view);
+}
+
+#else  // POSIX
+
+std::string errno_text(int err) {
+  return std::strerror(err);
+}
+
+// Maps the whole file read-only and private; the descriptor is closed at once
+// (the mapping does not need it).
+const uint8_t* map_whole_file(const std::string& path, size_t* size) {
+  int fd;
+  do {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    const int err = errno;
+    throw Error(ErrorCode::kModelNotFound,
+                "cannot open model file '" + path + "': " + errno_text(err));
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    throw Error(ErrorCode::kModelNotFound, "cannot stat '" + path + "': " + errno_text(err));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw Error(ErrorCode::kModelNotFound, "model path '" + path + "' is not a regular file");
+  }
+  if (st.st_size == 0) {
+    ::close(fd);
+    throw_empty(path);
+  }
+  if ((unsigned long long)st.st_size > (unsigned long long)SIZE_MAX) {
+    ::close(fd);
+    throw Error(ErrorCode::kOutOfMemory, "model file '" + path + "' is too large to map");
+  }
+  const size_t length = (size_t)st.st_size;
+  void* addr = ::mmap(nullptr, length, PROT_READ, MAP_PRIVATE, fd, 0);
+  const int err = errno;
+  ::close(fd);
+  if (addr == MAP_FAILED) {
+    throw Error(ErrorCode::kModelNotFound, "cannot map '" + path + "': " + errno_text(err));
+  }
+  *size = length;
+  return static_cast<const uint8_t*>(addr);
+}
+
+#endif
+
+}  // namespace
+
+std::shared_ptr<FileBytes> FileBytes::map_file(const std::string& path) {
+  size_t size = 0;
+  const uint8_t* data = map_whole_file(path, &size);
+  std::shared_ptr<FileBytes> bytes(new FileBytes());
+  bytes->data_ = data;
+  bytes->size_ = size;
+  bytes->mapped_ = true;
+  return bytes;
+}
+
+std::shared_ptr<FileBytes> FileBytes::from_buffer(std::vector<uint8_t> buffer) {
+  std::shared_ptr<FileBytes> bytes(new FileBytes());
+  bytes->owned_ = std::move(buffer);
+  bytes->data_ = bytes->owned_.data();
+  bytes->size_ = bytes->owned_.size();
+  return bytes;
+}
+
+FileBytes::~FileBytes() {
+  if (!mapped_) return;
+#ifdef _WIN32
+  UnmapViewOfFile(data_);
+#else
+  ::munmap(const_cast<uint8_t*>(data_), size_);
+#endif
+}
+
+void FileBytes::release_range(const void* begin, size_t length) const {
+#ifdef _WIN32
+  // Windows has no cheap equivalent for a read-only file view; the pages
+  // simply stay in the standby list until memory is needed.
+  (void)begin;
+  (void)length;
+#else
+  if (!mapped_ || length == 0) return;
+  const uintptr_t file_begin = reinterpret_cast<uintptr_t>(data_);
+  const uintptr_t file_end = file_begin + size_;
+  uintptr_t lo = reinterpret_cast<uintptr_t>(begin);
+  uintptr_t hi = lo + length;
+  if (lo < file_begin) lo = file_begin;
+  if (hi > file_end || hi < lo) hi = file_end;
+  // Only whole pages inside the range: a page shared with a neighbouring
+  // tensor may still be needed.
+  const uintptr_t page = (uintptr_t)::sysconf(_SC_PAGESIZE);
+  lo = (lo + page - 1) / page * page;
+  hi = hi / page * page;
+  if (lo >= hi) return;
+  // Advice only: if the kernel declines, the pages just stay resident.
+  (void)::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+#endif
+}
+
+}  // namespace wn
