@@ -1,6 +1,11 @@
 // The text decoder (REFERENCE.md §1) with its per-call state: the self-attention
 // KV cache and the cross-attention keys/values of the current audio window,
 // computed once per window by set_audio().
+//
+// Memory: the caches are allocated at construction (self K/V: n_text_layer ×
+// n_text_ctx × d each; cross K/V: n_text_layer × n_audio_ctx × 2d). Row scratch
+// grows to the largest token batch seen and is then reused, so steady-state
+// forward() calls allocate nothing.
 #pragma once
 
 #include <cstdint>
@@ -19,7 +24,8 @@ class Decoder {
   void set_audio(const float* encoded);
   // Forgets the self-attention cache (a new token sequence on the same audio).
   void reset() { n_past_ = 0; }
-  // Keeps only the first n tokens of the cache (n <= n_past()).
+  // Keeps only the first n tokens of the cache (0 <= n <= n_past(), else
+  // kInvalidArgument).
   void truncate(int n);
   int n_past() const { return n_past_; }
   int n_ctx() const;  // capacity: n_text_ctx
@@ -27,16 +33,30 @@ class Decoder {
   // Feeds tokens[0..n) at positions n_past()..n_past()+n-1 and appends them to
   // the cache. Returns logits: [n][n_vocab] when all_logits, else the last
   // token's row [n_vocab]. The pointer stays valid until the next call.
-  // Throws kInvalidArgument for a token id outside [0, n_vocab) or when the
-  // context would exceed n_ctx().
+  // Throws kInvalidArgument for n < 1, a token id outside [0, n_vocab), when the
+  // context would exceed n_ctx(), or before the first set_audio().
   const float* forward(const int32_t* tokens, int n, bool all_logits = false);
 
  private:
+  void check_input(const int32_t* tokens, int n) const;
+  void reserve_rows(int n);  // grows the row scratch (only ever grows)
+  void embed(const int32_t* tokens, int n);
+  void self_attention(int layer, int n);
+  void cross_attention(int layer, int n);
+  void mlp(const DecoderBlock& b, int n);
+  float* self_k(int layer) { return self_k_.data() + int64_t{layer} * n_ctx_ * d_; }
+  float* self_v(int layer) { return self_v_.data() + int64_t{layer} * n_ctx_ * d_; }
+  float* cross_kv(int layer) { return cross_kv_.data() + int64_t{layer} * n_audio_ctx_ * 2 * d_; }
+
   const Model& model_;
+  int d_, n_ctx_, n_audio_ctx_, n_vocab_, n_head_;
   int n_past_ = 0;
-  std::vector<float> self_k_, self_v_;    // per layer [n_text_ctx][d]
-  std::vector<float> cross_kv_;           // per layer [n_audio_ctx][2d]: k | v
-  std::vector<float> x_, h_, qkv_, attn_, mlp_, logits_;  // scratch
+  int rows_ = 0;  // rows the scratch below holds
+  bool has_audio_ = false;
+  std::vector<float> self_k_, self_v_;  // per layer [n_text_ctx][d]
+  std::vector<float> cross_kv_;         // per layer [n_audio_ctx][2d]: k | v
+  std::vector<float> x_, h_, qkv_, attn_, mlp_,
+      logits_;  // scratch: [rows][d, d, 3d, d, 4d, n_vocab]
 };
 
 }  // namespace wn

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,9 @@ namespace wn {
 
 struct LoadOptions {
   int threads = 0;  // 0: the number of hardware threads (at most 8)
+  // The kernel path; unset: kernels::selected_isa() (WHISPER_NATIVE_ISA or the
+  // best one). Throws kInvalidArgument when this CPU cannot run it.
+  std::optional<kernels::Isa> isa;
 };
 
 // A LayerNorm's parameters, widened to f32.
@@ -25,8 +29,8 @@ struct Norm {
 
 struct EncoderBlock {
   Norm attn_ln;
-  kernels::PackedWeights qkv;  // q, k and v stacked: [3d][d], one GEMM
-  std::vector<float> qkv_bias; // [3d] (k's part is zero: the key has no bias)
+  kernels::PackedWeights qkv;   // q, k and v stacked: [3d][d], one GEMM
+  std::vector<float> qkv_bias;  // [3d] (k's part is zero: the key has no bias)
   kernels::PackedWeights attn_out;
   std::vector<float> attn_out_bias;
   Norm mlp_ln;
@@ -43,8 +47,8 @@ struct DecoderBlock {
   Norm cross_ln;
   kernels::PackedWeights cross_q;
   std::vector<float> cross_q_bias;
-  kernels::PackedWeights cross_kv;  // k and v stacked: [2d][d]
-  std::vector<float> cross_kv_bias; // [2d] (k's part zero)
+  kernels::PackedWeights cross_kv;   // k and v stacked: [2d][d]
+  std::vector<float> cross_kv_bias;  // [2d] (k's part zero)
   kernels::PackedWeights cross_out;
   std::vector<float> cross_out_bias;
   Norm mlp_ln;
@@ -72,11 +76,11 @@ class Model {
   // --- packed weights (read by encoder.cc / decoder.cc) ---
   kernels::PackedWeights conv1, conv2;  // [d][n_mels*3], [d][d*3]: convolutions as GEMMs (im2col)
   std::vector<float> conv1_bias, conv2_bias;
-  std::vector<float> enc_pos;           // [n_audio_ctx][d]
+  std::vector<float> enc_pos;  // [n_audio_ctx][d]
   std::vector<EncoderBlock> enc_blocks;
   Norm enc_ln_post;
-  kernels::PackedWeights tok_emb;       // [n_vocab][d_text]: output projection and embedding lookups
-  std::vector<float> dec_pos;           // [n_text_ctx][d_text]
+  kernels::PackedWeights tok_emb;  // [n_vocab][d_text]: output projection and embedding lookups
+  std::vector<float> dec_pos;      // [n_text_ctx][d_text]
   std::vector<DecoderBlock> dec_blocks;
   Norm dec_ln;
 

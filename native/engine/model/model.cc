@@ -1,0 +1,331 @@
+// Model loading: open and validate the file, then convert every tensor into the
+// form the encoder and decoder consume (weights packed for the selected kernel
+// path, small parameters widened to f32). Packing jobs run in parallel on the
+// model's thread pool, and each source tensor's pages are released as soon as
+// its job is done, so the mapped file and the packed copy are never both
+// resident in full. The ModelFile is dropped at the end of load().
+//
+// What it is not: the forward passes (encoder.cc, decoder.cc) or the file
+// format checks (format/, weights.cc).
+#include "engine/model/model.h"
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+#include <thread>
+
+#include "engine/core/error.h"
+#include "engine/core/f16.h"
+#include "engine/model/weights.h"
+
+namespace wn {
+namespace {
+
+constexpr int kMaxDefaultThreads = 8;
+
+// One unit of load work and a size estimate used to start the big ones first.
+struct PackJob {
+  uint64_t cost;
+  std::function<void()> run;
+};
+
+// Widens an f32 or f16 tensor to f32 (parameters, biases, embeddings).
+std::vector<float> widen(const TensorView& t) {
+  const int64_t n = t.n_elements();
+  std::vector<float> out(n);
+  if (t.type == GgmlType::kF32) {
+    std::memcpy(out.data(), t.data, n * sizeof(float));
+  } else if (t.type == GgmlType::kF16) {
+    // Record data need not be 2-byte aligned in the file: read through memcpy.
+    for (int64_t i = 0; i < n; i++) {
+      uint16_t h;
+      std::memcpy(&h, t.data + 2 * i, sizeof h);
+      out[i] = f16_to_f32(h);
+    }
+  } else {
+    throw Error(ErrorCode::kUnsupportedTensorType,
+                "tensor " + t.name + ": expected f32 or f16 for a parameter vector, got " +
+                    ggml_type_name(t.type));
+  }
+  return out;
+}
+
+// Rows of a Linear weight [n][k] as stored in the file.
+int rows_of(const TensorView& t) {
+  return static_cast<int>(t.ne[1]);
+}
+int cols_of(const TensorView& t) {
+  return static_cast<int>(t.ne[0]);
+}
+
+// Stacks the rows of several [n_i][k] weights into one [Σn_i][k] source in a
+// common type: the raw bytes when every part has the same type, else f32.
+struct StackedSource {
+  GgmlType type;
+  std::vector<uint8_t> bytes;
+  int n = 0;
+};
+
+StackedSource stack_rows(const std::vector<const TensorView*>& parts) {
+  StackedSource s;
+  s.type = parts[0]->type;
+  const int k = cols_of(*parts[0]);
+  for (const TensorView* p : parts) {
+    if (cols_of(*p) != k) {
+      throw Error(ErrorCode::kModelFormat, "tensor " + p->name + ": expected " + std::to_string(k) +
+                                               " columns, got " + std::to_string(cols_of(*p)));
+    }
+    if (p->type != s.type) s.type = GgmlType::kF32;
+    s.n += rows_of(*p);
+  }
+  if (s.type == parts[0]->type) {
+    for (const TensorView* p : parts) s.bytes.insert(s.bytes.end(), p->data, p->data + p->nbytes);
+    return s;
+  }
+  for (const TensorView* p : parts) {
+    const std::vector<float> f = widen(*p);
+    const auto* b = reinterpret_cast<const uint8_t*>(f.data());
+    s.bytes.insert(s.bytes.end(), b, b + f.size() * sizeof(float));
+  }
+  return s;
+}
+
+// Collects the load work for one model; every job writes its own destination.
+class Packer {
+ public:
+  Packer(const ModelFile& file, kernels::Isa isa) : file_(file), isa_(isa) {}
+
+  void linear(kernels::PackedWeights* dst, const TensorView& w) {
+    jobs_.push_back({w.nbytes, [this, dst, &w] {
+                       *dst = kernels::PackedWeights::pack(isa_, w.type, w.data, rows_of(w),
+                                                           cols_of(w));
+                       release(w);
+                     }});
+  }
+
+  // Conv1d weight [out][in][3]: already row-major [out][in*3], the im2col layout.
+  void conv(kernels::PackedWeights* dst, const TensorView& w) {
+    jobs_.push_back({w.nbytes, [this, dst, &w] {
+                       *dst = kernels::PackedWeights::pack(isa_, w.type, w.data,
+                                                           static_cast<int>(w.ne[2]),
+                                                           static_cast<int>(w.ne[0] * w.ne[1]));
+                       release(w);
+                     }});
+  }
+
+  // Several Linear weights (and their optional biases) as one GEMM; a missing
+  // bias contributes zeros.
+  void stacked(kernels::PackedWeights* dst, std::vector<float>* bias,
+               std::vector<const TensorView*> weights, std::vector<const TensorView*> biases) {
+    uint64_t cost = 0;
+    for (const TensorView* w : weights) cost += w->nbytes;
+    jobs_.push_back({cost, [this, dst, bias, weights, biases] {
+                       const StackedSource s = stack_rows(weights);
+                       *dst = kernels::PackedWeights::pack(isa_, s.type, s.bytes.data(), s.n,
+                                                           cols_of(*weights[0]));
+                       bias->assign(s.n, 0.0f);
+                       int row = 0;
+                       for (size_t i = 0; i < weights.size(); i++) {
+                         if (biases[i]) {
+                           const std::vector<float> b = widen(*biases[i]);
+                           std::copy(b.begin(), b.end(), bias->begin() + row);
+                         }
+                         row += rows_of(*weights[i]);
+                       }
+                       for (const TensorView* w : weights) release(*w);
+                       for (const TensorView* b : biases)
+                         if (b) release(*b);
+                     }});
+  }
+
+  void vec(std::vector<float>* dst, const TensorView& t) {
+    jobs_.push_back({t.nbytes, [this, dst, &t] {
+                       *dst = widen(t);
+                       release(t);
+                     }});
+  }
+
+  void norm(Norm* dst, const TensorView& gamma, const TensorView& beta) {
+    vec(&dst->gamma, gamma);
+    vec(&dst->beta, beta);
+  }
+
+  // Runs every job, biggest first, on the pool.
+  void run(ThreadPool& pool) {
+    std::sort(jobs_.begin(), jobs_.end(),
+              [](const PackJob& a, const PackJob& b) { return a.cost > b.cost; });
+    pool.parallel_for(static_cast<int64_t>(jobs_.size()),
+                      [this](int64_t i, int) { jobs_[i].run(); });
+  }
+
+ private:
+  void release(const TensorView& t) const { file_.bytes->release_range(t.data, t.nbytes); }
+
+  const ModelFile& file_;
+  kernels::Isa isa_;
+  std::vector<PackJob> jobs_;
+};
+
+void add_encoder_jobs(Packer& p, const WhisperWeights& w, Model& m) {
+  p.conv(&m.conv1, w.conv1_w);
+  p.vec(&m.conv1_bias, w.conv1_b);
+  p.conv(&m.conv2, w.conv2_w);
+  p.vec(&m.conv2_bias, w.conv2_b);
+  p.vec(&m.enc_pos, w.enc_pos);
+  m.enc_blocks.resize(w.enc_blocks.size());
+  for (size_t i = 0; i < w.enc_blocks.size(); i++) {
+    const EncoderBlockWeights& s = w.enc_blocks[i];
+    EncoderBlock& b = m.enc_blocks[i];
+    p.norm(&b.attn_ln, s.attn_ln_w, s.attn_ln_b);
+    p.stacked(&b.qkv, &b.qkv_bias, {&s.attn_q_w, &s.attn_k_w, &s.attn_v_w},
+              {&s.attn_q_b, nullptr, &s.attn_v_b});
+    p.linear(&b.attn_out, s.attn_out_w);
+    p.vec(&b.attn_out_bias, s.attn_out_b);
+    p.norm(&b.mlp_ln, s.mlp_ln_w, s.mlp_ln_b);
+    p.linear(&b.fc1, s.mlp_fc1_w);
+    p.vec(&b.fc1_bias, s.mlp_fc1_b);
+    p.linear(&b.fc2, s.mlp_fc2_w);
+    p.vec(&b.fc2_bias, s.mlp_fc2_b);
+  }
+  p.norm(&m.enc_ln_post, w.enc_ln_post_w, w.enc_ln_post_b);
+}
+
+void add_decoder_jobs(Packer& p, const WhisperWeights& w, Model& m) {
+  p.linear(&m.tok_emb, w.tok_emb);
+  p.vec(&m.dec_pos, w.dec_pos);
+  m.dec_blocks.resize(w.dec_blocks.size());
+  for (size_t i = 0; i < w.dec_blocks.size(); i++) {
+    const DecoderBlockWeights& s = w.dec_blocks[i];
+    DecoderBlock& b = m.dec_blocks[i];
+    p.norm(&b.attn_ln, s.attn_ln_w, s.attn_ln_b);
+    p.stacked(&b.qkv, &b.qkv_bias, {&s.attn_q_w, &s.attn_k_w, &s.attn_v_w},
+              {&s.attn_q_b, nullptr, &s.attn_v_b});
+    p.linear(&b.attn_out, s.attn_out_w);
+    p.vec(&b.attn_out_bias, s.attn_out_b);
+    p.norm(&b.cross_ln, s.cross_ln_w, s.cross_ln_b);
+    p.linear(&b.cross_q, s.cross_q_w);
+    p.vec(&b.cross_q_bias, s.cross_q_b);
+    p.stacked(&b.cross_kv, &b.cross_kv_bias, {&s.cross_k_w, &s.cross_v_w}, {nullptr, &s.cross_v_b});
+    p.linear(&b.cross_out, s.cross_out_w);
+    p.vec(&b.cross_out_bias, s.cross_out_b);
+    p.norm(&b.mlp_ln, s.mlp_ln_w, s.mlp_ln_b);
+    p.linear(&b.fc1, s.mlp_fc1_w);
+    p.vec(&b.fc1_bias, s.mlp_fc1_b);
+    p.linear(&b.fc2, s.mlp_fc2_w);
+    p.vec(&b.fc2_bias, s.mlp_fc2_b);
+  }
+  p.norm(&m.dec_ln, w.dec_ln_w, w.dec_ln_b);
+}
+
+int resolve_threads(int requested) {
+  if (requested < 0) {
+    throw Error(
+        ErrorCode::kInvalidArgument,
+        "threads: expected 0 (automatic) or a positive count, got " + std::to_string(requested));
+  }
+  if (requested > 0) return requested;
+  const int hw = static_cast<int>(std::thread::hardware_concurrency());
+  return std::max(1, std::min(hw, kMaxDefaultThreads));
+}
+
+kernels::Isa resolve_isa(const LoadOptions& options) {
+  if (!options.isa) return kernels::selected_isa();
+  if (!kernels::isa_supported(*options.isa)) {
+    throw Error(ErrorCode::kInvalidArgument, std::string("kernel path ") +
+                                                 kernels::isa_name(*options.isa) +
+                                                 " is not supported on this CPU or build");
+  }
+  return *options.isa;
+}
+
+// The shape facts the forward passes rely on beyond what bind_weights checks.
+void check_hparams(const HParams& hp) {
+  if (hp.n_audio_head <= 0 || hp.n_audio_state % hp.n_audio_head != 0 || hp.n_text_head <= 0 ||
+      hp.n_text_state % hp.n_text_head != 0) {
+    throw Error(ErrorCode::kModelFormat,
+                "hparams: the state sizes (" + std::to_string(hp.n_audio_state) + ", " +
+                    std::to_string(hp.n_text_state) + ") must be multiples of the head counts (" +
+                    std::to_string(hp.n_audio_head) + ", " + std::to_string(hp.n_text_head) + ")");
+  }
+  if (hp.n_audio_state != hp.n_text_state) {
+    throw Error(ErrorCode::kModelFormat,
+                "hparams: n_audio_state " + std::to_string(hp.n_audio_state) +
+                    " differs from n_text_state " + std::to_string(hp.n_text_state) +
+                    " (cross-attention needs them equal)");
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<const Model> Model::load(const std::string& path, const LoadOptions& options) {
+  return load(open_model_file(path), options);
+}
+
+std::shared_ptr<const Model> Model::load(ModelFile file, const LoadOptions& options) {
+  const int threads = resolve_threads(options.threads);
+  const kernels::Isa isa = resolve_isa(options);
+  check_hparams(file.hparams);
+  const WhisperWeights weights = bind_weights(file);
+
+  std::shared_ptr<Model> m(new Model());
+  m->hparams_ = file.hparams;
+  m->isa_ = isa;
+  m->pool_ = std::make_unique<ThreadPool>(threads);
+
+  Packer packer(file, isa);
+  add_encoder_jobs(packer, weights, *m);
+  add_decoder_jobs(packer, weights, *m);
+  packer.run(*m->pool_);
+
+  m->vocab_ = std::move(file.vocab);
+  m->mel_filters_ = std::move(file.mel_filters);
+  m->n_fft_bins_ = file.n_fft_bins;
+  return m;  // `file` (and with it the mapping, unless shared elsewhere) goes here
+}
+
+std::string Model::type_name() const {
+  std::string name;
+  switch (hparams_.n_audio_layer) {
+    case 4:
+      name = "tiny";
+      break;
+    case 6:
+      name = "base";
+      break;
+    case 12:
+      name = "small";
+      break;
+    case 24:
+      name = "medium";
+      break;
+    case 32:
+      name = "large";
+      break;
+    default:
+      name = "unknown";
+      break;
+  }
+  return multilingual() ? name : name + ".en";
+}
+
+size_t Model::weight_bytes() const {
+  auto vec = [](const std::vector<float>& v) { return v.size() * sizeof(float); };
+  auto norm = [&](const Norm& n) { return vec(n.gamma) + vec(n.beta); };
+  size_t total = conv1.bytes() + conv2.bytes() + vec(conv1_bias) + vec(conv2_bias) + vec(enc_pos) +
+                 norm(enc_ln_post) + tok_emb.bytes() + vec(dec_pos) + norm(dec_ln);
+  for (const EncoderBlock& b : enc_blocks) {
+    total += norm(b.attn_ln) + b.qkv.bytes() + vec(b.qkv_bias) + b.attn_out.bytes() +
+             vec(b.attn_out_bias) + norm(b.mlp_ln) + b.fc1.bytes() + b.fc2.bytes() +
+             vec(b.fc1_bias) + vec(b.fc2_bias);
+  }
+  for (const DecoderBlock& b : dec_blocks) {
+    total += norm(b.attn_ln) + b.qkv.bytes() + vec(b.qkv_bias) + b.attn_out.bytes() +
+             vec(b.attn_out_bias) + norm(b.cross_ln) + b.cross_q.bytes() + vec(b.cross_q_bias) +
+             b.cross_kv.bytes() + vec(b.cross_kv_bias) + b.cross_out.bytes() +
+             vec(b.cross_out_bias) + norm(b.mlp_ln) + b.fc1.bytes() + b.fc2.bytes() +
+             vec(b.fc1_bias) + vec(b.fc2_bias);
+  }
+  return total;
+}
+
+}  // namespace wn

@@ -1,0 +1,147 @@
+// Model loading and the decoder's argument checks: load time and packed size
+// (printed), the model's name and thread count, resident memory after packing
+// (the mapped file must not stay resident next to the packed copy), and
+// kInvalidArgument for bad options, token ids and context lengths.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "engine/core/error.h"
+#include "engine/core/f16.h"
+#include "engine/model/decoder.h"
+#include "engine/model/model.h"
+#include "tests/check.h"
+
+namespace {
+
+using wn::ErrorCode;
+
+std::string model_path() {
+  return wn_test::shared_dir() + "/models/ggml-tiny.en-random.bin";
+}
+
+// Resident set size of this process in bytes (Linux); -1 elsewhere.
+long long resident_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+  }
+  return -1;
+}
+
+TEST(load_reports_name_size_and_time) {
+  const long long rss_before = resident_bytes();
+  wn::LoadOptions options;
+  options.threads = 2;
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto model = wn::Model::load(model_path(), options);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const long long rss_after = resident_bytes();
+  std::printf("  load %.3f s (%s, %d threads), packed weights %.1f MB, RSS +%.1f MB\n", seconds,
+              wn::kernels::isa_name(model->context().isa), model->pool().size(),
+              model->weight_bytes() / 1e6, (rss_after - rss_before) / 1e6);
+  CHECK(model->type_name() == "tiny.en");
+  CHECK(!model->multilingual());
+  CHECK(model->pool().size() == 2);
+  CHECK(model->vocab().size() == 50257);
+  CHECK(model->vocab()[50256] == "<|endoftext|>");
+  CHECK(model->mel_filters().size() == size_t(80) * model->n_fft_bins());
+  CHECK(model->enc_blocks.size() == 4 && model->dec_blocks.size() == 4);
+  // f16 storage: 37.7M weights -> about 75 MB, plus f32 biases and embeddings.
+  CHECK(model->weight_bytes() > 70'000'000 && model->weight_bytes() < 100'000'000);
+  CHECK(model->tok_emb.n() == 51864 && model->tok_emb.k() == 384);
+  CHECK(model->conv1.n() == 384 && model->conv1.k() == 80 * 3);
+  CHECK(model->enc_blocks[0].qkv.n() == 3 * 384);
+  CHECK(model->dec_blocks[0].cross_kv.n() == 2 * 384);
+  // The key has no bias: the k third of the stacked bias is zero.
+  bool k_bias_zero = true;
+  for (int i = 384; i < 768; i++) k_bias_zero &= model->enc_blocks[1].qkv_bias[i] == 0.0f;
+  CHECK(k_bias_zero);
+  // Packing releases the mapped pages: the file (78 MB) must not stay resident
+  // beside the packed copy.
+  if (rss_before > 0) CHECK(rss_after - rss_before < (long long)model->weight_bytes() * 5 / 4);
+}
+
+TEST(embedding_rows_match_the_file) {
+  // tok_emb.row() is what embedding lookups read; compare against the widened
+  // f16 source taken straight from the file.
+  const wn::ModelFile file = wn::open_model_file(model_path());
+  const wn::TensorView* t = file.find("decoder.token_embedding.weight");
+  CHECK(t != nullptr);
+  if (!t) return;
+  const auto model = wn::Model::load(model_path(), wn::LoadOptions{});
+  std::vector<float> row(384);
+  for (int id : {0, 1, 220, 50256, 51863}) {
+    model->tok_emb.row(id, row.data());
+    bool equal = true;
+    for (int c = 0; c < 384; c++) {
+      uint16_t h;
+      std::memcpy(&h, t->data + (size_t(id) * 384 + c) * 2, 2);
+      equal &= row[c] == wn::f16_to_f32(h);
+    }
+    CHECK(equal);
+  }
+}
+
+TEST(bad_options_throw) {
+  wn::LoadOptions negative;
+  negative.threads = -1;
+  CHECK_THROWS_CODE(wn::Model::load(model_path(), negative), ErrorCode::kInvalidArgument);
+  for (wn::kernels::Isa isa :
+       {wn::kernels::Isa::kAvx2, wn::kernels::Isa::kAvx512, wn::kernels::Isa::kNeon}) {
+    if (wn::kernels::isa_supported(isa)) continue;
+    wn::LoadOptions unsupported;
+    unsupported.isa = isa;
+    CHECK_THROWS_CODE(wn::Model::load(model_path(), unsupported), ErrorCode::kInvalidArgument);
+  }
+  CHECK_THROWS_CODE(wn::Model::load(model_path() + ".missing", wn::LoadOptions{}),
+                    ErrorCode::kModelNotFound);
+}
+
+TEST(decoder_rejects_bad_tokens_and_long_contexts) {
+  wn::LoadOptions options;
+  options.threads = 1;
+  const auto model = wn::Model::load(model_path(), options);
+  const wn::HParams& hp = model->hparams();
+  wn::Decoder dec(*model);
+  CHECK(dec.n_ctx() == 448);
+  const int32_t sot = 50257;
+  CHECK_THROWS_CODE(dec.forward(&sot, 1), ErrorCode::kInvalidArgument);  // no audio yet
+
+  std::vector<float> encoded(size_t(hp.n_audio_ctx) * hp.n_audio_state, 0.25f);
+  dec.set_audio(encoded.data());
+  for (int32_t bad : {-1, hp.n_vocab, hp.n_vocab + 1000}) {
+    const int32_t tokens[3] = {sot, bad, sot};
+    CHECK_THROWS_CODE(dec.forward(tokens, 3), ErrorCode::kInvalidArgument);
+    CHECK(dec.n_past() == 0);  // nothing was appended
+  }
+  CHECK_THROWS_CODE(dec.forward(&sot, 0), ErrorCode::kInvalidArgument);
+
+  std::vector<int32_t> many(hp.n_text_ctx + 1, 220);
+  CHECK_THROWS_CODE(dec.forward(many.data(), hp.n_text_ctx + 1), ErrorCode::kInvalidArgument);
+  const float* logits = dec.forward(many.data(), hp.n_text_ctx - 2);
+  CHECK(logits != nullptr && std::isfinite(logits[0]) && std::isfinite(logits[hp.n_vocab - 1]));
+  CHECK(dec.n_past() == hp.n_text_ctx - 2);
+  CHECK_THROWS_CODE(dec.forward(many.data(), 3), ErrorCode::kInvalidArgument);
+  dec.forward(many.data(), 2);  // exactly fills the context
+  CHECK(dec.n_past() == hp.n_text_ctx);
+  CHECK_THROWS_CODE(dec.forward(&sot, 1), ErrorCode::kInvalidArgument);
+  CHECK_THROWS_CODE(dec.truncate(hp.n_text_ctx + 1), ErrorCode::kInvalidArgument);
+  CHECK_THROWS_CODE(dec.truncate(-1), ErrorCode::kInvalidArgument);
+  dec.truncate(10);
+  CHECK(dec.n_past() == 10);
+  dec.reset();
+  CHECK(dec.n_past() == 0);
+}
+
+}  // namespace
+
+int main() {
+  return wn_test::run_all();
+}
