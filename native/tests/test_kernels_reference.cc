@@ -47,7 +47,9 @@ std::vector<Isa> supported_isas() {
   return out;
 }
 
-double gelu_ref(double x) { return 0.5 * x * std::erfc(-x / std::sqrt(2.0)); }
+double gelu_ref(double x) {
+  return 0.5 * x * std::erfc(-x / std::sqrt(2.0));
+}
 
 // Weights in both storage types; `widened` is what the kernels must compute
 // with (f16 rounding applied).
@@ -136,8 +138,8 @@ void check_linear_case(const LinearCase& lc, int variant, wn::ThreadPool& pool2)
       }
       if (bad) {
         std::printf("  linear %s %s m=%d n=%d k=%d variant=%d threads=%d: %d bad, worst %.3g\n",
-                    wn::kernels::isa_name(isa), lc.type == GgmlType::kF16 ? "f16" : "f32", m, n,
-                    k, variant, threads, bad, worst);
+                    wn::kernels::isa_name(isa), lc.type == GgmlType::kF16 ? "f16" : "f32", m, n, k,
+                    variant, threads, bad, worst);
       }
       CHECK(bad == 0);
     }
@@ -182,8 +184,8 @@ TEST(packed_weights_rows_and_errors) {
       CHECK(same);
       CHECK_THROWS_CODE(pw.row(n, row.data()), wn::ErrorCode::kInvalidArgument);
       std::vector<float> a(k), c(n);
-      CHECK_THROWS_CODE(wn::kernels::linear(Context{isa, nullptr}, a.data(), k - 1, 1, pw,
-                                            c.data(), n, Epilogue{}),
+      CHECK_THROWS_CODE(wn::kernels::linear(Context{isa, nullptr}, a.data(), k - 1, 1, pw, c.data(),
+                                            n, Epilogue{}),
                         wn::ErrorCode::kInvalidArgument);
     }
   }
@@ -194,9 +196,8 @@ TEST(packed_weights_rows_and_errors) {
                     wn::ErrorCode::kInvalidArgument);
   PackedWeights empty;
   std::vector<float> a(4), c(4);
-  CHECK_THROWS_CODE(
-      wn::kernels::linear(Context{}, a.data(), 4, 1, empty, c.data(), 4, Epilogue{}),
-      wn::ErrorCode::kInvalidArgument);
+  CHECK_THROWS_CODE(wn::kernels::linear(Context{}, a.data(), 4, 1, empty, c.data(), 4, Epilogue{}),
+                    wn::ErrorCode::kInvalidArgument);
 }
 
 struct AttentionCase {
@@ -256,10 +257,11 @@ void check_attention_case(const AttentionCase& ac, wn::ThreadPool& pool2) {
         }
       }
       if (bad) {
-        std::printf("  attention %s n_q=%d n_kv=%d heads=%d d=%d causal=%d threads=%d: %d bad, "
-                    "worst %.3g\n",
-                    wn::kernels::isa_name(isa), ac.n_q, ac.n_kv, ac.n_head, ac.d_head,
-                    ac.causal_offset, threads, bad, worst);
+        std::printf(
+            "  attention %s n_q=%d n_kv=%d heads=%d d=%d causal=%d threads=%d: %d bad, "
+            "worst %.3g\n",
+            wn::kernels::isa_name(isa), ac.n_q, ac.n_kv, ac.n_head, ac.d_head, ac.causal_offset,
+            threads, bad, worst);
       }
       CHECK(bad == 0);
     }
@@ -269,9 +271,9 @@ void check_attention_case(const AttentionCase& ac, wn::ThreadPool& pool2) {
 TEST(attention_matches_double_reference) {
   wn::ThreadPool pool2(2);
   const AttentionCase cases[] = {
-      {1, 1, 1, 64, -1},    {1, 1500, 6, 64, -1}, {1, 37, 6, 64, 36},  {5, 17, 6, 64, 12},
-      {3, 3, 2, 64, 0},     {16, 16, 1, 64, 0},   {33, 33, 2, 64, 0},  {70, 90, 6, 64, -1},
-      {200, 300, 2, 64, -1}, {64, 64, 3, 24, 0},  {17, 31, 2, 7, -1},  {40, 40, 1, 64, 0},
+      {1, 1, 1, 64, -1},     {1, 1500, 6, 64, -1}, {1, 37, 6, 64, 36}, {5, 17, 6, 64, 12},
+      {3, 3, 2, 64, 0},      {16, 16, 1, 64, 0},   {33, 33, 2, 64, 0}, {70, 90, 6, 64, -1},
+      {200, 300, 2, 64, -1}, {64, 64, 3, 24, 0},   {17, 31, 2, 7, -1}, {40, 40, 1, 64, 0},
       {129, 200, 1, 64, 71},
   };
   for (const auto& ac : cases) check_attention_case(ac, pool2);
@@ -290,8 +292,8 @@ TEST(layer_norm_matches_double_reference) {
         for (int threads : {1, 2}) {
           const Context ctx{isa, threads == 2 ? &pool2 : nullptr};
           std::vector<float> y = x;  // in place
-          wn::kernels::layer_norm(ctx, y.data(), ld, m, n, gamma.data(), beta.data(), eps,
-                                  y.data(), ld);
+          wn::kernels::layer_norm(ctx, y.data(), ld, m, n, gamma.data(), beta.data(), eps, y.data(),
+                                  ld);
           int bad = 0;
           for (int i = 0; i < m; ++i) {
             double mean = 0, var = 0;
@@ -305,7 +307,9 @@ TEST(layer_norm_matches_double_reference) {
             }
             for (int j = n; j < ld; ++j) bad += y[i * ld + j] != x[i * ld + j];
           }
-          if (bad) std::printf("  layer_norm %s m=%d n=%d: %d bad\n", wn::kernels::isa_name(isa), m, n, bad);
+          if (bad)
+            std::printf("  layer_norm %s m=%d n=%d: %d bad\n", wn::kernels::isa_name(isa), m, n,
+                        bad);
           CHECK(bad == 0);
         }
       }
@@ -317,8 +321,8 @@ TEST(gelu_matches_double_erf) {
   wn::ThreadPool pool2(2);
   Rng rng(9);
   std::vector<float> x = rng.vec(100003, -12, 12);
-  const float specials[] = {0.0f, -0.0f, 1e-30f, -1e-30f, 1e-3f, -1e-3f, 0.5f, -0.5f, 3.0f, -3.0f,
-                            5.0f, -5.0f, 9.0f, -9.0f, 20.0f, -20.0f, 80.0f, -80.0f};
+  const float specials[] = {0.0f,  -0.0f, 1e-30f, -1e-30f, 1e-3f, -1e-3f, 0.5f,   -0.5f, 3.0f,
+                            -3.0f, 5.0f,  -5.0f,  9.0f,    -9.0f, 20.0f,  -20.0f, 80.0f, -80.0f};
   std::copy(std::begin(specials), std::end(specials), x.begin());
   for (Isa isa : supported_isas()) {
     for (int n : {1, 7, 15, 16, 17, 33, 100003}) {
@@ -338,7 +342,9 @@ TEST(gelu_matches_double_erf) {
         const double tol = std::fabs(r) * (1e-6 + 1.2e-7 * (double)x[i] * x[i]) + 1e-37;
         if (!(err <= tol)) bad++;
       }
-      if (bad) std::printf("  gelu %s n=%d: %d bad, worst rel %.3g\n", wn::kernels::isa_name(isa), n, bad, worst);
+      if (bad)
+        std::printf("  gelu %s n=%d: %d bad, worst rel %.3g\n", wn::kernels::isa_name(isa), n, bad,
+                    worst);
       CHECK(bad == 0);
     }
   }

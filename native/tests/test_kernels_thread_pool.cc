@@ -95,4 +95,6 @@ TEST(rejects_zero_threads) {
 
 }  // namespace
 
-int main() { return wn_test::run_all(); }
+int main() {
+  return wn_test::run_all();
+}

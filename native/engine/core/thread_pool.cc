@@ -136,7 +136,9 @@ ThreadPool::~ThreadPool() {
   for (auto& t : impl_->workers) t.join();
 }
 
-int ThreadPool::size() const { return impl_->n_threads; }
+int ThreadPool::size() const {
+  return impl_->n_threads;
+}
 
 void ThreadPool::parallel_for(int64_t n_tasks,
                               const std::function<void(int64_t task, int thread_index)>& fn) {

@@ -65,8 +65,8 @@ CpuFeatures detect() {
   const bool f16c = ecx1 & (1u << 29);
   if (!osxsave || !avx) return f;
   const unsigned long long xcr0 = read_xcr0();
-  const bool os_ymm = (xcr0 & 0x6) == 0x6;     // SSE + AVX state
-  const bool os_zmm = (xcr0 & 0xe6) == 0xe6;   // + opmask, ZMM_Hi256, Hi16_ZMM
+  const bool os_ymm = (xcr0 & 0x6) == 0x6;    // SSE + AVX state
+  const bool os_zmm = (xcr0 & 0xe6) == 0xe6;  // + opmask, ZMM_Hi256, Hi16_ZMM
   cpuid(7, 0, r);
   const unsigned ebx7 = r[1];
   const bool avx2 = ebx7 & (1u << 5);
@@ -79,7 +79,9 @@ CpuFeatures detect() {
   return f;
 }
 #else
-CpuFeatures detect() { return CpuFeatures(); }
+CpuFeatures detect() {
+  return CpuFeatures();
+}
 #endif
 
 const CpuFeatures& features() {
@@ -91,23 +93,28 @@ const CpuFeatures& features() {
 
 const char* isa_name(Isa isa) {
   switch (isa) {
-    case Isa::kGeneric: return "generic";
-    case Isa::kAvx2: return "avx2";
-    case Isa::kAvx512: return "avx512";
-    case Isa::kNeon: return "neon";
+    case Isa::kGeneric:
+      return "generic";
+    case Isa::kAvx2:
+      return "avx2";
+    case Isa::kAvx512:
+      return "avx512";
+    case Isa::kNeon:
+      return "neon";
   }
   return "unknown";
 }
 
-// Set once the SIMD kernel files exist in the build.
-constexpr bool kSimdKernelsBuilt = false;
-
 bool isa_supported(Isa isa) {
   switch (isa) {
-    case Isa::kGeneric: return true;
-    case Isa::kAvx2: return kSimdKernelsBuilt && features().avx2_fma_f16c;
-    case Isa::kAvx512: return kSimdKernelsBuilt && features().avx512_f_bw_vl_dq;
-    case Isa::kNeon: return false;  // no NEON kernels in this build yet
+    case Isa::kGeneric:
+      return true;
+    case Isa::kAvx2:
+      return features().avx2_fma_f16c;
+    case Isa::kAvx512:
+      return features().avx512_f_bw_vl_dq;
+    case Isa::kNeon:
+      return false;  // no NEON kernels in this build yet
   }
   return false;
 }
@@ -128,10 +135,10 @@ Isa selected_isa() {
   for (Isa isa : {Isa::kGeneric, Isa::kAvx2, Isa::kAvx512, Isa::kNeon}) {
     if (std::strcmp(env, isa_name(isa)) != 0) continue;
     if (!isa_supported(isa)) {
-      throw Error(ErrorCode::kInvalidArgument,
-                  std::string("WHISPER_NATIVE_ISA=") + env +
-                      ": this CPU or build cannot run that path (best here: " +
-                      isa_name(best_isa()) + ")");
+      throw Error(
+          ErrorCode::kInvalidArgument,
+          std::string("WHISPER_NATIVE_ISA=") + env +
+              ": this CPU or build cannot run that path (best here: " + isa_name(best_isa()) + ")");
     }
     return isa;
   }
@@ -145,11 +152,14 @@ const IsaKernels& kernels_for(Isa isa) {
                 std::string("kernel path ") + isa_name(isa) + " is not supported on this CPU");
   }
   switch (isa) {
-#if defined(WN_KERNELS_X86) && 0
-    case Isa::kAvx2: return avx2_kernels();
-    case Isa::kAvx512: return avx512_kernels();
+#if defined(WN_KERNELS_X86)
+    case Isa::kAvx2:
+      return avx2_kernels();
+    case Isa::kAvx512:
+      return avx512_kernels();
 #endif
-    default: return generic_kernels();
+    default:
+      return generic_kernels();
   }
 }
 

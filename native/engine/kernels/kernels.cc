@@ -22,7 +22,9 @@ constexpr int64_t kElementwiseChunk = 1 << 15;
 // height (4, 6, 12), small enough that a row block of A stays in L2.
 constexpr int kLinearRowBlock = 48;
 
-[[noreturn]] void invalid(const std::string& what) { throw Error(ErrorCode::kInvalidArgument, what); }
+[[noreturn]] void invalid(const std::string& what) {
+  throw Error(ErrorCode::kInvalidArgument, what);
+}
 
 // Runs fn(task, thread) on the pool when there is one and the work is big
 // enough, else inline.
@@ -75,7 +77,7 @@ namespace {
 // Keys of every head transposed to [head][d_head][ld_kt] so a kernel can
 // multiply a block of queries by many keys with vector loads along keys.
 void transpose_keys(const Context& ctx, AttentionArgs& at, int n_head, std::vector<float>& buf) {
-  at.ld_kt = (at.n_kv + 15) / 16 * 16;
+  at.ld_kt = (at.n_kv + 63) / 64 * 64;  // whole key tiles of every ISA
   at.kt_head_stride = at.ld_kt * at.d_head;
   buf.resize((size_t)(at.kt_head_stride * n_head));
   at.kt = buf.data();
@@ -113,8 +115,8 @@ void attention(const Context& ctx, const float* q, int64_t ldq, int n_q, const f
   }
   if (n_q == 0) return;
   const IsaKernels& kern = kernels_for(ctx.isa);
-  AttentionArgs at = {q, ldq, n_q, k, ldk, v, ldv, n_kv, d_head, scale, causal_offset,
-                      out, ldo, nullptr, 0, 0};
+  AttentionArgs at = {q,      ldq,   n_q,           k,   ldk, v,       ldv, n_kv,
+                      d_head, scale, causal_offset, out, ldo, nullptr, 0,   0};
   thread_local std::vector<float> kt_buffer;
   if (kern.wants_transposed_keys && n_q >= kern.attention_block_rows && n_kv > 0) {
     transpose_keys(ctx, at, n_head, kt_buffer);

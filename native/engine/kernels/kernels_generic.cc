@@ -37,7 +37,9 @@ inline float half_to_float_fast(uint16_t h) {
 
 // 0.5 x (1 + erf(x/√2)) written as 0.5 x erfc(-x/√2): the same function, but
 // erfc keeps its relative accuracy in the negative tail where 1 + erf cancels.
-inline float gelu_exact(float x) { return 0.5f * x * std::erfc(x * -0.70710678118654752f); }
+inline float gelu_exact(float x) {
+  return 0.5f * x * std::erfc(x * -0.70710678118654752f);
+}
 
 // Applies the epilogue to one value and stores it.
 inline void store_epilogue(float v, int64_t j, const Epilogue& ep, float* dst) {
@@ -71,7 +73,8 @@ void micro_tile_generic(const float* a, int64_t lda, const float* panel, int k, 
   }
   const int cols = std::min(kGenericNr, n - j0);
   for (int r = 0; r < MR; ++r) {
-    for (int jj = 0; jj < cols; ++jj) store_epilogue(acc[r][jj], j0 + jj, ep, &c[r * ldc + j0 + jj]);
+    for (int jj = 0; jj < cols; ++jj)
+      store_epilogue(acc[r][jj], j0 + jj, ep, &c[r * ldc + j0 + jj]);
   }
 }
 
@@ -84,8 +87,8 @@ void linear_tile_generic(const float* a, int64_t lda, int m, const PackedWeights
     const int j0 = p * w.nr;
     int i = 0;
     for (; i + kGenericMr <= m; i += kGenericMr) {
-      micro_tile_generic<kGenericMr>(a + i * lda, lda, panel.data(), w.k, j0, w.n, c + i * ldc,
-                                     ldc, ep);
+      micro_tile_generic<kGenericMr>(a + i * lda, lda, panel.data(), w.k, j0, w.n, c + i * ldc, ldc,
+                                     ep);
     }
     for (; i < m; ++i) {
       micro_tile_generic<1>(a + i * lda, lda, panel.data(), w.k, j0, w.n, c + i * ldc, ldc, ep);
@@ -97,8 +100,8 @@ void linear_tile_generic(const float* a, int64_t lda, int m, const PackedWeights
 // (max-subtracted), then the probability-weighted sum of value rows.
 void attention_rows_generic(const AttentionArgs& at, int h, int q0, int q1, float* scratch) {
   const int d = at.d_head;
-  float* scores = scratch;              // [n_kv]
-  float* acc = scratch + at.n_kv;       // [d_head]
+  float* scores = scratch;         // [n_kv]
+  float* acc = scratch + at.n_kv;  // [d_head]
   for (int i = q0; i < q1; ++i) {
     const float* qi = at.q + i * at.ldq + h * d;
     float* oi = at.out + i * at.ldo + h * d;
@@ -131,11 +134,13 @@ void attention_rows_generic(const AttentionArgs& at, int h, int q0, int q1, floa
   }
 }
 
-size_t attention_scratch_floats_generic(int n_kv, int d_head) { return (size_t)n_kv + d_head; }
+size_t attention_scratch_floats_generic(int n_kv, int d_head) {
+  return (size_t)n_kv + d_head;
+}
 
 // Mean and variance in double (two passes): the reference for the f32 paths.
-void layer_norm_row_generic(const float* x, int n, const float* gamma, const float* beta,
-                            float eps, float* y) {
+void layer_norm_row_generic(const float* x, int n, const float* gamma, const float* beta, float eps,
+                            float* y) {
   double sum = 0;
   for (int j = 0; j < n; ++j) sum += x[j];
   const double mean = sum / n;

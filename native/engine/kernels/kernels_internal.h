@@ -2,6 +2,12 @@
 // kernel files: the packed weight layout and the table of functions each ISA
 // provides. Not part of the engine's interface; only kernels/ includes it.
 //
+// Rule for this header and the ISA files: everything the _avx2/_avx512 files
+// define or instantiate must have internal linkage (static, or an anonymous
+// namespace), and they must not use std:: containers: a weak symbol compiled
+// with AVX-512 flags could otherwise be the copy the linker keeps for the
+// generic path.
+//
 // Packed layout (every ISA): W [n][k] is cut into panels of `nr` consecutive
 // output columns; panel p holds k rows of nr values, element (kk, jj) =
 // W[p*nr + jj][kk] at offset (p*k + kk)*nr + jj, zero-padded past n. A
@@ -33,6 +39,10 @@ struct PackedWeights::Impl {
   int nr = 0;        // panel width (output columns per panel)
   int n_panels = 0;  // ceil(n / nr)
   AlignedBytes data;
+  // data.get(), as a plain pointer: the ISA files use this and no inline
+  // member (an inline function compiled with AVX-512 flags in one file could
+  // be the copy the linker keeps for every file).
+  const unsigned char* base = nullptr;
   size_t data_bytes = 0;
 
   size_t elem_bytes() const { return type == GgmlType::kF16 ? 2 : 4; }
@@ -64,7 +74,7 @@ struct AttentionArgs {
 };
 
 // Number of keys query row i may see (the causal mask), clamped to [0, n_kv].
-inline int attention_visible_keys(const AttentionArgs& a, int i) {
+static inline int attention_visible_keys(const AttentionArgs& a, int i) {
   if (a.causal_offset < 0) return a.n_kv;
   const int64_t last = (int64_t)a.causal_offset + i;  // highest visible key index
   if (last < 0) return 0;

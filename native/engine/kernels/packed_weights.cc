@@ -13,13 +13,16 @@
 namespace wn {
 namespace kernels {
 
-void AlignedFree::operator()(void* p) const { ::operator delete[](p, std::align_val_t(64)); }
+void AlignedFree::operator()(void* p) const {
+  ::operator delete[](p, std::align_val_t(64));
+}
 
 AlignedBytes aligned_bytes(size_t n) {
   try {
     return AlignedBytes(static_cast<unsigned char*>(::operator new[](n, std::align_val_t(64))));
   } catch (const std::bad_alloc&) {
-    throw Error(ErrorCode::kOutOfMemory, "kernels: cannot allocate " + std::to_string(n) + " bytes");
+    throw Error(ErrorCode::kOutOfMemory,
+                "kernels: cannot allocate " + std::to_string(n) + " bytes");
   }
 }
 
@@ -73,16 +76,25 @@ PackedWeights PackedWeights::pack(Isa isa, GgmlType type, const void* src, int n
   const size_t panel_bytes = (size_t)k * m.nr * m.elem_bytes();
   m.data_bytes = panel_bytes * m.n_panels;
   m.data = aligned_bytes(m.data_bytes);
+  m.base = m.data.get();
   for (int p = 0; p < m.n_panels; ++p) {
     kern.pack_panel(m, src, p, m.data.get() + (size_t)p * panel_bytes);
   }
   return w;
 }
 
-int PackedWeights::n() const { return impl_ ? impl_->n : 0; }
-int PackedWeights::k() const { return impl_ ? impl_->k : 0; }
-Isa PackedWeights::isa() const { return impl_ ? impl_->isa : Isa::kGeneric; }
-size_t PackedWeights::bytes() const { return impl_ ? impl_->data_bytes : 0; }
+int PackedWeights::n() const {
+  return impl_ ? impl_->n : 0;
+}
+int PackedWeights::k() const {
+  return impl_ ? impl_->k : 0;
+}
+Isa PackedWeights::isa() const {
+  return impl_ ? impl_->isa : Isa::kGeneric;
+}
+size_t PackedWeights::bytes() const {
+  return impl_ ? impl_->data_bytes : 0;
+}
 
 void PackedWeights::row(int i, float* out) const {
   if (!impl_ || i < 0 || i >= impl_->n) {

@@ -1,0 +1,29 @@
+// The AVX2 + FMA + F16C kernels: simd_kernels.inl instantiated with 8-float
+// vectors. Tiles: GEMM 6 rows x 16 columns (12 ymm accumulators of 16);
+// attention scores 2 rows x 32 keys, P·V 3 rows x 32 dims. Built with
+// -mavx2 -mfma -mf16c; only called when isa_supported(Isa::kAvx2).
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+#include "engine/kernels/kernels_internal.h"
+#include "engine/kernels/simd_avx2.h"
+
+namespace wn {
+namespace kernels {
+namespace {
+
+constexpr int kMr = 6;
+constexpr int kScoreRows = 2;
+constexpr int kValueRows = 3;
+
+#include "engine/kernels/simd_kernels.inl"
+
+}  // namespace
+
+const IsaKernels& avx2_kernels() {
+  return make_table();
+}
+
+}  // namespace kernels
+}  // namespace wn

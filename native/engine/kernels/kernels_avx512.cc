@@ -1,0 +1,37 @@
+// The AVX-512 (F/BW/VL/DQ) kernels: simd_kernels.inl instantiated with
+// 16-float vectors. Tiles: GEMM 12 rows x 32 columns (24 zmm accumulators of
+// 32, leaving room for the two weight vectors and broadcasts); attention
+// scores 4 rows x 64 keys, P·V 6 rows x 64 dims. Built with AVX-512 flags;
+// only called when isa_supported(Isa::kAvx512).
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+#include "engine/kernels/kernels_internal.h"
+
+// GCC 12's own avx512fintrin.h trips -Wmaybe-uninitialized (its reductions
+// start from _mm512_undefined_ps); the warning is about the header, not us.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+#include "engine/kernels/simd_avx512.h"
+
+namespace wn {
+namespace kernels {
+namespace {
+
+constexpr int kMr = 12;
+constexpr int kScoreRows = 4;
+constexpr int kValueRows = 6;
+
+#include "engine/kernels/simd_kernels.inl"
+
+}  // namespace
+
+const IsaKernels& avx512_kernels() {
+  return make_table();
+}
+
+}  // namespace kernels
+}  // namespace wn

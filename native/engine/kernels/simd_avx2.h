@@ -1,0 +1,117 @@
+// The small vector vocabulary simd_kernels.inl is written in, for AVX2 + FMA +
+// F16C (8 floats per vector). Included only by kernels_avx2.cc, which is built
+// with -mavx2 -mfma -mf16c; everything here has internal linkage (see
+// kernels_internal.h for why).
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+namespace wn {
+namespace kernels {
+namespace {
+namespace simd {
+
+using V = __m256;
+constexpr int kW = 8;  // floats per vector
+
+inline V zero() {
+  return _mm256_setzero_ps();
+}
+inline V set1(float x) {
+  return _mm256_set1_ps(x);
+}
+inline V load(const float* p) {
+  return _mm256_loadu_ps(p);
+}
+inline void store(float* p, V v) {
+  _mm256_storeu_ps(p, v);
+}
+// 8 halves widened in the register (vcvtph2ps): weights stay f16 in memory.
+inline V load_f16(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+inline V load_w(const float* p) {
+  return load(p);
+}
+inline V load_w(const uint16_t* p) {
+  return load_f16(p);
+}
+
+// Lane mask with the first n lanes set.
+inline __m256i first_n(int n) {
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), lane);
+}
+// Loads/stores of the first n (< kW allowed) lanes; the rest read as 0.
+inline V load_n(const float* p, int n) {
+  return _mm256_maskload_ps(p, first_n(n));
+}
+inline void store_n(float* p, V v, int n) {
+  _mm256_maskstore_ps(p, first_n(n), v);
+}
+inline V load_f16_n(const uint16_t* p, int n) {
+  uint16_t tmp[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  std::memcpy(tmp, p, sizeof(uint16_t) * (n < 8 ? n : 8));
+  return load_f16(tmp);
+}
+
+inline V add(V a, V b) {
+  return _mm256_add_ps(a, b);
+}
+inline V sub(V a, V b) {
+  return _mm256_sub_ps(a, b);
+}
+inline V mul(V a, V b) {
+  return _mm256_mul_ps(a, b);
+}
+inline V div(V a, V b) {
+  return _mm256_div_ps(a, b);
+}
+inline V fmadd(V a, V b, V c) {
+  return _mm256_fmadd_ps(a, b, c);
+}  // a*b + c
+inline V fmsub(V a, V b, V c) {
+  return _mm256_fmsub_ps(a, b, c);
+}  // a*b - c
+inline V max(V a, V b) {
+  return _mm256_max_ps(a, b);
+}
+inline V min(V a, V b) {
+  return _mm256_min_ps(a, b);
+}
+inline V abs(V a) {
+  return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a);
+}
+inline V round_nearest(V a) {
+  return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+// 2^n for integral n in [-126, 127] held as floats.
+inline V pow2_int(V n) {
+  const __m256i bits =
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_castsi256_ps(bits);
+}
+// x < 0 ? a : b, lane by lane.
+inline V select_negative(V x, V a, V b) {
+  return _mm256_blendv_ps(b, a, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ));
+}
+inline float reduce_add(V a) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+inline float reduce_max(V a) {
+  __m128 s = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+  s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_max_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+}  // namespace simd
+}  // namespace
+}  // namespace kernels
+}  // namespace wn
