@@ -237,9 +237,51 @@ Tokenizer::Tokenizer(const std::vector<std::string>& vocab, int32_t n_vocab)
                                              std::to_string(special_.eot) + " and " +
                                              std::to_string(special_.timestamp_begin));
   }
+  restore_lost_bytes();
   ranks_.reserve(static_cast<size_t>(special_.eot));
   for (int32_t id = 0; id < special_.eot; ++id) {
-    ranks_.emplace(std::string_view(vocab_[id]), id);  // the first (lowest) id wins
+    const std::string& bytes = text_bytes(id);
+    // A stored U+FFFD may stand for lost bytes; such tokens never take part in
+    // merges (text containing U+FFFD then encodes byte by byte).
+    if (bytes.find(kReplacementChar) != std::string::npos) continue;
+    ranks_.emplace(std::string_view(bytes), id);  // the first (lowest) id wins
+  }
+}
+
+// GPT-2's byte-level BPE gives the 256 bytes ids 0..255 in this order: the
+// printable bytes 33..126, 161..172 and 174..255, then the rest ascending.
+// Beyond those, two English tokens the reference's suppression list needs are
+// known: the first tokens of the music symbols U+2669..U+266F (E2 99 xx), alone
+// and after a space (they are in OpenAI's published list of suppressed ids).
+void Tokenizer::restore_lost_bytes() {
+  uint8_t byte_of_id[256];
+  int n = 0;
+  auto printable = [](int b) {
+    return (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174;
+  };
+  for (int b = 0; b < 256; ++b) {
+    if (printable(b)) byte_of_id[n++] = static_cast<uint8_t>(b);
+  }
+  for (int b = 0; b < 256; ++b) {
+    if (!printable(b)) byte_of_id[n++] = static_cast<uint8_t>(b);
+  }
+  // Only a vocabulary whose ASCII tokens sit at exactly those ids is GPT-2's.
+  for (int id = 0; id < 256; ++id) {
+    const char expected = static_cast<char>(byte_of_id[id]);
+    if (byte_of_id[id] < 0x80 && vocab_[id] != std::string(1, expected)) return;
+  }
+  // A token is restored only where the file shows the loss.
+  auto restore = [&](int32_t id, std::string bytes, const std::string& stored_when_lost) {
+    if (vocab_[id] == stored_when_lost) restored_bytes_[id] = std::move(bytes);
+  };
+  for (int id = 0; id < 256; ++id) {
+    if (byte_of_id[id] >= 0x80) {
+      restore(id, std::string(1, static_cast<char>(byte_of_id[id])), kReplacementChar);
+    }
+  }
+  if (!special_.multilingual) {
+    restore(17992, "\xE2\x99", kReplacementChar);
+    restore(20724, " \xE2\x99", std::string(" ") + kReplacementChar);
   }
 }
 
@@ -254,7 +296,7 @@ std::string Tokenizer::token_bytes(int32_t id) const {
                                                  std::to_string(n_vocab_) + ")");
   }
   const SpecialTokens& s = special_;
-  if (id < s.eot) return vocab_[id];
+  if (id < s.eot) return text_bytes(id);
   if (id >= s.timestamp_begin) {
     char name[32];
     std::snprintf(name, sizeof(name), "<|%.2f|>", timestamp_seconds(id));
@@ -322,7 +364,7 @@ std::string Tokenizer::decode(const std::vector<int32_t>& ids) const {
   std::string text;
   Utf8Assembler utf8;
   for (int32_t id : ids) {
-    if (is_text(id)) utf8.feed(vocab_[id], &text);
+    if (is_text(id)) utf8.feed(text_bytes(id), &text);
   }
   utf8.flush(&text);
   return text;

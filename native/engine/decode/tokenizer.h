@@ -124,8 +124,23 @@ class Tokenizer {
   // Token id of exactly these bytes among the text tokens, or -1.
   int32_t rank_of(std::string_view bytes) const;
   void bpe_piece(std::string_view piece, std::vector<int32_t>* out) const;
+  // The bytes of text token id (< eot), restored ones included.
+  const std::string& text_bytes(int32_t id) const {
+    if (!restored_bytes_.empty()) {
+      const auto it = restored_bytes_.find(id);
+      if (it != restored_bytes_.end()) return it->second;
+    }
+    return vocab_[id];
+  }
+  void restore_lost_bytes();
 
   const std::vector<std::string>& vocab_;
+  // Published ggml files store U+FFFD instead of the bytes of every token that
+  // is not valid UTF-8 on its own (352 of the English vocabulary's tokens).
+  // Those whose true bytes are known are restored here: the 256 single-byte
+  // tokens (their order is fixed by GPT-2's byte-level BPE) and the few listed
+  // in tokenizer.cc. The others decode as U+FFFD, as in whisper.cpp.
+  std::unordered_map<int32_t, std::string> restored_bytes_;
   int32_t n_vocab_;
   SpecialTokens special_;
   std::unordered_map<std::string_view, int32_t> ranks_;  // bytes -> id, text tokens only

@@ -1,0 +1,163 @@
+// The tokenizer on the real 50,257-token vocabulary of the random tiny.en model
+// (the vocabulary is real even though the weights are not). The vocabulary is
+// read here directly from the file so that this test needs only wn_decode.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "check.h"
+#include "engine/core/error.h"
+#include "engine/decode/tokenizer.h"
+
+namespace {
+
+constexpr int32_t kNVocab = 51864;
+
+// Reads the token list of a ggml Whisper file: magic and 11 int32 hparams
+// (48 bytes), int32 n_mel, int32 n_fft, the filterbank, int32 count, then
+// (uint32 length, bytes) per token. Returns an empty list when it cannot.
+std::vector<std::string> read_vocab(const std::string& path) {
+  std::vector<std::string> vocab;
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return vocab;
+  auto read_i32 = [&](int32_t* v) { return std::fread(v, 4, 1, f) == 1; };
+  int32_t n_mel = 0, n_fft = 0, count = 0;
+  bool ok = std::fseek(f, 48, SEEK_SET) == 0 && read_i32(&n_mel) && read_i32(&n_fft) && n_mel > 0 &&
+            n_fft > 0 && std::fseek(f, 4L * n_mel * n_fft, SEEK_CUR) == 0 && read_i32(&count) &&
+            count > 0 && count < 100000;
+  for (int32_t i = 0; ok && i < count; ++i) {
+    uint32_t len = 0;
+    ok = std::fread(&len, 4, 1, f) == 1 && len < 1024;
+    std::string bytes(len, '\0');
+    ok = ok && (len == 0 || std::fread(&bytes[0], 1, len, f) == len);
+    if (ok) vocab.push_back(std::move(bytes));
+  }
+  std::fclose(f);
+  if (!ok) vocab.clear();
+  return vocab;
+}
+
+const std::vector<std::string>& real_vocab() {
+  static const std::vector<std::string> vocab =
+      read_vocab(wn_test::shared_dir() + "/models/ggml-tiny.en-random.bin");
+  return vocab;
+}
+
+bool contains(const std::vector<int32_t>& ids, int32_t id) {
+  for (int32_t x : ids) {
+    if (x == id) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST(the_vocabulary_file_reads) {
+  CHECK(real_vocab().size() == 50257);
+  CHECK(real_vocab().size() == 50257 && real_vocab()[50256] == "<|endoftext|>");
+}
+
+TEST(space_and_words_encode_to_the_gpt2_ids) {
+  if (real_vocab().empty()) return;
+  const wn::Tokenizer tok(real_vocab(), kNVocab);
+  CHECK(tok.encode(" ") == std::vector<int32_t>({220}));
+  const std::vector<int32_t> hello = tok.encode("Hello world");
+  CHECK(hello == std::vector<int32_t>({15496, 995}));  // "Hello", " world"
+  CHECK(tok.decode(hello) == "Hello world");
+}
+
+TEST(text_round_trips_through_encode_and_decode) {
+  if (real_vocab().empty()) return;
+  const wn::Tokenizer tok(real_vocab(), kNVocab);
+  for (const char* text :
+       {" And so my fellow Americans, ask not what your country can do for you.",
+        "It's 3:45 -- isn't it?  Two  spaces,\ttabs\nand newlines.  ",
+        " caf\xC3\xA9 na\xC3\xAFve \xE2\x99\xAA la la \xE2\x99\xAA \xE3\x80\x8Cquoted\xE3\x80\x8D",
+        " (inaudible) [MUSIC] <<loud>> ((( )))"}) {
+    const std::vector<int32_t> ids = tok.encode(text);
+    CHECK(!ids.empty());
+    for (int32_t id : ids) CHECK(tok.is_text(id));
+    CHECK(tok.decode(ids) == text);
+  }
+  // Frequent words are single tokens after a space, as GPT-2's pre-tokenizer makes them.
+  CHECK(tok.encode(" the").size() == 1);
+  CHECK(tok.encode(" country").size() == 1);
+}
+
+TEST(non_speech_list_matches_the_reference_construction) {
+  if (real_vocab().empty()) return;
+  const wn::Tokenizer tok(real_vocab(), kNVocab);
+  const std::vector<int32_t> ids = tok.non_speech_tokens();
+  CHECK(!ids.empty());
+  const std::vector<int32_t> paren = tok.encode("(");
+  const std::vector<int32_t> space_paren = tok.encode(" (");
+  CHECK(paren.size() == 1 && space_paren.size() == 1);
+  CHECK(paren == std::vector<int32_t>({7}) && space_paren == std::vector<int32_t>({357}));
+  CHECK(contains(ids, 7) && contains(ids, 357));
+  CHECK(contains(ids, tok.encode(" -")[0]) && contains(ids, tok.encode(" '")[0]));
+  CHECK(contains(ids, tok.encode("\xE2\x99\xAA")[0]));  // ♪: its first token
+  CHECK(!contains(ids, 220));                           // " " itself stays allowed
+  CHECK(!contains(ids, tok.encode("-")[0]));            // a bare hyphen between words is fine
+  CHECK(!contains(ids, tok.encode(" the")[0]));
+  for (int32_t id : ids) CHECK(tok.is_text(id));
+  for (size_t i = 1; i < ids.size(); ++i) CHECK(ids[i - 1] < ids[i]);
+  // The ids OpenAI's tokenizer computes for the GPT-2 vocabulary (published as
+  // the English models' suppress_tokens, without the special tokens).
+  const std::vector<int32_t> reference = {
+      1,     2,     7,     8,     9,     10,    14,    25,    26,    27,    28,    29,
+      31,    58,    59,    60,    61,    62,    63,    90,    91,    92,    93,    357,
+      366,   438,   532,   685,   705,   796,   930,   1058,  1220,  1267,  1279,  1303,
+      1343,  1377,  1391,  1635,  1782,  1875,  2162,  2361,  2488,  3467,  4008,  4211,
+      4600,  4808,  5299,  5855,  6329,  7203,  9609,  9959,  10563, 10786, 11420, 11709,
+      11907, 13163, 13697, 13700, 14808, 15306, 16410, 16791, 17992, 19203, 19510, 20724,
+      22305, 22935, 27007, 30109, 30420, 33409, 34949, 40283, 40493, 40549, 47282, 49146};
+  CHECK(ids == reference);
+}
+
+TEST(bytes_lost_in_the_file_are_restored) {
+  if (real_vocab().empty()) return;
+  const wn::Tokenizer tok(real_vocab(), kNVocab);
+  // The file stores U+FFFD for single bytes >= 0x80; GPT-2's byte order gives them back.
+  CHECK(real_vocab()[158] == "\xEF\xBF\xBD" && tok.token_bytes(158) == "\xE2");
+  CHECK(tok.token_bytes(94) == "\xA1" && tok.token_bytes(255) == "\xAD");
+  CHECK(tok.token_bytes(188) == std::string(1, '\0') && tok.token_bytes(220) == " ");
+  // The music-symbol prefix E2 99 (17992): "♪" decodes whole again.
+  CHECK(tok.decode({17992, 103}) == "\xE2\x99\xAA");
+  CHECK(tok.encode(" \xE2\x99\xAA") == std::vector<int32_t>({20724, 103}));
+  // A lone restored continuation byte, and a token whose bytes stay unknown
+  // (43769 is stored as two U+FFFD), decode as U+FFFD, never as invalid UTF-8.
+  CHECK(tok.decode({94}) == "\xEF\xBF\xBD");
+  CHECK(tok.decode({43769, 64}) ==
+        "\xEF\xBF\xBD\xEF\xBF\xBD"
+        "a");  // 64 = "a"
+}
+
+TEST(special_tokens_of_the_real_layout) {
+  if (real_vocab().empty()) return;
+  const wn::Tokenizer tok(real_vocab(), kNVocab);
+  const wn::SpecialTokens& s = tok.special();
+  CHECK(s.eot == 50256 && s.sot == 50257 && s.start_of_prev == 50360);
+  CHECK(s.no_speech == 50361 && s.no_timestamps == 50362 && s.timestamp_begin == 50363);
+  CHECK(tok.token_bytes(50256) == "<|endoftext|>");
+  CHECK(tok.token_bytes(50257) == "<|startoftranscript|>");
+  CHECK(tok.token_bytes(50358) == "<|transcribe|>");
+  CHECK(tok.token_bytes(50360) == "<|startofprev|>");
+  CHECK(tok.token_bytes(50362) == "<|notimestamps|>");
+  CHECK(tok.token_bytes(50363) == "<|0.00|>");
+  CHECK(tok.token_bytes(50363 + 62) == "<|1.24|>");
+  CHECK(tok.token_bytes(51863) == "<|30.00|>");
+  CHECK(tok.is_timestamp(51863) && !tok.is_timestamp(50362) && !tok.is_timestamp(51864));
+  CHECK_NEAR(tok.timestamp_seconds(50363 + 62), 1.24, 1e-12);
+  CHECK(tok.sot_sequence() == std::vector<int32_t>({50257}));
+  CHECK(tok.blank_tokens() == std::vector<int32_t>({220, 50256}));
+  CHECK_THROWS_CODE(tok.token_bytes(51864), wn::ErrorCode::kInvalidArgument);
+  CHECK_THROWS_CODE(tok.token_bytes(-1), wn::ErrorCode::kInvalidArgument);
+  // A vocabulary that is too short for the layout is a format error.
+  const std::vector<std::string> short_vocab(100, "x");
+  CHECK_THROWS_CODE(wn::Tokenizer(short_vocab, kNVocab), wn::ErrorCode::kModelFormat);
+}
+
+int main() {
+  return wn_test::run_all();
+}
