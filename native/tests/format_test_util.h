@@ -3,6 +3,10 @@
 #pragma once
 
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,6 +16,13 @@
 #include "engine/format/ggml_file.h"
 
 namespace wn_test {
+
+// Where tests may write files: $WN_TEST_TMP (ctest sets it to the build
+// folder), else the system's temporary folder.
+inline std::string temp_dir() {
+  if (const char* dir = std::getenv("WN_TEST_TMP")) return dir;
+  return std::filesystem::temp_directory_path().string();
+}
 
 inline std::string real_model_path() {
   return shared_dir() + "/models/ggml-tiny.en-random.bin";
@@ -55,6 +66,43 @@ std::string error_message(F&& f) {
   }
   return "(no error)";
 }
+
+// A scratch copy of some bytes on disk, for tests that patch or cut a large
+// file many times: each variant is loaded through the real path (map_file),
+// and no variant costs a copy of the whole file in memory.
+class ScratchFile {
+ public:
+  ScratchFile(const std::string& tag, const std::vector<uint8_t>& bytes)
+      : path_(temp_dir() + "/" + tag + "-" + std::to_string(std::random_device()()) + ".bin") {
+    std::ofstream out(path_, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(bytes.data()), (std::streamsize)bytes.size());
+    ok_ = (bool)out;
+  }
+  ~ScratchFile() {
+    std::error_code ignored;
+    std::filesystem::remove(path_, ignored);
+  }
+  ScratchFile(const ScratchFile&) = delete;
+  ScratchFile& operator=(const ScratchFile&) = delete;
+
+  bool ok() const { return ok_; }
+  const std::string& path() const { return path_; }
+  // Overwrites the int32 at `offset` (little-endian).
+  void write_i32(size_t offset, int32_t value) {
+    char le[4];
+    for (int i = 0; i < 4; ++i) le[i] = (char)((uint32_t)value >> (8 * i));
+    std::fstream f(path_, std::ios::binary | std::ios::in | std::ios::out);
+    f.seekp((std::streamoff)offset);
+    f.write(le, 4);
+    ok_ = ok_ && (bool)f;
+  }
+  // Cuts (or extends with zeros) the file to `size` bytes.
+  void resize(size_t size) { std::filesystem::resize_file(path_, size); }
+
+ private:
+  std::string path_;
+  bool ok_ = false;
+};
 
 inline bool contains(const std::string& haystack, const std::string& needle) {
   const bool found = haystack.find(needle) != std::string::npos;

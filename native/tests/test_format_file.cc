@@ -21,11 +21,6 @@ using namespace wn_test;
 
 namespace {
 
-std::string temp_dir() {
-  const char* dir = std::getenv("WN_TEST_TMP");
-  return dir ? dir : "/tmp";
-}
-
 void check_view(const wn::ModelFile& f, const char* name, GgmlType type, std::vector<int64_t> ne) {
   const wn::TensorView* t = f.find(name);
   CHECK(t != nullptr);
