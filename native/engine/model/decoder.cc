@@ -42,9 +42,9 @@ Decoder::Decoder(const Model& model)
       n_vocab_(model.hparams().n_vocab),
       n_head_(model.hparams().n_text_head) {
   const int64_t n_layer = model.hparams().n_text_layer;
-  self_k_.resize(n_layer * n_ctx_ * d_);
-  self_v_.resize(n_layer * n_ctx_ * d_);
-  cross_kv_.resize(n_layer * n_audio_ctx_ * 2 * d_);
+  self_k_.reset(new float[n_layer * n_ctx_ * d_]);
+  self_v_.reset(new float[n_layer * n_ctx_ * d_]);
+  cross_kv_.reset(new float[n_layer * n_audio_ctx_ * 2 * d_]);
   reserve_rows(1);
   logits_.resize(n_vocab_);
 }

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 
 namespace wn {
 namespace {
@@ -17,21 +18,30 @@ namespace {
 constexpr float kLayerNormEps = 1e-5f;
 constexpr int kConvWidth = 3;  // both convolutions: kernel 3, padding 1
 constexpr int kIm2colRowsPerTask = 32;
+// Rows per step of the convolutions and the MLP: the MLP hidden chunk
+// (kChunkRows × 4d floats, 1.5 MB for tiny) stays in cache between fc1 and fc2
+// and the scratch stays small. A multiple of the GEMM's row block (48).
+constexpr int kChunkRows = 240;
 
-// patches[t][c*3 + j] = in[c][t*stride + j - 1] (0 outside [0, n_in)), for an
-// input stored [channel][time]. This is conv1's input: the log-mel.
-void im2col_channel_major(ThreadPool& pool, const float* in, int n_channels, int n_in, int n_out,
-                          int stride, float* patches) {
-  const int64_t width = static_cast<int64_t>(n_channels) * kConvWidth;
-  const int64_t n_tasks = (n_out + kIm2colRowsPerTask - 1) / kIm2colRowsPerTask;
+std::unique_ptr<float[]> uninitialized(int64_t n) {
+  return std::unique_ptr<float[]>(new float[n]);
+}
+
+// Rows [t0, t0+rows) of the patches of a convolution (kernel 3, padding 1):
+// patches[r][c*3 + j] = in[c][(t0+r)*stride + j - 1], 0 outside [0, n_in), for
+// an input stored [channel][time] (the log-mel).
+void im2col_channel_major(ThreadPool& pool, const float* in, int n_channels, int n_in, int t0,
+                          int rows, int stride, float* patches) {
+  const int64_t width = int64_t{n_channels} * kConvWidth;
+  const int64_t n_tasks = (rows + kIm2colRowsPerTask - 1) / kIm2colRowsPerTask;
   pool.parallel_for(n_tasks, [&](int64_t task, int) {
-    const int t_end = std::min<int>(n_out, static_cast<int>(task + 1) * kIm2colRowsPerTask);
-    for (int t = static_cast<int>(task) * kIm2colRowsPerTask; t < t_end; t++) {
-      float* row = patches + t * width;
+    const int r_end = std::min<int>(rows, static_cast<int>(task + 1) * kIm2colRowsPerTask);
+    for (int r = static_cast<int>(task) * kIm2colRowsPerTask; r < r_end; r++) {
+      float* row = patches + r * width;
       for (int c = 0; c < n_channels; c++) {
-        const float* channel = in + static_cast<int64_t>(c) * n_in;
+        const float* channel = in + int64_t{c} * n_in;
         for (int j = 0; j < kConvWidth; j++) {
-          const int src = t * stride + j - 1;
+          const int src = (t0 + r) * stride + j - 1;
           row[c * kConvWidth + j] = (src >= 0 && src < n_in) ? channel[src] : 0.0f;
         }
       }
@@ -39,22 +49,22 @@ void im2col_channel_major(ThreadPool& pool, const float* in, int n_channels, int
   });
 }
 
-// The same patches for an input stored [time][channel] (conv1's output).
-void im2col_time_major(ThreadPool& pool, const float* in, int n_channels, int n_in, int n_out,
-                       int stride, float* patches) {
-  const int64_t width = static_cast<int64_t>(n_channels) * kConvWidth;
-  const int64_t n_tasks = (n_out + kIm2colRowsPerTask - 1) / kIm2colRowsPerTask;
+// The same for an input stored [time][channel] (conv1's output).
+void im2col_time_major(ThreadPool& pool, const float* in, int n_channels, int n_in, int t0,
+                       int rows, int stride, float* patches) {
+  const int64_t width = int64_t{n_channels} * kConvWidth;
+  const int64_t n_tasks = (rows + kIm2colRowsPerTask - 1) / kIm2colRowsPerTask;
   pool.parallel_for(n_tasks, [&](int64_t task, int) {
-    const int t_end = std::min<int>(n_out, static_cast<int>(task + 1) * kIm2colRowsPerTask);
-    for (int t = static_cast<int>(task) * kIm2colRowsPerTask; t < t_end; t++) {
-      float* row = patches + t * width;
+    const int r_end = std::min<int>(rows, static_cast<int>(task + 1) * kIm2colRowsPerTask);
+    for (int r = static_cast<int>(task) * kIm2colRowsPerTask; r < r_end; r++) {
+      float* row = patches + r * width;
       for (int j = 0; j < kConvWidth; j++) {
-        const int src = t * stride + j - 1;
+        const int src = (t0 + r) * stride + j - 1;
         if (src < 0 || src >= n_in) {
           for (int c = 0; c < n_channels; c++) row[c * kConvWidth + j] = 0.0f;
           continue;
         }
-        const float* frame = in + static_cast<int64_t>(src) * n_channels;
+        const float* frame = in + int64_t{src} * n_channels;
         for (int c = 0; c < n_channels; c++) row[c * kConvWidth + j] = frame[c];
       }
     }
@@ -68,14 +78,16 @@ Encoder::Encoder(const Model& model)
       n_ctx_(model.hparams().n_audio_ctx),
       n_frames_(2 * model.hparams().n_audio_ctx),
       d_(model.hparams().n_audio_state),
-      n_mels_(model.hparams().n_mels) {
+      n_mels_(model.hparams().n_mels),
+      chunk_width_(std::max({4 * d_, kConvWidth * n_mels_, kConvWidth * d_})) {
   const int64_t ctx = n_ctx_, d = d_;
-  h_.resize(ctx * d);
-  // qkv_ also holds the im2col patches of either convolution.
-  qkv_.resize(
-      std::max({ctx * 3 * d, int64_t{n_frames_} * n_mels_ * kConvWidth, ctx * d * kConvWidth}));
-  // mlp_ also holds conv1's output [n_frames][d] = [n_ctx][2d].
-  mlp_.resize(ctx * 4 * d);
+  h_ = uninitialized(ctx * d);
+  qkv_ = uninitialized(ctx * 3 * d);  // >= conv1's output, n_frames * d = ctx * 2d
+  chunk_ = uninitialized(int64_t{kChunkRows} * chunk_width_);
+}
+
+size_t Encoder::scratch_bytes() const {
+  return sizeof(float) * (int64_t{n_ctx_} * d_ * 4 + int64_t{kChunkRows} * chunk_width_);
 }
 
 void Encoder::encode(const float* mel, float* out, const CancellationFlag* cancel) {
@@ -92,55 +104,62 @@ void Encoder::encode(const float* mel, float* out, const CancellationFlag* cance
 
 void Encoder::stem(const float* mel, float* x) {
   const kernels::Context ctx = model_.context();
-  float* patches = qkv_.data();
-  float* conv1_out = mlp_.data();  // [n_frames][d]
-
-  im2col_channel_major(model_.pool(), mel, n_mels_, n_frames_, n_frames_, /*stride=*/1, patches);
-  kernels::Epilogue ep1;
-  ep1.bias = model_.conv1_bias.data();
-  ep1.gelu = true;
-  kernels::linear(ctx, patches, int64_t{n_mels_} * kConvWidth, n_frames_, model_.conv1, conv1_out,
-                  d_, ep1);
-
-  im2col_time_major(model_.pool(), conv1_out, d_, n_frames_, n_ctx_, /*stride=*/2, patches);
+  const int64_t d = d_;
+  float* conv1_out = qkv_.get();  // [n_frames][d]
+  const kernels::Epilogue ep1{model_.conv1_bias.data(), /*gelu=*/true, /*accumulate=*/false};
+  for (int t0 = 0; t0 < n_frames_; t0 += kChunkRows) {
+    const int rows = std::min(kChunkRows, n_frames_ - t0);
+    im2col_channel_major(model_.pool(), mel, n_mels_, n_frames_, t0, rows, /*stride=*/1,
+                         chunk_.get());
+    kernels::linear(ctx, chunk_.get(), int64_t{n_mels_} * kConvWidth, rows, model_.conv1,
+                    conv1_out + t0 * d, d, ep1);
+  }
   // x = pos + GELU(conv2 + bias): start from the embedding and accumulate.
-  std::memcpy(x, model_.enc_pos.data(), sizeof(float) * n_ctx_ * d_);
-  kernels::Epilogue ep2;
-  ep2.bias = model_.conv2_bias.data();
-  ep2.gelu = true;
-  ep2.accumulate = true;
-  kernels::linear(ctx, patches, int64_t{d_} * kConvWidth, n_ctx_, model_.conv2, x, d_, ep2);
+  std::memcpy(x, model_.enc_pos.data(), sizeof(float) * n_ctx_ * d);
+  const kernels::Epilogue ep2{model_.conv2_bias.data(), /*gelu=*/true, /*accumulate=*/true};
+  for (int t0 = 0; t0 < n_ctx_; t0 += kChunkRows) {
+    const int rows = std::min(kChunkRows, n_ctx_ - t0);
+    im2col_time_major(model_.pool(), conv1_out, d_, n_frames_, t0, rows, /*stride=*/2,
+                      chunk_.get());
+    kernels::linear(ctx, chunk_.get(), d * kConvWidth, rows, model_.conv2, x + t0 * d, d, ep2);
+  }
 }
 
 void Encoder::block(const EncoderBlock& b, float* x) {
+  attention(b, x);
+  mlp(b, x);
+}
+
+void Encoder::attention(const EncoderBlock& b, float* x) {
   const kernels::Context ctx = model_.context();
   const int n_head = model_.hparams().n_audio_head;
   const int d_head = d_ / n_head;
-  const int64_t d = d_, d3 = 3 * d, d4 = 4 * d;
-  float* h = h_.data();
-  float* qkv = qkv_.data();
-
+  const int64_t d = d_, d3 = 3 * d;
+  float* h = h_.get();
+  float* qkv = qkv_.get();
   kernels::layer_norm(ctx, x, d, n_ctx_, d_, b.attn_ln.gamma.data(), b.attn_ln.beta.data(),
                       kLayerNormEps, h, d);
-  kernels::Epilogue qkv_ep;
-  qkv_ep.bias = b.qkv_bias.data();
-  kernels::linear(ctx, h, d, n_ctx_, b.qkv, qkv, d3, qkv_ep);
+  kernels::linear(ctx, h, d, n_ctx_, b.qkv, qkv, d3, kernels::Epilogue{b.qkv_bias.data()});
   // h is free again: it takes the attention output.
   kernels::attention(ctx, qkv, d3, n_ctx_, qkv + d, d3, qkv + 2 * d, d3, n_ctx_, n_head, d_head,
                      1.0f / std::sqrt(static_cast<float>(d_head)), /*causal_offset=*/-1, h, d);
-  kernels::Epilogue residual;
-  residual.bias = b.attn_out_bias.data();
-  residual.accumulate = true;
-  kernels::linear(ctx, h, d, n_ctx_, b.attn_out, x, d, residual);
+  kernels::linear(ctx, h, d, n_ctx_, b.attn_out, x, d,
+                  kernels::Epilogue{b.attn_out_bias.data(), /*gelu=*/false, /*accumulate=*/true});
+}
 
+void Encoder::mlp(const EncoderBlock& b, float* x) {
+  const kernels::Context ctx = model_.context();
+  const int64_t d = d_, d4 = 4 * d;
+  float* h = h_.get();
   kernels::layer_norm(ctx, x, d, n_ctx_, d_, b.mlp_ln.gamma.data(), b.mlp_ln.beta.data(),
                       kLayerNormEps, h, d);
-  kernels::Epilogue fc1_ep;
-  fc1_ep.bias = b.fc1_bias.data();
-  fc1_ep.gelu = true;
-  kernels::linear(ctx, h, d, n_ctx_, b.fc1, mlp_.data(), d4, fc1_ep);
-  residual.bias = b.fc2_bias.data();
-  kernels::linear(ctx, mlp_.data(), d4, n_ctx_, b.fc2, x, d, residual);
+  const kernels::Epilogue fc1{b.fc1_bias.data(), /*gelu=*/true, /*accumulate=*/false};
+  const kernels::Epilogue fc2{b.fc2_bias.data(), /*gelu=*/false, /*accumulate=*/true};
+  for (int t0 = 0; t0 < n_ctx_; t0 += kChunkRows) {
+    const int rows = std::min(kChunkRows, n_ctx_ - t0);
+    kernels::linear(ctx, h + t0 * d, d, rows, b.fc1, chunk_.get(), d4, fc1);
+    kernels::linear(ctx, chunk_.get(), d4, rows, b.fc2, x + t0 * d, d, fc2);
+  }
 }
 
 }  // namespace wn

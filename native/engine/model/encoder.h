@@ -4,7 +4,7 @@
 // model's, shared.
 #pragma once
 
-#include <vector>
+#include <memory>
 
 #include "engine/core/cancel.h"
 #include "engine/model/model.h"
@@ -18,19 +18,26 @@ class Encoder {
   // also used as the residual stream while encoding. Polls cancel between
   // blocks (throws kAborted).
   void encode(const float* mel, float* out, const CancellationFlag* cancel = nullptr);
+  // Bytes of scratch memory this encoder holds.
+  size_t scratch_bytes() const;
 
  private:
   // x = GELU(conv2(GELU(conv1(mel)))) + positional embedding.
   void stem(const float* mel, float* x);
   // x += attn(ln(x)); x += mlp(ln(x)).
   void block(const EncoderBlock& b, float* x);
+  void attention(const EncoderBlock& b, float* x);
+  void mlp(const EncoderBlock& b, float* x);
 
   const Model& model_;
   int n_ctx_, n_frames_, d_, n_mels_;
-  // Scratch, each reused for more than one purpose (see encoder.cc):
-  std::vector<float> h_;    // [n_ctx][d]: LayerNorm output, then attention output
-  std::vector<float> qkv_;  // [n_ctx][3d]: q|k|v; conv im2col patches in the stem
-  std::vector<float> mlp_;  // [n_ctx][4d]: MLP hidden; conv1 output in the stem
+  int chunk_width_;  // floats per row of chunk_
+  // Scratch, each reused for more than one purpose (see encoder.cc). Left
+  // uninitialised: every element is written before it is read, and untouched
+  // pages cost no resident memory.
+  std::unique_ptr<float[]> h_;      // [n_ctx][d]: LayerNorm output, then attention output
+  std::unique_ptr<float[]> qkv_;    // [n_ctx][3d]: q|k|v; conv1's output in the stem
+  std::unique_ptr<float[]> chunk_;  // [kChunkRows][chunk_width_]: MLP hidden or im2col patches
 };
 
 }  // namespace wn
