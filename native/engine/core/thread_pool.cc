@@ -1,11 +1,12 @@
 // ThreadPool: persistent workers that share each parallel_for call's tasks.
 //
-// How a call runs: the caller takes the pool (call_mutex_, so concurrent
-// callers serialise op by op), publishes the job and bumps a generation
-// counter; every worker joins that generation exactly once, and all threads,
-// the caller included, pull task indices from one atomic counter until none
-// are left. The caller returns only after every worker has checked out, so no
-// worker can touch a job after its call returned.
+// How a call runs: the caller takes the pool (call_mutex, so concurrent
+// callers serialise op by op), publishes the job and opens it; workers that
+// notice join it, and every participant, the caller included, pulls task
+// indices from one atomic counter until none are left. The caller then closes
+// the job and waits only for the workers that joined; a worker that wakes
+// late (descheduled on a busy machine) finds the job closed and skips it, so
+// the caller never waits for a thread that has not started.
 //
 // Why spin first: the decoder issues dozens of small ops per token, and a
 // condition-variable wake-up costs tens of microseconds; workers (and the
@@ -19,6 +20,7 @@
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -57,12 +59,20 @@ bool spin_until(Pred pred) {
 
 }  // namespace
 
+// The job state word: generation in the high 32 bits, "open" in bit 31,
+// the number of workers currently inside the job in the low bits.
+constexpr uint64_t kOpen = 1ull << 31;
+constexpr uint64_t kActiveMask = kOpen - 1;
+inline uint32_t generation_of(uint64_t state) {
+  return (uint32_t)(state >> 32);
+}
+
 struct ThreadPool::Impl {
   int n_threads = 1;
   std::vector<std::thread> workers;
   std::mutex call_mutex;  // held by one parallel_for at a time
 
-  // The current job (valid while a call is in flight).
+  // The current job (valid while it is open or has active workers).
   const std::function<void(int64_t, int)>* fn = nullptr;
   int64_t n_tasks = 0;
   std::atomic<int64_t> next_task{0};
@@ -70,12 +80,11 @@ struct ThreadPool::Impl {
   std::exception_ptr first_error;
   std::mutex error_mutex;
 
-  std::atomic<uint64_t> generation{0};
-  std::atomic<int> workers_pending{0};
+  std::atomic<uint64_t> state{0};
   std::atomic<bool> stopping{false};
   std::mutex sleep_mutex;
-  std::condition_variable work_ready;  // generation bumped or stopping
-  std::condition_variable work_done;   // workers_pending reached 0
+  std::condition_variable work_ready;  // a new generation or stopping
+  std::condition_variable work_done;   // closed job, no active workers
 
   // Pulls tasks until none are left or one failed.
   void run_tasks(int thread_index) {
@@ -93,11 +102,28 @@ struct ThreadPool::Impl {
     }
   }
 
+  // Joins the open job of the state last read, if it is still open.
+  bool try_join(uint64_t seen_state) {
+    uint64_t cur = seen_state;
+    while ((cur & kOpen) && generation_of(cur) == generation_of(seen_state)) {
+      if (state.compare_exchange_weak(cur, cur + 1, std::memory_order_acq_rel)) return true;
+    }
+    return false;
+  }
+
+  void leave() {
+    const uint64_t before = state.fetch_sub(1, std::memory_order_acq_rel);
+    if ((before & kActiveMask) == 1 && !(before & kOpen)) {
+      std::lock_guard<std::mutex> lock(sleep_mutex);
+      work_done.notify_all();
+    }
+  }
+
   void worker_loop(int thread_index) {
-    uint64_t seen = 0;
+    uint32_t seen = 0;
     for (;;) {
       const auto has_news = [&] {
-        return generation.load(std::memory_order_acquire) != seen ||
+        return generation_of(state.load(std::memory_order_acquire)) != seen ||
                stopping.load(std::memory_order_acquire);
       };
       if (!spin_until(has_news)) {
@@ -105,11 +131,11 @@ struct ThreadPool::Impl {
         work_ready.wait(lock, has_news);
       }
       if (stopping.load(std::memory_order_acquire)) return;
-      seen = generation.load(std::memory_order_acquire);
-      run_tasks(thread_index);
-      if (workers_pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        std::lock_guard<std::mutex> lock(sleep_mutex);
-        work_done.notify_all();
+      const uint64_t st = state.load(std::memory_order_acquire);
+      seen = generation_of(st);
+      if (try_join(st)) {
+        run_tasks(thread_index);
+        leave();
       }
     }
   }
@@ -154,20 +180,24 @@ void ThreadPool::parallel_for(int64_t n_tasks,
   s.next_task.store(0, std::memory_order_relaxed);
   s.failed.store(false, std::memory_order_relaxed);
   s.first_error = nullptr;
-  s.workers_pending.store((int)s.workers.size(), std::memory_order_relaxed);
   {
-    // Under the lock so that a worker about to sleep cannot miss the bump.
+    // Under the lock so that a worker about to sleep cannot miss the news.
     std::lock_guard<std::mutex> lock(s.sleep_mutex);
-    s.generation.fetch_add(1, std::memory_order_release);
+    const uint32_t gen = generation_of(s.state.load(std::memory_order_relaxed)) + 1;
+    s.state.store(((uint64_t)gen << 32) | kOpen, std::memory_order_release);
   }
   s.work_ready.notify_all();
 
   s.run_tasks(0);
 
-  const auto all_done = [&] { return s.workers_pending.load(std::memory_order_acquire) == 0; };
-  if (!spin_until(all_done)) {
+  // Close the job: late workers will not join; wait for those inside.
+  s.state.fetch_and(~kOpen, std::memory_order_acq_rel);
+  const auto all_left = [&] {
+    return (s.state.load(std::memory_order_acquire) & kActiveMask) == 0;
+  };
+  if (!spin_until(all_left)) {
     std::unique_lock<std::mutex> lock(s.sleep_mutex);
-    s.work_done.wait(lock, all_done);
+    s.work_done.wait(lock, all_left);
   }
   s.fn = nullptr;
   if (s.failed.load()) std::rethrow_exception(s.first_error);

@@ -55,12 +55,15 @@ void linear(const Context& ctx, const float* a, int64_t lda, int m, const Packed
   const int row_block = m <= 2 * kLinearRowBlock ? m : kLinearRowBlock;
   const int64_t n_row_blocks = (m + row_block - 1) / row_block;
   const int threads = ctx.pool ? ctx.pool->size() : 1;
-  // Enough tasks for dynamic balancing (~8 per thread), but no more.
-  const int64_t want_tasks = 8 * (int64_t)threads;
+  // Enough tasks for dynamic balancing (up to 8 per thread), but for small
+  // ops (the decoder's GEMVs) about one per thread: each task costs a
+  // contended atomic and the pool's hand-off.
+  const int64_t macs = (int64_t)m * wi->n * wi->k;
+  const int64_t want_tasks = threads * std::min<int64_t>(8, std::max<int64_t>(1, macs >> 18));
   int panels_per_task = (int)std::max<int64_t>(1, (wi->n_panels * n_row_blocks) / want_tasks);
   panels_per_task = std::min(panels_per_task, wi->n_panels);
   const int64_t n_panel_groups = (wi->n_panels + panels_per_task - 1) / panels_per_task;
-  const bool parallel = (int64_t)m * wi->n * wi->k >= kMinParallelMacs;
+  const bool parallel = macs >= kMinParallelMacs;
 
   run_tasks(ctx, n_row_blocks * n_panel_groups, parallel, [&](int64_t task, int) {
     const int64_t rb = task / n_panel_groups, pg = task % n_panel_groups;
@@ -77,7 +80,10 @@ namespace {
 // Keys of every head transposed to [head][d_head][ld_kt] so a kernel can
 // multiply a block of queries by many keys with vector loads along keys.
 void transpose_keys(const Context& ctx, AttentionArgs& at, int n_head, std::vector<float>& buf) {
-  at.ld_kt = (at.n_kv + 63) / 64 * 64;  // whole key tiles of every ISA
+  // Whole key tiles of every ISA (64 keys), plus one cache line so that the
+  // d_head rows of a tile do not all fall into the same few L1 sets (a row
+  // stride of 1536 floats is 1.5 x 4 KiB).
+  at.ld_kt = (at.n_kv + 63) / 64 * 64 + 16;
   at.kt_head_stride = at.ld_kt * at.d_head;
   buf.resize((size_t)(at.kt_head_stride * n_head));
   at.kt = buf.data();

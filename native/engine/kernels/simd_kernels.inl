@@ -149,14 +149,15 @@ inline void store_epilogue_v(simd::V x, int64_t j, int n, const Epilogue& ep, fl
 // R rows x kNr columns of c, full k, accumulators in registers (2R vectors).
 // Why fast: per k step one panel row (2 vectors, converted from f16 in the
 // register) is reused by R broadcast rows of a: 2R FMAs per 2 loads, and the
-// accumulators never leave registers until the fused epilogue. For R <= 2
-// (decoder GEMV) two k streams run on separate accumulators so FMA latency
-// does not limit the streaming of the panel.
+// accumulators never leave registers until the fused epilogue. For R <= 3
+// (decoder GEMV) 2-4 k streams run on separate accumulators, so at least 8
+// FMA chains are in flight and FMA latency does not limit the streaming of
+// the panel.
 template <int R, typename WT>
 void micro_tile(const float* a, int64_t lda, const WT* panel, int k, int64_t j0, int n, float* c,
                 int64_t ldc, const Epilogue& ep) {
   using namespace simd;
-  constexpr int S = R <= 2 ? 2 : 1;
+  constexpr int S = R == 1 ? 4 : R <= 3 ? 2 : 1;
   V acc[S][R][2];
 #pragma GCC unroll 16
   for (int s = 0; s < S; ++s) {
@@ -165,7 +166,7 @@ void micro_tile(const float* a, int64_t lda, const WT* panel, int k, int64_t j0,
   }
   int kk = 0;
   for (; kk + S <= k; kk += S) {
-#pragma GCC unroll 2
+#pragma GCC unroll 4
     for (int s = 0; s < S; ++s) {
       const WT* wp = panel + (size_t)(kk + s) * kNr;
       const V w0 = load_w(wp), w1 = load_w(wp + kW);
@@ -177,7 +178,7 @@ void micro_tile(const float* a, int64_t lda, const WT* panel, int k, int64_t j0,
       }
     }
   }
-  for (; kk < k; ++kk) {  // S == 2 and k odd
+  for (; kk < k; ++kk) {  // k not a multiple of S
     const WT* wp = panel + (size_t)kk * kNr;
     const V w0 = load_w(wp), w1 = load_w(wp + kW);
 #pragma GCC unroll 16
@@ -190,9 +191,10 @@ void micro_tile(const float* a, int64_t lda, const WT* panel, int k, int64_t j0,
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r) {
     V x0 = acc[0][r][0], x1 = acc[0][r][1];
-    if (S == 2) {
-      x0 = add(x0, acc[S - 1][r][0]);
-      x1 = add(x1, acc[S - 1][r][1]);
+#pragma GCC unroll 4
+    for (int s = 1; s < S; ++s) {
+      x0 = add(x0, acc[s][r][0]);
+      x1 = add(x1, acc[s][r][1]);
     }
     store_epilogue_v(x0, j0, n, ep, c + r * ldc);
     store_epilogue_v(x1, j0 + kW, n, ep, c + r * ldc);
@@ -364,14 +366,15 @@ void value_rows(int rows, const float* p, int64_t ldp, const float* inv_sum, con
 void attention_block(const AttentionArgs& at, int h, int q0, int q1, float* scratch) {
   const int d = at.d_head, rows = q1 - q0;
   const int n_keys = attention_visible_keys(at, q1 - 1);  // the widest row of the block
-  const int64_t lds = (n_keys + kKeyTile - 1) / kKeyTile * kKeyTile;
+  // Whole key tiles, plus one cache line against L1 set conflicts between rows.
+  const int64_t lds = (n_keys + kKeyTile - 1) / kKeyTile * kKeyTile + 16;
   float* s = scratch;                  // [rows][lds]
   float* inv_sum = scratch + rows * lds;  // [rows]
   const float* q = at.q + q0 * at.ldq + h * d;
   const float* kt = at.kt + h * at.kt_head_stride;
   // Key tiles outer: a tile of transposed keys (d x kKeyTile) stays in L1
   // while every row group of the block uses it.
-  for (int64_t t0 = 0; t0 < lds; t0 += kKeyTile) {
+  for (int64_t t0 = 0; t0 < n_keys; t0 += kKeyTile) {
     int r = 0;
     for (; r + kScoreRows <= rows; r += kScoreRows) {
       score_tile<kScoreRows>(q + r * at.ldq, at.ldq, kt + t0, at.ld_kt, d, at.scale,
@@ -458,7 +461,7 @@ void attention_rows_simd(const AttentionArgs& at, int h, int q0, int q1, float* 
 }
 
 size_t attention_scratch_floats_simd(int n_kv, int d_head) {
-  const size_t lds = (size_t)(n_kv + kKeyTile - 1) / kKeyTile * kKeyTile;
+  const size_t lds = (size_t)(n_kv + kKeyTile - 1) / kKeyTile * kKeyTile + 16;
   const size_t block = kAttnBlockRows * (lds + 1);
   const size_t generic = (size_t)n_kv + d_head;  // the odd-head-size fallback
   return block > generic ? block : generic;

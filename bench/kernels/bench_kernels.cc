@@ -1,0 +1,271 @@
+// Kernel benchmark (not a test): this machine's peak fp32 FMA throughput, the
+// linear() GFLOP/s at the encoder's shapes, the logits GEMV, encoder-sized
+// attention, and the sum of one 30 s window's encoder kernels, for 1 and 2
+// threads. Prints median and min of several repetitions (the machine is
+// shared, so min is the better estimate of what the code can do).
+//
+//   build-*/bench_kernels [reps]        WHISPER_NATIVE_ISA=avx2 to force a path
+#include <immintrin.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/core/f16.h"
+#include "engine/core/thread_pool.h"
+#include "engine/kernels/kernels.h"
+
+using wn::kernels::Context;
+using wn::kernels::Epilogue;
+using wn::kernels::PackedWeights;
+
+namespace {
+
+struct Stats {
+  double median, min;
+};
+
+Stats time_it(int reps, const std::function<void()>& fn) {
+  fn();  // warm-up: caches, pool threads, scratch buffers
+  std::vector<double> t;
+  for (int r = 0; r < reps; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    fn();
+    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(t.begin(), t.end());
+  return {t[t.size() / 2], t[0]};
+}
+
+// 12 independent FMA chains (enough to cover FMA latency x 2 pipes), in named
+// variables so they stay in registers; the chains feed the result, so the
+// compiler cannot drop them.
+#define WN_FMA_CHAINS(V, SET1, FMA)                                                 \
+  V x0 = SET1(0.f), x1 = SET1(1.f), x2 = SET1(2.f), x3 = SET1(3.f), x4 = SET1(4.f), \
+    x5 = SET1(5.f), x6 = SET1(6.f), x7 = SET1(7.f), x8 = SET1(8.f), x9 = SET1(9.f), \
+    x10 = SET1(10.f), x11 = SET1(11.f);                                             \
+  const V a = SET1(0.999999f), b = SET1(1e-7f);                                     \
+  for (long it = 0; it < iters; ++it) {                                             \
+    x0 = FMA(x0, a, b);                                                             \
+    x1 = FMA(x1, a, b);                                                             \
+    x2 = FMA(x2, a, b);                                                             \
+    x3 = FMA(x3, a, b);                                                             \
+    x4 = FMA(x4, a, b);                                                             \
+    x5 = FMA(x5, a, b);                                                             \
+    x6 = FMA(x6, a, b);                                                             \
+    x7 = FMA(x7, a, b);                                                             \
+    x8 = FMA(x8, a, b);                                                             \
+    x9 = FMA(x9, a, b);                                                             \
+    x10 = FMA(x10, a, b);                                                           \
+    x11 = FMA(x11, a, b);                                                           \
+  }
+
+__attribute__((target("avx512f"))) float fma_loop_avx512(long iters) {
+  WN_FMA_CHAINS(__m512, _mm512_set1_ps, _mm512_fmadd_ps)
+  const __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(x0, x1), _mm512_add_ps(x2, x3)),
+                                 _mm512_add_ps(_mm512_add_ps(x4, x5), _mm512_add_ps(x6, x7)));
+  return _mm512_reduce_add_ps(
+      _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(x8, x9), _mm512_add_ps(x10, x11))));
+}
+
+__attribute__((target("avx2,fma"))) float fma_loop_avx2(long iters) {
+  WN_FMA_CHAINS(__m256, _mm256_set1_ps, _mm256_fmadd_ps)
+  const __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(x0, x1), _mm256_add_ps(x2, x3)),
+                                 _mm256_add_ps(_mm256_add_ps(x4, x5), _mm256_add_ps(x6, x7)));
+  float out[8];
+  _mm256_storeu_ps(out,
+                   _mm256_add_ps(s, _mm256_add_ps(_mm256_add_ps(x8, x9), _mm256_add_ps(x10, x11))));
+  return out[0];
+}
+
+// Peak GFLOP/s of `threads` threads each running the FMA loop at once.
+double peak_gflops(bool avx512, int threads, int reps) {
+  const long iters = 20000000;
+  const double flops = (double)iters * 12 * (avx512 ? 16 : 8) * 2 * threads;
+  volatile float sink = 0;
+  const Stats s = time_it(reps, [&] {
+    std::vector<std::thread> ts;
+    for (int t = 0; t < threads; ++t) {
+      ts.emplace_back([&] { sink = avx512 ? fma_loop_avx512(iters) : fma_loop_avx2(iters); });
+    }
+    for (auto& t : ts) t.join();
+  });
+  return flops / s.min * 1e-9;
+}
+
+std::vector<float> random_floats(size_t n, unsigned seed) {
+  std::vector<float> v(n);
+  uint32_t x = seed * 2654435761u + 1;
+  for (auto& f : v) {
+    x = x * 1664525u + 1013904223u;
+    f = (float)((x >> 8) * (1.0 / 16777216.0)) - 0.5f;
+  }
+  return v;
+}
+
+PackedWeights random_weights(wn::kernels::Isa isa, int n, int k) {
+  const std::vector<float> w = random_floats((size_t)n * k, n + k);
+  std::vector<uint16_t> h(w.size());
+  for (size_t i = 0; i < w.size(); ++i) h[i] = wn::f32_to_f16(w[i]);
+  return PackedWeights::pack(isa, wn::GgmlType::kF16, h.data(), n, k);
+}
+
+struct LinearShape {
+  const char* name;
+  int m, k, n;
+  bool gelu;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int reps = argc > 1 ? std::max(3, std::atoi(argv[1])) : 7;
+  const wn::kernels::Isa isa = wn::kernels::selected_isa();
+  std::printf("kernel path: %s, %d repetitions, times median / min\n\n", wn::kernels::isa_name(isa),
+              reps);
+
+  const bool has512 = wn::kernels::isa_supported(wn::kernels::Isa::kAvx512);
+  double peak[3] = {0, 0, 0};
+  for (int threads : {1, 2}) {
+    peak[threads] = peak_gflops(has512, threads, 3);
+    std::printf("peak fp32 FMA (%s, register-only): %d thread%s %.1f GFLOP/s\n",
+                has512 ? "zmm" : "ymm", threads, threads > 1 ? "s" : "", peak[threads]);
+  }
+  std::printf("\n");
+
+  wn::ThreadPool pool1(1), pool2(2);
+  const LinearShape shapes[] = {
+      {"attn q/k/v/out  1500x384 -> 384", 1500, 384, 384, false},
+      {"mlp.0+gelu      1500x384 -> 1536", 1500, 384, 1536, true},
+      {"mlp.2           1500x1536 -> 384", 1500, 1536, 384, false},
+      {"conv2 (im2col)  1500x1152 -> 384", 1500, 1152, 384, true},
+      {"conv1 (im2col)  3000x240 -> 384", 3000, 240, 384, true},
+  };
+  std::printf("%-34s %8s %16s %16s %8s\n", "linear (f16 W)", "threads", "ms med/min",
+              "GFLOP/s med/max", "% peak");
+  for (const auto& s : shapes) {
+    const PackedWeights w = random_weights(isa, s.n, s.k);
+    const std::vector<float> a = random_floats((size_t)s.m * s.k, 1);
+    const std::vector<float> bias = random_floats(s.n, 2);
+    std::vector<float> c((size_t)s.m * s.n);
+    Epilogue ep;
+    ep.bias = bias.data();
+    ep.gelu = s.gelu;
+    const double gflop = 2.0 * s.m * s.k * s.n * 1e-9;
+    for (int threads : {1, 2}) {
+      const Context ctx{isa, threads == 2 ? &pool2 : &pool1};
+      const Stats st = time_it(
+          reps, [&] { wn::kernels::linear(ctx, a.data(), s.k, s.m, w, c.data(), s.n, ep); });
+      std::printf("%-34s %8d %7.2f / %6.2f %7.1f / %6.1f %7.0f%%\n", s.name, threads,
+                  st.median * 1e3, st.min * 1e3, gflop / st.median, gflop / st.min,
+                  100 * gflop / st.min / peak[threads]);
+    }
+  }
+
+  // The logits projection: 51864 x 384 f16 = 40 MB streamed once per token.
+  {
+    const int n = 51864, k = 384;
+    const PackedWeights w = random_weights(isa, n, k);
+    const std::vector<float> a = random_floats(k, 3);
+    std::vector<float> c(n);
+    std::printf("\n%-34s %8s %16s %16s\n", "GEMV m=1 (logits)", "threads", "ms med/min",
+                "GB/s med/max");
+    for (int threads : {1, 2}) {
+      const Context ctx{isa, threads == 2 ? &pool2 : &pool1};
+      const Stats st =
+          time_it(reps, [&] { wn::kernels::linear(ctx, a.data(), k, 1, w, c.data(), n, {}); });
+      const double gb = w.bytes() * 1e-9;
+      std::printf("%-34s %8d %7.2f / %6.2f %7.1f / %6.1f\n", "51864x384 f16", threads,
+                  st.median * 1e3, st.min * 1e3, gb / st.median, gb / st.min);
+    }
+    const PackedWeights w384 = random_weights(isa, 384, 384);
+    for (int threads : {1, 2}) {
+      const Context ctx{isa, threads == 2 ? &pool2 : &pool1};
+      const Stats st = time_it(
+          reps * 20, [&] { wn::kernels::linear(ctx, a.data(), k, 1, w384, c.data(), 384, {}); });
+      std::printf("%-34s %8d %7.4f / %6.4f\n", "384x384 f16 (decoder, L2)", threads,
+                  st.median * 1e3, st.min * 1e3);
+    }
+  }
+
+  // Encoder self-attention: 6 heads x 64, 1500 x 1500.
+  {
+    const int n = 1500, width = 384;
+    const std::vector<float> q = random_floats((size_t)n * width, 4),
+                             k = random_floats((size_t)n * width, 5),
+                             v = random_floats((size_t)n * width, 6);
+    std::vector<float> out((size_t)n * width);
+    const double gflop = 4.0 * n * n * width * 1e-9;
+    std::printf("\n%-34s %8s %16s %16s %8s\n", "attention", "threads", "ms med/min",
+                "GFLOP/s med/max", "% peak");
+    for (int threads : {1, 2}) {
+      const Context ctx{isa, threads == 2 ? &pool2 : &pool1};
+      const Stats st = time_it(reps, [&] {
+        wn::kernels::attention(ctx, q.data(), width, n, k.data(), width, v.data(), width, n, 6, 64,
+                               0.125f, -1, out.data(), width);
+      });
+      std::printf("%-34s %8d %7.2f / %6.2f %7.1f / %6.1f %7.0f%%\n", "1500x1500, 6 heads x 64",
+                  threads, st.median * 1e3, st.min * 1e3, gflop / st.median, gflop / st.min,
+                  100 * gflop / st.min / peak[threads]);
+    }
+    std::vector<float> q1 = random_floats(width, 7);
+    for (int threads : {1, 2}) {
+      const Context ctx{isa, threads == 2 ? &pool2 : &pool1};
+      const Stats st = time_it(reps * 20, [&] {
+        wn::kernels::attention(ctx, q1.data(), width, 1, k.data(), width, v.data(), width, n, 6, 64,
+                               0.125f, -1, out.data(), width);
+      });
+      std::printf("%-34s %8d %7.4f / %6.4f\n", "decoder cross, 1 x 1500", threads, st.median * 1e3,
+                  st.min * 1e3);
+    }
+  }
+
+  // One 30 s window's encoder kernels, in order (4 blocks, tiny.en shapes).
+  {
+    const int T = 1500, D = 384, F = 1536;
+    const PackedWeights conv1 = random_weights(isa, D, 240), conv2 = random_weights(isa, D, 1152),
+                        wq = random_weights(isa, D, D), wo = random_weights(isa, D, D),
+                        w1 = random_weights(isa, F, D), w2 = random_weights(isa, D, F);
+    const std::vector<float> bias = random_floats(F, 8), gamma = random_floats(D, 9);
+    std::vector<float> x = random_floats((size_t)2 * T * 1152, 10), h((size_t)T * F),
+                       qkv((size_t)3 * T * D), att((size_t)T * D), y((size_t)2 * T * D);
+    std::printf("\n%-34s %8s %16s %16s %8s\n", "encoder kernels, one window", "threads",
+                "ms med/min", "GFLOP/s med/max", "% peak");
+    const double gflop = 2.0 * (2 * T * 240.0 * D + T * 1152.0 * D) * 1e-9 +
+                         4 * (2.0 * T * D * D * 4 + 2.0 * 2 * T * D * F + 4.0 * T * T * D) * 1e-9;
+    for (int threads : {1, 2}) {
+      const Context ctx{isa, threads == 2 ? &pool2 : &pool1};
+      Epilogue gelu_ep{bias.data(), true, false}, bias_ep{bias.data(), false, false},
+          res_ep{bias.data(), false, true};
+      const Stats st = time_it(reps, [&] {
+        wn::kernels::linear(ctx, x.data(), 240, 2 * T, conv1, y.data(), D, gelu_ep);
+        wn::kernels::linear(ctx, x.data(), 1152, T, conv2, y.data(), D, gelu_ep);
+        for (int layer = 0; layer < 4; ++layer) {
+          wn::kernels::layer_norm(ctx, y.data(), D, T, D, gamma.data(), bias.data(), 1e-5f,
+                                  att.data(), D);
+          for (int j = 0; j < 3; ++j) {
+            wn::kernels::linear(ctx, att.data(), D, T, wq, qkv.data() + j * D, 3 * D, bias_ep);
+          }
+          wn::kernels::attention(ctx, qkv.data(), 3 * D, T, qkv.data() + D, 3 * D,
+                                 qkv.data() + 2 * D, 3 * D, T, 6, 64, 0.125f, -1, att.data(), D);
+          wn::kernels::linear(ctx, att.data(), D, T, wo, y.data(), D, res_ep);
+          wn::kernels::layer_norm(ctx, y.data(), D, T, D, gamma.data(), bias.data(), 1e-5f,
+                                  att.data(), D);
+          wn::kernels::linear(ctx, att.data(), D, T, w1, h.data(), F, gelu_ep);
+          wn::kernels::linear(ctx, h.data(), F, T, w2, y.data(), D, res_ep);
+        }
+      });
+      std::printf("%-34s %8d %7.1f / %6.1f %7.1f / %6.1f %7.0f%%\n", "conv1+conv2+4 blocks",
+                  threads, st.median * 1e3, st.min * 1e3, gflop / st.median, gflop / st.min,
+                  100 * gflop / st.min / peak[threads]);
+    }
+    std::printf("(%.1f GFLOP per window counted: GEMMs and attention; im2col not included)\n",
+                gflop);
+  }
+  return 0;
+}
