@@ -84,7 +84,10 @@ class LogitFilters {
 // Index of the largest logit (the first one on ties; NaN never wins), or -1
 // when no entry is above -inf.
 int32_t argmax_logit(const float* logits, int n);
-// log(sum(exp(logits[i]))) computed stably in double; -inf when all are -inf.
+// The largest logit, NaN ignored; -inf when there is none.
+float max_logit(const float* logits, int n);
+// log(sum(exp(logits[i]))), max-shifted, exact to ~1e-6 relative (NaN counts
+// as -inf); -inf when all are -inf.
 double log_sum_exp(const float* logits, int n);
 
 }  // namespace wn
