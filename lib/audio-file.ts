@@ -1,0 +1,231 @@
+// readAudioFile: any audio file to the model's input, 16 kHz mono floats.
+// WAV files are decoded here (wav-decoder.ts) and resampled (resample.ts);
+// every other container (mp3, m4a, ogg, flac, video, ...) and WAV codecs we do
+// not read (ADPCM, ...) are decoded by an `ffmpeg` found on PATH, which also
+// resamples and down-mixes. Nothing is decoded in a shell: ffmpeg gets its
+// arguments as an array.
+import { spawn } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { endianness } from 'node:os';
+import { AudioFileError } from './audio-errors.js';
+import { WHISPER_SAMPLE_RATE, resample } from './resample.js';
+import { UnsupportedWavCodecError, decodeWav, looksLikeWav } from './wav-decoder.js';
+
+export { AudioFileError } from './audio-errors.js';
+export type { AudioFileErrorCode } from './audio-errors.js';
+
+export interface AudioData {
+  /** Mono samples at 16 kHz, in [-1, 1] (float sources may exceed it). */
+  samples: Float32Array;
+  sampleRate: 16000;
+  /** Seconds: samples.length / 16000. */
+  duration: number;
+}
+
+export interface ReadAudioOptions {
+  /** Stops the read; the promise rejects with `signal.reason`. Default: none. */
+  signal?: AbortSignal;
+  /**
+   * The ffmpeg executable for files that are not WAV. Default: the first
+   * `ffmpeg` (`ffmpeg.exe` on Windows) in a directory of PATH.
+   */
+  ffmpegPath?: string;
+}
+
+const FFMPEG_INSTALL_HINT =
+  'Install ffmpeg and make sure it is on PATH: `sudo apt-get install ffmpeg` (Debian/Ubuntu), ' +
+  '`brew install ffmpeg` (macOS), `winget install Gyan.FFmpeg` (Windows); or convert the file to WAV first.';
+/** Bytes of ffmpeg's error output kept for the error message. */
+const FFMPEG_STDERR_LIMIT = 4096;
+
+/**
+ * The first executable file named `name` in the directories of `pathList`
+ * (PATH's syntax for `platform`), trying PATHEXT's extensions on Windows.
+ * Empty entries (which POSIX shells read as the current directory) are
+ * skipped, so a file in the working directory is never run by accident.
+ */
+export function findExecutable(
+  name: string,
+  pathList: string | undefined = pathFromEnv(process.env),
+  platform: NodeJS.Platform = process.platform,
+): string | undefined {
+  const windows = platform === 'win32';
+  const extensions = windows
+    ? ['', ...(process.env.PATHEXT ?? '.COM;.EXE;.BAT;.CMD').split(';').filter((e) => e !== '')]
+    : [''];
+  for (const directory of (pathList ?? '').split(windows ? ';' : ':')) {
+    if (directory === '') continue;
+    for (const extension of extensions) {
+      const candidate = join(directory, name + extension);
+      try {
+        if (!statSync(candidate).isFile()) continue;
+        accessSync(candidate, constants.X_OK);
+        return candidate;
+      } catch {
+        // Missing or not executable: keep looking.
+      }
+    }
+  }
+  return undefined;
+}
+
+/** PATH, whatever its case (Windows spells it `Path`). */
+function pathFromEnv(env: NodeJS.ProcessEnv): string | undefined {
+  const key = Object.keys(env).find((k) => k.toUpperCase() === 'PATH');
+  return key === undefined ? undefined : env[key];
+}
+
+/** The first `length` bytes of the file (fewer if it is shorter). */
+async function readHead(path: string, length: number): Promise<Uint8Array> {
+  const handle = await open(path, 'r');
+  try {
+    const head = new Uint8Array(length);
+    const { bytesRead } = await handle.read(head, 0, length, 0);
+    return head.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readWholeFile(path: string): Promise<Uint8Array> {
+  const handle = await open(path, 'r');
+  try {
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
+
+function toAudioData(samples: Float32Array): AudioData {
+  return {
+    samples,
+    sampleRate: WHISPER_SAMPLE_RATE,
+    duration: samples.length / WHISPER_SAMPLE_RATE,
+  };
+}
+
+/**
+ * Reads an audio file as 16 kHz mono samples. WAV (RIFF/RF64, integer PCM
+ * 8/16/24/32-bit, float 32/64-bit, A-law, mu-law, WAVE_FORMAT_EXTENSIBLE, any
+ * rate and channel count) is decoded in-process; anything else needs ffmpeg.
+ * Rejects with an AudioFileError: `ERR_AUDIO_FORMAT` for a malformed,
+ * truncated or undecodable file, `ERR_FFMPEG_NOT_FOUND` when the file needs
+ * ffmpeg and there is none. File-system errors (ENOENT, ...) pass through.
+ */
+export async function readAudioFile(
+  path: string,
+  options: ReadAudioOptions = {},
+): Promise<AudioData> {
+  const { signal } = options;
+  signal?.throwIfAborted();
+  const head = await readHead(path, 12);
+  if (head.length === 0) throw new AudioFileError('ERR_AUDIO_FORMAT', `${path}: the file is empty`);
+  if (looksLikeWav(head)) {
+    const bytes = await readWholeFile(path);
+    signal?.throwIfAborted();
+    try {
+      const wav = decodeWav(bytes);
+      return toAudioData(resample(wav.samples, wav.sampleRate, WHISPER_SAMPLE_RATE));
+    } catch (error) {
+      if (error instanceof UnsupportedWavCodecError) {
+        // A codec we do not read: ffmpeg may; if there is none, say both things.
+        return decodeWithFfmpeg(path, options, error.message);
+      }
+      if (error instanceof AudioFileError) {
+        throw new AudioFileError(error.code, `${path}: ${error.message}`, { cause: error });
+      }
+      throw error;
+    }
+  }
+  return decodeWithFfmpeg(path, options, 'the file is not WAV');
+}
+
+/**
+ * Runs `ffmpeg -nostdin -i <file> -f f32le -ac 1 -ar 16000 -` (f32be on
+ * big-endian hosts, so the bytes are native floats) and collects its output.
+ * `why` says why ffmpeg is needed, for the error when it is missing.
+ */
+async function decodeWithFfmpeg(
+  path: string,
+  options: ReadAudioOptions,
+  why: string,
+): Promise<AudioData> {
+  const ffmpeg = options.ffmpegPath ?? findExecutable('ffmpeg');
+  if (ffmpeg === undefined) {
+    throw new AudioFileError(
+      'ERR_FFMPEG_NOT_FOUND',
+      `${path}: ${why}, and decoding it needs ffmpeg, which is not on PATH. ${FFMPEG_INSTALL_HINT}`,
+    );
+  }
+  const args = [
+    '-nostdin',
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    // The file: protocol keeps a path such as "pipe:1" or "http://..." a plain file name.
+    '-i',
+    `file:${resolve(path)}`,
+    '-map',
+    '0:a:0',
+    '-f',
+    endianness() === 'LE' ? 'f32le' : 'f32be',
+    '-ac',
+    '1',
+    '-ar',
+    String(WHISPER_SAMPLE_RATE),
+    '-',
+  ];
+  const bytes = await runCollectingStdout(ffmpeg, args, path, options.signal);
+  // Copy into a fresh buffer: the collected bytes need not be 4-byte aligned.
+  const samples = new Float32Array(Math.floor(bytes.length / 4));
+  new Uint8Array(samples.buffer).set(bytes.subarray(0, samples.length * 4));
+  return toAudioData(samples);
+}
+
+function runCollectingStdout(
+  command: string,
+  args: string[],
+  path: string,
+  signal: AbortSignal | undefined,
+): Promise<Buffer> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      windowsHide: true,
+      signal,
+    });
+    const chunks: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (text: string) => {
+      if (stderr.length < FFMPEG_STDERR_LIMIT)
+        stderr += text.slice(0, FFMPEG_STDERR_LIMIT - stderr.length);
+    });
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      if (signal?.aborted) reject(signal.reason);
+      else if (error.code === 'ENOENT' || error.code === 'EACCES') {
+        reject(
+          new AudioFileError(
+            'ERR_FFMPEG_NOT_FOUND',
+            `${path}: could not run ffmpeg at ${command} (${error.code}). ${FFMPEG_INSTALL_HINT}`,
+            { cause: error },
+          ),
+        );
+      } else reject(error);
+    });
+    child.on('close', (code, killedBy) => {
+      if (signal?.aborted) return reject(signal.reason);
+      if (code === 0) return resolvePromise(Buffer.concat(chunks));
+      const detail = stderr.trim() || `exit ${code ?? killedBy}`;
+      reject(
+        new AudioFileError(
+          'ERR_AUDIO_FORMAT',
+          `${path}: ffmpeg could not decode the file: ${detail}`,
+        ),
+      );
+    });
+  });
+}

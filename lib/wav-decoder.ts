@@ -1,0 +1,242 @@
+// Decodes a WAV file held in memory into mono float samples at the file's own
+// rate: RIFF, RF64 and BW64 containers; integer PCM of 8 (unsigned), 16, 24
+// and 32 bits (also narrower valid bits in those containers), 32- and 64-bit
+// float, A-law and mu-law; plain or WAVE_FORMAT_EXTENSIBLE headers; any rate
+// and channel count (channels are averaged). Every size and offset read from
+// the file is checked against the bytes that are there. It does no I/O and no
+// resampling (audio-file.ts does both).
+import { AudioFileError } from './audio-errors.js';
+
+export interface DecodedWav {
+  /** Mono: the channels of each frame averaged, in [-1, 1] for integer formats. */
+  samples: Float32Array;
+  sampleRate: number;
+  /** Channels in the file (before the down-mix). */
+  channels: number;
+}
+
+const FORMAT_PCM = 0x0001;
+const FORMAT_IEEE_FLOAT = 0x0003;
+const FORMAT_ALAW = 0x0006;
+const FORMAT_MULAW = 0x0007;
+const FORMAT_EXTENSIBLE = 0xfffe;
+/** Bytes 2..15 of every KSDATAFORMAT_SUBTYPE GUID derived from a format tag. */
+const SUBTYPE_GUID_TAIL = [
+  0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71,
+];
+/** A 32-bit size field that means "see the ds64 chunk" (RF64) or "unknown" (streamed). */
+const SIZE_UNKNOWN = 0xffffffff;
+
+/** Decoders by format tag: bytes per sample they accept, and how to read one. */
+const SAMPLE_READERS: Record<number, Record<number, (view: DataView, at: number) => number>> = {
+  [FORMAT_PCM]: {
+    1: (view, at) => (view.getUint8(at) - 128) / 128,
+    2: (view, at) => view.getInt16(at, true) / 32768,
+    3: (view, at) => ((view.getUint8(at + 2) << 24) | (view.getUint16(at, true) << 8)) / 2147483648,
+    4: (view, at) => view.getInt32(at, true) / 2147483648,
+  },
+  [FORMAT_IEEE_FLOAT]: {
+    4: (view, at) => view.getFloat32(at, true),
+    8: (view, at) => view.getFloat64(at, true),
+  },
+  [FORMAT_ALAW]: { 1: (view, at) => decodeAlaw(view.getUint8(at)) },
+  [FORMAT_MULAW]: { 1: (view, at) => decodeMulaw(view.getUint8(at)) },
+};
+
+const FORMAT_NAMES: Record<number, string> = {
+  [FORMAT_PCM]: 'integer PCM',
+  [FORMAT_IEEE_FLOAT]: 'IEEE float',
+  [FORMAT_ALAW]: 'A-law',
+  [FORMAT_MULAW]: 'mu-law',
+  0x0002: 'Microsoft ADPCM',
+  0x0011: 'IMA ADPCM',
+  0x0055: 'MPEG layer 3',
+};
+
+/** G.711 A-law byte to a sample in [-1, 1]. */
+function decodeAlaw(byte: number): number {
+  const value = byte ^ 0x55;
+  const exponent = (value >> 4) & 0x07;
+  const mantissa = value & 0x0f;
+  const magnitude =
+    exponent === 0 ? (mantissa << 4) + 8 : ((mantissa << 4) + 0x108) << (exponent - 1);
+  return ((value & 0x80) !== 0 ? magnitude : -magnitude) / 32768;
+}
+
+/** G.711 mu-law byte to a sample in [-1, 1]. */
+function decodeMulaw(byte: number): number {
+  const value = ~byte & 0xff;
+  const exponent = (value >> 4) & 0x07;
+  const mantissa = value & 0x0f;
+  const magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84;
+  return ((value & 0x80) !== 0 ? -magnitude : magnitude) / 32768;
+}
+
+/** The WAV's codec is one this decoder does not read (ffmpeg may). */
+export class UnsupportedWavCodecError extends AudioFileError {
+  constructor(message: string) {
+    super('ERR_AUDIO_FORMAT', message);
+  }
+}
+
+function malformed(what: string): AudioFileError {
+  return new AudioFileError('ERR_AUDIO_FORMAT', `Invalid WAV file: ${what}`);
+}
+
+function fourcc(bytes: Uint8Array, at: number): string {
+  return String.fromCharCode(bytes[at]!, bytes[at + 1]!, bytes[at + 2]!, bytes[at + 3]!);
+}
+
+/** True when the bytes begin like a WAV file (RIFF, RF64 or BW64 holding WAVE). */
+export function looksLikeWav(head: Uint8Array): boolean {
+  if (head.length < 12) return false;
+  const container = fourcc(head, 0);
+  return (
+    (container === 'RIFF' || container === 'RF64' || container === 'BW64') &&
+    fourcc(head, 8) === 'WAVE'
+  );
+}
+
+interface WavFormat {
+  tag: number;
+  channels: number;
+  sampleRate: number;
+  blockAlign: number;
+  bitsPerSample: number;
+}
+
+function parseFormatChunk(view: DataView, at: number, size: number): WavFormat {
+  if (size < 16) throw malformed(`the fmt chunk has ${size} bytes, expected at least 16`);
+  const format: WavFormat = {
+    tag: view.getUint16(at, true),
+    channels: view.getUint16(at + 2, true),
+    sampleRate: view.getUint32(at + 4, true),
+    blockAlign: view.getUint16(at + 12, true),
+    bitsPerSample: view.getUint16(at + 14, true),
+  };
+  if (format.tag === FORMAT_EXTENSIBLE) {
+    // cbSize (2 bytes), valid bits (2), channel mask (4), then the sub-format GUID (16).
+    if (size < 40)
+      throw malformed(`the WAVE_FORMAT_EXTENSIBLE fmt chunk has ${size} bytes, expected 40`);
+    const guid = new Uint8Array(view.buffer, view.byteOffset + at + 24, 16);
+    if (SUBTYPE_GUID_TAIL.some((byte, i) => guid[i + 2] !== byte)) {
+      throw new UnsupportedWavCodecError(
+        'WAVE_FORMAT_EXTENSIBLE file with a sub-format GUID that is not PCM-derived',
+      );
+    }
+    format.tag = view.getUint16(at + 24, true);
+  }
+  return format;
+}
+
+/** Checks the format and returns the reader of one sample. */
+function sampleReader(format: WavFormat): (view: DataView, at: number) => number {
+  const { tag, channels, sampleRate, blockAlign, bitsPerSample } = format;
+  const readers = SAMPLE_READERS[tag];
+  if (readers === undefined) {
+    const name = FORMAT_NAMES[tag] ?? 'unknown format';
+    throw new UnsupportedWavCodecError(
+      `WAV format tag 0x${tag.toString(16).padStart(4, '0')} (${name}) is not supported; ` +
+        'integer PCM, IEEE float, A-law and mu-law are',
+    );
+  }
+  if (channels === 0) throw malformed('the fmt chunk declares 0 channels');
+  if (sampleRate === 0) throw malformed('the fmt chunk declares a sample rate of 0');
+  const bytesPerSample = blockAlign / channels;
+  const reader = readers[bytesPerSample];
+  if (!Number.isInteger(bytesPerSample) || reader === undefined) {
+    throw new UnsupportedWavCodecError(
+      `${FORMAT_NAMES[tag]} WAV with a block of ${blockAlign} bytes for ${channels} channel(s) is not ` +
+        `supported; expected ${Object.keys(readers).join(', ')} byte(s) per sample`,
+    );
+  }
+  if (bitsPerSample === 0 || Math.ceil(bitsPerSample / 8) !== bytesPerSample) {
+    throw malformed(`${bitsPerSample} bits per sample do not fit ${bytesPerSample}-byte samples`);
+  }
+  return reader;
+}
+
+/** The fmt chunk, the data chunk's bytes, and whether its size was unknown (streamed file). */
+interface WavChunks {
+  format: WavFormat;
+  data: Uint8Array;
+  streamed: boolean;
+}
+
+/** The data size that RF64's ds64 chunk declares (offset 8 of its body). */
+function ds64DataSize(view: DataView, at: number, size: number): number {
+  if (size < 24) throw malformed(`the ds64 chunk has ${size} bytes, expected at least 24`);
+  const value = view.getBigUint64(at + 8, true);
+  if (value > BigInt(Number.MAX_SAFE_INTEGER))
+    throw malformed(`the ds64 data size ${value} is too large`);
+  return Number(value);
+}
+
+/** Walks the chunks after the 12-byte header, checking each against the file's length. */
+function findChunks(bytes: Uint8Array): WavChunks {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let format: WavFormat | undefined;
+  let data: Uint8Array | undefined;
+  let streamed = false;
+  let rf64DataSize: number | undefined;
+  let at = 12;
+  while (format === undefined || data === undefined) {
+    if (at + 8 > bytes.length) {
+      const missing = format === undefined ? 'fmt' : 'data';
+      throw malformed(`the file ends after ${bytes.length} bytes, before a ${missing} chunk`);
+    }
+    const id = fourcc(bytes, at);
+    let size = view.getUint32(at + 4, true);
+    const body = at + 8;
+    const available = bytes.length - body;
+    if (id === 'data') {
+      if (size === SIZE_UNKNOWN && rf64DataSize !== undefined) {
+        size = rf64DataSize;
+      } else if (size === SIZE_UNKNOWN) {
+        // Written by a tool that could not seek back to fill in the size: the data runs to the end.
+        size = available;
+        streamed = true;
+      }
+      if (size > available) {
+        throw malformed(
+          `truncated: the data chunk at byte ${at} declares ${size} bytes but only ${available} follow`,
+        );
+      }
+      data = bytes.subarray(body, body + size);
+    } else {
+      if (size > available) {
+        throw malformed(
+          `truncated: the ${JSON.stringify(id)} chunk at byte ${at} declares ${size} bytes but only ${available} follow`,
+        );
+      }
+      if (id === 'fmt ') format = parseFormatChunk(view, body, size);
+      if (id === 'ds64') rf64DataSize = ds64DataSize(view, body, size);
+    }
+    at = body + size + (size % 2); // chunks are padded to an even length
+  }
+  return { format, data, streamed };
+}
+
+/** Decodes a whole WAV file: see the file comment for what it reads. */
+export function decodeWav(bytes: Uint8Array): DecodedWav {
+  if (!looksLikeWav(bytes)) throw malformed('it does not start with a RIFF/RF64 WAVE header');
+  const { format, data, streamed } = findChunks(bytes);
+  const readSample = sampleReader(format);
+  const { channels, blockAlign } = format;
+  if (data.length % blockAlign !== 0 && !streamed) {
+    throw malformed(
+      `the data chunk has ${data.length} bytes, not a whole number of ${blockAlign}-byte frames`,
+    );
+  }
+  // A streamed file cut mid-frame keeps its whole frames.
+  const frames = Math.floor(data.length / blockAlign);
+  const bytesPerSample = blockAlign / channels;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const samples = new Float32Array(frames);
+  for (let frame = 0, at = 0; frame < frames; frame++) {
+    let sum = 0;
+    for (let c = 0; c < channels; c++, at += bytesPerSample) sum += readSample(view, at);
+    samples[frame] = sum / channels;
+  }
+  return { samples, sampleRate: format.sampleRate, channels };
+}

@@ -1,0 +1,370 @@
+// readAudioFile end to end on files written to a temp dir: WAVs of several
+// formats, rates and channel counts come back as 16 kHz mono; broken files
+// and missing ffmpeg give AudioFileErrors with their codes; and, when ffmpeg
+// is installed, compressed and video containers decode through it.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readAudioFile, findExecutable, AudioFileError } from '../../lib/audio-file.js';
+import { resample } from '../../lib/resample.js';
+import { buildWav, encode } from './wav-writer.js';
+
+let dir = '';
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'wn-audio-file-'));
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function writeTemp(name: string, bytes: Uint8Array): string {
+  const path = join(dir, name);
+  writeFileSync(path, bytes);
+  return path;
+}
+
+function sineValues(rate: number, frequency: number, seconds: number, amplitude: number): number[] {
+  return Array.from(
+    { length: Math.round(rate * seconds) },
+    (_, i) => amplitude * Math.sin((2 * Math.PI * frequency * i) / rate),
+  );
+}
+
+/** Amplitude of the `frequency` component over a whole number of periods in the middle 0.5 s. */
+function toneAmplitude(samples: Float32Array, frequency: number): number {
+  const start = Math.floor((samples.length - 8000) / 2);
+  let c = 0;
+  let s = 0;
+  for (let i = 0; i < 8000; i++) {
+    const phase = (2 * Math.PI * frequency * i) / 16000;
+    c += samples[start + i]! * Math.cos(phase);
+    s += samples[start + i]! * Math.sin(phase);
+  }
+  return Math.hypot(c, s) / 4000;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<AudioFileError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(AudioFileError);
+  return error as AudioFileError;
+}
+
+/** Runs `body` with PATH pointing at an empty directory: no ffmpeg to find. */
+async function withoutFfmpegOnPath<T>(body: () => Promise<T>): Promise<T> {
+  const saved = process.env.PATH;
+  process.env.PATH = dir;
+  try {
+    return await body();
+  } finally {
+    process.env.PATH = saved;
+  }
+}
+
+describe('readAudioFile: WAV', () => {
+  it('returns 16 kHz 16-bit mono samples unchanged, with the duration', async () => {
+    const values = [0, 16384, -16384, 32767, -32768];
+    const path = writeTemp(
+      's16.wav',
+      buildWav({
+        formatTag: 1,
+        channels: 1,
+        sampleRate: 16000,
+        bitsPerSample: 16,
+        data: encode.s16(values),
+      }),
+    );
+    const audio = await readAudioFile(path);
+    expect(Array.from(audio.samples)).toEqual(values.map((v) => v / 32768));
+    expect(audio.sampleRate).toBe(16000);
+    expect(audio.duration).toBe(5 / 16000);
+  });
+
+  it('down-mixes and resamples 44.1 kHz stereo 16-bit', async () => {
+    const left = sineValues(44100, 1000, 1, 0.5).map((v) => Math.round(v * 32767));
+    const stereo = left.flatMap((v) => [v, v]);
+    const path = writeTemp(
+      'stereo-44k.wav',
+      buildWav({
+        formatTag: 1,
+        channels: 2,
+        sampleRate: 44100,
+        bitsPerSample: 16,
+        data: encode.s16(stereo),
+      }),
+    );
+    const audio = await readAudioFile(path);
+    expect(audio.samples.length).toBe(16000);
+    expect(audio.duration).toBe(1);
+    expect(toneAmplitude(audio.samples, 1000)).toBeCloseTo(0.5, 3);
+    // Exactly the resampler's output for the decoded mono signal.
+    expect(audio.samples).toEqual(
+      resample(
+        Float32Array.from(left, (v) => v / 32768),
+        44100,
+      ),
+    );
+  });
+
+  it.each([
+    [
+      '8-bit 8 kHz',
+      { formatTag: 1, bitsPerSample: 8, sampleRate: 8000 },
+      (v: number[]) => encode.u8(v.map((x) => Math.round(x * 127) + 128)),
+    ],
+    [
+      '24-bit 48 kHz',
+      { formatTag: 1, bitsPerSample: 24, sampleRate: 48000 },
+      (v: number[]) => encode.s24(v.map((x) => Math.round(x * 8388607))),
+    ],
+    ['float64 22.05 kHz', { formatTag: 3, bitsPerSample: 64, sampleRate: 22050 }, encode.f64],
+    [
+      'extensible float32 96 kHz',
+      { formatTag: 3, bitsPerSample: 32, sampleRate: 96000, extensible: true },
+      encode.f32,
+    ],
+  ] as const)(
+    'reads %s as a 16 kHz tone of the same amplitude',
+    async (name, format, encodeValues) => {
+      const values = sineValues(format.sampleRate, 440, 1, 0.5);
+      const path = writeTemp(
+        `${name}.wav`,
+        buildWav({ ...format, channels: 1, data: encodeValues(values) }),
+      );
+      const audio = await readAudioFile(path);
+      expect(audio.samples.length).toBe(16000);
+      // 8-bit quantisation noise limits how close it can be.
+      expect(toneAmplitude(audio.samples, 440)).toBeCloseTo(0.5, 2);
+    },
+  );
+
+  it('rejects a truncated WAV with ERR_AUDIO_FORMAT naming the file', async () => {
+    const wav = buildWav({
+      formatTag: 1,
+      channels: 1,
+      sampleRate: 16000,
+      bitsPerSample: 16,
+      data: encode.s16([1, 2, 3, 4]),
+    });
+    const path = writeTemp('truncated.wav', wav.subarray(0, wav.length - 3));
+    const error = await rejection(readAudioFile(path));
+    expect(error.code).toBe('ERR_AUDIO_FORMAT');
+    expect(error.message).toBe(
+      `${path}: Invalid WAV file: truncated: the data chunk at byte 36 declares 8 bytes but only 5 follow`,
+    );
+  });
+
+  it('rejects an empty file', async () => {
+    const path = writeTemp('empty.wav', new Uint8Array(0));
+    const error = await rejection(readAudioFile(path));
+    expect(error.code).toBe('ERR_AUDIO_FORMAT');
+    expect(error.message).toBe(`${path}: the file is empty`);
+  });
+
+  it('passes file-system errors through', async () => {
+    await expect(readAudioFile(join(dir, 'missing.wav'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('rejects with the reason of an aborted signal', async () => {
+    const reason = new Error('stop');
+    await expect(
+      readAudioFile(join(dir, 'missing.wav'), { signal: AbortSignal.abort(reason) }),
+    ).rejects.toBe(reason);
+  });
+});
+
+describe('readAudioFile: without ffmpeg', () => {
+  it('says a non-WAV file needs ffmpeg and how to install it', async () => {
+    const path = writeTemp(
+      'noise.mp3',
+      Uint8Array.from({ length: 1000 }, (_, i) => (i * 7919) & 0xff),
+    );
+    const error = await rejection(withoutFfmpegOnPath(() => readAudioFile(path)));
+    expect(error.code).toBe('ERR_FFMPEG_NOT_FOUND');
+    expect(error.message).toMatch(
+      new RegExp(
+        `^${path.replace(/[.\\/]/g, '\\$&')}: the file is not WAV, and decoding it needs ffmpeg, which is not on PATH\\. Install ffmpeg`,
+      ),
+    );
+  });
+
+  it('says which WAV codec it cannot read and that ffmpeg could', async () => {
+    const path = writeTemp(
+      'adpcm.wav',
+      buildWav({
+        formatTag: 2,
+        channels: 1,
+        sampleRate: 8000,
+        bitsPerSample: 4,
+        blockAlign: 256,
+        data: new Uint8Array(256),
+      }),
+    );
+    const error = await rejection(withoutFfmpegOnPath(() => readAudioFile(path)));
+    expect(error.code).toBe('ERR_FFMPEG_NOT_FOUND');
+    expect(error.message).toContain('WAV format tag 0x0002 (Microsoft ADPCM) is not supported');
+    expect(error.message).toContain('needs ffmpeg, which is not on PATH');
+  });
+
+  it('reports an ffmpegPath that cannot be run', async () => {
+    const path = writeTemp('noise2.ogg', new Uint8Array(100).fill(1));
+    const error = await rejection(readAudioFile(path, { ffmpegPath: join(dir, 'no-such-ffmpeg') }));
+    expect(error.code).toBe('ERR_FFMPEG_NOT_FOUND');
+    expect(error.message).toContain('could not run ffmpeg at');
+  });
+});
+
+describe('findExecutable', () => {
+  // POSIX only: Windows has no executable bit to test.
+  it.skipIf(process.platform === 'win32')(
+    'finds an executable file on a PATH list, skipping empty entries and non-executables',
+    () => {
+      const bin = join(dir, 'bin');
+      mkdirSync(bin, { recursive: true });
+      writeFileSync(join(bin, 'tool'), '#!/bin/sh\n', { mode: 0o755 });
+      writeFileSync(join(bin, 'plain'), 'not executable', { mode: 0o644 });
+      expect(findExecutable('tool', `::${join(dir, 'nothing')}:${bin}`, 'linux')).toBe(
+        join(bin, 'tool'),
+      );
+      expect(findExecutable('plain', bin, 'linux')).toBeUndefined();
+      expect(findExecutable('tool', '', 'linux')).toBeUndefined();
+    },
+  );
+});
+
+const ffmpeg = findExecutable('ffmpeg');
+if (ffmpeg === undefined) {
+  console.warn(
+    'test/audio/audio-file.test.ts: ffmpeg is not on PATH; the ffmpeg decoding tests are skipped',
+  );
+}
+
+describe.skipIf(ffmpeg === undefined)(
+  'readAudioFile: through ffmpeg (skipped when ffmpeg is not on PATH)',
+  () => {
+    /** Encodes a 1 s 44.1 kHz stereo 440 Hz tone (amplitude 0.5) with ffmpeg's own generator. */
+    function encodeTone(name: string, extraArgs: string[]): string {
+      const path = join(dir, name);
+      execFileSync(ffmpeg!, [
+        '-nostdin',
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=frequency=440:sample_rate=44100:duration=1',
+        '-filter:a',
+        'volume=0.5',
+        '-ac',
+        '2',
+        ...extraArgs,
+        path,
+      ]);
+      return path;
+    }
+
+    it('decodes FLAC to 16 kHz mono', async () => {
+      const path = encodeTone('tone.flac', []);
+      const audio = await readAudioFile(path);
+      expect(Math.abs(audio.samples.length - 16000)).toBeLessThanOrEqual(16);
+      expect(audio.duration).toBe(audio.samples.length / 16000);
+      // lavfi's sine is 1/8 full scale; volume=0.5 halves it.
+      expect(toneAmplitude(audio.samples, 440)).toBeCloseTo(0.0625, 3);
+    });
+
+    it('stops ffmpeg and rejects with the reason when the signal aborts', async () => {
+      const path = encodeTone('tone-abort.flac', []);
+      const controller = new AbortController();
+      const reason = new Error('user cancelled');
+      const reading = readAudioFile(path, { signal: controller.signal });
+      controller.abort(reason);
+      await expect(reading).rejects.toBe(reason);
+    });
+
+    it('decodes the audio of a video file', async () => {
+      const path = join(dir, 'clip.mkv');
+      execFileSync(ffmpeg!, [
+        '-nostdin',
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc=size=32x32:rate=5:duration=1',
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=frequency=440:sample_rate=48000:duration=1',
+        '-c:v',
+        'mpeg4',
+        '-c:a',
+        'flac',
+        '-shortest',
+        path,
+      ]);
+      const audio = await readAudioFile(path);
+      expect(Math.abs(audio.samples.length - 16000)).toBeLessThanOrEqual(400);
+      expect(toneAmplitude(audio.samples, 440)).toBeCloseTo(0.125, 2);
+    });
+
+    it('decodes a WAV codec it does not read itself (ADPCM)', async () => {
+      const path = encodeTone('tone-adpcm.wav', ['-c:a', 'adpcm_ms']);
+      const audio = await readAudioFile(path);
+      expect(toneAmplitude(audio.samples, 440)).toBeCloseTo(0.0625, 2);
+    });
+
+    it('reads the WAV ffmpeg streams to a pipe (unknown sizes) the same as the file it writes', async () => {
+      const file = encodeTone('tone-file.wav', []);
+      const piped = join(dir, 'tone-pipe.wav');
+      writeFileSync(
+        piped,
+        execFileSync(
+          ffmpeg!,
+          ['-nostdin', '-loglevel', 'error', '-i', file, '-f', 'wav', 'pipe:1'],
+          { maxBuffer: 1 << 24 },
+        ),
+      );
+      const fromFile = await readAudioFile(file);
+      expect(fromFile.samples.length).toBe(16000);
+      expect((await readAudioFile(piped)).samples).toEqual(fromFile.samples);
+    });
+
+    it("rejects garbage with ffmpeg's own message", async () => {
+      const path = writeTemp(
+        'garbage.m4a',
+        Uint8Array.from({ length: 4096 }, (_, i) => (i * 2654435761) >>> 24),
+      );
+      const error = await rejection(readAudioFile(path));
+      expect(error.code).toBe('ERR_AUDIO_FORMAT');
+      expect(error.message).toMatch(/: ffmpeg could not decode the file: .+/);
+    });
+
+    it('rejects a video without audio', async () => {
+      const path = join(dir, 'silent.mkv');
+      execFileSync(ffmpeg!, [
+        '-nostdin',
+        '-loglevel',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc=size=32x32:rate=5:duration=1',
+        '-c:v',
+        'mpeg4',
+        path,
+      ]);
+      const error = await rejection(readAudioFile(path));
+      expect(error.code).toBe('ERR_AUDIO_FORMAT');
+      expect(error.message).toContain('ffmpeg could not decode the file');
+    });
+  },
+);
