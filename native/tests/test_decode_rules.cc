@@ -372,6 +372,31 @@ TEST(argmax_and_log_sum_exp_edge_cases) {
   CHECK(std::isinf(wn::log_sum_exp(none, 2)));
 }
 
+TEST(log_sum_exp_matches_a_double_computation) {
+  // Logits spread like a decoder's (-30..+20), some forbidden, an odd length
+  // so every code path (blocks, lanes, tail) runs.
+  std::vector<float> x(51864 + 5);
+  uint32_t state = 12345;
+  for (float& v : x) {
+    state = state * 1664525u + 1013904223u;
+    v = -30.0f + 50.0f * static_cast<float>(state >> 8) / 16777216.0f;
+  }
+  for (size_t i = 0; i < x.size(); i += 7) x[i] = kNegInf;
+  float max_value = kNegInf;
+  for (float v : x) max_value = std::max(max_value, v);
+  double sum = 0;
+  for (float v : x) {
+    if (v > kNegInf) sum += std::exp(static_cast<double>(v) - max_value);
+  }
+  const double expected = max_value + std::log(sum);
+  CHECK_NEAR(wn::log_sum_exp(x.data(), static_cast<int>(x.size())), expected,
+             1e-6 * std::fabs(expected) + 1e-6);
+  CHECK(wn::max_logit(x.data(), static_cast<int>(x.size())) == max_value);
+  // Very negative shifted values underflow to zero instead of misbehaving.
+  const float far[] = {0.0f, -200.0f, -1e30f};
+  CHECK_NEAR(wn::log_sum_exp(far, 3), 0.0, 1e-7);
+}
+
 int main() {
   return wn_test::run_all();
 }

@@ -141,6 +141,13 @@ std::vector<std::string_view> pre_tokenize(std::string_view text) {
 
 constexpr const char kReplacementChar[] = "\xEF\xBF\xBD";  // U+FFFD
 
+// FNV-1a: short keys, good spread for the open-addressing table.
+size_t hash_bytes(std::string_view bytes) {
+  uint64_t h = 14695981039346656037ull;
+  for (char c : bytes) h = (h ^ static_cast<uint8_t>(c)) * 1099511628211ull;
+  return static_cast<size_t>(h ^ (h >> 29));
+}
+
 }  // namespace
 
 std::string language_code(int index) {
@@ -238,13 +245,13 @@ Tokenizer::Tokenizer(const std::vector<std::string>& vocab, int32_t n_vocab)
                                              std::to_string(special_.timestamp_begin));
   }
   restore_lost_bytes();
-  ranks_.reserve(static_cast<size_t>(special_.eot));
+  size_t table_size = 1;
+  while (table_size < 2 * static_cast<size_t>(special_.eot)) table_size *= 2;
+  rank_table_.assign(table_size, -1);
   for (int32_t id = 0; id < special_.eot; ++id) {
-    const std::string& bytes = text_bytes(id);
     // A stored U+FFFD may stand for lost bytes; such tokens never take part in
     // merges (text containing U+FFFD then encodes byte by byte).
-    if (bytes.find(kReplacementChar) != std::string::npos) continue;
-    ranks_.emplace(std::string_view(bytes), id);  // the first (lowest) id wins
+    if (text_bytes(id).find(kReplacementChar) == std::string::npos) add_rank(id);
   }
 }
 
@@ -286,8 +293,23 @@ void Tokenizer::restore_lost_bytes() {
 }
 
 int32_t Tokenizer::rank_of(std::string_view bytes) const {
-  const auto it = ranks_.find(bytes);
-  return it == ranks_.end() ? -1 : it->second;
+  const size_t mask = rank_table_.size() - 1;
+  for (size_t slot = hash_bytes(bytes) & mask;; slot = (slot + 1) & mask) {
+    const int32_t id = rank_table_[slot];
+    if (id < 0 || text_bytes(id) == bytes) return id;
+  }
+}
+
+void Tokenizer::add_rank(int32_t id) {
+  const std::string& bytes = text_bytes(id);
+  const size_t mask = rank_table_.size() - 1;
+  for (size_t slot = hash_bytes(bytes) & mask;; slot = (slot + 1) & mask) {
+    if (rank_table_[slot] < 0) {
+      rank_table_[slot] = id;
+      return;
+    }
+    if (text_bytes(rank_table_[slot]) == bytes) return;  // the first (lowest) id wins
+  }
 }
 
 std::string Tokenizer::token_bytes(int32_t id) const {

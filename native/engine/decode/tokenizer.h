@@ -143,7 +143,10 @@ class Tokenizer {
   std::unordered_map<int32_t, std::string> restored_bytes_;
   int32_t n_vocab_;
   SpecialTokens special_;
-  std::unordered_map<std::string_view, int32_t> ranks_;  // bytes -> id, text tokens only
+  // bytes -> id of the text tokens that take part in merges: an open-addressing
+  // hash table of ids (-1 = empty), built in about a millisecond per call.
+  std::vector<int32_t> rank_table_;
+  void add_rank(int32_t id);
 };
 
 // Language code of language token i ("en", "zh", ...), in Whisper's order;
