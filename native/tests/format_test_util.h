@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <string>
 #include <utility>
@@ -52,6 +53,17 @@ inline const std::vector<uint8_t>& real_model_bytes() {
   return bytes;
 }
 
+// The real model, mapped and parsed once per test binary (through the same
+// path users take); nullptr, with a message, when ../shared is absent.
+inline const wn::ModelFile* real_model() {
+  static const std::unique_ptr<const wn::ModelFile> file = []() -> std::unique_ptr<wn::ModelFile> {
+    if (!std::filesystem::exists(real_model_path())) return nullptr;
+    return std::make_unique<wn::ModelFile>(wn::open_model_file(real_model_path()));
+  }();
+  if (!file) std::printf("  skipped: %s not found\n", real_model_path().c_str());
+  return file.get();
+}
+
 inline wn::ModelFile parse_bytes(std::vector<uint8_t> bytes) {
   return wn::parse_model_file(wn::FileBytes::from_buffer(std::move(bytes)));
 }
@@ -72,11 +84,15 @@ std::string error_message(F&& f) {
 // and no variant costs a copy of the whole file in memory.
 class ScratchFile {
  public:
-  ScratchFile(const std::string& tag, const std::vector<uint8_t>& bytes)
-      : path_(temp_dir() + "/" + tag + "-" + std::to_string(std::random_device()()) + ".bin") {
+  ScratchFile(const std::string& tag, const std::vector<uint8_t>& bytes) : path_(unique_path(tag)) {
     std::ofstream out(path_, std::ios::binary);
     out.write(reinterpret_cast<const char*>(bytes.data()), (std::streamsize)bytes.size());
     ok_ = (bool)out;
+  }
+  // A copy of the file at `source`.
+  ScratchFile(const std::string& tag, const std::string& source) : path_(unique_path(tag)) {
+    std::error_code error;
+    ok_ = std::filesystem::copy_file(source, path_, error) && !error;
   }
   ~ScratchFile() {
     std::error_code ignored;
@@ -100,6 +116,10 @@ class ScratchFile {
   void resize(size_t size) { std::filesystem::resize_file(path_, size); }
 
  private:
+  static std::string unique_path(const std::string& tag) {
+    return temp_dir() + "/" + tag + "-" + std::to_string(std::random_device()()) + ".bin";
+  }
+
   std::string path_;
   bool ok_ = false;
 };

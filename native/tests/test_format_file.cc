@@ -49,9 +49,8 @@ size_t record_of(const TestModel& m, const std::string& name) {
 }  // namespace
 
 TEST(real_model_header_filters_and_vocab) {
-  const auto& bytes = real_model_bytes();
-  if (bytes.empty()) return;
-  const wn::ModelFile f = parse_bytes(bytes);
+  if (!real_model()) return;
+  const wn::ModelFile& f = *real_model();
   const wn::HParams& h = f.hparams;
   CHECK(h.n_vocab == 51864 && h.n_audio_ctx == 1500 && h.n_audio_state == 384);
   CHECK(h.n_audio_head == 6 && h.n_audio_layer == 4 && h.n_text_ctx == 448);
@@ -85,9 +84,8 @@ TEST(real_model_header_filters_and_vocab) {
 }
 
 TEST(real_model_tensor_records) {
-  const auto& bytes = real_model_bytes();
-  if (bytes.empty()) return;
-  const wn::ModelFile f = parse_bytes(bytes);
+  if (!real_model()) return;
+  const wn::ModelFile& f = *real_model();
   CHECK(f.tensors.size() == 167);
   CHECK(f.index.size() == 167);
   CHECK(f.tensors[0].name == "encoder.positional_embedding");
@@ -109,9 +107,8 @@ TEST(real_model_tensor_records) {
 // Records follow one another with no padding; the first starts after the
 // vocabulary at 586,836 and the last one's data ends the file.
 TEST(real_model_records_tile_the_file) {
-  const auto& bytes = real_model_bytes();
-  if (bytes.empty()) return;
-  const wn::ModelFile f = parse_bytes(bytes);
+  if (!real_model()) return;
+  const wn::ModelFile& f = *real_model();
   const uint8_t* base = f.bytes->data();
   size_t expected_start = 586836;
   for (const wn::TensorView& t : f.tensors) {
@@ -119,8 +116,8 @@ TEST(real_model_records_tile_the_file) {
     CHECK((size_t)(t.data - base) == expected_start + header);
     expected_start = (size_t)(t.data - base) + t.nbytes;
   }
-  CHECK(expected_start == bytes.size());
-  CHECK(bytes.size() == 77705316);
+  CHECK(expected_start == f.bytes->size());
+  CHECK(f.bytes->size() == 77705316);
 }
 
 TEST(map_file_reports_missing_directory_and_empty) {

@@ -47,14 +47,14 @@ bool load_fails_cleanly(Load load, const std::string& what) {
 // restores it) and expects the load to fail. The copy is on disk so that no
 // edit costs a 77 MB copy in memory.
 int count_edits_that_load(const std::vector<std::pair<int, int32_t>>& edits) {
-  const auto& bytes = real_model_bytes();
-  ScratchFile scratch("test_model_weights", bytes);
+  const uint8_t* original_bytes = real_model()->bytes->data();
+  ScratchFile scratch("test_model_weights", real_model_path());
   CHECK(scratch.ok());
   int loaded = 0;
   for (const auto& edit : edits) {
     const size_t offset = 4 + 4 * (size_t)edit.first;
     int32_t original;
-    std::memcpy(&original, &bytes[offset], 4);  // the test hosts are little-endian
+    std::memcpy(&original, original_bytes + offset, 4);  // the test hosts are little-endian
     scratch.write_i32(offset, edit.second);
     const std::string what =
         std::string(header_field_name(edit.first)) + " = " + std::to_string(edit.second);
@@ -70,9 +70,8 @@ int count_edits_that_load(const std::vector<std::pair<int, int32_t>>& edits) {
 }  // namespace
 
 TEST(real_model_binds) {
-  const auto& bytes = real_model_bytes();
-  if (bytes.empty()) return;
-  const wn::ModelFile f = parse_bytes(bytes);
+  if (!real_model()) return;
+  const wn::ModelFile& f = *real_model();
   const wn::WhisperWeights w = wn::bind_weights(f);
   CHECK(w.enc_blocks.size() == 4 && w.dec_blocks.size() == 4);
   CHECK(w.conv1_w.name == "encoder.conv1.weight" && w.conv1_w.type == GgmlType::kF16);
@@ -226,7 +225,7 @@ TEST(audio_and_text_widths_must_match) {
 // Each of the 11 header fields of the real file set to 0, -1 and 2^30: the
 // file must not load (parse or bind says why).
 TEST(real_model_header_corruption_never_loads) {
-  if (real_model_bytes().empty()) return;
+  if (!real_model()) return;
   std::vector<std::pair<int, int32_t>> edits;
   for (int field = 0; field < kHeaderFields; ++field) {
     for (int32_t value : {0, -1, 1 << 30}) edits.push_back({field, value});
@@ -238,7 +237,7 @@ TEST(real_model_header_corruption_never_loads) {
 // with the header, and bind_weights must notice. (Head counts only split the
 // state, so no shape can contradict them; they are left out.)
 TEST(real_model_plausible_but_wrong_header_never_loads) {
-  if (real_model_bytes().empty()) return;
+  if (!real_model()) return;
   CHECK(count_edits_that_load({{kNVocab, 51865},
                                {kNAudioCtx, 1499},
                                {kNAudioState, 512},
