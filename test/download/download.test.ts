@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
   DownloadError,
   MODELS,
@@ -20,7 +20,16 @@ import {
   resolveModel,
   type DownloadProgress,
 } from '../../lib/download.js';
-import { hasShared, randomModelPath } from '../helpers/shared.js';
+
+// $WHISPER_SHARED, else ../shared beside the repository (as test/helpers/shared.ts
+// resolves it; kept local so this file depends on nothing else under test/).
+const sharedDir = resolve(
+  process.env.WHISPER_SHARED ?? join(__dirname, '..', '..', '..', 'shared'),
+);
+const randomModelPath = join(sharedDir, 'models', 'ggml-tiny.en-random.bin');
+const hasShared = existsSync(randomModelPath);
+if (!hasShared)
+  console.warn(`${randomModelPath} not found (set WHISPER_SHARED): server tests skipped`);
 
 interface LoggedRequest {
   path: string;
