@@ -79,8 +79,19 @@ function parseCommand(argv: string[]): TranscribeCommand | 'help' | 'version' {
   return { file: files[0]!, model: values.model, threads };
 }
 
+async function readAudio(file: string) {
+  try {
+    return await readWavFile(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new Error(`cannot read '${file}': no such file`);
+    if (code === 'EISDIR') throw new Error(`cannot read '${file}': it is a directory`);
+    throw error;
+  }
+}
+
 async function transcribe(command: TranscribeCommand): Promise<void> {
-  const audio = await readWavFile(command.file);
+  const audio = await readAudio(command.file);
   const model = await loadModel(command.model, { threads: command.threads });
   try {
     await model.transcribe(audio.samples, {

@@ -12,6 +12,7 @@
 #include "binding/samples.h"
 #include "binding/transcribe_worker.h"
 #include "engine/audio/mel.h"
+#include "engine/core/error.h"
 
 namespace wn_binding {
 namespace {
@@ -44,6 +45,18 @@ Napi::Object hparams_to_js(Napi::Env env, const wn::HParams& hp) {
   out.Set("nMels", hp.n_mels);
   out.Set("ftype", hp.ftype);
   return out;
+}
+
+// The same rule, and message, as wn::transcribe applies to its input.
+void throw_if_not_finite(const std::vector<float>& samples) {
+  for (size_t i = 0; i < samples.size(); ++i) {
+    if (!std::isfinite(samples[i])) {
+      throw wn::Error(wn::ErrorCode::kInvalidAudio,
+                      "sample " + std::to_string(i) + " is " +
+                          (std::isnan(samples[i]) ? "NaN" : "infinite") +
+                          "; expected finite values in [-1, 1]");
+    }
+  }
 }
 
 }  // namespace
@@ -102,6 +115,7 @@ Napi::Value ModelWrap::MelWindow(const Napi::CallbackInfo& info) {
   }
   return with_js_errors(env, [&]() -> Napi::Value {
     std::vector<float> audio = samples.take_as_float();
+    throw_if_not_finite(audio);
     const int n_mels = m->hparams().n_mels;
     wn::LogMelSpectrogram mel(audio.data(), audio.size(), m->mel_filters(), n_mels,
                               m->n_fft_bins(), &m->pool());

@@ -1,0 +1,50 @@
+// Transcription runs on native threads: the JS thread stays free. A 10 ms
+// interval must keep firing, with no gap over 50 ms, while one runs.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadModel, type WhisperModel } from '../../lib/index.js';
+import { TEST_THREADS, hasShared, randomModelPath, readClip } from '../helpers/shared.js';
+
+describe.skipIf(!hasShared)('event loop', () => {
+  let model: WhisperModel;
+  beforeAll(async () => {
+    model = await loadModel(randomModelPath, { threads: TEST_THREADS });
+  });
+  afterAll(() => model?.close());
+
+  it('keeps a 10 ms interval firing during a transcription', async () => {
+    const samples = await readClip('jfk');
+    const ticks: number[] = [];
+    const timer = setInterval(() => ticks.push(performance.now()), 10);
+    const started = performance.now();
+    try {
+      await model.transcribe(samples);
+    } finally {
+      clearInterval(timer);
+    }
+    const elapsed = performance.now() - started;
+    const gaps = ticks.slice(1).map((t, i) => t - ticks[i]!);
+    const firstGap = ticks.length > 0 ? ticks[0]! - started : elapsed;
+    const longest = Math.max(firstGap, ...gaps);
+    // The run must be long enough for the measurement to mean something.
+    expect(elapsed).toBeGreaterThan(500);
+    expect(ticks.length).toBeGreaterThan(elapsed / 10 / 2);
+    expect(longest).toBeLessThanOrEqual(50);
+  });
+
+  it('keeps it firing during encode() and logits() too', async () => {
+    const samples = await readClip('jfk');
+    const mel = model.melWindow(samples);
+    const ticks: number[] = [];
+    const timer = setInterval(() => ticks.push(performance.now()), 10);
+    const started = performance.now();
+    try {
+      const encoded = await model.encode(mel);
+      await model.logits([50257, 50363], encoded);
+    } finally {
+      clearInterval(timer);
+    }
+    const gaps = ticks.slice(1).map((t, i) => t - ticks[i]!);
+    expect(ticks.length).toBeGreaterThan(5);
+    expect(Math.max(ticks[0]! - started, ...gaps)).toBeLessThanOrEqual(50);
+  });
+});
