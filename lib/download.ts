@@ -11,6 +11,7 @@ import https from 'node:https';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** whisper.cpp's model repository on Hugging Face; `<base>/ggml-<name>.bin`. */
 export const DEFAULT_BASE_URL = 'https://huggingface.co/ggerganov/whisper.cpp/resolve/main';
@@ -288,8 +289,8 @@ function bodyPlacement(response: IncomingMessage): { start: number; total: numbe
     if (match === null) return { start: -1, total: undefined };
     return { start: Number(match[1]), total: match[2] === '*' ? undefined : Number(match[2]) };
   }
-  const length = response.headers['content-length'];
-  return { start: 0, total: length === undefined ? undefined : Number(length) };
+  const length = Number(response.headers['content-length'] ?? Number.NaN);
+  return { start: 0, total: Number.isSafeInteger(length) ? length : undefined };
 }
 
 /** Errors worth another attempt: the connection failed, or the server did (5xx). */
@@ -404,14 +405,6 @@ async function downloadOnce({ url, partial, options, maxRedirects }: Attempt): P
   return hash.digest('hex');
 }
 
-const delay = (ms: number, signal: AbortSignal | undefined): Promise<void> =>
-  new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(resolvePromise, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason)), {
-      once: true,
-    });
-  });
-
 /** Downloads under way in this process, by destination file: a second call joins the first. */
 const downloadsInFlight = new Map<string, Promise<string>>();
 
@@ -461,7 +454,11 @@ async function downloadToCache(
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason;
       if (!isTransient(error) || failures >= retries) throw error;
-      await delay(250 * 2 ** failures, options.signal);
+      await sleep(250 * 2 ** failures, undefined, { signal: options.signal }).catch(
+        (error: unknown) => {
+          throw options.signal?.aborted ? options.signal.reason : error;
+        },
+      );
     }
   }
   if (expected !== undefined && digest !== expected.toLowerCase()) {

@@ -326,6 +326,18 @@ describe.skipIf(!hasShared)('downloadModel against a local server', () => {
     expect(requests).toHaveLength(1);
   });
 
+  it('joins a download of the same file already under way in this process', async () => {
+    const cacheDir = freshCache();
+    const options = { cacheDir, baseUrl: `${baseUrl}/small/plain`, sha1: smallSha1 };
+    const [first, second] = await Promise.all([
+      downloadModel('tiny.en', options),
+      downloadModel('tiny.en', options),
+    ]);
+    expect(second).toBe(first);
+    expect(requests).toHaveLength(1);
+    expect(sha1Of(first)).toBe(smallSha1);
+  });
+
   it('resolveModel finds the downloaded file by name, or a path as it is', async () => {
     const cacheDir = freshCache();
     const path = await downloadModel('tiny.en', {
