@@ -192,6 +192,15 @@ TEST(a_character_split_across_tokens_in_a_segment) {
   }
 }
 
+TEST(whitespace_is_what_python_strips) {
+  CHECK(!wn::has_visible_text(""));
+  CHECK(!wn::has_visible_text(" \t\n\x1f"));
+  CHECK(!wn::has_visible_text("\xC2\xA0\xE3\x80\x80\xE2\x80\x83"));  // NBSP, ideographic, em space
+  CHECK(wn::has_visible_text(" a "));
+  CHECK(wn::has_visible_text("\xC2\xA0\xE2\x99\xAA"));  // NBSP then a note
+  CHECK(wn::has_visible_text("\xEF\xBF\xBD"));          // U+FFFD is visible
+}
+
 TEST(the_seek_always_moves_forward) {
   // Tokens no rule-abiding decoder makes (a pair at <|0.00|>) must not loop.
   const auto s = split({ts(0), ts(0), 'a'}, window_at(0, 3000, 30));
