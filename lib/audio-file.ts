@@ -177,10 +177,18 @@ async function decodeWithFfmpeg(
     String(WHISPER_SAMPLE_RATE),
     '-',
   ];
-  const bytes = await runCollectingStdout(ffmpeg, args, path, options.signal);
-  // Copy into a fresh buffer: the collected bytes need not be 4-byte aligned.
-  const samples = new Float32Array(Math.floor(bytes.length / 4));
-  new Uint8Array(samples.buffer).set(bytes.subarray(0, samples.length * 4));
+  const chunks = await runCollectingStdout(ffmpeg, args, path, options.signal);
+  // Copy the chunks straight into the samples' bytes (they need not be 4-byte
+  // aligned, and one copy is enough).
+  const length = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+  const samples = new Float32Array(Math.floor(length / 4));
+  const bytes = new Uint8Array(samples.buffer);
+  let at = 0;
+  for (const chunk of chunks) {
+    if (at >= bytes.length) break; // a trailing partial float, if any, is dropped
+    bytes.set(chunk.subarray(0, bytes.length - at), at);
+    at += chunk.length;
+  }
   return toAudioData(samples);
 }
 
@@ -189,7 +197,7 @@ function runCollectingStdout(
   args: string[],
   path: string,
   signal: AbortSignal | undefined,
-): Promise<Buffer> {
+): Promise<Buffer[]> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(command, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -218,7 +226,7 @@ function runCollectingStdout(
     });
     child.on('close', (code, killedBy) => {
       if (signal?.aborted) return reject(signal.reason);
-      if (code === 0) return resolvePromise(Buffer.concat(chunks));
+      if (code === 0) return resolvePromise(chunks);
       const detail = stderr.trim() || `exit ${code ?? killedBy}`;
       reject(
         new AudioFileError(

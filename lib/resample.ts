@@ -9,7 +9,7 @@
 // for 85 dB of stop-band attenuation over a transition band 0.25 of that
 // Nyquist wide. Going to 16 kHz: flat (ripple < 0.001 dB) up to 6.6 kHz,
 // at least 85 dB down from 8.6 kHz. A 44.1 kHz input uses 120 taps per output
-// sample, 48 kHz 130, 96 kHz 260, 8 kHz 44.
+// sample, 48 kHz 130, 96 kHz 258, 8 kHz 44 (up-sampling, cut at 3.8 kHz).
 //
 // Ratios: the rates' ratio reduced to up/down (44100 -> 16000 is 160/441)
 // gives `up` distinct filter phases, precomputed once when up <= 2048 (every
