@@ -123,14 +123,29 @@ void attention(const Context& ctx, const float* q, int64_t ldq, int n_q, const f
   const IsaKernels& kern = kernels_for(ctx.isa);
   AttentionArgs at = {q,      ldq,   n_q,           k,   ldk, v,       ldv, n_kv,
                       d_head, scale, causal_offset, out, ldo, nullptr, 0,   0};
-  thread_local std::vector<float> kt_buffer;
-  if (kern.wants_transposed_keys && n_q >= kern.attention_block_rows && n_kv > 0) {
-    transpose_keys(ctx, at, n_head, kt_buffer);
+  const bool parallel = (int64_t)n_q * n_kv * width >= kMinParallelMacs;
+  const int threads = ctx.pool ? ctx.pool->size() : 1;
+  if (n_q < kern.attention_block_rows) {
+    // The decoder: per query row, groups of heads. With few rows, heads are
+    // split so that every thread streams its part of each key/value row.
+    const int head_groups = n_q < 4 * threads ? std::min(n_head, threads) : 1;
+    const size_t scratch_floats = (size_t)n_head * n_kv + d_head;
+    run_tasks(ctx, (int64_t)n_q * head_groups, parallel, [&](int64_t task, int) {
+      thread_local std::vector<float> scratch;
+      if (scratch.size() < scratch_floats) scratch.resize(scratch_floats);
+      const int i = (int)(task / head_groups), g = (int)(task % head_groups);
+      const int h0 = (int)((int64_t)n_head * g / head_groups);
+      const int h1 = (int)((int64_t)n_head * (g + 1) / head_groups);
+      kern.attention_query(at, h0, h1, i, scratch.data());
+    });
+    return;
   }
+  // The encoder: blocks of query rows per head, keys transposed once.
+  thread_local std::vector<float> kt_buffer;
+  if (kern.wants_transposed_keys && n_kv > 0) transpose_keys(ctx, at, n_head, kt_buffer);
   const int block = kern.attention_block_rows;
   const int64_t n_blocks = (n_q + block - 1) / block;
   const size_t scratch_floats = kern.attention_scratch_floats(n_kv, d_head);
-  const bool parallel = (int64_t)n_q * n_kv * width >= kMinParallelMacs;
   run_tasks(ctx, n_head * n_blocks, parallel, [&](int64_t task, int) {
     thread_local std::vector<float> scratch;
     if (scratch.size() < scratch_floats) scratch.resize(scratch_floats);

@@ -138,6 +138,10 @@ size_t attention_scratch_floats_generic(int n_kv, int d_head) {
   return (size_t)n_kv + d_head;
 }
 
+void attention_query_generic(const AttentionArgs& at, int h0, int h1, int i, float* scratch) {
+  for (int h = h0; h < h1; ++h) attention_rows_generic(at, h, i, i + 1, scratch);
+}
+
 // Mean and variance in double (two passes): the reference for the f32 paths.
 void layer_norm_row_generic(const float* x, int n, const float* gamma, const float* beta, float eps,
                             float* y) {
@@ -179,6 +183,7 @@ const IsaKernels& generic_kernels() {
       /*attention_block_rows=*/16,
       /*wants_transposed_keys=*/false,
       attention_scratch_floats_generic,
+      attention_query_generic,
       layer_norm_row_generic,
       gelu_generic,
       add_generic,

@@ -90,13 +90,19 @@ struct IsaKernels {
   // c rows [0, m) x panels [p0, p1): c = epilogue(a · Wᵀ).
   void (*linear_tile)(const float* a, int64_t lda, int m, const PackedWeights::Impl& w, int p0,
                       int p1, float* c, int64_t ldc, const Epilogue& ep);
-  // Query rows [q0, q1) of head h, using `scratch` (scratch_floats(n_kv) floats).
+  // Many queries (the encoder): query rows [q0, q1) of head h, keys
+  // pre-transposed in a.kt when wants_transposed_keys; scratch holds
+  // attention_scratch_floats(n_kv, d_head) floats.
   void (*attention_rows)(const AttentionArgs& a, int h, int q0, int q1, float* scratch);
-  // Rows per attention task and whether the kernel wants keys transposed
-  // (kt) when there are at least that many query rows.
+  // Rows per attention_rows task; calls with fewer query rows than this use
+  // attention_query instead.
   int attention_block_rows;
   bool wants_transposed_keys;
   size_t (*attention_scratch_floats)(int n_kv, int d_head);
+  // Few queries (the decoder): query row i, heads [h0, h1), reading each key
+  // and value row once, front to back; scratch holds (h1 - h0) * n_kv + d_head
+  // floats.
+  void (*attention_query)(const AttentionArgs& a, int h0, int h1, int i, float* scratch);
   void (*layer_norm_row)(const float* x, int n, const float* gamma, const float* beta, float eps,
                          float* y);
   void (*gelu)(float* x, int64_t n);
