@@ -130,9 +130,11 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const message =
-      error instanceof WhisperError ? `${error.message} [${error.code}]`
-      : error instanceof Error ? error.message
-      : String(error);
+      error instanceof WhisperError
+        ? `${error.message} [${error.code}]`
+        : error instanceof Error
+          ? error.message
+          : String(error);
     process.stderr.write(`whisper-native: ${message}\n`);
     return 1;
   }

@@ -3,7 +3,13 @@
 // WhisperError with the caller's stack, and owns the lifecycle: calls in
 // flight are tracked so that close() can wait for them.
 import { binding, type NativeModel, type NativeResult } from './binding.js';
-import { WhisperError, callNative, captureCallSite, fromNativeError, type CallSite } from './errors.js';
+import {
+  WhisperError,
+  callNative,
+  captureCallSite,
+  fromNativeError,
+  type CallSite,
+} from './errors.js';
 import {
   LOAD_DEFAULTS,
   TRANSCRIBE_DEFAULTS,
@@ -83,7 +89,8 @@ export class WhisperModel {
     if (signal !== undefined) check.assertAbortSignal(signal, 'options.signal');
     if (onProgress !== undefined) check.assertFunction(onProgress, 'options.onProgress');
     if (onSegment !== undefined) check.assertFunction(onSegment, 'options.onSegment');
-    if (options?.sampleRate !== undefined) check.assertSampleRate(options.sampleRate, 'options.sampleRate');
+    if (options?.sampleRate !== undefined)
+      check.assertSampleRate(options.sampleRate, 'options.sampleRate');
     const conditionOnPreviousText =
       options?.conditionOnPreviousText ?? TRANSCRIBE_DEFAULTS.conditionOnPreviousText;
     check.assertBoolean(conditionOnPreviousText, 'options.conditionOnPreviousText');
@@ -91,7 +98,12 @@ export class WhisperModel {
     if (signal?.aborted) throw signal.reason;
 
     const run = this.#track(
-      runTranscription(this.#native, samples, { conditionOnPreviousText, signal, onProgress, onSegment }, site),
+      runTranscription(
+        this.#native,
+        samples,
+        { conditionOnPreviousText, signal, onProgress, onSegment },
+        site,
+      ),
     );
     return run;
   }
@@ -128,7 +140,12 @@ export class WhisperModel {
     const site = captureCallSite(this.logits);
     const { nVocab, nTextCtx, nAudioCtx, nAudioState } = this.#info.hparams;
     check.assertTokenIds(tokens, 'tokens', nVocab, nTextCtx);
-    check.assertFloat32Array(encoded, 'encoded', nAudioCtx * nAudioState, `${nAudioCtx} x ${nAudioState}`);
+    check.assertFloat32Array(
+      encoded,
+      'encoded',
+      nAudioCtx * nAudioState,
+      `${nAudioCtx} x ${nAudioState}`,
+    );
     this.#assertOpen();
     const ids = Int32Array.from(tokens);
     return this.#track(this.#callAsync(() => this.#native.logits(ids, encoded), site));
@@ -192,7 +209,6 @@ async function runTranscription(
   const { signal } = options;
   // A throwing user callback stops the run; the call rejects with what it threw.
   let callbackError: { error: unknown } | undefined;
-  let job: ReturnType<NativeModel['transcribe']> | undefined;
   const guard = <A>(fn: ((arg: A) => void) | undefined) =>
     fn &&
     ((arg: A) => {
@@ -201,10 +217,11 @@ async function runTranscription(
         fn(arg);
       } catch (error) {
         callbackError = { error };
-        job?.abort();
+        // Callbacks only run from the event loop, after `job` is assigned.
+        job.abort();
       }
     });
-  job = callNative(() =>
+  const job = callNative(() =>
     native.transcribe(
       samples,
       { conditionOnPreviousText: options.conditionOnPreviousText },
@@ -212,7 +229,7 @@ async function runTranscription(
       guard(options.onSegment),
     ),
   );
-  const abort = () => job?.abort();
+  const abort = () => job.abort();
   signal?.addEventListener('abort', abort, { once: true });
   let result: NativeResult;
   try {

@@ -55,9 +55,11 @@ function parseFormat(view: DataView, offset: number, size: number): Format {
 
 function describeFormat(f: Format): string {
   const kind =
-    f.tag === WAVE_FORMAT_PCM ? `${f.bitsPerSample}-bit PCM`
-    : f.tag === WAVE_FORMAT_IEEE_FLOAT ? `${f.bitsPerSample}-bit float`
-    : `format tag ${f.tag}`;
+    f.tag === WAVE_FORMAT_PCM
+      ? `${f.bitsPerSample}-bit PCM`
+      : f.tag === WAVE_FORMAT_IEEE_FLOAT
+        ? `${f.bitsPerSample}-bit float`
+        : `format tag ${f.tag}`;
   return `${kind}, ${f.sampleRate} Hz, ${f.channels} channel${f.channels === 1 ? '' : 's'}`;
 }
 

@@ -25,9 +25,9 @@ describe.skipIf(!hasShared)('abort and callbacks', () => {
     const controller = new AbortController();
     const reason = new Error('user pressed stop');
     controller.abort(reason);
-    await expect(model.transcribe(await readClip('jfk'), { signal: controller.signal })).rejects.toBe(
-      reason,
-    );
+    await expect(
+      model.transcribe(await readClip('jfk'), { signal: controller.signal }),
+    ).rejects.toBe(reason);
   });
 
   it('stops a running transcription quickly when aborted mid-run', async () => {

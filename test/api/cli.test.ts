@@ -39,7 +39,10 @@ describe('whisper-native CLI', () => {
     [['translate', 'a.wav'], "unknown command 'translate'"],
     [['transcribe', 'a.wav'], '--model <path> is required'],
     [['transcribe', '--model', 'm.bin'], 'expected one WAV file, got 0'],
-    [['transcribe', 'a.wav', '--model', 'm.bin', '--threads', 'two'], "--threads must be an integer from 1 to 256, got 'two'"],
+    [
+      ['transcribe', 'a.wav', '--model', 'm.bin', '--threads', 'two'],
+      "--threads must be an integer from 1 to 256, got 'two'",
+    ],
     [['transcribe', 'a.wav', '--model', 'm.bin', '--bogus'], "Unknown option '--bogus'"],
   ])('exits 2 on bad usage: %j', async (args, message) => {
     const r = await run(args);
@@ -64,7 +67,14 @@ describe('whisper-native CLI', () => {
   });
 
   it.skipIf(!hasShared)('prints timestamped segment lines for jfk.wav', async () => {
-    const r = await run(['transcribe', audioPath('jfk'), '--model', randomModelPath, '--threads', '2']);
+    const r = await run([
+      'transcribe',
+      audioPath('jfk'),
+      '--model',
+      randomModelPath,
+      '--threads',
+      '2',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');

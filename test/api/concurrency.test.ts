@@ -1,7 +1,7 @@
 // Several transcriptions on one model at once: per-call state, shared weights.
 // Each must equal what the same call gives alone.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModel, type WhisperModel } from '../../lib/index.js';
+import { loadModel, type TranscriptionResult, type WhisperModel } from '../../lib/index.js';
 import { TEST_THREADS, hasShared, randomModelPath, readClip } from '../helpers/shared.js';
 
 const CLIPS = ['jfk', 'timit_LDC93S1', 'pocketsphinx_goforward'];
@@ -15,7 +15,7 @@ describe.skipIf(!hasShared)('concurrent calls on one model', () => {
 
   it('gives each of three simultaneous transcriptions its solo result', async () => {
     const audio = await Promise.all(CLIPS.map(readClip));
-    const solo = [];
+    const solo: TranscriptionResult[] = [];
     for (const samples of audio) solo.push(await model.transcribe(samples));
     // The clips' decodings differ (token probabilities at least; the random
     // model's texts may coincide), so mixed-up state would show.

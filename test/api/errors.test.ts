@@ -53,9 +53,7 @@ describe('loadModel arguments', () => {
     const missing = path.join(tmp, 'no-such-model.bin');
     const e = await failure(loadModel(missing));
     expect(e.code).toBe('ERR_MODEL_NOT_FOUND');
-    expect(e.message).toBe(
-      `cannot open model file '${missing}': No such file or directory`,
-    );
+    expect(e.message).toBe(`cannot open model file '${missing}': No such file or directory`);
     expect(e.stack).toContain('errors.test.ts');
   });
 
@@ -93,15 +91,33 @@ describe.skipIf(!hasShared)('broken model files', () => {
     const t0 = layout.tensors[0]!;
     const last = layout.tensors.at(-1)!;
     const offsets = new Set<number>([
-      1, 3, 4, 10, 47, // magic and hparams
-      48, 52, 56, ...pick(2, 56, layout.vocabOffset), // filterbank
-      layout.vocabOffset, layout.vocabOffset + 2, layout.vocabOffset + 4, layout.vocabOffset + 6,
+      1,
+      3,
+      4,
+      10,
+      47, // magic and hparams
+      48,
+      52,
+      56,
+      ...pick(2, 56, layout.vocabOffset), // filterbank
+      layout.vocabOffset,
+      layout.vocabOffset + 2,
+      layout.vocabOffset + 4,
+      layout.vocabOffset + 6,
       ...pick(4, layout.vocabOffset + 8, layout.tensorsOffset), // vocabulary
       layout.tensorsOffset, // right after the vocabulary: no tensors at all
-      t0.recordOffset + 2, t0.recordOffset + 8, t0.recordOffset + 13, t0.dataOffset - 1, t0.dataOffset + 1,
-      records[1]!, records[50]!, records[100]!, last.recordOffset, // whole records only
+      t0.recordOffset + 2,
+      t0.recordOffset + 8,
+      t0.recordOffset + 13,
+      t0.dataOffset - 1,
+      t0.dataOffset + 1,
+      records[1]!,
+      records[50]!,
+      records[100]!,
+      last.recordOffset, // whole records only
       ...pick(10, t0.dataOffset + 2, size - 2), // inside the tensor data
-      last.dataOffset + 1, size - 1,
+      last.dataOffset + 1,
+      size - 1,
     ]);
     expect(offsets.size).toBeGreaterThanOrEqual(40);
     const file = path.join(tmp, 'truncated.bin');
@@ -182,7 +198,11 @@ describe.skipIf(!hasShared)('broken model files', () => {
     const tensors = layout.tensors.map((t) => {
       if (t.name !== name) return t;
       const n = t.ne.reduce((a, b) => a * b, 1);
-      return { ...t, type: GGML_TYPE.q8_0, data: new Uint8Array(tensorByteLength(GGML_TYPE.q8_0, n)) };
+      return {
+        ...t,
+        type: GGML_TYPE.q8_0,
+        data: new Uint8Array(tensorByteLength(GGML_TYPE.q8_0, n)),
+      };
     });
     const file = path.join(tmp, 'q8_0-weight.bin');
     fs.writeFileSync(file, writeGgml({ ...layout, tensors }));
@@ -250,7 +270,9 @@ describe.skipIf(!hasShared)('model calls', () => {
   it('rejects bad option types and unknown options', async () => {
     const audio = new Int16Array(16);
     let e = await failure(model.transcribe(audio, { signal: 'stop' as never }));
-    expect(e.message).toBe("Expected AbortSignal for options.signal but received type string ('stop')");
+    expect(e.message).toBe(
+      "Expected AbortSignal for options.signal but received type string ('stop')",
+    );
     e = await failure(model.transcribe(audio, { onSegment: 1 as never }));
     expect(e.message).toBe('Expected function for options.onSegment but received type number (1)');
     e = await failure(model.transcribe(audio, { onProgres: () => {} } as never));

@@ -55,7 +55,10 @@ describe('parseWav', () => {
 
   it('reads 32-bit float as Float32Array, also in an extensible header', () => {
     const data = new Uint8Array(Float32Array.from([0.5, -0.25]).buffer);
-    for (const file of [wav({ tag: 3, bits: 32, data }), wav({ extensibleTag: 3, bits: 32, data })]) {
+    for (const file of [
+      wav({ tag: 3, bits: 32, data }),
+      wav({ extensibleTag: 3, bits: 32, data }),
+    ]) {
       const audio = parseWav(file);
       expect(audio.samples).toBeInstanceOf(Float32Array);
       expect([...audio.samples]).toEqual([0.5, -0.25]);
@@ -70,7 +73,9 @@ describe('parseWav', () => {
   });
 
   it('takes what is there when the data size is unknown (0) or larger than the file', () => {
-    expect([...parseWav(wav({ data: pcm(1, 2, 3), declaredDataSize: 0 })).samples]).toEqual([1, 2, 3]);
+    expect([...parseWav(wav({ data: pcm(1, 2, 3), declaredDataSize: 0 })).samples]).toEqual([
+      1, 2, 3,
+    ]);
     expect([...parseWav(wav({ data: pcm(1, 2), declaredDataSize: 1000 })).samples]).toEqual([1, 2]);
   });
 
@@ -94,13 +99,18 @@ describe('parseWav', () => {
     } catch (error) {
       expect(error).toBeInstanceOf(WhisperError);
       expect((error as WhisperError).code).toBe('ERR_UNSUPPORTED_AUDIO');
-      expect((error as WhisperError).message).toMatch(new RegExp(`^Unsupported WAV format: ${what}\\. `));
+      expect((error as WhisperError).message).toMatch(
+        new RegExp(`^Unsupported WAV format: ${what}\\. `),
+      );
     }
   });
 
   it.each([
     [Buffer.from('not a wav file at all'), 'Invalid WAV file: no RIFF/WAVE header'],
-    [wav({ data: pcm(1) }).subarray(0, 20), 'Invalid WAV file: the fmt chunk runs past the end of the file'],
+    [
+      wav({ data: pcm(1) }).subarray(0, 20),
+      'Invalid WAV file: the fmt chunk runs past the end of the file',
+    ],
     [wav({ data: pcm(1) }).subarray(0, 12), 'Invalid WAV file: no fmt chunk'],
   ])('rejects a malformed file: %#', (bytes, message) => {
     expect(() => parseWav(bytes)).toThrow(message);

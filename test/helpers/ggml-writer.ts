@@ -97,7 +97,12 @@ export function readGgml(bytes: Uint8Array): GgmlModel {
     const ne = Array.from({ length: nDims }, i32);
     const name = decoder.decode(take(nameLength));
     const dataOffset = pos;
-    const data = take(tensorByteLength(type, ne.reduce((a, b) => a * b, 1)));
+    const data = take(
+      tensorByteLength(
+        type,
+        ne.reduce((a, b) => a * b, 1),
+      ),
+    );
     tensors.push({ name, type, ne, data, recordOffset, dataOffset });
   }
   return { magic, hparams, nMel, nFft, filters, vocab, tensors, vocabOffset, tensorsOffset };

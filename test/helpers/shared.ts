@@ -6,7 +6,9 @@ import path from 'node:path';
 import { readWavFile } from '../../lib/wav.js';
 
 export const repoRoot = path.resolve(__dirname, '..', '..');
-export const sharedDir = path.resolve(process.env.WHISPER_SHARED ?? path.join(repoRoot, '..', 'shared'));
+export const sharedDir = path.resolve(
+  process.env.WHISPER_SHARED ?? path.join(repoRoot, '..', 'shared'),
+);
 export const randomModelPath = path.join(sharedDir, 'models', 'ggml-tiny.en-random.bin');
 export const hasShared = fs.existsSync(randomModelPath);
 if (!hasShared) {
@@ -73,5 +75,7 @@ export function goldenClips(): GoldenClip[] {
 export function readGolden(name: string, kind: 'mel' | 'encoder' | 'logits'): Float32Array {
   const bytes = fs.readFileSync(path.join(sharedDir, 'golden', `${name}.${kind}.f32`));
   // Copied so the floats are aligned whatever the Buffer's offset in its pool.
-  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  return new Float32Array(
+    bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+  );
 }
