@@ -42,9 +42,14 @@ Decoder::Decoder(const Model& model)
       n_vocab_(model.hparams().n_vocab),
       n_head_(model.hparams().n_text_head) {
   const int64_t n_layer = model.hparams().n_text_layer;
-  self_k_.reset(new float[n_layer * n_ctx_ * d_]);
-  self_v_.reset(new float[n_layer * n_ctx_ * d_]);
-  cross_kv_.reset(new float[n_layer * n_audio_ctx_ * 2 * d_]);
+  const int64_t self_size = n_layer * n_ctx_ * d_;
+  const int64_t cross_size = n_layer * n_audio_ctx_ * 2 * d_;
+  // Cross K/V first: it is written in full by every set_audio(), so its pages
+  // are dense; the self caches fill from the front as tokens arrive.
+  caches_ = PageBuffer(cross_size + 2 * self_size);
+  cross_kv_ = caches_.get();
+  self_k_ = cross_kv_ + cross_size;
+  self_v_ = self_k_ + self_size;
   reserve_rows(1);
   logits_.resize(n_vocab_);
 }

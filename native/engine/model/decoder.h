@@ -9,10 +9,10 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <vector>
 
 #include "engine/model/model.h"
+#include "engine/model/page_buffer.h"
 
 namespace wn {
 
@@ -45,19 +45,21 @@ class Decoder {
   void self_attention(int layer, int n);
   void cross_attention(int layer, int n);
   void mlp(const DecoderBlock& b, int n);
-  float* self_k(int layer) { return self_k_.get() + int64_t{layer} * n_ctx_ * d_; }
-  float* self_v(int layer) { return self_v_.get() + int64_t{layer} * n_ctx_ * d_; }
-  float* cross_kv(int layer) { return cross_kv_.get() + int64_t{layer} * n_audio_ctx_ * 2 * d_; }
+  float* self_k(int layer) { return self_k_ + int64_t{layer} * n_ctx_ * d_; }
+  float* self_v(int layer) { return self_v_ + int64_t{layer} * n_ctx_ * d_; }
+  float* cross_kv(int layer) { return cross_kv_ + int64_t{layer} * n_audio_ctx_ * 2 * d_; }
 
   const Model& model_;
   int d_, n_ctx_, n_audio_ctx_, n_vocab_, n_head_;
   int n_past_ = 0;
   int rows_ = 0;  // rows the scratch below holds
   bool has_audio_ = false;
-  // Caches, left uninitialised: rows are written before they are read, and the
-  // pages of positions never reached cost no resident memory.
-  std::unique_ptr<float[]> self_k_, self_v_;  // per layer [n_text_ctx][d]
-  std::unique_ptr<float[]> cross_kv_;         // per layer [n_audio_ctx][2d]: k | v
+  // The caches, in one allocation: rows are written before they are read, and
+  // the pages of positions never reached cost no resident memory.
+  PageBuffer caches_;
+  float* self_k_;    // per layer [n_text_ctx][d]
+  float* self_v_;    // per layer [n_text_ctx][d]
+  float* cross_kv_;  // per layer [n_audio_ctx][2d]: k | v
   // Row scratch: [rows_][d], [rows_][d], [rows_][3d], [rows_][d], [rows_][4d].
   std::vector<float> x_, h_, qkv_, attn_, mlp_;
   std::vector<float> logits_;  // [rows][n_vocab] of the last forward()

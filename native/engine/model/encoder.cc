@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <memory>
 
 namespace wn {
 namespace {
@@ -23,8 +22,9 @@ constexpr int kIm2colRowsPerTask = 32;
 // and the scratch stays small. A multiple of the GEMM's row block (48).
 constexpr int kChunkRows = 240;
 
-std::unique_ptr<float[]> uninitialized(int64_t n) {
-  return std::unique_ptr<float[]>(new float[n]);
+// Sizes of sub-arrays of one allocation, rounded to whole cache lines.
+int64_t cache_lines(int64_t n_floats) {
+  return (n_floats + 15) / 16 * 16;
 }
 
 // Rows [t0, t0+rows) of the patches of a convolution (kernel 3, padding 1):
@@ -81,13 +81,17 @@ Encoder::Encoder(const Model& model)
       n_mels_(model.hparams().n_mels),
       chunk_width_(std::max({4 * d_, kConvWidth * n_mels_, kConvWidth * d_})) {
   const int64_t ctx = n_ctx_, d = d_;
-  h_ = uninitialized(ctx * d);
-  qkv_ = uninitialized(ctx * 3 * d);  // >= conv1's output, n_frames * d = ctx * 2d
-  chunk_ = uninitialized(int64_t{kChunkRows} * chunk_width_);
+  const int64_t h_size = cache_lines(ctx * d);
+  const int64_t qkv_size = cache_lines(ctx * 3 * d);  // >= conv1's output, n_frames * d = ctx * 2d
+  const int64_t chunk_size = cache_lines(int64_t{kChunkRows} * chunk_width_);
+  scratch_ = PageBuffer(h_size + qkv_size + chunk_size);
+  h_ = scratch_.get();
+  qkv_ = h_ + h_size;
+  chunk_ = qkv_ + qkv_size;
 }
 
 size_t Encoder::scratch_bytes() const {
-  return sizeof(float) * (int64_t{n_ctx_} * d_ * 4 + int64_t{kChunkRows} * chunk_width_);
+  return scratch_.size() * sizeof(float);
 }
 
 void Encoder::encode(const float* mel, float* out, const CancellationFlag* cancel) {
@@ -105,13 +109,12 @@ void Encoder::encode(const float* mel, float* out, const CancellationFlag* cance
 void Encoder::stem(const float* mel, float* x) {
   const kernels::Context ctx = model_.context();
   const int64_t d = d_;
-  float* conv1_out = qkv_.get();  // [n_frames][d]
+  float* conv1_out = qkv_;  // [n_frames][d]
   const kernels::Epilogue ep1{model_.conv1_bias.data(), /*gelu=*/true, /*accumulate=*/false};
   for (int t0 = 0; t0 < n_frames_; t0 += kChunkRows) {
     const int rows = std::min(kChunkRows, n_frames_ - t0);
-    im2col_channel_major(model_.pool(), mel, n_mels_, n_frames_, t0, rows, /*stride=*/1,
-                         chunk_.get());
-    kernels::linear(ctx, chunk_.get(), int64_t{n_mels_} * kConvWidth, rows, model_.conv1,
+    im2col_channel_major(model_.pool(), mel, n_mels_, n_frames_, t0, rows, /*stride=*/1, chunk_);
+    kernels::linear(ctx, chunk_, int64_t{n_mels_} * kConvWidth, rows, model_.conv1,
                     conv1_out + t0 * d, d, ep1);
   }
   // x = pos + GELU(conv2 + bias): start from the embedding and accumulate.
@@ -119,9 +122,8 @@ void Encoder::stem(const float* mel, float* x) {
   const kernels::Epilogue ep2{model_.conv2_bias.data(), /*gelu=*/true, /*accumulate=*/true};
   for (int t0 = 0; t0 < n_ctx_; t0 += kChunkRows) {
     const int rows = std::min(kChunkRows, n_ctx_ - t0);
-    im2col_time_major(model_.pool(), conv1_out, d_, n_frames_, t0, rows, /*stride=*/2,
-                      chunk_.get());
-    kernels::linear(ctx, chunk_.get(), d * kConvWidth, rows, model_.conv2, x + t0 * d, d, ep2);
+    im2col_time_major(model_.pool(), conv1_out, d_, n_frames_, t0, rows, /*stride=*/2, chunk_);
+    kernels::linear(ctx, chunk_, d * kConvWidth, rows, model_.conv2, x + t0 * d, d, ep2);
   }
 }
 
@@ -135,8 +137,8 @@ void Encoder::attention(const EncoderBlock& b, float* x) {
   const int n_head = model_.hparams().n_audio_head;
   const int d_head = d_ / n_head;
   const int64_t d = d_, d3 = 3 * d;
-  float* h = h_.get();
-  float* qkv = qkv_.get();
+  float* h = h_;
+  float* qkv = qkv_;
   kernels::layer_norm(ctx, x, d, n_ctx_, d_, b.attn_ln.gamma.data(), b.attn_ln.beta.data(),
                       kLayerNormEps, h, d);
   kernels::linear(ctx, h, d, n_ctx_, b.qkv, qkv, d3, kernels::Epilogue{b.qkv_bias.data()});
@@ -150,15 +152,15 @@ void Encoder::attention(const EncoderBlock& b, float* x) {
 void Encoder::mlp(const EncoderBlock& b, float* x) {
   const kernels::Context ctx = model_.context();
   const int64_t d = d_, d4 = 4 * d;
-  float* h = h_.get();
+  float* h = h_;
   kernels::layer_norm(ctx, x, d, n_ctx_, d_, b.mlp_ln.gamma.data(), b.mlp_ln.beta.data(),
                       kLayerNormEps, h, d);
   const kernels::Epilogue fc1{b.fc1_bias.data(), /*gelu=*/true, /*accumulate=*/false};
   const kernels::Epilogue fc2{b.fc2_bias.data(), /*gelu=*/false, /*accumulate=*/true};
   for (int t0 = 0; t0 < n_ctx_; t0 += kChunkRows) {
     const int rows = std::min(kChunkRows, n_ctx_ - t0);
-    kernels::linear(ctx, h + t0 * d, d, rows, b.fc1, chunk_.get(), d4, fc1);
-    kernels::linear(ctx, chunk_.get(), d4, rows, b.fc2, x + t0 * d, d, fc2);
+    kernels::linear(ctx, h + t0 * d, d, rows, b.fc1, chunk_, d4, fc1);
+    kernels::linear(ctx, chunk_, d4, rows, b.fc2, x + t0 * d, d, fc2);
   }
 }
 

@@ -4,10 +4,9 @@
 // model's, shared.
 #pragma once
 
-#include <memory>
-
 #include "engine/core/cancel.h"
 #include "engine/model/model.h"
+#include "engine/model/page_buffer.h"
 
 namespace wn {
 
@@ -32,12 +31,12 @@ class Encoder {
   const Model& model_;
   int n_ctx_, n_frames_, d_, n_mels_;
   int chunk_width_;  // floats per row of chunk_
-  // Scratch, each reused for more than one purpose (see encoder.cc). Left
-  // uninitialised: every element is written before it is read, and untouched
-  // pages cost no resident memory.
-  std::unique_ptr<float[]> h_;      // [n_ctx][d]: LayerNorm output, then attention output
-  std::unique_ptr<float[]> qkv_;    // [n_ctx][3d]: q|k|v; conv1's output in the stem
-  std::unique_ptr<float[]> chunk_;  // [kChunkRows][chunk_width_]: MLP hidden or im2col patches
+  // Scratch: one allocation, carved into three arrays, each reused for more
+  // than one purpose (see encoder.cc). Every element is written before it is read.
+  PageBuffer scratch_;
+  float* h_;      // [n_ctx][d]: LayerNorm output, then attention output
+  float* qkv_;    // [n_ctx][3d]: q|k|v; conv1's output in the stem
+  float* chunk_;  // [kChunkRows][chunk_width_]: MLP hidden or im2col patches
 };
 
 }  // namespace wn
