@@ -1,4 +1,4 @@
-// The AVX2 + FMA + F16C kernels: simd_kernels.inl instantiated with 8-float
+// The AVX2 + FMA + F16C kernels: simd_kernels.inl and simd_attention.inl instantiated with 8-float
 // vectors. Tiles: GEMM 6 rows x 16 columns (12 ymm accumulators of 16);
 // attention scores 2 rows x 32 keys, P·V 3 rows x 32 dims. Built with
 // -mavx2 -mfma -mf16c; only called when isa_supported(Isa::kAvx2).
@@ -18,6 +18,27 @@ constexpr int kScoreRows = 2;
 constexpr int kValueRows = 3;
 
 #include "engine/kernels/simd_kernels.inl"
+// After simd_kernels.inl, whose exp_v it uses.
+#include "engine/kernels/simd_attention.inl"
+
+// This ISA's entry in the dispatcher's table.
+const IsaKernels& make_table() {
+  static const IsaKernels table = {
+      kNr,
+      pack_panel_any,
+      linear_tile_simd,
+      attention_rows_simd,
+      kAttnBlockRows,
+      /*wants_transposed_keys=*/true,
+      attention_scratch_floats_simd,
+      attention_query_simd,
+      layer_norm_row_simd,
+      gelu_simd,
+      add_simd,
+      f16_to_f32_simd,
+  };
+  return table;
+}
 
 }  // namespace
 

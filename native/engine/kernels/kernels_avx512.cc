@@ -1,5 +1,5 @@
-// The AVX-512 (F/BW/VL/DQ) kernels: simd_kernels.inl instantiated with
-// 16-float vectors. Tiles: GEMM 12 rows x 32 columns (24 zmm accumulators of
+// The AVX-512 (F/BW/VL/DQ) kernels: simd_kernels.inl and simd_attention.inl
+// instantiated with 16-float vectors. Tiles: GEMM 12 rows x 32 columns (24 zmm accumulators of
 // 32, leaving room for the two weight vectors and broadcasts); attention
 // scores 4 rows x 64 keys, P·V 6 rows x 64 dims. Built with AVX-512 flags;
 // only called when isa_supported(Isa::kAvx512).
@@ -26,6 +26,27 @@ constexpr int kScoreRows = 4;
 constexpr int kValueRows = 6;
 
 #include "engine/kernels/simd_kernels.inl"
+// After simd_kernels.inl, whose exp_v it uses.
+#include "engine/kernels/simd_attention.inl"
+
+// This ISA's entry in the dispatcher's table.
+const IsaKernels& make_table() {
+  static const IsaKernels table = {
+      kNr,
+      pack_panel_any,
+      linear_tile_simd,
+      attention_rows_simd,
+      kAttnBlockRows,
+      /*wants_transposed_keys=*/true,
+      attention_scratch_floats_simd,
+      attention_query_simd,
+      layer_norm_row_simd,
+      gelu_simd,
+      add_simd,
+      f16_to_f32_simd,
+  };
+  return table;
+}
 
 }  // namespace
 

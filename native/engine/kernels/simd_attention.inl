@@ -1,0 +1,241 @@
+// The SIMD attention kernels, written once against simd_<isa>.h like
+// simd_kernels.inl (whose exp_v they use) and included after it by
+// kernels_<isa>.cc, which defines kScoreRows and kValueRows.
+//
+// Not a header: no include guard, internal linkage only.
+
+constexpr int kKeyTile = 4 * simd::kW;  // keys per attention score tile
+constexpr int kAttnBlockRows = 24;      // query rows per attention task
+
+// softmax numerator in place over s[0, count): s = exp(s - max); returns the sum.
+float softmax_exp_in_place(float* s, int count) {
+  using namespace simd;
+  float mx = -INFINITY;
+  int t = 0;
+  if (count >= kW) {
+    V vm = load(s);
+    for (t = kW; t + kW <= count; t += kW) vm = max(vm, load(s + t));
+    mx = reduce_max(vm);
+  }
+  for (; t < count; ++t) mx = s[t] > mx ? s[t] : mx;
+  const V vmx = set1(mx);
+  V vsum = zero();
+  t = 0;
+  for (; t + kW <= count; t += kW) {
+    const V e = exp_v(sub(load(s + t), vmx));
+    store(s + t, e);
+    vsum = add(vsum, e);
+  }
+  if (t < count) {
+    const int rest = count - t;
+    const V e = exp_v(sub(load_n(s + t, rest), vmx));
+    store_n(s + t, e, rest);
+    vsum = add(vsum, load_n(s + t, rest));  // masked lanes add 0
+  }
+  return reduce_add(vsum);
+}
+
+// Scores of R query rows against kKeyTile keys (4 vectors) read from the
+// transposed keys: per head dimension e, one broadcast of q[r][e] and 4 key
+// vectors give 4R FMAs, no horizontal sums.
+template <int R>
+void score_tile(const float* q, int64_t ldq, const float* kt, int64_t ld_kt, int d, float scale,
+                float* s, int64_t lds) {
+  using namespace simd;
+  V acc[R][4];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = acc[r][2] = acc[r][3] = zero();
+  for (int e = 0; e < d; ++e) {
+    const float* kr = kt + e * ld_kt;
+    const V k0 = load(kr), k1 = load(kr + kW), k2 = load(kr + 2 * kW), k3 = load(kr + 3 * kW);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const V b = set1(q[r * ldq + e]);
+      acc[r][0] = fmadd(b, k0, acc[r][0]);
+      acc[r][1] = fmadd(b, k1, acc[r][1]);
+      acc[r][2] = fmadd(b, k2, acc[r][2]);
+      acc[r][3] = fmadd(b, k3, acc[r][3]);
+    }
+  }
+  const V vs = set1(scale);
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    for (int v = 0; v < 4; ++v) store(s + r * lds + v * kW, mul(acc[r][v], vs));
+  }
+}
+
+template <int R>
+void score_tile_rows(int rows, const float* q, int64_t ldq, const float* kt, int64_t ld_kt, int d,
+                     float scale, float* s, int64_t lds) {
+  if (rows == R) {
+    score_tile<R>(q, ldq, kt, ld_kt, d, scale, s, lds);
+  } else if constexpr (R > 1) {
+    score_tile_rows<R - 1>(rows, q, ldq, kt, ld_kt, d, scale, s, lds);
+  }
+}
+
+// out[r][0, NV*kW) = Σ_t p[r][t] v[t] for R rows: per key one broadcast per
+// row and NV value vectors, R*NV accumulators.
+template <int R, int NV>
+void value_tile(const float* p, int64_t ldp, const float* inv_sum, const float* v, int64_t ldv,
+                int n_keys, float* out, int64_t ldo) {
+  using namespace simd;
+  V acc[R][NV];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    for (int j = 0; j < NV; ++j) acc[r][j] = zero();
+  }
+  for (int t = 0; t < n_keys; ++t) {
+    V vv[NV];
+    for (int j = 0; j < NV; ++j) vv[j] = load(v + t * ldv + j * kW);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const V b = set1(p[r * ldp + t]);
+      for (int j = 0; j < NV; ++j) acc[r][j] = fmadd(b, vv[j], acc[r][j]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    const V inv = set1(inv_sum[r]);
+    for (int j = 0; j < NV; ++j) store(out + r * ldo + j * kW, mul(acc[r][j], inv));
+  }
+}
+
+template <int R, int NV>
+void value_tile_rows(int rows, const float* p, int64_t ldp, const float* inv_sum, const float* v,
+                     int64_t ldv, int n_keys, float* out, int64_t ldo) {
+  if (rows == R) {
+    value_tile<R, NV>(p, ldp, inv_sum, v, ldv, n_keys, out, ldo);
+  } else if constexpr (R > 1) {
+    value_tile_rows<R - 1, NV>(rows, p, ldp, inv_sum, v, ldv, n_keys, out, ldo);
+  }
+}
+
+template <int NV>
+void value_rows(int rows, const float* p, int64_t ldp, const float* inv_sum, const float* v,
+                int64_t ldv, int n_keys, float* out, int64_t ldo) {
+  int r = 0;
+  for (; r + kValueRows <= rows; r += kValueRows) {
+    value_tile<kValueRows, NV>(p + r * ldp, ldp, inv_sum + r, v, ldv, n_keys, out + r * ldo, ldo);
+  }
+  if (r < rows) {
+    value_tile_rows<kValueRows - 1, NV>(rows - r, p + r * ldp, ldp, inv_sum + r, v, ldv, n_keys,
+                                        out + r * ldo, ldo);
+  }
+}
+
+// A block of query rows against all visible keys (keys pre-transposed).
+// Scores for the block go to scratch (rows x ceil(keys/kKeyTile) tiles), then
+// softmax per row, then P·V; the block's score matrix is at most 24 x 1536
+// floats, L2-resident, instead of n_q x n_kv per head.
+void attention_block(const AttentionArgs& at, int h, int q0, int q1, float* scratch) {
+  const int d = at.d_head, rows = q1 - q0;
+  const int n_keys = attention_visible_keys(at, q1 - 1);  // the widest row of the block
+  // Whole key tiles, plus one cache line against L1 set conflicts between rows.
+  const int64_t lds = (n_keys + kKeyTile - 1) / kKeyTile * kKeyTile + 16;
+  float* s = scratch;                  // [rows][lds]
+  float* inv_sum = scratch + rows * lds;  // [rows]
+  const float* q = at.q + q0 * at.ldq + h * d;
+  const float* kt = at.kt + h * at.kt_head_stride;
+  // Key tiles outer: a tile of transposed keys (d x kKeyTile) stays in L1
+  // while every row group of the block uses it.
+  for (int64_t t0 = 0; t0 < n_keys; t0 += kKeyTile) {
+    int r = 0;
+    for (; r + kScoreRows <= rows; r += kScoreRows) {
+      score_tile<kScoreRows>(q + r * at.ldq, at.ldq, kt + t0, at.ld_kt, d, at.scale,
+                             s + r * lds + t0, lds);
+    }
+    if (r < rows) {
+      score_tile_rows<kScoreRows - 1>(rows - r, q + r * at.ldq, at.ldq, kt + t0, at.ld_kt, d,
+                                      at.scale, s + r * lds + t0, lds);
+    }
+  }
+  for (int r = 0; r < rows; ++r) {
+    const int visible = attention_visible_keys(at, q0 + r);
+    float* sr = s + r * lds;
+    const float sum = visible > 0 ? softmax_exp_in_place(sr, visible) : 0.0f;
+    for (int t = visible; t < n_keys; ++t) sr[t] = 0.0f;
+    inv_sum[r] = visible > 0 ? 1.0f / sum : 0.0f;
+  }
+  const float* v = at.v + h * d;
+  float* out = at.out + q0 * at.ldo + h * d;
+  for (int e0 = 0; e0 < d; e0 += 4 * simd::kW) {
+    const int nv = imin(4, (d - e0) / simd::kW);
+    switch (nv) {
+      case 4: value_rows<4>(rows, s, lds, inv_sum, v + e0, at.ldv, n_keys, out + e0, at.ldo); break;
+      case 3: value_rows<3>(rows, s, lds, inv_sum, v + e0, at.ldv, n_keys, out + e0, at.ldo); break;
+      case 2: value_rows<2>(rows, s, lds, inv_sum, v + e0, at.ldv, n_keys, out + e0, at.ldo); break;
+      default: value_rows<1>(rows, s, lds, inv_sum, v + e0, at.ldv, n_keys, out + e0, at.ldo);
+    }
+  }
+}
+
+void attention_rows_simd(const AttentionArgs& at, int h, int q0, int q1, float* scratch) {
+  if (at.d_head % simd::kW != 0 || at.kt == nullptr) {
+    generic_kernels().attention_rows(at, h, q0, q1, scratch);  // odd head sizes: scalar
+    return;
+  }
+  attention_block(at, h, q0, q1, scratch);
+}
+
+// One query row of one head (the decoder): scores by vector dot products
+// straight from the key rows (two keys at a time: independent FMA chains; no
+// transpose for one query), softmax, then the weighted sum of value rows with
+// the accumulators in registers. Keys and values are read once, in order.
+// (Reading all heads' columns of a row together was tried: no faster when
+// memory-bound, ~20% slower when the rows sit in L3.)
+void attention_query_head(const AttentionArgs& at, int h, int i, float* s) {
+  using namespace simd;
+  const int d = at.d_head, nvd = d / kW;
+  const int visible = attention_visible_keys(at, i);
+  float* out = at.out + i * at.ldo + h * d;
+  if (visible == 0) {
+    for (int e = 0; e < d; ++e) out[e] = 0.0f;
+    return;
+  }
+  const float* q = at.q + i * at.ldq + h * d;
+  const float* k = at.k + h * d;
+  int t = 0;
+  for (; t + 2 <= visible; t += 2) {
+    const float* k0 = k + t * at.ldk;
+    const float* k1 = k0 + at.ldk;
+    V a0 = zero(), a1 = zero();
+    for (int j = 0; j < nvd; ++j) {
+      const V qv = load(q + j * kW);
+      a0 = fmadd(qv, load(k0 + j * kW), a0);
+      a1 = fmadd(qv, load(k1 + j * kW), a1);
+    }
+    s[t] = reduce_add(a0) * at.scale;
+    s[t + 1] = reduce_add(a1) * at.scale;
+  }
+  for (; t < visible; ++t) {
+    V a0 = zero();
+    for (int j = 0; j < nvd; ++j) a0 = fmadd(load(q + j * kW), load(k + t * at.ldk + j * kW), a0);
+    s[t] = reduce_add(a0) * at.scale;
+  }
+  const float inv = 1.0f / softmax_exp_in_place(s, visible);
+  V acc[8];
+  for (int j = 0; j < nvd; ++j) acc[j] = zero();
+  const float* v = at.v + h * d;
+  for (t = 0; t < visible; ++t) {
+    const V p = set1(s[t]);
+    for (int j = 0; j < nvd; ++j) acc[j] = fmadd(p, load(v + t * at.ldv + j * kW), acc[j]);
+  }
+  for (int j = 0; j < nvd; ++j) store(out + j * kW, mul(acc[j], set1(inv)));
+}
+
+void attention_query_simd(const AttentionArgs& at, int h0, int h1, int i, float* scratch) {
+  if (at.d_head % simd::kW != 0 || at.d_head > 8 * simd::kW) {
+    generic_kernels().attention_query(at, h0, h1, i, scratch);  // odd head sizes: scalar
+    return;
+  }
+  for (int h = h0; h < h1; ++h) attention_query_head(at, h, i, scratch);
+}
+
+size_t attention_scratch_floats_simd(int n_kv, int d_head) {
+  const size_t lds = (size_t)(n_kv + kKeyTile - 1) / kKeyTile * kKeyTile + 16;
+  const size_t block = kAttnBlockRows * (lds + 1);
+  const size_t generic = (size_t)n_kv + d_head;  // the odd-head-size fallback
+  return block > generic ? block : generic;
+}
+
