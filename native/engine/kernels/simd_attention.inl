@@ -133,7 +133,7 @@ void attention_block(const AttentionArgs& at, int h, int q0, int q1, float* scra
   const int n_keys = attention_visible_keys(at, q1 - 1);  // the widest row of the block
   // Whole key tiles, plus one cache line against L1 set conflicts between rows.
   const int64_t lds = (n_keys + kKeyTile - 1) / kKeyTile * kKeyTile + 16;
-  float* s = scratch;                  // [rows][lds]
+  float* s = scratch;                     // [rows][lds]
   float* inv_sum = scratch + rows * lds;  // [rows]
   const float* q = at.q + q0 * at.ldq + h * d;
   const float* kt = at.kt + h * at.kt_head_stride;
@@ -162,10 +162,17 @@ void attention_block(const AttentionArgs& at, int h, int q0, int q1, float* scra
   for (int e0 = 0; e0 < d; e0 += 4 * simd::kW) {
     const int nv = imin(4, (d - e0) / simd::kW);
     switch (nv) {
-      case 4: value_rows<4>(rows, s, lds, inv_sum, v + e0, at.ldv, n_keys, out + e0, at.ldo); break;
-      case 3: value_rows<3>(rows, s, lds, inv_sum, v + e0, at.ldv, n_keys, out + e0, at.ldo); break;
-      case 2: value_rows<2>(rows, s, lds, inv_sum, v + e0, at.ldv, n_keys, out + e0, at.ldo); break;
-      default: value_rows<1>(rows, s, lds, inv_sum, v + e0, at.ldv, n_keys, out + e0, at.ldo);
+      case 4:
+        value_rows<4>(rows, s, lds, inv_sum, v + e0, at.ldv, n_keys, out + e0, at.ldo);
+        break;
+      case 3:
+        value_rows<3>(rows, s, lds, inv_sum, v + e0, at.ldv, n_keys, out + e0, at.ldo);
+        break;
+      case 2:
+        value_rows<2>(rows, s, lds, inv_sum, v + e0, at.ldv, n_keys, out + e0, at.ldo);
+        break;
+      default:
+        value_rows<1>(rows, s, lds, inv_sum, v + e0, at.ldv, n_keys, out + e0, at.ldo);
     }
   }
 }
@@ -238,4 +245,3 @@ size_t attention_scratch_floats_simd(int n_kv, int d_head) {
   const size_t generic = (size_t)n_kv + d_head;  // the odd-head-size fallback
   return block > generic ? block : generic;
 }
-

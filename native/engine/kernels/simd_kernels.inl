@@ -7,9 +7,11 @@
 //
 // Not a header: no include guard, internal linkage only.
 
-constexpr int kNr = 2 * simd::kW;          // panel width: two vectors of outputs
+constexpr int kNr = 2 * simd::kW;  // panel width: two vectors of outputs
 
-inline int imin(int a, int b) { return a < b ? a : b; }
+inline int imin(int a, int b) {
+  return a < b ? a : b;
+}
 
 // ---------------------------------------------------------------------------
 // Elementwise maths
@@ -234,4 +236,3 @@ void linear_tile_simd(const float* a, int64_t lda, int m, const PackedWeights::I
     linear_tile_t<float>(a, lda, m, w, p0, p1, c, ldc, ep);
   }
 }
-
