@@ -1,5 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
+// .ci/run sets WN_VITEST_JSON to collect the counts for its summary line.
+const jsonReport = process.env.WN_VITEST_JSON;
+
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
@@ -10,5 +13,6 @@ export default defineConfig({
     maxConcurrency: 2,
     testTimeout: 180_000,
     hookTimeout: 120_000,
+    reporters: jsonReport ? ['default', ['json', { outputFile: jsonReport }]] : ['default'],
   },
 });
