@@ -74,6 +74,7 @@ class WindowLoop {
 
   void run(TranscribeResult* result) {
     const int64_t content_frames = mel_.content_frames();
+    if (content_frames == 0 && callbacks_.on_progress) callbacks_.on_progress(1.0);  // < 10 ms
     int64_t seek = 0;
     while (seek < content_frames) {
       throw_if_cancelled(callbacks_.cancel);

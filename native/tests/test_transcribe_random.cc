@@ -229,7 +229,7 @@ TEST(a_raised_flag_aborts_with_kAborted) {
   CHECK(aborted);
   const double latency = seconds_since(cancelled_at);
   std::printf("  stopped %.3f s after the flag was raised\n", latency);
-  CHECK(latency < 0.5);
+  CHECK(latency < 1.0);  // an encoder block is ~0.2 s on one loaded core; the clip takes ~3 s+
 }
 
 TEST(non_finite_samples_are_rejected_with_their_index) {
@@ -250,14 +250,17 @@ TEST(non_finite_samples_are_rejected_with_their_index) {
 
 TEST(empty_and_tiny_audio_give_empty_results) {
   size_t calls = 0;
+  std::vector<double> progress;
   wn::TranscribeCallbacks callbacks;
   callbacks.on_segment = [&](const wn::Segment&) { calls++; };
+  callbacks.on_progress = [&](double f) { progress.push_back(f); };
   const wn::TranscribeResult empty = wn::transcribe(*random_model(), nullptr, 0, {}, callbacks);
   CHECK(empty.segments.empty() && empty.duration == 0 && calls == 0);
   const std::vector<float> short_audio(100, 0.0f);  // under one 10 ms frame
   const wn::TranscribeResult tiny =
       wn::transcribe(*random_model(), short_audio.data(), short_audio.size(), {}, callbacks);
   CHECK(tiny.segments.empty() && calls == 0);
+  CHECK(progress == std::vector<double>({1.0}));  // no window, but the work is done
   CHECK_NEAR(tiny.duration, 100 / 16000.0, 1e-12);
 }
 
