@@ -89,6 +89,23 @@ TEST(concurrent_callers_each_get_their_results) {
   for (int c = 0; c < kCallers; ++c) CHECK(totals[c] == (int64_t)kRounds * (2016 + 64 * c));
 }
 
+TEST(nested_call_runs_inline_on_the_same_thread_index) {
+  for (int threads : {1, 2}) {
+    for (int outer_tasks : {1, 8}) {
+      wn::ThreadPool pool(threads);
+      std::atomic<int> mismatches{0}, inner_runs{0};
+      pool.parallel_for(outer_tasks, [&](int64_t, int outer_index) {
+        pool.parallel_for(4, [&](int64_t, int inner_index) {
+          if (inner_index != outer_index) mismatches++;
+          inner_runs++;
+        });
+      });
+      CHECK(inner_runs.load() == 4 * outer_tasks);
+      CHECK(mismatches.load() == 0);
+    }
+  }
+}
+
 TEST(rejects_zero_threads) {
   CHECK_THROWS_CODE(wn::ThreadPool(0), wn::ErrorCode::kInvalidArgument);
 }

@@ -67,6 +67,25 @@ inline uint32_t generation_of(uint64_t state) {
   return (uint32_t)(state >> 32);
 }
 
+// The pool and thread index of the task this thread is running, if any: a
+// parallel_for issued from inside a task of the same pool runs inline (on
+// that task's thread index) instead of deadlocking on call_mutex.
+thread_local const void* tls_pool = nullptr;
+thread_local int tls_thread_index = 0;
+
+struct InsideTask {
+  const void* saved_pool;
+  int saved_index;
+  InsideTask(const void* pool, int index) : saved_pool(tls_pool), saved_index(tls_thread_index) {
+    tls_pool = pool;
+    tls_thread_index = index;
+  }
+  ~InsideTask() {
+    tls_pool = saved_pool;
+    tls_thread_index = saved_index;
+  }
+};
+
 struct ThreadPool::Impl {
   int n_threads = 1;
   std::vector<std::thread> workers;
@@ -93,6 +112,7 @@ struct ThreadPool::Impl {
       const int64_t task = next_task.fetch_add(1, std::memory_order_relaxed);
       if (task >= n_tasks) return;
       try {
+        const InsideTask inside(this, thread_index);
         (*fn)(task, thread_index);
       } catch (...) {
         std::lock_guard<std::mutex> lock(error_mutex);
@@ -169,9 +189,15 @@ int ThreadPool::size() const {
 void ThreadPool::parallel_for(int64_t n_tasks,
                               const std::function<void(int64_t task, int thread_index)>& fn) {
   if (n_tasks <= 0) return;
+  if (tls_pool == impl_.get()) {  // nested call from one of our own tasks
+    const int index = tls_thread_index;
+    for (int64_t t = 0; t < n_tasks; ++t) fn(t, index);
+    return;
+  }
   std::lock_guard<std::mutex> call_lock(impl_->call_mutex);
   Impl& s = *impl_;
   if (s.workers.empty() || n_tasks == 1) {
+    const InsideTask inside(&s, 0);
     for (int64_t t = 0; t < n_tasks; ++t) fn(t, 0);
     return;
   }
