@@ -97,6 +97,36 @@ __attribute__((target("avx2,fma"))) float fma_loop_avx2(long iters) {
   return out[0];
 }
 
+// Sums floats [begin, end) with 256-bit loads: a read-bandwidth probe.
+__attribute__((target("avx2"))) float sum_floats(const float* p, size_t n) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  for (size_t i = 0; i + 32 <= n; i += 32) {
+    a0 = _mm256_add_ps(a0, _mm256_loadu_ps(p + i));
+    a1 = _mm256_add_ps(a1, _mm256_loadu_ps(p + i + 8));
+    a2 = _mm256_add_ps(a2, _mm256_loadu_ps(p + i + 16));
+    a3 = _mm256_add_ps(a3, _mm256_loadu_ps(p + i + 24));
+  }
+  float out[8];
+  _mm256_storeu_ps(out, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+  return out[0];
+}
+
+// Read bandwidth (GB/s) over a 256 MB buffer, split over `threads` threads:
+// the ceiling for the memory-bound decoder GEMVs.
+double read_bandwidth(int threads, int reps) {
+  const size_t n = (size_t)64 << 20;
+  static std::vector<float> buf(n, 1.0f);
+  volatile float sink = 0;
+  const Stats s = time_it(reps, [&] {
+    std::vector<std::thread> ts;
+    for (int t = 0; t < threads; ++t) {
+      ts.emplace_back([&, t] { sink = sum_floats(buf.data() + n / threads * t, n / threads); });
+    }
+    for (auto& t : ts) t.join();
+  });
+  return n * sizeof(float) / s.min * 1e-9;
+}
+
 // Peak GFLOP/s of `threads` threads each running the FMA loop at once.
 double peak_gflops(bool avx512, int threads, int reps) {
   const long iters = 20000000;
@@ -186,11 +216,13 @@ int main(int argc, char** argv) {
 
   // The logits projection: 51864 x 384 f16 = 40 MB streamed once per token.
   {
+    std::printf("\nmemory read bandwidth (256 MB): 1 thread %.1f GB/s, 2 threads %.1f GB/s\n",
+                read_bandwidth(1, 3), read_bandwidth(2, 3));
     const int n = 51864, k = 384;
     const PackedWeights w = random_weights(isa, n, k);
     const std::vector<float> a = random_floats(k, 3);
     std::vector<float> c(n);
-    std::printf("\n%-34s %8s %16s %16s\n", "GEMV m=1 (logits)", "threads", "ms med/min",
+    std::printf("%-34s %8s %16s %16s\n", "GEMV m=1 (logits)", "threads", "ms med/min",
                 "GB/s med/max");
     for (int threads : {1, 2}) {
       const Context ctx{isa, threads == 2 ? &pool2 : &pool1};
