@@ -90,6 +90,14 @@ StackedSource stack_rows(const std::vector<const TensorView*>& parts) {
   return s;
 }
 
+void check_bias(const TensorView& bias, size_t size, int rows) {
+  if (size != static_cast<size_t>(rows)) {
+    throw Error(ErrorCode::kModelFormat, "tensor " + bias.name + ": expected " +
+                                             std::to_string(rows) + " values, got " +
+                                             std::to_string(size));
+  }
+}
+
 // Collects the load work for one model; every job writes its own destination.
 class Packer {
  public:
@@ -128,6 +136,7 @@ class Packer {
                        for (size_t i = 0; i < weights.size(); i++) {
                          if (biases[i]) {
                            const std::vector<float> b = widen(*biases[i]);
+                           check_bias(*biases[i], b.size(), rows_of(*weights[i]));
                            std::copy(b.begin(), b.end(), bias->begin() + row);
                          }
                          row += rows_of(*weights[i]);
