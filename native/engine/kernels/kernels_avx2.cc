@@ -1,7 +1,7 @@
 // The AVX2 + FMA + F16C kernels: simd_kernels.inl and simd_attention.inl instantiated with 8-float
 // vectors. Tiles: GEMM 6 rows x 16 columns (12 ymm accumulators of 16);
-// attention scores 2 rows x 32 keys, P·V 3 rows x 32 dims. Built with
-// -mavx2 -mfma -mf16c; only called when isa_supported(Isa::kAvx2).
+// attention scores 3 rows x 32 keys (12 accumulators; the key vectors can be FMA memory operands),
+// P·V 3 rows x 32 dims. Built with -mavx2 -mfma -mf16c; only called when isa_supported(Isa::kAvx2).
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -14,7 +14,7 @@ namespace kernels {
 namespace {
 
 constexpr int kMr = 6;
-constexpr int kScoreRows = 2;
+constexpr int kScoreRows = 3;
 constexpr int kValueRows = 3;
 
 #include "engine/kernels/simd_kernels.inl"
