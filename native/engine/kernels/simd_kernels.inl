@@ -211,7 +211,11 @@ void micro_tile_rows(int rows, const float* a, int64_t lda, const WT* panel, int
 }
 
 // Panels outer, row tiles inner: a panel (k x kNr, f16: 24 KB at k = 384)
-// stays in L1 while every row tile of this task's rows streams past it.
+// stays in L1 while every row tile of this task's rows streams past it. There
+// is no blocking over k: the task's rows of A (48 x k) sit in L2, and at
+// Whisper's k <= 1536 the full-k micro-tile measured as fast as any blocked
+// variant (k = 1536 was the fastest shape, ~90% of peak), with no partial sums
+// to spill.
 template <typename WT>
 void linear_tile_t(const float* a, int64_t lda, int m, const PackedWeights::Impl& w, int p0, int p1,
                    float* c, int64_t ldc, const Epilogue& ep) {
