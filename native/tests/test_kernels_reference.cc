@@ -271,10 +271,24 @@ void check_attention_case(const AttentionCase& ac, wn::ThreadPool& pool2) {
 TEST(attention_matches_double_reference) {
   wn::ThreadPool pool2(2);
   const AttentionCase cases[] = {
-      {1, 1, 1, 64, -1},     {1, 1500, 6, 64, -1}, {1, 37, 6, 64, 36}, {5, 17, 6, 64, 12},
-      {3, 3, 2, 64, 0},      {16, 16, 1, 64, 0},   {33, 33, 2, 64, 0}, {70, 90, 6, 64, -1},
-      {200, 300, 2, 64, -1}, {64, 64, 3, 24, 0},   {17, 31, 2, 7, -1}, {40, 40, 1, 64, 0},
+      {1, 1, 1, 64, -1},
+      {1, 1500, 6, 64, -1},
+      {1, 37, 6, 64, 36},
+      {5, 17, 6, 64, 12},
+      {3, 3, 2, 64, 0},
+      {16, 16, 1, 64, 0},
+      {33, 33, 2, 64, 0},
+      {70, 90, 6, 64, -1},
+      {200, 300, 2, 64, -1},
+      {64, 64, 3, 24, 0},
+      {17, 31, 2, 7, -1},
+      {40, 40, 1, 64, 0},
       {129, 200, 1, 64, 71},
+      // Several 512-key chunks of the running softmax; causal rows that end
+      // before, inside and after a chunk boundary.
+      {30, 1100, 2, 64, -1},
+      {48, 1030, 1, 64, 1000},
+      {25, 600, 2, 64, 500},
   };
   for (const auto& ac : cases) check_attention_case(ac, pool2);
 }

@@ -6,9 +6,10 @@
 
 constexpr int kKeyTile = 4 * simd::kW;  // keys per attention score tile
 constexpr int kAttnBlockRows = 24;      // query rows per attention task
+constexpr int kKeyChunk = 512;          // keys per running-softmax chunk (whole key tiles)
 
-// softmax numerator in place over s[0, count): s = exp(s - max); returns the sum.
-float softmax_exp_in_place(float* s, int count) {
+// max of s[0, count), count >= 1.
+float row_max(const float* s, int count) {
   using namespace simd;
   float mx = -INFINITY;
   int t = 0;
@@ -18,21 +19,32 @@ float softmax_exp_in_place(float* s, int count) {
     mx = reduce_max(vm);
   }
   for (; t < count; ++t) mx = s[t] > mx ? s[t] : mx;
-  const V vmx = set1(mx);
+  return mx;
+}
+
+// s = exp(s - shift) in place over s[0, count); returns the sum.
+float exp_shifted_in_place(float* s, int count, float shift) {
+  using namespace simd;
+  const V vshift = set1(shift);
   V vsum = zero();
-  t = 0;
+  int t = 0;
   for (; t + kW <= count; t += kW) {
-    const V e = exp_v(sub(load(s + t), vmx));
+    const V e = exp_v(sub(load(s + t), vshift));
     store(s + t, e);
     vsum = add(vsum, e);
   }
   if (t < count) {
     const int rest = count - t;
-    const V e = exp_v(sub(load_n(s + t, rest), vmx));
+    const V e = exp_v(sub(load_n(s + t, rest), vshift));
     store_n(s + t, e, rest);
     vsum = add(vsum, load_n(s + t, rest));  // masked lanes add 0
   }
   return reduce_add(vsum);
+}
+
+// softmax numerator in place over s[0, count): s = exp(s - max); returns the sum.
+float softmax_exp_in_place(float* s, int count) {
+  return exp_shifted_in_place(s, count, row_max(s, count));
 }
 
 // Scores of R query rows against kKeyTile keys (4 vectors) read from the
@@ -74,11 +86,12 @@ void score_tile_rows(int rows, const float* q, int64_t ldq, const float* kt, int
   }
 }
 
-// out[r][0, NV*kW) = Σ_t p[r][t] v[t] for R rows: per key one broadcast per
-// row and NV value vectors, R*NV accumulators.
+// For R rows: out[r][0, NV*kW) = Σ_t p[r][t] v[t] over this chunk of keys,
+// added to the earlier chunks' sum rescaled by alpha[r] (first chunk: stored).
+// Per key one broadcast per row and NV value vectors: R*NV accumulators.
 template <int R, int NV>
-void value_tile(const float* p, int64_t ldp, const float* inv_sum, const float* v, int64_t ldv,
-                int n_keys, float* out, int64_t ldo) {
+void value_tile(const float* p, int64_t ldp, const float* alpha, bool first, const float* v,
+                int64_t ldv, int n_keys, float* out, int64_t ldo) {
   using namespace simd;
   V acc[R][NV];
 #pragma GCC unroll 8
@@ -96,84 +109,128 @@ void value_tile(const float* p, int64_t ldp, const float* inv_sum, const float* 
   }
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
-    const V inv = set1(inv_sum[r]);
-    for (int j = 0; j < NV; ++j) store(out + r * ldo + j * kW, mul(acc[r][j], inv));
+    float* o = out + r * ldo;
+    if (first) {
+      for (int j = 0; j < NV; ++j) store(o + j * kW, acc[r][j]);
+    } else {
+      const V a = set1(alpha[r]);
+      for (int j = 0; j < NV; ++j) store(o + j * kW, fmadd(load(o + j * kW), a, acc[r][j]));
+    }
   }
 }
 
 template <int R, int NV>
-void value_tile_rows(int rows, const float* p, int64_t ldp, const float* inv_sum, const float* v,
-                     int64_t ldv, int n_keys, float* out, int64_t ldo) {
+void value_tile_rows(int rows, const float* p, int64_t ldp, const float* alpha, bool first,
+                     const float* v, int64_t ldv, int n_keys, float* out, int64_t ldo) {
   if (rows == R) {
-    value_tile<R, NV>(p, ldp, inv_sum, v, ldv, n_keys, out, ldo);
+    value_tile<R, NV>(p, ldp, alpha, first, v, ldv, n_keys, out, ldo);
   } else if constexpr (R > 1) {
-    value_tile_rows<R - 1, NV>(rows, p, ldp, inv_sum, v, ldv, n_keys, out, ldo);
+    value_tile_rows<R - 1, NV>(rows, p, ldp, alpha, first, v, ldv, n_keys, out, ldo);
   }
 }
 
 template <int NV>
-void value_rows(int rows, const float* p, int64_t ldp, const float* inv_sum, const float* v,
-                int64_t ldv, int n_keys, float* out, int64_t ldo) {
+void value_rows(int rows, const float* p, int64_t ldp, const float* alpha, bool first,
+                const float* v, int64_t ldv, int n_keys, float* out, int64_t ldo) {
   int r = 0;
   for (; r + kValueRows <= rows; r += kValueRows) {
-    value_tile<kValueRows, NV>(p + r * ldp, ldp, inv_sum + r, v, ldv, n_keys, out + r * ldo, ldo);
+    value_tile<kValueRows, NV>(p + r * ldp, ldp, alpha + r, first, v, ldv, n_keys, out + r * ldo,
+                               ldo);
   }
   if (r < rows) {
-    value_tile_rows<kValueRows - 1, NV>(rows - r, p + r * ldp, ldp, inv_sum + r, v, ldv, n_keys,
-                                        out + r * ldo, ldo);
+    value_tile_rows<kValueRows - 1, NV>(rows - r, p + r * ldp, ldp, alpha + r, first, v, ldv,
+                                        n_keys, out + r * ldo, ldo);
   }
 }
 
-// A block of query rows against all visible keys (keys pre-transposed).
-// Scores for the block go to scratch (rows x ceil(keys/kKeyTile) tiles), then
-// softmax per row, then P·V; the block's score matrix is at most 24 x 1536
-// floats, L2-resident, instead of n_q x n_kv per head.
-void attention_block(const AttentionArgs& at, int h, int q0, int q1, float* scratch) {
-  const int d = at.d_head, rows = q1 - q0;
-  const int n_keys = attention_visible_keys(at, q1 - 1);  // the widest row of the block
-  // Whole key tiles, plus one cache line against L1 set conflicts between rows.
-  const int64_t lds = (n_keys + kKeyTile - 1) / kKeyTile * kKeyTile + 16;
-  float* s = scratch;                     // [rows][lds]
-  float* inv_sum = scratch + rows * lds;  // [rows]
-  const float* q = at.q + q0 * at.ldq + h * d;
-  const float* kt = at.kt + h * at.kt_head_stride;
+// Every d_head column chunk (4 vectors at a time) of value_rows.
+void value_all_columns(int rows, int d, const float* p, int64_t ldp, const float* alpha, bool first,
+                       const float* v, int64_t ldv, int n_keys, float* out, int64_t ldo) {
+  for (int e0 = 0; e0 < d; e0 += 4 * simd::kW) {
+    const int nv = imin(4, (d - e0) / simd::kW);
+    const float* ve = v + e0;
+    float* oe = out + e0;
+    switch (nv) {
+      case 4:
+        value_rows<4>(rows, p, ldp, alpha, first, ve, ldv, n_keys, oe, ldo);
+        break;
+      case 3:
+        value_rows<3>(rows, p, ldp, alpha, first, ve, ldv, n_keys, oe, ldo);
+        break;
+      case 2:
+        value_rows<2>(rows, p, ldp, alpha, first, ve, ldv, n_keys, oe, ldo);
+        break;
+      default:
+        value_rows<1>(rows, p, ldp, alpha, first, ve, ldv, n_keys, oe, ldo);
+    }
+  }
+}
+
+// Scores of the block's rows against keys [c0, c0 + len) into s [rows][lds]
+// (whole key tiles; transposed keys are zero-padded past n_kv).
+void score_chunk(const AttentionArgs& at, const float* q, const float* kt, int rows, int c0,
+                 int len, float* s, int64_t lds) {
   // Key tiles outer: a tile of transposed keys (d x kKeyTile) stays in L1
   // while every row group of the block uses it.
-  for (int64_t t0 = 0; t0 < n_keys; t0 += kKeyTile) {
+  for (int t0 = 0; t0 < len; t0 += kKeyTile) {
     int r = 0;
     for (; r + kScoreRows <= rows; r += kScoreRows) {
-      score_tile<kScoreRows>(q + r * at.ldq, at.ldq, kt + t0, at.ld_kt, d, at.scale,
+      score_tile<kScoreRows>(q + r * at.ldq, at.ldq, kt + c0 + t0, at.ld_kt, at.d_head, at.scale,
                              s + r * lds + t0, lds);
     }
     if (r < rows) {
-      score_tile_rows<kScoreRows - 1>(rows - r, q + r * at.ldq, at.ldq, kt + t0, at.ld_kt, d,
-                                      at.scale, s + r * lds + t0, lds);
+      score_tile_rows<kScoreRows - 1>(rows - r, q + r * at.ldq, at.ldq, kt + c0 + t0, at.ld_kt,
+                                      at.d_head, at.scale, s + r * lds + t0, lds);
     }
+  }
+}
+
+// A block of query rows against all visible keys (keys pre-transposed), in
+// chunks of kKeyChunk keys with a running softmax: per row the running max m
+// and sum l; a chunk with a larger max rescales what came before by
+// alpha = exp(m_old - m_new). Why chunks: per chunk the transposed keys, the
+// value rows and the scores (~470 KB together at 512 keys) stay in L2, where
+// a whole 1500-key head (~930 KB) did not; no n_q x n_kv matrix ever exists.
+void attention_block(const AttentionArgs& at, int h, int q0, int q1, float* scratch) {
+  const int d = at.d_head, rows = q1 - q0;
+  const int n_keys = attention_visible_keys(at, q1 - 1);  // the widest row of the block
+  // One cache line past whole key tiles against L1 set conflicts between rows.
+  const int64_t lds = kKeyChunk + 16;
+  float* s = scratch;               // [rows][lds]
+  float* run_max = s + rows * lds;  // [rows]
+  float* run_sum = run_max + rows;  // [rows]
+  float* alpha = run_sum + rows;    // [rows]
+  const float* q = at.q + q0 * at.ldq + h * d;
+  const float* kt = at.kt + h * at.kt_head_stride;
+  float* out = at.out + q0 * at.ldo + h * d;
+  for (int r = 0; r < rows; ++r) {
+    run_max[r] = -INFINITY;
+    run_sum[r] = 0.0f;
+  }
+  for (int c0 = 0; c0 < n_keys; c0 += kKeyChunk) {
+    const int len = imin(kKeyChunk, n_keys - c0);
+    score_chunk(at, q, kt, rows, c0, len, s, lds);
+    for (int r = 0; r < rows; ++r) {
+      float* sr = s + r * lds;
+      const int visible = attention_visible_keys(at, q0 + r) - c0;  // of this chunk
+      const int count = visible < 0 ? 0 : imin(visible, len);
+      alpha[r] = 1.0f;
+      if (count > 0) {
+        const float chunk_max = row_max(sr, count);
+        const float m_new = chunk_max > run_max[r] ? chunk_max : run_max[r];
+        alpha[r] = expf(run_max[r] - m_new);  // C expf; 0 on the first chunk (exp(-inf))
+        run_sum[r] = run_sum[r] * alpha[r] + exp_shifted_in_place(sr, count, m_new);
+        run_max[r] = m_new;
+      }
+      for (int t = count; t < len; ++t) sr[t] = 0.0f;  // masked keys weigh nothing
+    }
+    value_all_columns(rows, d, s, lds, alpha, /*first=*/c0 == 0, at.v + c0 * at.ldv + h * d, at.ldv,
+                      len, out, at.ldo);
   }
   for (int r = 0; r < rows; ++r) {
-    const int visible = attention_visible_keys(at, q0 + r);
-    float* sr = s + r * lds;
-    const float sum = visible > 0 ? softmax_exp_in_place(sr, visible) : 0.0f;
-    for (int t = visible; t < n_keys; ++t) sr[t] = 0.0f;
-    inv_sum[r] = visible > 0 ? 1.0f / sum : 0.0f;
-  }
-  const float* v = at.v + h * d;
-  float* out = at.out + q0 * at.ldo + h * d;
-  for (int e0 = 0; e0 < d; e0 += 4 * simd::kW) {
-    const int nv = imin(4, (d - e0) / simd::kW);
-    switch (nv) {
-      case 4:
-        value_rows<4>(rows, s, lds, inv_sum, v + e0, at.ldv, n_keys, out + e0, at.ldo);
-        break;
-      case 3:
-        value_rows<3>(rows, s, lds, inv_sum, v + e0, at.ldv, n_keys, out + e0, at.ldo);
-        break;
-      case 2:
-        value_rows<2>(rows, s, lds, inv_sum, v + e0, at.ldv, n_keys, out + e0, at.ldo);
-        break;
-      default:
-        value_rows<1>(rows, s, lds, inv_sum, v + e0, at.ldv, n_keys, out + e0, at.ldo);
-    }
+    const float inv = run_sum[r] > 0.0f ? 1.0f / run_sum[r] : 0.0f;
+    float* o = out + r * at.ldo;
+    for (int e = 0; e < d; ++e) o[e] *= inv;
   }
 }
 
@@ -240,8 +297,7 @@ void attention_query_simd(const AttentionArgs& at, int h0, int h1, int i, float*
 }
 
 size_t attention_scratch_floats_simd(int n_kv, int d_head) {
-  const size_t lds = (size_t)(n_kv + kKeyTile - 1) / kKeyTile * kKeyTile + 16;
-  const size_t block = kAttnBlockRows * (lds + 1);
+  const size_t block = kAttnBlockRows * (size_t)(kKeyChunk + 16 + 3);
   const size_t generic = (size_t)n_kv + d_head;  // the odd-head-size fallback
   return block > generic ? block : generic;
 }
