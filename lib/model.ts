@@ -57,7 +57,8 @@ export class WhisperModel {
   /** @internal use loadModel() */
   constructor(native: NativeModel) {
     this.#native = native;
-    this.#info = Object.freeze(native.info());
+    const info = native.info();
+    this.#info = Object.freeze({ ...info, hparams: Object.freeze(info.hparams) });
   }
 
   /** What was loaded: type, hparams, kernel path (ISA) and threads. */
@@ -97,7 +98,7 @@ export class WhisperModel {
     this.#assertOpen();
     if (signal?.aborted) throw signal.reason;
 
-    const run = this.#track(
+    return this.#track(
       runTranscription(
         this.#native,
         samples,
@@ -105,7 +106,6 @@ export class WhisperModel {
         site,
       ),
     );
-    return run;
   }
 
   /**

@@ -20,7 +20,9 @@ void LoadWorker::Run() {
   model_ = wn::Model::load(path_, options);
 }
 
-Napi::Value LoadWorker::Result(Napi::Env env) { return ModelWrap::NewInstance(env, model_); }
+Napi::Value LoadWorker::Result(Napi::Env env) {
+  return ModelWrap::NewInstance(env, model_);
+}
 
 EncodeWorker::EncodeWorker(Napi::Env env, ModelPtr model, std::vector<float> mel)
     : PromiseWorker(env, "whisper-native:encode"), model_(std::move(model)), mel_(std::move(mel)) {}
@@ -39,7 +41,9 @@ void EncodeWorker::Run() {
   encoder.encode(mel_.data(), encoded_.data());
 }
 
-Napi::Value EncodeWorker::Result(Napi::Env env) { return to_float32_array(env, encoded_); }
+Napi::Value EncodeWorker::Result(Napi::Env env) {
+  return to_float32_array(env, encoded_);
+}
 
 LogitsWorker::LogitsWorker(Napi::Env env, ModelPtr model, std::vector<int32_t> tokens,
                            std::vector<float> encoded)
@@ -60,8 +64,8 @@ void LogitsWorker::Run() {
   const int n = static_cast<int>(tokens_.size());
   if (n < 1 || n > hp.n_text_ctx) {
     throw wn::Error(wn::ErrorCode::kInvalidArgument,
-                    "Expected 1 to " + std::to_string(hp.n_text_ctx) +
-                        " tokens but received " + std::to_string(tokens_.size()));
+                    "Expected 1 to " + std::to_string(hp.n_text_ctx) + " tokens but received " +
+                        std::to_string(tokens_.size()));
   }
   wn::Decoder decoder(*model_);
   decoder.set_audio(encoded_.data());
@@ -69,6 +73,8 @@ void LogitsWorker::Run() {
   logits_.assign(logits, logits + static_cast<size_t>(n) * hp.n_vocab);
 }
 
-Napi::Value LogitsWorker::Result(Napi::Env env) { return to_float32_array(env, logits_); }
+Napi::Value LogitsWorker::Result(Napi::Env env) {
+  return to_float32_array(env, logits_);
+}
 
 }  // namespace wn_binding

@@ -64,10 +64,8 @@ void throw_if_not_finite(const std::vector<float>& samples) {
 Napi::Function ModelWrap::DefineClass(Napi::Env env) {
   Napi::Function ctor = Napi::ObjectWrap<ModelWrap>::DefineClass(
       env, "NativeModel",
-      {InstanceMethod<&ModelWrap::Info>("info"),
-       InstanceMethod<&ModelWrap::MelWindow>("melWindow"),
-       InstanceMethod<&ModelWrap::Encode>("encode"),
-       InstanceMethod<&ModelWrap::Logits>("logits"),
+      {InstanceMethod<&ModelWrap::Info>("info"), InstanceMethod<&ModelWrap::MelWindow>("melWindow"),
+       InstanceMethod<&ModelWrap::Encode>("encode"), InstanceMethod<&ModelWrap::Logits>("logits"),
        InstanceMethod<&ModelWrap::Transcribe>("transcribe"),
        InstanceMethod<&ModelWrap::Close>("close"),
        InstanceAccessor<&ModelWrap::IsClosed>("closed")});
@@ -110,19 +108,18 @@ Napi::Value ModelWrap::MelWindow(const Napi::CallbackInfo& info) {
   SampleBuffer samples = SampleBuffer::copy_from(info[0]);
   const double offset = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0.0;
   if (!std::isfinite(offset) || offset < 0) {
-    throw_js_error(env, "ERR_INVALID_ARG_VALUE",
-                   "Expected a finite number >= 0 for offsetSeconds");
+    throw_js_error(env, "ERR_INVALID_ARG_VALUE", "Expected a finite number >= 0 for offsetSeconds");
   }
   return with_js_errors(env, [&]() -> Napi::Value {
     std::vector<float> audio = samples.take_as_float();
     throw_if_not_finite(audio);
     const int n_mels = m->hparams().n_mels;
-    wn::LogMelSpectrogram mel(audio.data(), audio.size(), m->mel_filters(), n_mels,
-                              m->n_fft_bins(), &m->pool());
+    wn::LogMelSpectrogram mel(audio.data(), audio.size(), m->mel_filters(), n_mels, m->n_fft_bins(),
+                              &m->pool());
     Napi::Float32Array out =
         Napi::Float32Array::New(env, static_cast<size_t>(n_mels) * wn::kWindowFrames);
-    const auto first_frame = static_cast<int64_t>(std::llround(offset * wn::kSampleRate /
-                                                               wn::kHopLength));
+    const auto first_frame =
+        static_cast<int64_t>(std::llround(offset * wn::kSampleRate / wn::kHopLength));
     mel.window(first_frame, out.Data());
     return out;
   });

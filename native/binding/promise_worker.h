@@ -20,8 +20,8 @@ class PromiseWorker : public Napi::AsyncWorker {
   PromiseWorker(Napi::Env env, const char* resource_name)
       : Napi::AsyncWorker(env, resource_name), deferred_(Napi::Promise::Deferred::New(env)) {}
 
-  virtual void Run() = 0;                          // worker thread
-  virtual Napi::Value Result(Napi::Env env) = 0;   // JS thread, after Run() succeeded
+  virtual void Run() = 0;                         // worker thread
+  virtual Napi::Value Result(Napi::Env env) = 0;  // JS thread, after Run() succeeded
 
  private:
   void Execute() final {

@@ -26,14 +26,16 @@ Napi::Object segment_to_js(Napi::Env env, const wn::Segment& segment) {
 }
 
 Napi::Object TranscribeWorker::Start(Napi::Env env, ModelPtr model, SampleBuffer samples,
-                                     const wn::TranscribeOptions& options,
-                                     Napi::Value on_progress, Napi::Value on_segment) {
+                                     const wn::TranscribeOptions& options, Napi::Value on_progress,
+                                     Napi::Value on_segment) {
   auto* worker = new TranscribeWorker(env, std::move(model), std::move(samples), options);
   if (on_progress.IsFunction()) {
     worker->on_progress_ = Napi::Persistent(on_progress.As<Napi::Function>());
+    worker->want_progress_ = true;
   }
   if (on_segment.IsFunction()) {
     worker->on_segment_ = Napi::Persistent(on_segment.As<Napi::Function>());
+    worker->want_segments_ = true;
   }
   // The flag outlives the worker: abort() may be called after the call settled.
   std::shared_ptr<wn::CancellationFlag> cancel = worker->cancel_;
@@ -58,17 +60,21 @@ void TranscribeWorker::Execute(const ExecutionProgress& progress) {
     std::vector<float> audio = samples_.take_as_float();
     wn::TranscribeCallbacks callbacks;
     callbacks.cancel = cancel_.get();
-    callbacks.on_progress = [&progress](double fraction) {
-      TranscribeEvent event;
-      event.fraction = fraction;
-      progress.Send(&event, 1);
-    };
-    callbacks.on_segment = [&progress](const wn::Segment& segment) {
-      TranscribeEvent event;
-      event.is_segment = true;
-      event.segment = segment;
-      progress.Send(&event, 1);
-    };
+    if (want_progress_) {
+      callbacks.on_progress = [&progress](double fraction) {
+        TranscribeEvent event;
+        event.fraction = fraction;
+        progress.Send(&event, 1);
+      };
+    }
+    if (want_segments_) {
+      callbacks.on_segment = [&progress](const wn::Segment& segment) {
+        TranscribeEvent event;
+        event.is_segment = true;
+        event.segment = segment;
+        progress.Send(&event, 1);
+      };
+    }
     result_ = wn::transcribe(*model_, audio.data(), audio.size(), options_, callbacks);
   } catch (...) {
     failed_ = true;
@@ -93,7 +99,7 @@ void TranscribeWorker::OnProgress(const TranscribeEvent* events, size_t count) {
   Napi::HandleScope scope(env);
   for (size_t i = 0; i < count; ++i) {
     if (events[i].is_segment) {
-      if (!on_segment_.IsEmpty()) CallBack(on_segment_, segment_to_js(env, events[i].segment));
+      CallBack(on_segment_, segment_to_js(env, events[i].segment));
     } else {
       CallBack(on_progress_, Napi::Number::New(env, events[i].fraction));
     }
@@ -126,6 +132,8 @@ void TranscribeWorker::OnOK() {
   }
 }
 
-void TranscribeWorker::OnError(const Napi::Error& e) { deferred_.Reject(e.Value()); }
+void TranscribeWorker::OnError(const Napi::Error& e) {
+  deferred_.Reject(e.Value());
+}
 
 }  // namespace wn_binding

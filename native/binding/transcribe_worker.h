@@ -46,6 +46,8 @@ class TranscribeWorker : public Napi::AsyncProgressQueueWorker<TranscribeEvent> 
   wn::TranscribeOptions options_;
   std::shared_ptr<wn::CancellationFlag> cancel_ = std::make_shared<wn::CancellationFlag>();
   Napi::FunctionReference on_progress_, on_segment_;
+  // Set before Queue(), read on the worker: events nobody listens to are not sent.
+  bool want_progress_ = false, want_segments_ = false;
   Napi::Promise::Deferred deferred_;
   wn::TranscribeResult result_;
   bool failed_ = false;
