@@ -4,25 +4,50 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include "engine/core/error.h"
 
 namespace wn {
 
-std::vector<int32_t> window_prompt(const Tokenizer& tokenizer,
-                                   const std::vector<int32_t>& previous_tokens, int max_previous) {
+uint64_t Rng::next_u64() {
+  state_ += 0x9E3779B97F4A7C15ull;
+  uint64_t z = state_;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+double Rng::next_unit() {
+  return static_cast<double>(next_u64() >> 11) * (1.0 / 9007199254740992.0);  // / 2^53
+}
+
+std::vector<int32_t> window_prompt(const std::vector<int32_t>& sot_sequence, int32_t start_of_prev,
+                                   const std::vector<int32_t>& previous_tokens, int max_previous,
+                                   const std::vector<int32_t>& prefix) {
   std::vector<int32_t> prompt;
   const size_t n_previous =
       std::min(previous_tokens.size(), static_cast<size_t>(std::max(max_previous, 0)));
   if (n_previous > 0) {
-    prompt.push_back(tokenizer.special().start_of_prev);
+    prompt.push_back(start_of_prev);
     prompt.insert(prompt.end(), previous_tokens.end() - static_cast<std::ptrdiff_t>(n_previous),
                   previous_tokens.end());
   }
-  const std::vector<int32_t> sot = tokenizer.sot_sequence();
-  prompt.insert(prompt.end(), sot.begin(), sot.end());
+  prompt.insert(prompt.end(), sot_sequence.begin(), sot_sequence.end());
+  prompt.insert(prompt.end(), prefix.begin(), prefix.end());
   return prompt;
+}
+
+std::vector<int32_t> window_prompt(const Tokenizer& tokenizer,
+                                   const std::vector<int32_t>& previous_tokens, int max_previous) {
+  return window_prompt(tokenizer.sot_sequence(), tokenizer.special().start_of_prev, previous_tokens,
+                       max_previous, {});
+}
+
+float softmax_probability(const float* logits, int n, int32_t id) {
+  if (id < 0 || id >= n || !(logits[id] > -std::numeric_limits<float>::infinity())) return 0;
+  return static_cast<float>(std::exp(logits[id] - log_sum_exp(logits, n)));
 }
 
 GreedyDecoder::GreedyDecoder(const LogitFilters& filters, int sample_len, int n_ctx)
@@ -34,15 +59,38 @@ GreedyDecoder::GreedyDecoder(const LogitFilters& filters, int sample_len, int n_
   sampled_ids_.reserve(static_cast<size_t>(std::max(sample_len, 0)));
 }
 
-SampledToken GreedyDecoder::choose(const float* row, int n_sampled) {
+// A draw from softmax(logits / temperature): the inverse CDF of one uniform
+// number over the unnormalised weights exp((l - max) / T). Forbidden (-inf)
+// and NaN entries have weight 0; max_id (the argmax) is the fallback when
+// rounding leaves the draw past the last weight.
+int32_t draw_token(const float* logits, int n, int32_t max_id, float temperature, Rng* rng) {
+  const float max_value = logits[max_id];
+  const double inv_t = 1.0 / temperature;
+  double total = 0;
+  for (int i = 0; i < n; ++i) {
+    if (logits[i] > -std::numeric_limits<float>::infinity()) {
+      total += std::exp((static_cast<double>(logits[i]) - max_value) * inv_t);
+    }
+  }
+  double target = rng->next_unit() * total;
+  for (int i = 0; i < n; ++i) {
+    if (!(logits[i] > -std::numeric_limits<float>::infinity())) continue;
+    target -= std::exp((static_cast<double>(logits[i]) - max_value) * inv_t);
+    if (target < 0) return i;
+  }
+  return max_id;
+}
+
+SampledToken GreedyDecoder::choose(const float* row, int n_sampled, float temperature, Rng* rng) {
   std::memcpy(filtered_.data(), row, sizeof(float) * filtered_.size());
   filters_.apply(filtered_.data(), sampled_ids_.data(), n_sampled);
-  const int32_t id = argmax_logit(filtered_.data(), n_vocab_);
+  int32_t id = argmax_logit(filtered_.data(), n_vocab_);
   if (id < 0) {
     throw Error(ErrorCode::kInternal, "no token is allowed at sampled step " +
                                           std::to_string(n_sampled) +
                                           " (every logit is -inf or NaN after filtering)");
   }
+  if (temperature > 0) id = draw_token(filtered_.data(), n_vocab_, id, temperature, rng);
   const double logprob = filtered_[id] - log_sum_exp(filtered_.data(), n_vocab_);
   SampledToken token;
   token.id = id;
@@ -53,27 +101,66 @@ SampledToken GreedyDecoder::choose(const float* row, int n_sampled) {
 
 void GreedyDecoder::decode(const std::vector<int32_t>& prompt, const LogitsFn& logits_fn,
                            const CancellationFlag* cancel, DecodedWindow* out) {
+  FedPrompt fed;
+  feed_prompt(prompt, -1, logits_fn, cancel, &fed);
+  sample(fed, 0.0f, nullptr, logits_fn, cancel, out);
+}
+
+void GreedyDecoder::feed_prompt(const std::vector<int32_t>& prompt, int sot_index,
+                                const LogitsFn& logits_fn, const CancellationFlag* cancel,
+                                FedPrompt* out) {
   const int n_prompt = static_cast<int>(prompt.size());
   if (n_prompt == 0 || n_prompt > n_ctx_) {
     throw Error(ErrorCode::kInvalidArgument, "a window prompt of " + std::to_string(n_prompt) +
                                                  " tokens; expected 1 to " +
                                                  std::to_string(n_ctx_));
   }
+  if (sot_index >= n_prompt) {
+    throw Error(ErrorCode::kInvalidArgument, "sot index " + std::to_string(sot_index) +
+                                                 " is outside a prompt of " +
+                                                 std::to_string(n_prompt) + " tokens");
+  }
+  const int32_t no_speech = filters_.tokenizer().special().no_speech;
+  out->n_prompt = n_prompt;
+  out->no_speech_prob = 0;
+  int fed = 0;
+  const float* row = nullptr;
+  if (sot_index >= 0 && sot_index + 1 < n_prompt) {
+    throw_if_cancelled(cancel);
+    row = logits_fn(prompt.data(), sot_index + 1);
+    out->no_speech_prob = softmax_probability(row, n_vocab_, no_speech);
+    fed = sot_index + 1;
+  }
+  throw_if_cancelled(cancel);
+  row = logits_fn(prompt.data() + fed, n_prompt - fed);
+  if (sot_index == n_prompt - 1)
+    out->no_speech_prob = softmax_probability(row, n_vocab_, no_speech);
+  out->first_row.assign(row, row + n_vocab_);
+}
+
+void GreedyDecoder::sample(const FedPrompt& prompt, float temperature, Rng* rng,
+                           const LogitsFn& logits_fn, const CancellationFlag* cancel,
+                           DecodedWindow* out) {
+  if (temperature > 0 && rng == nullptr) {
+    throw Error(ErrorCode::kInvalidArgument, "sampling at temperature " +
+                                                 std::to_string(temperature) +
+                                                 " needs a random source; got none");
+  }
   out->tokens.clear();
   out->tokens.reserve(static_cast<size_t>(std::max(sample_len_, 0)));
   out->ended_with_eot = false;
   out->sum_logprob = 0;
+  out->temperature = temperature;
   sampled_ids_.clear();
 
   // The reference stops after sample_len tokens or once the sequence is longer
   // than n_ctx; the last sampled token is never fed, hence the + 1.
-  const int max_sampled = std::min(sample_len_, n_ctx_ + 1 - n_prompt);
+  const int max_sampled = std::min(sample_len_, n_ctx_ + 1 - prompt.n_prompt);
   const int32_t eot = filters_.tokenizer().eot();
 
-  throw_if_cancelled(cancel);
-  const float* row = logits_fn(prompt.data(), n_prompt);
+  const float* row = prompt.first_row.data();
   for (int step = 0; step < max_sampled; ++step) {
-    const SampledToken token = choose(row, step);
+    const SampledToken token = choose(row, step, temperature, rng);
     out->sum_logprob += token.logprob;
     if (token.id == eot) {
       out->ended_with_eot = true;

@@ -1,11 +1,13 @@
-// Greedy decoding of one 30 s window (temperature 0, as the reference's
-// DecodingTask with GreedyDecoder): feed the prompt, then repeatedly filter the
-// last logits row (logit_filters.h), take the argmax, feed it, until eot or the
-// sample-length cap.
+// Decoding one 30 s window by sampling, as the reference's DecodingTask with
+// GreedyDecoder: feed the prompt, then repeatedly filter the last logits row
+// (logit_filters.h), choose a token (the argmax at temperature 0, a draw from
+// softmax(logits / T) above), feed it, until eot or the sample-length cap.
+// Also the no-speech probability (the reference's, from the raw logits of the
+// row at the sot position) and the seeded RNG used for sampling.
 //
 // The logits come from a LogitsFn, so the loop runs on crafted logits in tests;
-// in production it wraps Decoder::forward. Beam search (issue 5) will sit beside
-// this with a batched source; window_prompt() and DecodedWindow are shared.
+// in production it wraps Decoder::forward. Beam search is in beam_search.h;
+// window_prompt() and DecodedWindow are shared.
 #pragma once
 
 #include <cstdint>
@@ -29,19 +31,51 @@ struct SampledToken {
   float logprob = 0;  // log-softmax of the filtered logits at its step
 };
 
+// A deterministic pseudo-random source (SplitMix64): the same seed gives the
+// same draws on every platform and standard library.
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) : state_(seed) {}
+  uint64_t next_u64();
+  double next_unit();  // uniform in [0, 1), 53 random bits
+
+ private:
+  uint64_t state_;
+};
+
+// The state after a window's prompt has been fed: the logits row that predicts
+// the first sampled token (a copy, so several candidates can start from it)
+// and the prompt's no-speech probability.
+struct FedPrompt {
+  std::vector<float> first_row;  // [n_vocab]
+  int n_prompt = 0;
+  // softmax(raw logits at the sot position)[<|nospeech|>]; 0 when the prompt
+  // has no sot (the reference computes it only when the tokenizer has one).
+  float no_speech_prob = 0;
+};
+
 struct DecodedWindow {
   std::vector<SampledToken> tokens;  // sampled tokens, eot excluded
   bool ended_with_eot = false;       // false: stopped by the length cap
   // Sum of the sampled tokens' logprobs, eot's included (the reference's
   // sum_logprobs; avg_logprob = sum_logprob / (tokens.size() + 1)).
   double sum_logprob = 0;
+  float temperature = 0;
 };
 
 // The reference's prompt layout: [<|startofprev|>, last max_previous of
-// previous_tokens..., sot_sequence...] when previous_tokens is non-empty, else
-// just sot_sequence. max_previous is n_text_ctx / 2 - 1 (223).
+// previous_tokens..., sot_sequence..., prefix...] when previous_tokens is
+// non-empty, else sot_sequence followed by prefix. max_previous is
+// n_text_ctx / 2 - 1 (223). sot_sequence defaults to the tokenizer's
+// (English, transcribe, timestamps).
 std::vector<int32_t> window_prompt(const Tokenizer& tokenizer,
                                    const std::vector<int32_t>& previous_tokens, int max_previous);
+std::vector<int32_t> window_prompt(const std::vector<int32_t>& sot_sequence, int32_t start_of_prev,
+                                   const std::vector<int32_t>& previous_tokens, int max_previous,
+                                   const std::vector<int32_t>& prefix);
+
+// softmax(logits)[id], max-shifted (NaN counts as -inf).
+float softmax_probability(const float* logits, int n, int32_t id);
 
 class GreedyDecoder {
  public:
@@ -53,12 +87,29 @@ class GreedyDecoder {
   // token once they have grown). Polls cancel before every call of logits_fn
   // (throws kAborted). Throws kInvalidArgument when the prompt is empty or
   // longer than n_ctx, kInternal when a row has no finite logit after filtering.
+  // Greedy: feed_prompt() then sample() at temperature 0.
   void decode(const std::vector<int32_t>& prompt, const LogitsFn& logits_fn,
               const CancellationFlag* cancel, DecodedWindow* out);
 
+  // Feeds the whole prompt (in two calls when its sot is not the last token,
+  // so that the sot row's raw logits give the no-speech probability without
+  // asking for every row's logits). sot_index: position of sot in prompt, or
+  // -1. Same errors as decode().
+  void feed_prompt(const std::vector<int32_t>& prompt, int sot_index, const LogitsFn& logits_fn,
+                   const CancellationFlag* cancel, FedPrompt* out);
+
+  // Samples one candidate continuation of a fed prompt. The logits source must
+  // be positioned right after the prompt (the caller truncates its cache back
+  // to prompt.n_prompt tokens between candidates). temperature 0: argmax;
+  // > 0: a draw from softmax(filtered / temperature) using rng (required).
+  // Logprobs are always those of the filtered logits at temperature 1, as the
+  // reference's.
+  void sample(const FedPrompt& prompt, float temperature, Rng* rng, const LogitsFn& logits_fn,
+              const CancellationFlag* cancel, DecodedWindow* out);
+
  private:
-  // Filters a copy of row into filtered_ and picks its argmax.
-  SampledToken choose(const float* row, int n_sampled);
+  // Filters a copy of row into filtered_ and picks a token.
+  SampledToken choose(const float* row, int n_sampled, float temperature, Rng* rng);
 
   const LogitFilters& filters_;
   const int n_vocab_;

@@ -1,0 +1,85 @@
+// Window quality rules (see quality.h).
+#include "engine/decode/quality.h"
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "engine/decode/compression_ratio.h"
+
+namespace wn {
+namespace {
+
+// Python's str.strip() whitespace in ASCII (the texts here are UTF-8; the
+// non-ASCII spaces Python also strips are rare in decoded speech).
+std::string strip_ascii_space(const std::string& s) {
+  const char* kSpace = " \t\n\r\f\v\x1c\x1d\x1e\x1f";
+  const size_t begin = s.find_first_not_of(kSpace);
+  if (begin == std::string::npos) return "";
+  const size_t end = s.find_last_not_of(kSpace);
+  return s.substr(begin, end - begin + 1);
+}
+
+}  // namespace
+
+double average_logprob(const DecodedWindow& window) {
+  return window.sum_logprob / static_cast<double>(window.tokens.size() + 1);
+}
+
+WindowQuality measure_window(const DecodedWindow& window, const Tokenizer& tokenizer,
+                             float no_speech_prob) {
+  std::vector<int32_t> ids;
+  ids.reserve(window.tokens.size());
+  for (const SampledToken& t : window.tokens) ids.push_back(t.id);
+  WindowQuality q;
+  q.avg_logprob = average_logprob(window);
+  q.compression_ratio = compression_ratio(strip_ascii_space(tokenizer.decode(ids)));
+  q.no_speech_prob = no_speech_prob;
+  q.temperature = window.temperature;
+  return q;
+}
+
+bool needs_fallback(const WindowQuality& q, const QualityThresholds& t) {
+  bool retry = false;
+  if (t.compression_ratio && q.compression_ratio > *t.compression_ratio) retry = true;
+  if (t.logprob && q.avg_logprob < *t.logprob) retry = true;
+  if (t.no_speech && q.no_speech_prob > *t.no_speech && t.logprob && q.avg_logprob < *t.logprob) {
+    retry = false;
+  }
+  return retry;
+}
+
+bool is_silence(const WindowQuality& q, const QualityThresholds& t) {
+  if (!t.no_speech) return false;
+  bool skip = q.no_speech_prob > *t.no_speech;
+  if (t.logprob && q.avg_logprob > *t.logprob) skip = false;
+  return skip;
+}
+
+double candidate_score(double sum_logprob, size_t length, std::optional<double> length_penalty) {
+  const double n = static_cast<double>(length);
+  const double penalty = length_penalty ? std::pow((5.0 + n) / 6.0, *length_penalty) : n;
+  if (penalty == 0) return -std::numeric_limits<double>::infinity();
+  return sum_logprob / penalty;
+}
+
+size_t best_candidate(const std::vector<DecodedWindow>& candidates,
+                      std::optional<double> length_penalty) {
+  size_t best = 0;
+  double best_score = -std::numeric_limits<double>::infinity();
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const double s =
+        candidate_score(candidates[i].sum_logprob, candidates[i].tokens.size(), length_penalty);
+    if (s > best_score) {
+      best_score = s;
+      best = i;
+    }
+  }
+  return best;
+}
+
+std::vector<float> default_temperatures() {
+  return {0.0f, 0.2f, 0.4f, 0.6f, 0.8f, 1.0f};
+}
+
+}  // namespace wn

@@ -1,0 +1,266 @@
+// Temperature sampling, the seeded RNG, the no-speech probability and the
+// quality rules of the fallback (candidate ranking, retry, silence), on crafted
+// logits and crafted numbers; expected values worked out by hand from the
+// reference's rules (decoding.py / transcribe.py).
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "check.h"
+#include "decode_test_vocab.h"
+#include "engine/core/error.h"
+#include "engine/decode/greedy.h"
+#include "engine/decode/logit_filters.h"
+#include "engine/decode/quality.h"
+
+using namespace wn_test;
+
+namespace {
+
+constexpr float kBackground = -100.0f;
+
+std::vector<float> background_row() {
+  return std::vector<float>(kTestVocab, kBackground);
+}
+
+// No timestamp rules and no blank suppression: the rows below decide alone.
+const wn::LogitFilters& plain_filters() {
+  static const wn::LogitFilters filters = [] {
+    wn::LogitFilterOptions o;
+    o.timestamps = false;
+    o.suppress_blank = false;
+    return wn::LogitFilters(fake_tokenizer(), o);
+  }();
+  return filters;
+}
+
+// Row 0 offers 'a' with p = 3/4 and 'b' with p = 1/4; every later row says eot.
+struct TwoChoiceSource {
+  std::vector<float> first = background_row(), then_eot = background_row();
+  TwoChoiceSource() {
+    first['a'] = 0.0f;
+    first['b'] = -std::log(3.0f);
+    then_eot[kEot] = 0.0f;
+  }
+  wn::LogitsFn fn() {
+    return [this](const int32_t*, int) { return then_eot.data(); };
+  }
+  wn::FedPrompt prompt() const {
+    wn::FedPrompt p;
+    p.first_row = first;
+    p.n_prompt = 1;
+    return p;
+  }
+};
+
+double fraction_of_a(float temperature, uint64_t seed, int draws) {
+  TwoChoiceSource source;
+  wn::GreedyDecoder decoder(plain_filters(), 224, 448);
+  wn::Rng rng(seed);
+  wn::DecodedWindow out;
+  int n_a = 0;
+  for (int i = 0; i < draws; ++i) {
+    decoder.sample(source.prompt(), temperature, &rng, source.fn(), nullptr, &out);
+    CHECK(out.tokens.size() == 1 && out.ended_with_eot);
+    if (out.tokens[0].id == 'a') n_a++;
+  }
+  return static_cast<double>(n_a) / draws;
+}
+
+}  // namespace
+
+TEST(rng_is_deterministic_and_uniform) {
+  wn::Rng a(42), b(42), c(43);
+  bool all_same = true, any_differs = false;
+  double sum = 0;
+  for (int i = 0; i < 10000; ++i) {
+    const double x = a.next_unit();
+    all_same = all_same && x == b.next_unit();
+    any_differs = any_differs || x != c.next_unit();
+    CHECK(x >= 0 && x < 1);
+    sum += x;
+  }
+  CHECK(all_same);
+  CHECK(any_differs);
+  CHECK_NEAR(sum / 10000, 0.5, 0.02);
+}
+
+TEST(sampling_follows_softmax_of_logits_over_temperature) {
+  // T = 1: p(a) = 3/4. T = 0.5: weights 3^2 : 1, p(a) = 0.9. T = 0: always a.
+  CHECK_NEAR(fraction_of_a(1.0f, 7, 4000), 0.75, 0.03);
+  CHECK_NEAR(fraction_of_a(0.5f, 7, 4000), 0.90, 0.02);
+  CHECK_NEAR(fraction_of_a(0.0f, 7, 50), 1.0, 0.0);
+}
+
+TEST(sampled_logprobs_are_those_of_temperature_one) {
+  TwoChoiceSource source;
+  wn::GreedyDecoder decoder(plain_filters(), 224, 448);
+  wn::Rng rng(1);
+  wn::DecodedWindow out;
+  bool saw_a = false, saw_b = false;
+  for (int i = 0; i < 200 && !(saw_a && saw_b); ++i) {
+    decoder.sample(source.prompt(), 0.5f, &rng, source.fn(), nullptr, &out);
+    const double expected = out.tokens[0].id == 'a' ? std::log(0.75) : std::log(0.25);
+    CHECK_NEAR(out.tokens[0].logprob, expected, 1e-5);
+    CHECK_NEAR(out.sum_logprob, expected, 1e-5);  // + log p(eot) = 0
+    CHECK(out.temperature == 0.5f);
+    saw_a = saw_a || out.tokens[0].id == 'a';
+    saw_b = saw_b || out.tokens[0].id == 'b';
+  }
+  CHECK(saw_a && saw_b);
+}
+
+TEST(same_seed_gives_the_same_samples) {
+  std::vector<float> row = background_row();
+  for (int c = 'a'; c <= 'z'; ++c) row[c] = 0.0f;  // 26 equally likely letters, never eot
+  const wn::LogitsFn source = [&](const int32_t*, int) { return row.data(); };
+  wn::FedPrompt prompt;
+  prompt.first_row = row;
+  prompt.n_prompt = 1;
+  wn::GreedyDecoder decoder(plain_filters(), 30, 448);
+  std::vector<int32_t> runs[3];
+  const uint64_t seeds[3] = {5, 5, 6};
+  for (int r = 0; r < 3; ++r) {
+    wn::Rng rng(seeds[r]);
+    wn::DecodedWindow out;
+    decoder.sample(prompt, 1.0f, &rng, source, nullptr, &out);
+    CHECK(out.tokens.size() == 30);
+    for (const wn::SampledToken& t : out.tokens) runs[r].push_back(t.id);
+  }
+  CHECK(runs[0] == runs[1]);
+  CHECK(runs[0] != runs[2]);
+  wn::GreedyDecoder d(plain_filters(), 30, 448);
+  wn::DecodedWindow out;
+  CHECK_THROWS_CODE(d.sample(prompt, 1.0f, nullptr, source, nullptr, &out),
+                    wn::ErrorCode::kInvalidArgument);
+}
+
+TEST(no_speech_probability_comes_from_the_sot_row) {
+  const wn::SpecialTokens& s = fake_tokenizer().special();
+  std::vector<float> sot_row = background_row(), last_row = background_row();
+  sot_row[s.no_speech] = 0.0f;
+  sot_row['x'] = std::log(3.0f);  // p(nospeech) = 1/4 at the sot position
+  last_row[s.no_speech] = 5.0f;   // must not be used
+  std::vector<int> fed;
+  const wn::LogitsFn source = [&](const int32_t*, int n) {
+    fed.push_back(n);
+    return fed.size() == 1 ? sot_row.data() : last_row.data();
+  };
+  wn::GreedyDecoder decoder(plain_filters(), 224, 448);
+  wn::FedPrompt out;
+  // [startofprev, p, q, sot, prefix r, s]: sot at index 3; fed as 4 + 2 tokens.
+  decoder.feed_prompt({s.start_of_prev, 'p', 'q', kSot, 'r', 's'}, 3, source, nullptr, &out);
+  CHECK(fed == std::vector<int>({4, 2}));
+  CHECK_NEAR(out.no_speech_prob, 0.25, 1e-6);
+  CHECK(out.n_prompt == 6 && out.first_row[s.no_speech] == 5.0f);
+  // sot last: one call, and its row is both the sot row and the first row.
+  fed.clear();
+  decoder.feed_prompt({s.start_of_prev, 'p', kSot}, 2, source, nullptr, &out);
+  CHECK(fed == std::vector<int>({3}));
+  CHECK_NEAR(out.no_speech_prob, 0.25, 1e-6);
+  // No sot index: no no-speech probability.
+  fed.clear();
+  decoder.feed_prompt({kSot}, -1, source, nullptr, &out);
+  CHECK(out.no_speech_prob == 0);
+  CHECK_THROWS_CODE(decoder.feed_prompt({kSot}, 1, source, nullptr, &out),
+                    wn::ErrorCode::kInvalidArgument);
+}
+
+TEST(average_logprob_counts_eot) {
+  wn::DecodedWindow w;
+  w.tokens.resize(3);
+  w.sum_logprob = -2.0;
+  CHECK_NEAR(wn::average_logprob(w), -0.5, 1e-12);  // -2 / (3 + 1)
+}
+
+TEST(fallback_triggers_follow_the_reference) {
+  const wn::QualityThresholds t;  // 2.4, -1.0, 0.6
+  wn::WindowQuality q;
+  q.avg_logprob = -0.5;
+  q.compression_ratio = 1.5;
+  q.no_speech_prob = 0.1;
+  CHECK(!wn::needs_fallback(q, t));
+  q.compression_ratio = 2.5;  // too repetitive
+  CHECK(wn::needs_fallback(q, t));
+  q.compression_ratio = 2.4;  // not above: fine
+  CHECK(!wn::needs_fallback(q, t));
+  q.avg_logprob = -1.2;  // too unlikely
+  CHECK(wn::needs_fallback(q, t));
+  q.no_speech_prob = 0.7;  // ... but silence: no retry
+  CHECK(!wn::needs_fallback(q, t));
+  q.compression_ratio = 3.0;  // silence overrides repetition too (as the reference)
+  CHECK(!wn::needs_fallback(q, t));
+  wn::QualityThresholds no_logprob = t;
+  no_logprob.logprob.reset();  // then no silence exemption either
+  CHECK(wn::needs_fallback(q, no_logprob));
+  wn::QualityThresholds none;
+  none.compression_ratio.reset();
+  none.logprob.reset();
+  none.no_speech.reset();
+  CHECK(!wn::needs_fallback(q, none));
+}
+
+TEST(silence_needs_high_no_speech_and_low_logprob) {
+  const wn::QualityThresholds t;
+  wn::WindowQuality q;
+  q.no_speech_prob = 0.7;
+  q.avg_logprob = -1.5;
+  CHECK(wn::is_silence(q, t));
+  q.avg_logprob = -0.9;  // confident text: keep it
+  CHECK(!wn::is_silence(q, t));
+  q.avg_logprob = -1.0;  // not above the threshold: still silence
+  CHECK(wn::is_silence(q, t));
+  q.no_speech_prob = 0.5;  // not above 0.6
+  CHECK(!wn::is_silence(q, t));
+  wn::QualityThresholds no_logprob = t;
+  no_logprob.logprob.reset();
+  q.no_speech_prob = 0.9;
+  q.avg_logprob = 0;
+  CHECK(wn::is_silence(q, no_logprob));
+  wn::QualityThresholds no_ns = t;
+  no_ns.no_speech.reset();
+  CHECK(!wn::is_silence(q, no_ns));
+}
+
+TEST(candidates_rank_by_length_normalised_logprob) {
+  auto candidate = [](double sum, size_t length) {
+    wn::DecodedWindow w;
+    w.sum_logprob = sum;
+    w.tokens.resize(length);
+    return w;
+  };
+  // A: -2.0 / 4 = -0.5; B: -1.8 / 2 = -0.9; C: -3.0 / 10 = -0.3 -> C.
+  const std::vector<wn::DecodedWindow> c = {candidate(-2.0, 4), candidate(-1.8, 2),
+                                            candidate(-3.0, 10)};
+  CHECK(wn::best_candidate(c, std::nullopt) == 2);
+  // length_penalty 0: penalty ((5 + n) / 6)^0 = 1, the raw sums: B.
+  CHECK(wn::best_candidate(c, 0.0) == 1);
+  // length_penalty 1: A -2/1.5 = -1.333, B -1.8/(7/6) = -1.543, C -3/2.5 = -1.2 -> C.
+  CHECK_NEAR(wn::candidate_score(-1.8, 2, 1.0), -1.8 * 6 / 7, 1e-12);
+  CHECK(wn::best_candidate(c, 1.0) == 2);
+  // An empty candidate never wins over a non-empty one.
+  CHECK(wn::best_candidate({candidate(-0.1, 0), candidate(-5, 5)}, std::nullopt) == 1);
+}
+
+TEST(measure_window_scores_a_loop_as_repetitive) {
+  wn::DecodedWindow loop, speech;
+  const std::string looped =
+      "  I think that I think that I think that I think that I think that "
+      "I think that I think that I think that I think that  ";
+  const std::string said = " And so my fellow Americans, ask not what your country can do for you";
+  for (unsigned char ch : looped) loop.tokens.push_back({ch, 1.0f, 0.0f});
+  for (unsigned char ch : said) speech.tokens.push_back({ch, 1.0f, 0.0f});
+  loop.tokens.push_back({ts(3), 1.0f, 0.0f});  // timestamps are not text
+  loop.sum_logprob = -10;
+  const wn::WindowQuality q = wn::measure_window(loop, fake_tokenizer(), 0.3f);
+  CHECK(q.compression_ratio > 2.4);
+  CHECK_NEAR(q.avg_logprob, -10.0 / (looped.size() + 2), 1e-12);
+  CHECK(q.no_speech_prob == 0.3f);
+  CHECK(wn::measure_window(speech, fake_tokenizer(), 0).compression_ratio < 2.4);
+  CHECK(wn::default_temperatures() == std::vector<float>({0.0f, 0.2f, 0.4f, 0.6f, 0.8f, 1.0f}));
+}
+
+int main() {
+  return wn_test::run_all();
+}
