@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+// `npm install` step: use the prebuilt addon from prebuilds/ (or an earlier
+// build in build/Release/) when one loads on this machine; otherwise build it
+// from source with cmake-js (`npm run build:native`). Nothing is downloaded.
+'use strict';
+const { spawnSync } = require('node:child_process');
+const path = require('node:path');
+
+const root = path.join(__dirname, '..');
+try {
+  require('node-gyp-build')(root);
+  process.exit(0);
+} catch (error) {
+  const reason = String(error && error.message).split('\n')[0];
+  console.log(`whisper-native: ${reason}; building the addon from source (cmake-js)`);
+}
+const result = spawnSync('npm', ['run', 'build:native'], {
+  cwd: root,
+  stdio: 'inherit',
+  shell: process.platform === 'win32',
+});
+process.exit(result.status ?? 1);
