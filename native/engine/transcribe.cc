@@ -1,9 +1,10 @@
 // Whole-file transcription (see transcribe.h): the reference's long-form loop
-// (OpenAI transcribe(), temperature 0 only) as a sequence of named stages per
-// 30 s window: log-mel window -> encoder -> greedy decoding -> segments.
+// (OpenAI transcribe()) as a sequence of named stages per 30 s window:
 //
-// What it is not: the quality fallback, no-speech skipping, beam search and
-// word timestamps of issue 5; they will hook in around decode_window().
+//   next window -> encode -> (detect language, once) -> decode with fallback
+//   -> skip silence | split into segments -> shape -> emit -> update prompt
+//
+// What it is not: beam search and word timestamps (not wired in yet).
 #include "engine/transcribe.h"
 
 #include <algorithm>
@@ -14,8 +15,11 @@
 #include "engine/core/error.h"
 #include "engine/decode/greedy.h"
 #include "engine/decode/logit_filters.h"
+#include "engine/decode/quality.h"
+#include "engine/decode/segment_shaping.h"
 #include "engine/decode/segments.h"
 #include "engine/decode/tokenizer.h"
+#include "engine/language.h"
 #include "engine/model/decoder.h"
 #include "engine/model/encoder.h"
 
@@ -36,21 +40,93 @@ void check_samples(const float* samples, size_t n_samples) {
   }
 }
 
-LogitFilterOptions filter_options(const TranscribeOptions& options) {
-  if (!(options.max_initial_timestamp >= 0)) {
-    throw Error(ErrorCode::kInvalidArgument, "max_initial_timestamp is " +
-                                                 std::to_string(options.max_initial_timestamp) +
-                                                 "; expected a number of seconds >= 0");
+void invalid(const std::string& what) {
+  throw Error(ErrorCode::kInvalidArgument, what);
+}
+
+// Everything checkable without the model; the rest is checked where it is used.
+void check_options(const TranscribeOptions& o) {
+  if (!(o.max_initial_timestamp >= 0)) {
+    invalid("max_initial_timestamp is " + std::to_string(o.max_initial_timestamp) +
+            "; expected a number of seconds >= 0");
   }
+  if (o.temperatures.empty()) invalid("temperatures is empty; expected at least one value");
+  for (float t : o.temperatures) {
+    if (!(t >= 0) || !std::isfinite(t)) {
+      invalid("a temperature is " + std::to_string(t) + "; expected a finite value >= 0");
+    }
+  }
+  if (o.best_of < 1) invalid("best_of is " + std::to_string(o.best_of) + "; expected >= 1");
+  if (!(o.offset >= 0) || !std::isfinite(o.offset)) {
+    invalid("offset is " + std::to_string(o.offset) + "; expected seconds >= 0");
+  }
+  if (!(o.duration >= 0) || !std::isfinite(o.duration)) {
+    invalid("duration is " + std::to_string(o.duration) +
+            "; expected seconds >= 0 (0: to the end)");
+  }
+  if (o.max_segment_length < 0) {
+    invalid("max_segment_length is " + std::to_string(o.max_segment_length) +
+            "; expected >= 0 (0: no limit)");
+  }
+}
+
+LogitFilterOptions filter_options(const TranscribeOptions& options) {
   LogitFilterOptions f;
   f.suppress_blank = options.suppress_blank;
-  f.suppress_non_speech = options.suppress_non_speech;
+  f.suppress_non_speech = false;
+  for (int32_t id : options.suppress_tokens) {
+    if (id == -1) {
+      f.suppress_non_speech = true;
+    } else {
+      f.extra_suppressed.push_back(id);  // LogitFilters checks the range
+    }
+  }
+  f.timestamps = !options.without_timestamps;
   // round(seconds / 0.02) as the reference; past 30 s it no longer limits anything.
   const double index =
       std::round(std::min(options.max_initial_timestamp, 30.0f) / kSecondsPerTimestamp);
   f.max_initial_timestamp_index = static_cast<int>(index);
   return f;
 }
+
+// The initial prompt's tokens: the ids as given, or encode(" " + trimmed text).
+std::vector<int32_t> initial_prompt_tokens(const TranscribeOptions& o, const Tokenizer& tok) {
+  if (!o.initial_prompt_tokens.empty()) {
+    for (int32_t id : o.initial_prompt_tokens) {
+      if (!tok.is_text(id) && !tok.is_timestamp(id)) {
+        invalid("initial prompt token " + std::to_string(id) + " is not a text or timestamp token");
+      }
+    }
+    return o.initial_prompt_tokens;
+  }
+  const char* kSpace = " \t\n\r\f\v";
+  const size_t begin = o.initial_prompt.find_first_not_of(kSpace);
+  if (begin == std::string::npos) return {};
+  const size_t end = o.initial_prompt.find_last_not_of(kSpace);
+  return tok.encode(" " + o.initial_prompt.substr(begin, end - begin + 1));
+}
+
+// The mel frames [begin, end) to transcribe: offset / duration within the audio.
+struct FrameRange {
+  int64_t begin = 0, end = 0;
+};
+
+FrameRange frames_to_transcribe(const TranscribeOptions& o, int64_t content_frames) {
+  constexpr double kFramesPerSecond = 100.0;
+  FrameRange r;
+  r.begin = std::min<int64_t>(content_frames, std::llround(o.offset * kFramesPerSecond));
+  r.end = content_frames;
+  if (o.duration > 0) {
+    r.end = std::min<int64_t>(r.end, r.begin + std::llround(o.duration * kFramesPerSecond));
+  }
+  return r;
+}
+
+// One window's kept decoding and how it was judged.
+struct WindowDecoding {
+  DecodedWindow decoded;
+  WindowQuality quality;
+};
 
 // The state of one transcription: the per-call model state and buffers, reused
 // for every window.
@@ -63,66 +139,150 @@ class WindowLoop {
         callbacks_(callbacks),
         tokenizer_(model.vocab(), model.hparams().n_vocab),
         filters_(tokenizer_, filter_options(options)),
-        greedy_(filters_, model.hparams().n_text_ctx / 2, model.hparams().n_text_ctx),
+        sampler_(filters_, model.hparams().n_text_ctx / 2, model.hparams().n_text_ctx),
         mel_(samples, n_samples, model.mel_filters(), model.hparams().n_mels, model.n_fft_bins(),
              &model.pool()),
         encoder_(model),
         decoder_(model),
+        rng_(options.seed),
         mel_window_(static_cast<size_t>(model.hparams().n_mels) * kWindowFrames),
         encoded_(static_cast<size_t>(model.hparams().n_audio_ctx) * model.hparams().n_audio_state),
-        audio_seconds_(static_cast<double>(n_samples) / kSampleRate) {}
+        audio_seconds_(static_cast<double>(n_samples) / kSampleRate) {
+    thresholds_.compression_ratio = options.compression_ratio_threshold;
+    thresholds_.logprob = options.logprob_threshold;
+    thresholds_.no_speech = options.no_speech_threshold;
+    history_ = initial_prompt_tokens(options, tokenizer_);
+    for (int32_t id : options.prefix_tokens) {
+      if (!tokenizer_.is_text(id)) invalid("prefix token " + std::to_string(id) + " is not text");
+    }
+    choose_language_if_given();
+  }
 
   void run(TranscribeResult* result) {
-    const int64_t content_frames = mel_.content_frames();
-    if (content_frames == 0 && callbacks_.on_progress) callbacks_.on_progress(1.0);  // < 10 ms
-    int64_t seek = 0;
-    while (seek < content_frames) {
+    const FrameRange range = frames_to_transcribe(options_, mel_.content_frames());
+    const double end_seconds = std::min(audio_seconds_, range.end / 100.0);
+    if (range.end <= range.begin && callbacks_.on_progress) callbacks_.on_progress(1.0);
+    int64_t seek = range.begin;
+    while (seek < range.end) {
       throw_if_cancelled(callbacks_.cancel);
-      const int64_t window_frames = std::min<int64_t>(kWindowFrames, content_frames - seek);
-      decode_window(seek);
-      WindowPosition position;
-      position.seek_frames = seek;
-      position.window_frames = window_frames;
-      position.audio_seconds = audio_seconds_;
-      position.earliest_start = last_end_;
-      const WindowSplit split =
-          split_window(window_ids_.data(), window_ids_.size(), tokenizer_, position);
-      for (const WindowSegment& piece : split.segments) emit_segment(piece, result);
-      seek = split.next_seek_frames;
+      const int64_t window_frames = std::min<int64_t>(kWindowFrames, range.end - seek);
+      encode_window(seek);
+      if (language_index_ < 0) detect_language_here();
+      const WindowDecoding window = decode_with_fallback();
+      if (is_silence(window.quality, thresholds_)) {
+        seek += window_frames;
+      } else {
+        WindowPosition position;
+        position.seek_frames = seek;
+        position.window_frames = window_frames;
+        position.audio_seconds = end_seconds;
+        position.earliest_start = last_end_;
+        WindowSplit split =
+            split_window(window_ids_.data(), window_ids_.size(), tokenizer_, position);
+        if (options_.single_segment) merge_into_one(&split);
+        for (const WindowSegment& piece : split.segments) {
+          for (const WindowSegment& part :
+               split_long_segment(piece, window_ids_.data(), tokenizer_,
+                                  options_.max_segment_length, options_.split_on_word)) {
+            emit_segment(part, window, result);
+          }
+        }
+        // The reference drops the prompt after a window it had to sample hot.
+        if (!options_.condition_on_previous_text || window.quality.temperature > 0.5f) {
+          history_.clear();
+        }
+        seek = split.next_seek_frames;
+      }
       if (callbacks_.on_progress) {
-        callbacks_.on_progress(static_cast<double>(std::min(seek, content_frames)) /
-                               content_frames);
+        callbacks_.on_progress(static_cast<double>(std::min(seek, range.end) - range.begin) /
+                               static_cast<double>(range.end - range.begin));
       }
     }
+    result->language = tokenizer_.special().multilingual ? language_code(language_index_) : "en";
   }
 
  private:
-  // Encodes the window at `seek` and decodes it greedily into window_ids_.
-  void decode_window(int64_t seek) {
+  void choose_language_if_given() {
+    if (!tokenizer_.special().multilingual) {
+      language_index_ = 0;  // English-only models have no language token
+      return;
+    }
+    if (options_.language.empty() || options_.language == "auto") return;  // detect later
+    const int index = language_index(options_.language);
+    if (index < 0 || index >= tokenizer_.special().n_languages) {
+      invalid("language \"" + options_.language + "\" is not one of this model's " +
+              std::to_string(tokenizer_.special().n_languages) + " languages");
+    }
+    language_index_ = index;
+  }
+
+  // The reference detects once, on the first window, and keeps the answer.
+  void detect_language_here() {
+    const int32_t sot = tokenizer_.special().sot;
+    throw_if_cancelled(callbacks_.cancel);
+    const float* row = decoder_.forward(&sot, 1);
+    language_index_ = language_probabilities(row, tokenizer_.special()).front().index;
+    decoder_.reset();
+  }
+
+  void encode_window(int64_t seek) {
     mel_.window(seek, mel_window_.data());
     encoder_.encode(mel_window_.data(), encoded_.data(), callbacks_.cancel);
-    decoder_.set_audio(encoded_.data());
+    decoder_.set_audio(encoded_.data());  // cross-attention K/V, once per window
+  }
+
+  // Decodes the encoded window at each temperature in turn until the result
+  // passes the quality rules (or the temperatures run out: the last is kept).
+  WindowDecoding decode_with_fallback() {
+    decoder_.reset();
+    const std::vector<int32_t> sot_sequence =
+        tokenizer_.sot_sequence(language_index_, options_.translate, !options_.without_timestamps);
     const int max_previous = model_.hparams().n_text_ctx / 2 - 1;  // 223
-    const std::vector<int32_t> prompt = window_prompt(
-        tokenizer_, options_.condition_on_previous_text ? history_ : no_history_, max_previous);
+    const size_t n_previous = std::min(history_.size(), static_cast<size_t>(max_previous));
+    const std::vector<int32_t> prompt =
+        window_prompt(sot_sequence, tokenizer_.special().start_of_prev, history_, max_previous,
+                      options_.prefix_tokens);
+    const int sot_index = n_previous > 0 ? static_cast<int>(n_previous) + 1 : 0;
     const LogitsFn logits = [this](const int32_t* tokens, int n) {
       return decoder_.forward(tokens, n);
     };
-    greedy_.decode(prompt, logits, callbacks_.cancel, &decoded_);
+    FedPrompt fed;
+    sampler_.feed_prompt(prompt, sot_index, logits, callbacks_.cancel, &fed);
+    WindowDecoding kept;
+    bool first_run = true;
+    for (float temperature : options_.temperatures) {
+      const size_t n_candidates = temperature > 0 ? static_cast<size_t>(options_.best_of) : 1;
+      candidates_.resize(n_candidates);
+      for (DecodedWindow& candidate : candidates_) {
+        if (!first_run) decoder_.truncate(fed.n_prompt);  // back to just the prompt
+        first_run = false;
+        sampler_.sample(fed, temperature, &rng_, logits, callbacks_.cancel, &candidate);
+      }
+      DecodedWindow& best = candidates_[best_candidate(candidates_, options_.length_penalty)];
+      std::swap(kept.decoded, best);
+      kept.quality = measure_window(kept.decoded, tokenizer_, fed.no_speech_prob);
+      if (!needs_fallback(kept.quality, thresholds_)) break;
+    }
     window_ids_.clear();
-    for (const SampledToken& t : decoded_.tokens) window_ids_.push_back(t.id);
+    for (const SampledToken& t : kept.decoded.tokens) window_ids_.push_back(t.id);
+    return kept;
   }
 
-  void emit_segment(const WindowSegment& piece, TranscribeResult* result) {
+  void emit_segment(const WindowSegment& piece, const WindowDecoding& window,
+                    TranscribeResult* result) {
     Segment segment;
     segment.start = piece.start;
     segment.end = piece.end;
     segment.text = piece.text;
+    segment.temperature = window.quality.temperature;
+    segment.avg_logprob = window.quality.avg_logprob;
+    segment.compression_ratio = window.quality.compression_ratio;
+    segment.no_speech_prob = window.quality.no_speech_prob;
     segment.tokens.reserve(piece.end_token - piece.first_token);
     for (size_t i = piece.first_token; i < piece.end_token; ++i) {
       TokenResult token;
-      token.id = decoded_.tokens[i].id;
-      token.p = decoded_.tokens[i].p;
+      token.id = window.decoded.tokens[i].id;
+      token.p = window.decoded.tokens[i].p;
       token.text = piece.token_texts[i - piece.first_token];
       history_.push_back(token.id);
       segment.tokens.push_back(std::move(token));
@@ -138,18 +298,20 @@ class WindowLoop {
   const Model& model_;
   const TranscribeOptions& options_;
   const TranscribeCallbacks& callbacks_;
+  QualityThresholds thresholds_;
   Tokenizer tokenizer_;
   LogitFilters filters_;
-  GreedyDecoder greedy_;
+  GreedyDecoder sampler_;
   LogMelSpectrogram mel_;
   Encoder encoder_;
   Decoder decoder_;
+  Rng rng_;
+  int language_index_ = -1;        // -1: not known yet (detected on the first window)
   std::vector<float> mel_window_;  // [n_mels][3000]
   std::vector<float> encoded_;     // [n_audio_ctx][n_audio_state]
-  DecodedWindow decoded_;
+  std::vector<DecodedWindow> candidates_;
   std::vector<int32_t> window_ids_;
-  std::vector<int32_t> history_;  // tokens of the emitted segments, timestamps included
-  const std::vector<int32_t> no_history_;
+  std::vector<int32_t> history_;  // the prompt for the next window, timestamps included
   double audio_seconds_;
   double last_end_ = 0;
 };
@@ -160,6 +322,7 @@ TranscribeResult transcribe(const Model& model, const float* samples, size_t n_s
                             const TranscribeOptions& options,
                             const TranscribeCallbacks& callbacks) {
   check_samples(samples, n_samples);
+  check_options(options);
   TranscribeResult result;
   result.duration = static_cast<double>(n_samples) / kSampleRate;
   if (n_samples == 0) return result;

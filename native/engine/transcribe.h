@@ -1,10 +1,15 @@
 // Whole-file transcription: audio -> log-mel -> 30 s windows -> encoder ->
-// greedy decoding with timestamp rules -> segments (REFERENCE.md §4–5).
-// The host binding calls this on a worker thread.
+// decoding with the reference's quality fallback -> segments (REFERENCE.md
+// §4–5, OpenAI whisper transcribe.py). The host binding calls this on a worker
+// thread.
+//
+// TranscribeOptions is the one documented place for every option; the
+// defaults are the reference library's (transcribe() / DecodingOptions).
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,38 +19,97 @@
 namespace wn {
 
 struct TranscribeOptions {
-  // Feed the previous windows' text as a <|startofprev|> prompt (reference default).
+  // --- language and task (multilingual models; English-only ones ignore them)
+  // A language code from Whisper's list ("en", "de", "zh", ...), or "" / "auto"
+  // to detect it from the first 30 s window (reference: language=None).
+  std::string language = "auto";
+  bool translate = false;  // task "translate" (to English) instead of "transcribe"
+
+  // --- sampling and the quality fallback
+  // Each window is decoded at temperatures[0]; when the result is too
+  // repetitive or too unlikely (thresholds below) it is decoded again at the
+  // next temperature. Must be non-empty and each >= 0.
+  std::vector<float> temperatures = {0.0f, 0.2f, 0.4f, 0.6f, 0.8f, 1.0f};
+  // Candidates sampled at each temperature > 0; the best by
+  // sum_logprob / length is kept. >= 1.
+  int best_of = 5;
+  uint64_t seed = 0;  // of the sampling RNG: the same seed gives the same result
+  // Unset disables a rule (the reference's None).
+  std::optional<double> compression_ratio_threshold = 2.4;  // retry when above
+  std::optional<double> logprob_threshold = -1.0;           // retry when avg_logprob below
+  // A window whose no-speech probability is above this and whose avg_logprob is
+  // below logprob_threshold is skipped as silence.
+  std::optional<double> no_speech_threshold = 0.6;
+  // Candidate ranking: unset = sum_logprob / length (the reference's None);
+  // else sum_logprob / ((5 + length) / 6) ^ length_penalty.
+  std::optional<double> length_penalty;
+
+  // --- prompting
+  // Feed the previous windows' text as a <|startofprev|> prompt (at most the
+  // last 223 tokens). Whatever the option, the prompt is dropped after a
+  // window decoded at a temperature above 0.5 (the reference's reset).
   bool condition_on_previous_text = true;
+  // Text placed before the first window's prompt: encoded as
+  // encode(" " + trimmed text). Ignored when initial_prompt_tokens is non-empty.
+  std::string initial_prompt;
+  std::vector<int32_t> initial_prompt_tokens;  // the same, as token ids (< eot)
+  // Text tokens forced at the start of every window's output, after the sot
+  // sequence (the reference's `prefix`; not part of the returned tokens).
+  std::vector<int32_t> prefix_tokens;
+
+  // --- token filters
   float max_initial_timestamp = 1.0f;  // seconds; the first timestamp may not be later
   bool suppress_blank = true;          // no " " or eot as the first sampled token
-  bool suppress_non_speech = true;     // the reference's default suppress_tokens="-1"
+  // Ids never sampled. -1 stands for the reference's non-speech symbol set
+  // (its default suppress_tokens="-1"); an empty list suppresses nothing extra.
+  std::vector<int32_t> suppress_tokens = {-1};
+  // No timestamp tokens: the prompt ends with <|notimestamps|> and each window
+  // becomes one segment spanning it.
+  bool without_timestamps = false;
+
+  // --- what to transcribe and how to cut it
+  double offset = 0;    // seconds: start here
+  double duration = 0;  // seconds after offset to transcribe; 0: to the end
+  // Cut segments longer than this many characters (Unicode code points); 0: no
+  // limit. See split_long_segment in transcribe.cc for how times are assigned.
+  int max_segment_length = 0;
+  bool split_on_word = false;   // with max_segment_length: cut only before a word
+  bool single_segment = false;  // one segment per 30 s window
 };
 
 struct TokenResult {
   int32_t id = 0;
-  std::string text;  // UTF-8; a character split across tokens belongs to the token that completes it
-  float p = 0;       // probability of this token under the filtered distribution
+  std::string
+      text;     // UTF-8; a character split across tokens belongs to the token that completes it
+  float p = 0;  // probability of this token under the filtered distribution
 };
 
 struct Segment {
-  double start = 0, end = 0;  // seconds from the start of the audio
-  std::string text;           // valid UTF-8
+  double start = 0, end = 0;        // seconds from the start of the audio
+  std::string text;                 // valid UTF-8
   std::vector<TokenResult> tokens;  // text tokens and timestamp tokens as decoded
+  // The window's decoding this segment came from (shared by its segments):
+  float temperature = 0;         // the temperature of the kept decoding
+  double avg_logprob = 0;        // sum_logprob / (sampled tokens + 1)
+  double compression_ratio = 0;  // of the window's text
+  float no_speech_prob = 0;      // p(<|nospeech|>) at the sot position
 };
 
 struct TranscribeResult {
   std::vector<Segment> segments;
-  double duration = 0;  // seconds of audio
+  double duration = 0;   // seconds of audio
+  std::string language;  // the language code used ("en" for English-only models)
 };
 
 struct TranscribeCallbacks {
-  std::function<void(double fraction)> on_progress;     // 0..1, after each window
-  std::function<void(const Segment&)> on_segment;       // as each segment is final
-  const CancellationFlag* cancel = nullptr;             // polled before each decoder step
+  std::function<void(double fraction)> on_progress;  // 0..1, after each window
+  std::function<void(const Segment&)> on_segment;    // as each segment is final
+  const CancellationFlag* cancel = nullptr;          // polled before each decoder step
 };
 
 // samples: 16 kHz mono in [-1, 1]. Throws wn::Error (kInvalidAudio for NaN/Inf,
-// kAborted when cancelled). Empty audio gives an empty result.
+// kInvalidArgument for an invalid option, kAborted when cancelled). Empty audio
+// gives an empty result.
 TranscribeResult transcribe(const Model& model, const float* samples, size_t n_samples,
                             const TranscribeOptions& options, const TranscribeCallbacks& callbacks);
 

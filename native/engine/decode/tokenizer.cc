@@ -155,6 +155,13 @@ std::string language_code(int index) {
   return "lang" + std::to_string(index);
 }
 
+int language_index(std::string_view code) {
+  for (int i = 0; i < kKnownLanguages; ++i) {
+    if (code == kLanguageCodes[i]) return i;
+  }
+  return -1;
+}
+
 SpecialTokens SpecialTokens::for_vocab_size(int32_t n_vocab) {
   SpecialTokens s;
   s.multilingual = n_vocab > kEnglishVocab;
@@ -336,8 +343,23 @@ std::string Tokenizer::token_bytes(int32_t id) const {
 }
 
 std::vector<int32_t> Tokenizer::sot_sequence() const {
-  if (!special_.multilingual) return {special_.sot};
-  return {special_.sot, special_.first_language, special_.transcribe};
+  return sot_sequence(0, false, true);
+}
+
+std::vector<int32_t> Tokenizer::sot_sequence(int language_index, bool translate,
+                                             bool timestamps) const {
+  std::vector<int32_t> seq = {special_.sot};
+  if (special_.multilingual) {
+    if (language_index < 0 || language_index >= special_.n_languages) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "language index " + std::to_string(language_index) + "; this model has " +
+                      std::to_string(special_.n_languages) + " languages");
+    }
+    seq.push_back(special_.first_language + language_index);
+    seq.push_back(translate ? special_.translate : special_.transcribe);
+  }
+  if (!timestamps) seq.push_back(special_.no_timestamps);
+  return seq;
 }
 
 // tiktoken's byte-pair merge: parts start as single bytes; merge the adjacent

@@ -99,9 +99,14 @@ class Tokenizer {
   std::string token_bytes(int32_t id) const;
 
   // The start-of-transcript sequence: [sot] for English-only models,
-  // [sot, <|en|>, <|transcribe|>] for multilingual ones (language detection and
-  // translation come later).
+  // [sot, <|en|>, <|transcribe|>] for multilingual ones.
   std::vector<int32_t> sot_sequence() const;
+  // The reference's sot sequence for a task: multilingual models get
+  // [sot, <|language|>, <|transcribe|> or <|translate|>], English-only ones
+  // [sot] (they have no language or task); then <|notimestamps|> when
+  // !timestamps. Throws kInvalidArgument when language_index is outside
+  // [0, n_languages) on a multilingual model.
+  std::vector<int32_t> sot_sequence(int language_index, bool translate, bool timestamps) const;
 
   // Byte-level BPE: pre-tokenize, then in each piece repeatedly merge the
   // adjacent pair whose joined bytes form the token with the lowest id
@@ -152,5 +157,7 @@ class Tokenizer {
 // Language code of language token i ("en", "zh", ...), in Whisper's order;
 // "lang<i>" beyond the known list.
 std::string language_code(int index);
+// Index of a language code in that order ("en" -> 0), or -1 when unknown.
+int language_index(std::string_view code);
 
 }  // namespace wn
