@@ -4,7 +4,8 @@
 // logits for the clip's 16 teacher-forced tokens on the golden encoder output
 // vs NAME.logits.f32 (relative RMS and per-row argmax). Also checks that
 // incremental decoding through the KV cache (one token at a time, two chunks,
-// truncate and refeed) gives the logits of one batched call.
+// truncate and refeed) gives the logits of one batched call. Every path runs
+// every clip (about 1.2 s per window on the portable path, 0.13 s on AVX-512).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -25,9 +26,6 @@ namespace {
 
 constexpr double kParityTol = 1e-4;       // issue 2: encoder output and logits
 constexpr double kIncrementalTol = 1e-5;  // cache vs batched: same math, other summation order
-// The portable path is slow on the encoder; it runs on this many clips, the
-// vector paths on all of them.
-constexpr size_t kGenericClips = 2;
 
 std::string model_path() {
   return wn_test::shared_dir() + "/models/ggml-tiny.en-random.bin";
@@ -193,10 +191,8 @@ void run_parity(wn::kernels::Isa isa) {
   wn::LoadOptions options;
   options.isa = isa;
   const auto model = wn::Model::load(model_path(), options);
-  std::vector<Clip> clips = golden_clips();
+  const std::vector<Clip> clips = golden_clips();
   CHECK(clips.size() >= 7);
-  if (isa == wn::kernels::Isa::kGeneric && clips.size() > kGenericClips)
-    clips.resize(kGenericClips);
   std::printf("  --- %s (%d threads), %zu clips\n", wn::kernels::isa_name(isa),
               model->pool().size(), clips.size());
   for (const Clip& clip : clips) {
