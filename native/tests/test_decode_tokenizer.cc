@@ -158,6 +158,42 @@ TEST(special_tokens_of_the_real_layout) {
   CHECK_THROWS_CODE(wn::Tokenizer(short_vocab, kNVocab), wn::ErrorCode::kModelFormat);
 }
 
+TEST(sot_sequences_for_every_layout) {
+  // English-only: no language, no task; notimestamps appended when asked.
+  const std::vector<std::string> vocab(50257, "x");  // as many as the files store
+  const wn::Tokenizer en(vocab, 51864);
+  CHECK(en.sot_sequence(0, false, true) == std::vector<int32_t>({50257}));
+  CHECK(en.sot_sequence(0, true, false) == std::vector<int32_t>({50257, 50362}));
+  // Multilingual, 99 languages (51865): sot 50258, <|en|> 50259, <|de|> 50261,
+  // translate 50358, transcribe 50359, notimestamps 50363, <|0.00|> 50364.
+  const wn::Tokenizer ml(vocab, 51865);
+  const wn::SpecialTokens& s = ml.special();
+  CHECK(s.multilingual && s.n_languages == 99 && s.eot == 50257 && s.sot == 50258);
+  CHECK(s.translate == 50358 && s.transcribe == 50359 && s.no_timestamps == 50363 &&
+        s.timestamp_begin == 50364);
+  CHECK(ml.sot_sequence() == std::vector<int32_t>({50258, 50259, 50359}));
+  CHECK(ml.sot_sequence(2, false, true) == std::vector<int32_t>({50258, 50261, 50359}));
+  CHECK(ml.sot_sequence(2, true, false) == std::vector<int32_t>({50258, 50261, 50358, 50363}));
+  CHECK(ml.token_bytes(50261) == "<|de|>");
+  CHECK_THROWS_CODE(ml.sot_sequence(99, false, true), wn::ErrorCode::kInvalidArgument);
+  CHECK_THROWS_CODE(ml.sot_sequence(-1, false, true), wn::ErrorCode::kInvalidArgument);
+  // large-v3 (51866): 100 languages, the 100th is Cantonese ("yue", 50358);
+  // every later token moves up by one.
+  const wn::Tokenizer v3(vocab, 51866);
+  CHECK(v3.special().n_languages == 100 && v3.special().translate == 50359);
+  CHECK(v3.sot_sequence(99, true, true) == std::vector<int32_t>({50258, 50358, 50359}));
+  CHECK(v3.token_bytes(50358) == "<|yue|>");
+  CHECK(v3.special().timestamp_begin == 50365);
+}
+
+TEST(language_codes_round_trip) {
+  CHECK(wn::language_index("en") == 0 && wn::language_index("zh") == 1);
+  CHECK(wn::language_index("de") == 2 && wn::language_index("yue") == 99);
+  CHECK(wn::language_index("haw") == 93 && wn::language_index("jw") == 97);
+  CHECK(wn::language_index("xx") == -1 && wn::language_index("") == -1);
+  for (int i = 0; i < 100; ++i) CHECK(wn::language_index(wn::language_code(i)) == i);
+}
+
 int main() {
   return wn_test::run_all();
 }
