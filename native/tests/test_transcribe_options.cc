@@ -1,0 +1,215 @@
+// The transcription options end to end on the random-weight tiny.en model:
+// the text is meaningless, so each test checks what the option guarantees
+// whatever the words (times inside the requested range, no timestamp tokens,
+// segment lengths, reproducible sampling, the fallback's bookkeeping).
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "check.h"
+#include "engine/core/error.h"
+#include "engine/decode/segment_shaping.h"
+#include "engine/decode/tokenizer.h"
+#include "engine/language.h"
+#include "engine/model/model.h"
+#include "engine/transcribe.h"
+
+namespace {
+
+constexpr int32_t kTimestampBegin = 50363;
+
+std::shared_ptr<const wn::Model> random_model() {
+  static std::shared_ptr<const wn::Model> model = [] {
+    wn::LoadOptions options;
+    options.threads = 2;
+    return wn::Model::load(wn_test::shared_dir() + "/models/ggml-tiny.en-random.bin", options);
+  }();
+  return model;
+}
+
+// Deterministic speech-like noise: a few seconds are enough for one window.
+std::vector<float> test_audio(double seconds) {
+  std::vector<float> out(static_cast<size_t>(seconds * 16000));
+  uint32_t x = 99;
+  for (size_t i = 0; i < out.size(); ++i) {
+    x = x * 1664525u + 1013904223u;
+    const double noise = (static_cast<double>(x >> 8) / 16777216.0 - 0.5) * 0.1;
+    out[i] = static_cast<float>(noise + 0.3 * std::sin(i * 0.05) * std::sin(i * 0.0007));
+  }
+  return out;
+}
+
+wn::TranscribeOptions greedy_only() {
+  wn::TranscribeOptions o;
+  o.temperatures = {0.0f};
+  return o;
+}
+
+wn::TranscribeResult run(const std::vector<float>& audio, const wn::TranscribeOptions& o) {
+  return wn::transcribe(*random_model(), audio.data(), audio.size(), o, {});
+}
+
+std::vector<int32_t> all_ids(const wn::TranscribeResult& r) {
+  std::vector<int32_t> ids;
+  for (const auto& s : r.segments)
+    for (const auto& t : s.tokens) ids.push_back(t.id);
+  return ids;
+}
+
+void print_quality(const char* name, const wn::TranscribeResult& r) {
+  std::printf("  %s: %zu segments", name, r.segments.size());
+  if (!r.segments.empty()) {
+    const wn::Segment& s = r.segments[0];
+    std::printf("; first: T %.1f, avg_logprob %.3f, compression %.2f, no_speech %.3f",
+                s.temperature, s.avg_logprob, s.compression_ratio, s.no_speech_prob);
+  }
+  std::printf("\n");
+}
+
+}  // namespace
+
+TEST(greedy_segments_carry_their_window_quality) {
+  const std::vector<float> audio = test_audio(4);
+  wn::TranscribeOptions o = greedy_only();
+  o.no_speech_threshold.reset();  // never skip: this test looks at the numbers
+  const wn::TranscribeResult r = run(audio, o);
+  print_quality("greedy", r);
+  CHECK(!r.segments.empty());
+  CHECK(r.language == "en");
+  for (const wn::Segment& s : r.segments) {
+    CHECK(s.temperature == 0.0f);
+    CHECK(s.avg_logprob < 0 && s.avg_logprob > -30);
+    CHECK(s.compression_ratio > 0);
+    CHECK(s.no_speech_prob >= 0 && s.no_speech_prob <= 1);
+  }
+}
+
+TEST(fallback_retries_hot_and_is_reproducible_by_seed) {
+  const std::vector<float> audio = test_audio(4);
+  wn::TranscribeOptions o;
+  o.temperatures = {0.0f, 0.6f};
+  o.best_of = 2;
+  o.seed = 7;
+  o.no_speech_threshold.reset();
+  const wn::TranscribeResult a = run(audio, o);
+  const wn::TranscribeResult b = run(audio, o);
+  print_quality("fallback", a);
+  CHECK(all_ids(a) == all_ids(b));
+  for (const wn::Segment& s : a.segments) {
+    CHECK(s.temperature == 0.0f || s.temperature == 0.6f);
+    // Kept at 0 only when the window passed the rules.
+    if (s.temperature == 0.0f) CHECK(s.avg_logprob >= -1.0 && s.compression_ratio <= 2.4);
+  }
+  // The random model's text fails them, so T = 0.6 is reached; the greedy
+  // result differs from the sampled one.
+  const wn::TranscribeResult greedy = run(audio, [] {
+    wn::TranscribeOptions g = greedy_only();
+    g.no_speech_threshold.reset();
+    return g;
+  }());
+  if (!greedy.segments.empty() &&
+      (greedy.segments[0].avg_logprob < -1.0 || greedy.segments[0].compression_ratio > 2.4)) {
+    CHECK(!a.segments.empty() && a.segments[0].temperature == 0.6f);
+    CHECK(all_ids(a) != all_ids(greedy));
+    o.seed = 8;
+    CHECK(all_ids(run(audio, o)) != all_ids(a));
+  }
+}
+
+TEST(silence_rule_skips_a_window_only_when_both_conditions_hold) {
+  const std::vector<float> audio = test_audio(4);
+  wn::TranscribeOptions o = greedy_only();
+  o.no_speech_threshold.reset();
+  const wn::TranscribeResult kept = run(audio, o);
+  if (kept.segments.empty()) return;
+  const wn::Segment& s = kept.segments[0];
+  // A threshold just below the window's no-speech probability: skipped exactly
+  // when its avg_logprob is not above logprob_threshold.
+  o.no_speech_threshold = s.no_speech_prob * 0.999 - 1e-9;
+  o.logprob_threshold = s.avg_logprob + 0.5;
+  CHECK(run(audio, o).segments.empty());
+  o.logprob_threshold = s.avg_logprob - 0.5;
+  CHECK(!run(audio, o).segments.empty());
+  o.logprob_threshold.reset();
+  CHECK(run(audio, o).segments.empty());
+}
+
+TEST(offset_and_duration_bound_the_segments) {
+  const std::vector<float> audio = test_audio(8);
+  wn::TranscribeOptions o = greedy_only();
+  o.no_speech_threshold.reset();
+  o.offset = 2.0;
+  o.duration = 3.0;
+  std::vector<double> progress;
+  wn::TranscribeCallbacks cb;
+  cb.on_progress = [&](double f) { progress.push_back(f); };
+  const wn::TranscribeResult r = wn::transcribe(*random_model(), audio.data(), audio.size(), o, cb);
+  CHECK(!r.segments.empty());
+  for (const wn::Segment& s : r.segments) CHECK(s.start >= 2.0 && s.end <= 5.0 + 1e-9);
+  CHECK(!progress.empty() && progress.back() == 1.0);
+  o.offset = 20.0;  // past the end: nothing to do
+  CHECK(run(audio, o).segments.empty());
+}
+
+TEST(without_timestamps_gives_one_segment_per_window) {
+  const std::vector<float> audio = test_audio(5);
+  wn::TranscribeOptions o = greedy_only();
+  o.no_speech_threshold.reset();
+  o.without_timestamps = true;
+  const wn::TranscribeResult r = run(audio, o);
+  CHECK(r.segments.size() == 1);
+  if (r.segments.size() != 1) return;
+  CHECK(r.segments[0].start == 0.0);
+  CHECK_NEAR(r.segments[0].end, 5.0, 1e-9);
+  for (const auto& t : r.segments[0].tokens) CHECK(t.id < kTimestampBegin);
+}
+
+TEST(single_segment_and_max_length_shape_the_output) {
+  const std::vector<float> audio = test_audio(5);
+  wn::TranscribeOptions o = greedy_only();
+  o.no_speech_threshold.reset();
+  o.single_segment = true;
+  CHECK(run(audio, o).segments.size() == 1);
+  o.single_segment = false;
+  o.max_segment_length = 12;
+  const wn::TranscribeResult r = run(audio, o);
+  const wn::TranscribeResult whole = run(audio, greedy_only());
+  CHECK(r.segments.size() >= whole.segments.size());
+  double previous_end = 0;
+  for (const wn::Segment& s : r.segments) {
+    // At most 12 characters unless one token alone is longer.
+    int text_tokens = 0;
+    for (const auto& t : s.tokens) text_tokens += t.id < 50256 ? 1 : 0;
+    CHECK(wn::count_code_points(s.text) <= 12 || text_tokens == 1);
+    CHECK(s.start >= previous_end && s.end > s.start);
+    previous_end = s.end;
+  }
+}
+
+TEST(initial_prompt_text_and_tokens_agree) {
+  const std::vector<float> audio = test_audio(4);
+  const wn::Tokenizer tok(random_model()->vocab(), random_model()->hparams().n_vocab);
+  wn::TranscribeOptions text = greedy_only();
+  text.no_speech_threshold.reset();
+  text.initial_prompt = "  Hello world, this is a prompt. ";
+  wn::TranscribeOptions ids = text;
+  ids.initial_prompt.clear();
+  ids.initial_prompt_tokens = tok.encode(" Hello world, this is a prompt.");
+  CHECK(all_ids(run(audio, text)) == all_ids(run(audio, ids)));
+}
+
+TEST(detect_language_on_an_english_only_model_is_english) {
+  const std::vector<float> audio = test_audio(2);
+  const auto langs = wn::detect_language(*random_model(), audio.data(), audio.size());
+  CHECK(langs.size() == 1 && langs[0].code == "en" && langs[0].probability == 1.0f);
+  wn::TranscribeOptions o = greedy_only();
+  o.language = "de";  // English-only models have no language token: ignored
+  o.translate = true;
+  CHECK(run(audio, o).language == "en");
+}
+
+int main() {
+  return wn_test::run_all();
+}
