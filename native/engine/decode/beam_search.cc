@@ -1,0 +1,143 @@
+// Beam search (see beam_search.h).
+#include "engine/decode/beam_search.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+
+#include "engine/core/error.h"
+#include "engine/decode/quality.h"
+
+namespace wn {
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+// True when (value a, id a) ranks before (value b, id b): larger value, then
+// lower id; NaN ranks last.
+bool ranks_before(float a, int32_t id_a, float b, int32_t id_b) {
+  const bool a_nan = std::isnan(a), b_nan = std::isnan(b);
+  if (a_nan != b_nan) return b_nan;
+  if (a != b && !a_nan) return a > b;
+  return id_a < id_b;
+}
+
+// The k best entries of row[0..n) (largest first, ties by lower id).
+void top_k(const float* row, int n, int k, std::vector<int32_t>* ids) {
+  ids->clear();
+  for (int32_t i = 0; i < n; ++i) {
+    if (static_cast<int>(ids->size()) == k &&
+        !ranks_before(row[i], i, row[ids->back()], ids->back())) {
+      continue;
+    }
+    auto at = ids->begin();
+    while (at != ids->end() && ranks_before(row[*at], *at, row[i], i)) ++at;
+    ids->insert(at, i);
+    if (static_cast<int>(ids->size()) > k) ids->pop_back();
+  }
+}
+
+}  // namespace
+
+BeamSearchDecoder::BeamSearchDecoder(const LogitFilters& filters, int sample_len, int n_ctx,
+                                     const BeamSearchOptions& options)
+    : filters_(filters),
+      n_vocab_(filters.tokenizer().n_vocab()),
+      sample_len_(sample_len),
+      n_ctx_(n_ctx),
+      options_(options),
+      max_candidates_(static_cast<int>(std::round(options.beam_size * options.patience))),
+      filtered_(static_cast<size_t>(n_vocab_)) {
+  if (options.beam_size < 1 || max_candidates_ < 1 || !std::isfinite(options.patience)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "beam search with beam_size " + std::to_string(options.beam_size) +
+                    " and patience " + std::to_string(options.patience) +
+                    "; expected beam_size >= 1 and round(beam_size * patience) >= 1");
+  }
+}
+
+// Adds the beam_size + 1 best continuations of beam `beam` to candidates_.
+void BeamSearchDecoder::expand(const float* row, int beam, int n_sampled) {
+  const DecodedWindow& b = beams_[static_cast<size_t>(beam)];
+  std::memcpy(filtered_.data(), row, sizeof(float) * filtered_.size());
+  std::vector<int32_t> sampled;
+  sampled.reserve(b.tokens.size());
+  for (const SampledToken& t : b.tokens) sampled.push_back(t.id);
+  filters_.apply(filtered_.data(), sampled.data(), n_sampled);
+  const double lse = log_sum_exp(filtered_.data(), n_vocab_);
+  std::vector<int32_t> best;
+  top_k(filtered_.data(), n_vocab_, options_.beam_size + 1, &best);
+  for (int32_t id : best) {
+    Candidate c;
+    c.parent = beam;
+    c.token = id;
+    c.logprob = static_cast<float>(filtered_[id] - lse);
+    c.score = b.sum_logprob + c.logprob;
+    candidates_.push_back(c);
+  }
+}
+
+void BeamSearchDecoder::decode(const FedPrompt& prompt, const BatchLogitsFn& logits_fn,
+                               const CancellationFlag* cancel, DecodedWindow* out) {
+  const int32_t eot = filters_.tokenizer().eot();
+  const int max_sampled = std::min(sample_len_, n_ctx_ + 1 - prompt.n_prompt);
+  finished_.clear();
+  beams_.assign(1, DecodedWindow());  // all beams start as the prompt: one row
+  const float* rows = prompt.first_row.data();
+  for (int step = 0; step < max_sampled; ++step) {
+    candidates_.clear();
+    for (size_t b = 0; b < beams_.size(); ++b) {
+      expand(rows + b * static_cast<size_t>(n_vocab_), static_cast<int>(b), step);
+    }
+    std::stable_sort(candidates_.begin(), candidates_.end(),
+                     [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
+    next_beams_.clear();
+    step_tokens_.clear();
+    step_parents_.clear();
+    std::vector<DecodedWindow> newly_finished;
+    for (const Candidate& c : candidates_) {
+      DecodedWindow seq = beams_[static_cast<size_t>(c.parent)];
+      seq.sum_logprob = c.score;
+      if (c.token == eot) {
+        seq.ended_with_eot = true;
+        newly_finished.push_back(std::move(seq));
+        continue;
+      }
+      seq.tokens.push_back({c.token, std::exp(c.logprob), c.logprob});
+      next_beams_.push_back(std::move(seq));
+      step_tokens_.push_back(c.token);
+      step_parents_.push_back(c.parent);
+      if (static_cast<int>(next_beams_.size()) == options_.beam_size) break;
+    }
+    for (DecodedWindow& f : newly_finished) {
+      if (static_cast<int>(finished_.size()) >= max_candidates_) break;
+      finished_.push_back(std::move(f));
+    }
+    std::swap(beams_, next_beams_);
+    if (static_cast<int>(finished_.size()) >= max_candidates_) break;
+    if (step + 1 == max_sampled || beams_.empty()) break;
+    throw_if_cancelled(cancel);
+    rows = logits_fn(step_tokens_, step_parents_);
+  }
+  finalize();
+  *out = finished_[best_candidate(finished_, options_.length_penalty)];
+}
+
+// Not enough finished sequences: the live beams fill up the list, best first.
+void BeamSearchDecoder::finalize() {
+  if (static_cast<int>(finished_.size()) >= options_.beam_size) return;
+  std::vector<size_t> order(beams_.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return beams_[a].sum_logprob > beams_[b].sum_logprob;
+  });
+  for (size_t i : order) {
+    if (static_cast<int>(finished_.size()) >= options_.beam_size) break;
+    finished_.push_back(beams_[i]);
+  }
+  if (finished_.empty()) finished_.emplace_back();  // nothing at all (max_sampled <= 0)
+}
+
+}  // namespace wn
