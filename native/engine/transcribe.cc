@@ -4,15 +4,19 @@
 //   next window -> encode -> (detect language, once) -> decode with fallback
 //   -> skip silence | split into segments -> shape -> emit -> update prompt
 //
-// What it is not: beam search and word timestamps (not wired in yet).
+// Beam search runs through the INTERIM one-decoder-per-beam pool (beam_pool.h).
+// What it is not: word timestamps (not wired in yet).
 #include "engine/transcribe.h"
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <string>
 
 #include "engine/audio/mel.h"
+#include "engine/beam_pool.h"
 #include "engine/core/error.h"
+#include "engine/decode/beam_search.h"
 #include "engine/decode/greedy.h"
 #include "engine/decode/logit_filters.h"
 #include "engine/decode/quality.h"
@@ -57,6 +61,12 @@ void check_options(const TranscribeOptions& o) {
     }
   }
   if (o.best_of < 1) invalid("best_of is " + std::to_string(o.best_of) + "; expected >= 1");
+  if (o.beam_size < 0) {
+    invalid("beam_size is " + std::to_string(o.beam_size) + "; expected >= 0 (0 or 1: greedy)");
+  }
+  if (o.patience && !(*o.patience > 0 && std::isfinite(*o.patience))) {
+    invalid("patience is " + std::to_string(*o.patience) + "; expected a number > 0");
+  }
   if (!(o.offset >= 0) || !std::isfinite(o.offset)) {
     invalid("offset is " + std::to_string(o.offset) + "; expected seconds >= 0");
   }
@@ -156,6 +166,15 @@ class WindowLoop {
       if (!tokenizer_.is_text(id)) invalid("prefix token " + std::to_string(id) + " is not text");
     }
     choose_language_if_given();
+    if (options.beam_size > 1) {
+      BeamSearchOptions b;
+      b.beam_size = options.beam_size;
+      b.patience = options.patience.value_or(1.0);
+      b.length_penalty = options.length_penalty;
+      beam_ = std::make_unique<BeamSearchDecoder>(filters_, model.hparams().n_text_ctx / 2,
+                                                  model.hparams().n_text_ctx, b);
+      beam_pool_ = std::make_unique<DecoderBeamPool>(model, &decoder_, options.beam_size);
+    }
   }
 
   void run(TranscribeResult* result) {
@@ -167,6 +186,7 @@ class WindowLoop {
       throw_if_cancelled(callbacks_.cancel);
       const int64_t window_frames = std::min<int64_t>(kWindowFrames, range.end - seek);
       encode_window(seek);
+      ++window_count_;
       if (language_index_ < 0) detect_language_here();
       const WindowDecoding window = decode_with_fallback();
       if (is_silence(window.quality, thresholds_)) {
@@ -249,23 +269,35 @@ class WindowLoop {
     FedPrompt fed;
     sampler_.feed_prompt(prompt, sot_index, logits, callbacks_.cancel, &fed);
     WindowDecoding kept;
-    bool first_run = true;
     for (float temperature : options_.temperatures) {
-      const size_t n_candidates = temperature > 0 ? static_cast<size_t>(options_.best_of) : 1;
-      candidates_.resize(n_candidates);
-      for (DecodedWindow& candidate : candidates_) {
-        if (!first_run) decoder_.truncate(fed.n_prompt);  // back to just the prompt
-        first_run = false;
-        sampler_.sample(fed, temperature, &rng_, logits, callbacks_.cancel, &candidate);
+      if (temperature == 0 && beam_) {
+        beam_pool_->start(encoded_.data(), window_count_, prompt);
+        const BatchLogitsFn step = [this](const std::vector<int32_t>& tokens,
+                                          const std::vector<int>& parents) {
+          return beam_pool_->step(tokens, parents);
+        };
+        beam_->decode(fed, step, callbacks_.cancel, &kept.decoded);
+      } else {
+        sample_candidates(fed, temperature, logits);
+        std::swap(kept.decoded, candidates_[best_candidate(candidates_, options_.length_penalty)]);
       }
-      DecodedWindow& best = candidates_[best_candidate(candidates_, options_.length_penalty)];
-      std::swap(kept.decoded, best);
       kept.quality = measure_window(kept.decoded, tokenizer_, fed.no_speech_prob);
       if (!needs_fallback(kept.quality, thresholds_)) break;
     }
     window_ids_.clear();
     for (const SampledToken& t : kept.decoded.tokens) window_ids_.push_back(t.id);
     return kept;
+  }
+
+  // One candidate at temperature 0, best_of above it; each starts from the
+  // fed prompt (the decoder's cache is cut back to it).
+  void sample_candidates(const FedPrompt& fed, float temperature, const LogitsFn& logits) {
+    const size_t n_candidates = temperature > 0 ? static_cast<size_t>(options_.best_of) : 1;
+    candidates_.resize(n_candidates);
+    for (DecodedWindow& candidate : candidates_) {
+      decoder_.truncate(fed.n_prompt);
+      sampler_.sample(fed, temperature, &rng_, logits, callbacks_.cancel, &candidate);
+    }
   }
 
   void emit_segment(const WindowSegment& piece, const WindowDecoding& window,
@@ -306,9 +338,12 @@ class WindowLoop {
   Encoder encoder_;
   Decoder decoder_;
   Rng rng_;
-  int language_index_ = -1;        // -1: not known yet (detected on the first window)
-  std::vector<float> mel_window_;  // [n_mels][3000]
-  std::vector<float> encoded_;     // [n_audio_ctx][n_audio_state]
+  std::unique_ptr<BeamSearchDecoder> beam_;     // beam_size > 1 only
+  std::unique_ptr<DecoderBeamPool> beam_pool_;  // INTERIM (beam_pool.h)
+  int64_t window_count_ = 0;                    // identifies the encoded window
+  int language_index_ = -1;                     // -1: not known yet (detected on the first window)
+  std::vector<float> mel_window_;               // [n_mels][3000]
+  std::vector<float> encoded_;                  // [n_audio_ctx][n_audio_state]
   std::vector<DecodedWindow> candidates_;
   std::vector<int32_t> window_ids_;
   std::vector<int32_t> history_;  // the prompt for the next window, timestamps included

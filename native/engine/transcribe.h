@@ -40,8 +40,17 @@ struct TranscribeOptions {
   // A window whose no-speech probability is above this and whose avg_logprob is
   // below logprob_threshold is skipped as silence.
   std::optional<double> no_speech_threshold = 0.6;
-  // Candidate ranking: unset = sum_logprob / length (the reference's None);
-  // else sum_logprob / ((5 + length) / 6) ^ length_penalty.
+  // Beam search at temperature 0 when beam_size > 1 (0 or 1: greedy, the
+  // reference library's default; its command line uses 5). Temperatures above
+  // 0 always sample best_of candidates instead, as the reference.
+  // INTERIM: one decoder pass per beam per step (see beam_pool.h).
+  int beam_size = 0;
+  // Beam search stops once round(beam_size * patience) sequences have
+  // finished; unset: 1.0 (the reference's default).
+  std::optional<double> patience;
+  // Candidate ranking (beams and best_of samples): unset = sum_logprob /
+  // length (the reference's None); else sum_logprob / ((5 + length) / 6) ^
+  // length_penalty.
   std::optional<double> length_penalty;
 
   // --- prompting
