@@ -1,0 +1,114 @@
+// Multilingual token layouts end to end, on small generated models (d = 8,
+// one block each side, the real vocabulary sizes 51865 and 51866). The final
+// LayerNorm is set to output a constant vector and one language token's
+// embedding is aligned with it, so every decoder row favours that language:
+// detection must find it, and transcription must use it.
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "check.h"
+#include "engine/core/error.h"
+#include "engine/core/f16.h"
+#include "engine/decode/tokenizer.h"
+#include "engine/format/ggml_file.h"
+#include "engine/language.h"
+#include "engine/model/model.h"
+#include "engine/transcribe.h"
+#include "ggml_test_writer.h"
+
+namespace {
+
+void poke_f32(std::vector<uint8_t>& bytes, size_t at, float v) {
+  std::memcpy(&bytes[at], &v, 4);
+}
+
+// A generated model with n_vocab tokens whose decoder favours language index
+// `favoured` at every step.
+std::shared_ptr<const wn::Model> model_favouring(int32_t n_vocab, int favoured) {
+  using namespace wn_test;
+  TestModel m = make_test_model({n_vocab, 1500, 8, 2, 1, 448, 8, 2, 1, 80, 1});
+  m.tokens = wn::open_model_file(shared_dir() + "/models/ggml-tiny.en-random.bin").vocab;
+  TestLayout at;
+  std::vector<uint8_t> bytes = write_test_model(m, &at);
+  auto data_of = [&](const std::string& name) {
+    for (size_t i = 0; i < m.tensors.size(); ++i)
+      if (m.tensors[i].name == name) return at.data[i];
+    return size_t(0);
+  };
+  for (int k = 0; k < 8; ++k) {
+    poke_f32(bytes, data_of("decoder.ln.weight") + 4 * k, 0.0f);  // LN output = bias
+    poke_f32(bytes, data_of("decoder.ln.bias") + 4 * k, 1.0f);
+  }
+  const wn::SpecialTokens s = wn::SpecialTokens::for_vocab_size(n_vocab);
+  const size_t row = data_of("decoder.token_embedding.weight") +
+                     static_cast<size_t>(s.first_language + favoured) * 8 * 2;
+  for (int k = 0; k < 8; ++k) {
+    const uint16_t one = wn::f32_to_f16(1.0f);  // logit 8; the pattern gives |logit| <= 2
+    std::memcpy(&bytes[row + 2 * k], &one, 2);
+  }
+  wn::LoadOptions options;
+  options.threads = 2;
+  return wn::Model::load(wn::parse_model_file(wn::FileBytes::from_buffer(std::move(bytes))),
+                         options);
+}
+
+std::vector<float> quiet_audio(double seconds) {
+  std::vector<float> out(static_cast<size_t>(seconds * 16000));
+  for (size_t i = 0; i < out.size(); ++i) out[i] = 0.1f * static_cast<float>((i * 7919) % 13) / 13;
+  return out;
+}
+
+wn::TranscribeOptions fast() {
+  wn::TranscribeOptions o;
+  o.temperatures = {0.0f};
+  o.no_speech_threshold.reset();
+  return o;
+}
+
+}  // namespace
+
+TEST(detects_the_favoured_language_with_99_languages) {
+  const auto model = model_favouring(51865, wn::language_index("de"));
+  CHECK(model->multilingual());
+  const std::vector<float> audio = quiet_audio(2);
+  const auto langs = wn::detect_language(*model, audio.data(), audio.size());
+  CHECK(langs.size() == 99);
+  if (langs.empty()) return;
+  CHECK(langs[0].code == "de" && langs[0].probability > 0.5f);
+  for (size_t i = 1; i < langs.size(); ++i) CHECK(langs[i].probability <= langs[i - 1].probability);
+
+  const wn::TranscribeResult detected =
+      wn::transcribe(*model, audio.data(), audio.size(), fast(), {});
+  CHECK(detected.language == "de");
+  wn::TranscribeOptions fr = fast();
+  fr.language = "fr";
+  fr.translate = true;
+  CHECK(wn::transcribe(*model, audio.data(), audio.size(), fr, {}).language == "fr");
+  fr.language = "yue";  // the 100th language: large-v3 only
+  CHECK_THROWS_CODE(wn::transcribe(*model, audio.data(), audio.size(), fr, {}),
+                    wn::ErrorCode::kInvalidArgument);
+  fr.language = "xx";
+  CHECK_THROWS_CODE(wn::transcribe(*model, audio.data(), audio.size(), fr, {}),
+                    wn::ErrorCode::kInvalidArgument);
+}
+
+TEST(detects_cantonese_with_the_large_v3_layout) {
+  const auto model = model_favouring(51866, wn::language_index("yue"));
+  const std::vector<float> audio = quiet_audio(2);
+  const auto langs = wn::detect_language(*model, audio.data(), audio.size());
+  CHECK(langs.size() == 100);
+  if (!langs.empty()) CHECK(langs[0].code == "yue");
+  wn::TranscribeOptions o = fast();
+  o.without_timestamps = true;
+  const wn::TranscribeResult r = wn::transcribe(*model, audio.data(), audio.size(), o, {});
+  CHECK(r.language == "yue");
+  for (const wn::Segment& s : r.segments) {
+    for (const wn::TokenResult& t : s.tokens) CHECK(t.id < 50257);  // text only, no timestamps
+  }
+}
+
+int main() {
+  return wn_test::run_all();
+}
