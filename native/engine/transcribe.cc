@@ -218,7 +218,10 @@ class WindowLoop {
                                static_cast<double>(range.end - range.begin));
       }
     }
-    result->language = tokenizer_.special().multilingual ? language_code(language_index_) : "en";
+    // "" when a multilingual model never saw a window to detect the language on.
+    if (language_index_ >= 0) {
+      result->language = tokenizer_.special().multilingual ? language_code(language_index_) : "en";
+    }
   }
 
  private:

@@ -89,6 +89,9 @@ TEST(detects_the_favoured_language_with_99_languages) {
   fr.language = "yue";  // the 100th language: large-v3 only
   CHECK_THROWS_CODE(wn::transcribe(*model, audio.data(), audio.size(), fr, {}),
                     wn::ErrorCode::kInvalidArgument);
+  wn::TranscribeOptions nothing = fast();
+  nothing.offset = 10;  // past the end: no window, nothing to detect on
+  CHECK(wn::transcribe(*model, audio.data(), audio.size(), nothing, {}).language.empty());
   fr.language = "xx";
   CHECK_THROWS_CODE(wn::transcribe(*model, audio.data(), audio.size(), fr, {}),
                     wn::ErrorCode::kInvalidArgument);

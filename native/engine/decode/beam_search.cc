@@ -62,14 +62,12 @@ BeamSearchDecoder::BeamSearchDecoder(const LogitFilters& filters, int sample_len
 void BeamSearchDecoder::expand(const float* row, int beam, int n_sampled) {
   const DecodedWindow& b = beams_[static_cast<size_t>(beam)];
   std::memcpy(filtered_.data(), row, sizeof(float) * filtered_.size());
-  std::vector<int32_t> sampled;
-  sampled.reserve(b.tokens.size());
-  for (const SampledToken& t : b.tokens) sampled.push_back(t.id);
-  filters_.apply(filtered_.data(), sampled.data(), n_sampled);
+  sampled_.clear();
+  for (const SampledToken& t : b.tokens) sampled_.push_back(t.id);
+  filters_.apply(filtered_.data(), sampled_.data(), n_sampled);
   const double lse = log_sum_exp(filtered_.data(), n_vocab_);
-  std::vector<int32_t> best;
-  top_k(filtered_.data(), n_vocab_, options_.beam_size + 1, &best);
-  for (int32_t id : best) {
+  top_k(filtered_.data(), n_vocab_, options_.beam_size + 1, &best_);
+  for (int32_t id : best_) {
     Candidate c;
     c.parent = beam;
     c.token = id;

@@ -76,6 +76,7 @@ class BeamSearchDecoder {
   const BeamSearchOptions options_;
   const int max_candidates_;
   std::vector<float> filtered_;
+  std::vector<int32_t> sampled_, best_;  // per-beam scratch of expand()
   std::vector<Candidate> candidates_;
   std::vector<DecodedWindow> beams_, next_beams_;  // live beams (tokens without eot)
   std::vector<int32_t> step_tokens_;
