@@ -61,6 +61,10 @@ void check_options(const TranscribeOptions& o) {
     }
   }
   if (o.best_of < 1) invalid("best_of is " + std::to_string(o.best_of) + "; expected >= 1");
+  if (o.sample_len < 0) {
+    invalid("sample_len is " + std::to_string(o.sample_len) +
+            "; expected >= 0 (0: n_text_ctx / 2)");
+  }
   if (o.beam_size < 0) {
     invalid("beam_size is " + std::to_string(o.beam_size) + "; expected >= 0 (0 or 1: greedy)");
   }
@@ -132,6 +136,10 @@ FrameRange frames_to_transcribe(const TranscribeOptions& o, int64_t content_fram
   return r;
 }
 
+int sample_len(const Model& model, const TranscribeOptions& o) {
+  return o.sample_len > 0 ? o.sample_len : model.hparams().n_text_ctx / 2;
+}
+
 // One window's kept decoding and how it was judged.
 struct WindowDecoding {
   DecodedWindow decoded;
@@ -149,7 +157,7 @@ class WindowLoop {
         callbacks_(callbacks),
         tokenizer_(model.vocab(), model.hparams().n_vocab),
         filters_(tokenizer_, filter_options(options)),
-        sampler_(filters_, model.hparams().n_text_ctx / 2, model.hparams().n_text_ctx),
+        sampler_(filters_, sample_len(model, options), model.hparams().n_text_ctx),
         mel_(samples, n_samples, model.mel_filters(), model.hparams().n_mels, model.n_fft_bins(),
              &model.pool()),
         encoder_(model),
@@ -171,7 +179,7 @@ class WindowLoop {
       b.beam_size = options.beam_size;
       b.patience = options.patience.value_or(1.0);
       b.length_penalty = options.length_penalty;
-      beam_ = std::make_unique<BeamSearchDecoder>(filters_, model.hparams().n_text_ctx / 2,
+      beam_ = std::make_unique<BeamSearchDecoder>(filters_, sample_len(model, options),
                                                   model.hparams().n_text_ctx, b);
       beam_pool_ = std::make_unique<DecoderBeamPool>(model, &decoder_, options.beam_size);
     }

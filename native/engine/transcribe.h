@@ -34,6 +34,8 @@ struct TranscribeOptions {
   // sum_logprob / length is kept. >= 1.
   int best_of = 5;
   uint64_t seed = 0;  // of the sampling RNG: the same seed gives the same result
+  // The most tokens sampled per window; 0: n_text_ctx / 2 (224), the reference's default.
+  int sample_len = 0;
   // Unset disables a rule (the reference's None).
   std::optional<double> compression_ratio_threshold = 2.4;  // retry when above
   std::optional<double> logprob_threshold = -1.0;           // retry when avg_logprob below

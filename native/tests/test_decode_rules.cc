@@ -362,6 +362,18 @@ TEST(prompt_layout_follows_the_reference) {
   CHECK(prompt[1] == 300 - 223 && prompt[223] == 299);
 }
 
+TEST(prompt_layout_with_a_task_sequence_and_a_prefix) {
+  const wn::Tokenizer& tok = fake_tokenizer();
+  const int32_t sop = tok.special().start_of_prev;
+  const std::vector<int32_t> sot_seq = {kSot, tok.special().no_timestamps};
+  // [startofprev, last 2 of previous, sot sequence, prefix]
+  CHECK(wn::window_prompt(sot_seq, sop, {1, 2, 3}, 2, {'h', 'i'}) ==
+        std::vector<int32_t>({sop, 2, 3, kSot, tok.special().no_timestamps, 'h', 'i'}));
+  // No previous tokens: no startofprev.
+  CHECK(wn::window_prompt(sot_seq, sop, {}, 223, {'h'}) ==
+        std::vector<int32_t>({kSot, tok.special().no_timestamps, 'h'}));
+}
+
 TEST(argmax_and_log_sum_exp_edge_cases) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const float values[] = {nan, 1.0f, 3.0f, 3.0f, kNegInf};

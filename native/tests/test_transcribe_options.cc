@@ -47,7 +47,12 @@ wn::TranscribeOptions greedy_only() {
   return o;
 }
 
-wn::TranscribeResult run(const std::vector<float>& audio, const wn::TranscribeOptions& o) {
+// The random model never says eot; 40 tokens per window instead of 224 keep
+// these tests quick and change nothing they check.
+constexpr int kSampleLen = 40;
+
+wn::TranscribeResult run(const std::vector<float>& audio, wn::TranscribeOptions o) {
+  o.sample_len = kSampleLen;
   return wn::transcribe(*random_model(), audio.data(), audio.size(), o, {});
 }
 
@@ -78,6 +83,7 @@ TEST(greedy_segments_carry_their_window_quality) {
   print_quality("greedy", r);
   CHECK(!r.segments.empty());
   CHECK(r.language == "en");
+  CHECK(all_ids(r).size() <= static_cast<size_t>(kSampleLen));  // one window, capped
   for (const wn::Segment& s : r.segments) {
     CHECK(s.temperature == 0.0f);
     CHECK(s.avg_logprob < 0 && s.avg_logprob > -30);
@@ -145,6 +151,7 @@ TEST(offset_and_duration_bound_the_segments) {
   std::vector<double> progress;
   wn::TranscribeCallbacks cb;
   cb.on_progress = [&](double f) { progress.push_back(f); };
+  o.sample_len = kSampleLen;
   const wn::TranscribeResult r = wn::transcribe(*random_model(), audio.data(), audio.size(), o, cb);
   CHECK(!r.segments.empty());
   for (const wn::Segment& s : r.segments) CHECK(s.start >= 2.0 && s.end <= 5.0 + 1e-9);
@@ -200,6 +207,35 @@ TEST(initial_prompt_text_and_tokens_agree) {
   CHECK(all_ids(run(audio, text)) == all_ids(run(audio, ids)));
 }
 
+TEST(prompt_is_reset_after_a_window_sampled_above_half) {
+  // Two windows sampled at 0.6 with one candidate and no retries: the
+  // reference drops the prompt after each, so conditioning on previous text
+  // changes nothing (same seed, same draws). At 0.4 the second window is
+  // prompted with the first's tokens.
+  const std::vector<float> audio = test_audio(35);
+  wn::TranscribeOptions o;
+  o.best_of = 1;
+  o.seed = 3;
+  o.sample_len = kSampleLen;
+  o.no_speech_threshold.reset();
+  o.compression_ratio_threshold.reset();
+  o.logprob_threshold.reset();
+  size_t windows = 0;
+  wn::TranscribeCallbacks cb;
+  cb.on_progress = [&](double) { windows++; };
+  auto ids_with = [&](float temperature, bool condition) {
+    o.temperatures = {temperature};
+    o.condition_on_previous_text = condition;
+    windows = 0;
+    const wn::TranscribeResult r =
+        wn::transcribe(*random_model(), audio.data(), audio.size(), o, cb);
+    CHECK(windows >= 2);
+    return all_ids(r);
+  };
+  CHECK(ids_with(0.6f, true) == ids_with(0.6f, false));
+  CHECK(ids_with(0.4f, true) != ids_with(0.4f, false));
+}
+
 TEST(beam_search_agrees_with_greedy_on_a_confident_first_token) {
   const std::vector<float> audio = test_audio(4);
   wn::TranscribeOptions o = greedy_only();
@@ -227,6 +263,10 @@ TEST(beam_search_agrees_with_greedy_on_a_confident_first_token) {
   o.beam_size = 2;
   o.patience = 0.0;
   CHECK_THROWS_CODE(run(audio, o), wn::ErrorCode::kInvalidArgument);
+  o.patience.reset();
+  o.sample_len = -1;
+  CHECK_THROWS_CODE(wn::transcribe(*random_model(), audio.data(), audio.size(), o, {}),
+                    wn::ErrorCode::kInvalidArgument);
 }
 
 TEST(detect_language_on_an_english_only_model_is_english) {
