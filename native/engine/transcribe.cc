@@ -103,21 +103,34 @@ LogitFilterOptions filter_options(const TranscribeOptions& options) {
   return f;
 }
 
-// The initial prompt's tokens: the ids as given, or encode(" " + trimmed text).
-std::vector<int32_t> initial_prompt_tokens(const TranscribeOptions& o, const Tokenizer& tok) {
-  if (!o.initial_prompt_tokens.empty()) {
-    for (int32_t id : o.initial_prompt_tokens) {
-      if (!tok.is_text(id) && !tok.is_timestamp(id)) {
-        invalid("initial prompt token " + std::to_string(id) + " is not a text or timestamp token");
-      }
-    }
-    return o.initial_prompt_tokens;
-  }
+// encode(" " + text.strip()), as the reference encodes a prompt or prefix
+// given as text; nothing for blank text.
+std::vector<int32_t> encode_as_reference(const std::string& text, const Tokenizer& tok) {
   const char* kSpace = " \t\n\r\f\v";
-  const size_t begin = o.initial_prompt.find_first_not_of(kSpace);
+  const size_t begin = text.find_first_not_of(kSpace);
   if (begin == std::string::npos) return {};
-  const size_t end = o.initial_prompt.find_last_not_of(kSpace);
-  return tok.encode(" " + o.initial_prompt.substr(begin, end - begin + 1));
+  const size_t end = text.find_last_not_of(kSpace);
+  return tok.encode(" " + text.substr(begin, end - begin + 1));
+}
+
+// The initial prompt's tokens: the ids as given, or the text encoded.
+std::vector<int32_t> initial_prompt_tokens(const TranscribeOptions& o, const Tokenizer& tok) {
+  if (o.initial_prompt_tokens.empty()) return encode_as_reference(o.initial_prompt, tok);
+  for (int32_t id : o.initial_prompt_tokens) {
+    if (!tok.is_text(id) && !tok.is_timestamp(id)) {
+      invalid("initial prompt token " + std::to_string(id) + " is not a text or timestamp token");
+    }
+  }
+  return o.initial_prompt_tokens;
+}
+
+// The prefix's tokens: the ids as given (text only), or the text encoded.
+std::vector<int32_t> prefix_tokens(const TranscribeOptions& o, const Tokenizer& tok) {
+  if (o.prefix_tokens.empty()) return encode_as_reference(o.prefix, tok);
+  for (int32_t id : o.prefix_tokens) {
+    if (!tok.is_text(id)) invalid("prefix token " + std::to_string(id) + " is not text");
+  }
+  return o.prefix_tokens;
 }
 
 // The mel frames [begin, end) to transcribe: offset / duration within the audio.
@@ -170,9 +183,7 @@ class WindowLoop {
     thresholds_.logprob = options.logprob_threshold;
     thresholds_.no_speech = options.no_speech_threshold;
     history_ = initial_prompt_tokens(options, tokenizer_);
-    for (int32_t id : options.prefix_tokens) {
-      if (!tokenizer_.is_text(id)) invalid("prefix token " + std::to_string(id) + " is not text");
-    }
+    prefix_ = prefix_tokens(options, tokenizer_);
     choose_language_if_given();
     if (options.beam_size > 1) {
       BeamSearchOptions b;
@@ -270,9 +281,8 @@ class WindowLoop {
         tokenizer_.sot_sequence(language_index_, options_.translate, !options_.without_timestamps);
     const int max_previous = model_.hparams().n_text_ctx / 2 - 1;  // 223
     const size_t n_previous = std::min(history_.size(), static_cast<size_t>(max_previous));
-    const std::vector<int32_t> prompt =
-        window_prompt(sot_sequence, tokenizer_.special().start_of_prev, history_, max_previous,
-                      options_.prefix_tokens);
+    const std::vector<int32_t> prompt = window_prompt(
+        sot_sequence, tokenizer_.special().start_of_prev, history_, max_previous, prefix_);
     const int sot_index = n_previous > 0 ? static_cast<int>(n_previous) + 1 : 0;
     const LogitsFn logits = [this](const int32_t* tokens, int n) {
       return decoder_.forward(tokens, n);
@@ -358,6 +368,7 @@ class WindowLoop {
   std::vector<DecodedWindow> candidates_;
   std::vector<int32_t> window_ids_;
   std::vector<int32_t> history_;  // the prompt for the next window, timestamps included
+  std::vector<int32_t> prefix_;   // forced after each window's sot sequence
   double audio_seconds_;
   double last_end_ = 0;
 };

@@ -64,9 +64,12 @@ struct TranscribeOptions {
   // encode(" " + trimmed text). Ignored when initial_prompt_tokens is non-empty.
   std::string initial_prompt;
   std::vector<int32_t> initial_prompt_tokens;  // the same, as token ids (< eot)
-  // Text tokens forced at the start of every window's output, after the sot
-  // sequence (the reference's `prefix`; not part of the returned tokens).
-  std::vector<int32_t> prefix_tokens;
+  // Text forced at the start of every window's output, after the sot
+  // sequence (the reference's `prefix`, passed to each window as its
+  // transcribe() does; not part of the returned tokens). Encoded as
+  // encode(" " + trimmed text); ignored when prefix_tokens is non-empty.
+  std::string prefix;
+  std::vector<int32_t> prefix_tokens;  // the same, as text token ids
 
   // --- token filters
   float max_initial_timestamp = 1.0f;  // seconds; the first timestamp may not be later

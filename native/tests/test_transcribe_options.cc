@@ -205,6 +205,16 @@ TEST(initial_prompt_text_and_tokens_agree) {
   ids.initial_prompt.clear();
   ids.initial_prompt_tokens = tok.encode(" Hello world, this is a prompt.");
   CHECK(all_ids(run(audio, text)) == all_ids(run(audio, ids)));
+  // The same for a prefix; its tokens are forced, not returned.
+  wn::TranscribeOptions prefix_text = greedy_only();
+  prefix_text.no_speech_threshold.reset();
+  prefix_text.prefix = " So ";
+  wn::TranscribeOptions prefix_ids = prefix_text;
+  prefix_ids.prefix.clear();
+  prefix_ids.prefix_tokens = tok.encode(" So");
+  const std::vector<int32_t> with_prefix = all_ids(run(audio, prefix_text));
+  CHECK(with_prefix == all_ids(run(audio, prefix_ids)));
+  CHECK(with_prefix.empty() || with_prefix[0] != prefix_ids.prefix_tokens[0]);
 }
 
 TEST(prompt_is_reset_after_a_window_sampled_above_half) {
