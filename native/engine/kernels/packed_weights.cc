@@ -1,6 +1,7 @@
 // PackedWeights: a Linear layer's W [n][k] rearranged once at load into the
 // panel layout of kernels_internal.h, in the panel width of the chosen ISA.
 // f16 weights stay f16 (half the bytes to stream); f32 stay f32.
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -27,22 +28,28 @@ AlignedBytes aligned_bytes(size_t n) {
 }
 
 // Panel p of src [n][k]: dst[kk*nr + jj] = src[p*nr + jj][kk], zero past n.
-// Reads src row by row (sequential) and scatters with stride nr.
+// Reads src row by row (sequential) and scatters with stride nr. Source
+// elements are loaded through memcpy: ggml tensor records are not aligned to
+// their element size. Only the last (partial) panel needs zeroing.
 void pack_panel_any(const PackedWeights::Impl& w, const void* src, int p, void* dst) {
   const int nr = w.nr, k = w.k;
   const size_t es = w.elem_bytes();
-  std::memset(dst, 0, (size_t)k * nr * es);
-  for (int jj = 0; jj < nr; ++jj) {
-    const int64_t j = (int64_t)p * nr + jj;
-    if (j >= w.n) break;
-    if (w.type == GgmlType::kF16) {
-      const uint16_t* row = static_cast<const uint16_t*>(src) + j * k;
-      uint16_t* out = static_cast<uint16_t*>(dst);
-      for (int kk = 0; kk < k; ++kk) out[(size_t)kk * nr + jj] = row[kk];
-    } else {
-      const float* row = static_cast<const float*>(src) + j * k;
-      float* out = static_cast<float*>(dst);
-      for (int kk = 0; kk < k; ++kk) out[(size_t)kk * nr + jj] = row[kk];
+  const int64_t j0 = (int64_t)p * nr;
+  const int cols = (int)std::min<int64_t>(nr, w.n - j0);
+  if (cols < nr) std::memset(dst, 0, (size_t)k * nr * es);
+  const unsigned char* in = static_cast<const unsigned char*>(src);
+  unsigned char* out = static_cast<unsigned char*>(dst);
+  if (w.type == GgmlType::kF16) {
+    for (int jj = 0; jj < cols; ++jj) {
+      const unsigned char* row = in + (size_t)(j0 + jj) * k * 2;
+      uint16_t* o = reinterpret_cast<uint16_t*>(out) + jj;
+      for (int kk = 0; kk < k; ++kk) std::memcpy(o + (size_t)kk * nr, row + (size_t)kk * 2, 2);
+    }
+  } else {
+    for (int jj = 0; jj < cols; ++jj) {
+      const unsigned char* row = in + (size_t)(j0 + jj) * k * 4;
+      float* o = reinterpret_cast<float*>(out) + jj;
+      for (int kk = 0; kk < k; ++kk) std::memcpy(o + (size_t)kk * nr, row + (size_t)kk * 4, 4);
     }
   }
 }
