@@ -412,6 +412,17 @@ TEST(isa_selection_follows_environment) {
   CHECK(wn::kernels::selected_isa() == wn::kernels::best_isa());
 }
 
+// The peak is a measurement, so only its plausibility is checked: positive and
+// finite, and at least one scalar FMA per nanosecond (any CPU this runs on
+// does far more), and not above 64 FMA lanes x 2 pipes x 10 GHz per thread.
+TEST(measure_peak_gflops_is_plausible) {
+  const double one = wn::kernels::measure_peak_gflops(1, 0.05);
+  std::printf("  peak fp32: %.1f GFLOP/s (1 thread)\n", one);
+  CHECK(std::isfinite(one));
+  CHECK(one >= 2.0);
+  CHECK(one <= 2560.0);
+}
+
 }  // namespace
 
 int main() {

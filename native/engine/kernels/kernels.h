@@ -101,5 +101,11 @@ void add(const Context& ctx, float* y, const float* x, int64_t n);
 // Widens n f16 values to f32.
 void f16_to_f32(const Context& ctx, const uint16_t* src, float* dst, int64_t n);
 
+// This machine's peak fp32 FMA throughput in GFLOP/s with `threads` threads
+// running at once (widest FMA the CPU has; register-only loops, best of >= 5
+// trials within about `seconds` of wall time). C linkage so a binding can
+// expose it as is; not used by the model.
+extern "C" double measure_peak_gflops(int threads, double seconds);
+
 }  // namespace kernels
 }  // namespace wn
