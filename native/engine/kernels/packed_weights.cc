@@ -7,6 +7,10 @@
 #include <new>
 #include <string>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include "engine/core/error.h"
 #include "engine/core/f16.h"
 #include "engine/kernels/kernels_internal.h"
@@ -14,11 +18,42 @@
 namespace wn {
 namespace kernels {
 
+#if defined(__linux__)
+#define WN_KERNELS_MMAP 1
+constexpr size_t kHugePage = size_t{2} << 20;
+// Below this a huge page would mostly hold padding (resident memory counts).
+constexpr size_t kHugeThreshold = size_t{4} << 20;
+#endif
+
 void AlignedFree::operator()(void* p) const {
+#ifdef WN_KERNELS_MMAP
+  if (mapped) {
+    munmap(p, mapped);
+    return;
+  }
+#endif
   ::operator delete[](p, std::align_val_t(64));
 }
 
 AlignedBytes aligned_bytes(size_t n) {
+#ifdef WN_KERNELS_MMAP
+  if (n >= kHugeThreshold && n < SIZE_MAX / 2) {
+    const size_t rounded = (n + kHugePage - 1) / kHugePage * kHugePage;
+    void* raw = mmap(nullptr, rounded + kHugePage, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw != MAP_FAILED) {
+      // Keep only the huge-page aligned part of the over-sized mapping.
+      const uintptr_t start = reinterpret_cast<uintptr_t>(raw);
+      const uintptr_t aligned = (start + kHugePage - 1) & ~(kHugePage - 1);
+      if (aligned > start) munmap(raw, aligned - start);
+      const size_t tail = start + rounded + kHugePage - (aligned + rounded);
+      if (tail) munmap(reinterpret_cast<void*>(aligned + rounded), tail);
+      madvise(reinterpret_cast<void*>(aligned), rounded, MADV_HUGEPAGE);  // advisory only
+      return AlignedBytes(reinterpret_cast<unsigned char*>(aligned), AlignedFree{rounded});
+    }
+    // Fall through: the heap may still have room.
+  }
+#endif
   try {
     return AlignedBytes(static_cast<unsigned char*>(::operator new[](n, std::align_val_t(64))));
   } catch (const std::bad_alloc&) {
