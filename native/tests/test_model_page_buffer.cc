@@ -36,6 +36,18 @@ TEST(large_buffers_start_on_a_huge_page) {
 #endif
 }
 
+// discard() keeps the buffer usable at the same address (small and large).
+TEST(discarded_buffers_stay_usable) {
+  for (size_t n : {size_t{1000}, size_t{4} << 20}) {
+    wn::PageBuffer b(n);
+    float* data = b.get();
+    CHECK(holds_pattern(b));
+    b.discard();
+    CHECK(b.get() == data && b.size() == n);
+    CHECK(holds_pattern(b));
+  }
+}
+
 TEST(moves_transfer_ownership) {
   wn::PageBuffer a(size_t{1} << 20);
   float* data = a.get();

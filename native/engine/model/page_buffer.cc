@@ -73,6 +73,12 @@ PageBuffer& PageBuffer::operator=(PageBuffer&& other) noexcept {
   return *this;
 }
 
+void PageBuffer::discard() {
+#ifdef WN_HAVE_MMAP
+  if (mapping_ != nullptr) madvise(mapping_, mapping_bytes_, MADV_DONTNEED);
+#endif
+}
+
 void PageBuffer::release() {
 #ifdef WN_HAVE_MMAP
   if (mapping_ != nullptr) {

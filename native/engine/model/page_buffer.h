@@ -23,6 +23,12 @@ class PageBuffer {
   PageBuffer(const PageBuffer&) = delete;
   PageBuffer& operator=(const PageBuffer&) = delete;
 
+  // Hands the pages back to the OS but keeps the address range: the next touch
+  // gets fresh zero pages (with huge pages, a few faults). For scratch that is
+  // dead between calls, so another buffer's pages can take its place in the
+  // process's peak resident memory. A no-op for heap-allocated (small) buffers.
+  void discard();
+
   float* get() const { return data_; }
   size_t size() const { return size_; }  // floats
 
