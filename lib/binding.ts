@@ -8,11 +8,13 @@ import path from 'node:path';
 import nodeGypBuild from 'node-gyp-build';
 import { WhisperError } from './errors.js';
 import type { ModelInfo, Samples, Segment } from './options.js';
+import type { NativeTranscribeOptions } from './transcribe-options.js';
 
 /** What the engine returns; lib/model.ts adds `text`. */
 export interface NativeResult {
   segments: Segment[];
   duration: number;
+  language: string;
 }
 
 /** A running native transcription. abort() may be called any time, also after it settled. */
@@ -29,7 +31,7 @@ export interface NativeModel {
   logits(tokens: Int32Array, encoded: Float32Array): Promise<Float32Array>;
   transcribe(
     samples: Samples,
-    options: { conditionOnPreviousText: boolean },
+    options: NativeTranscribeOptions,
     onProgress?: (fraction: number) => void,
     onSegment?: (segment: Segment) => void,
   ): NativeJob;

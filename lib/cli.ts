@@ -11,7 +11,7 @@ import { WhisperError } from './errors.js';
 import { loadModel } from './model.js';
 import { readWavFile } from './wav.js';
 
-const USAGE = `Usage: whisper-native transcribe <file.wav> --model <path> [--threads N]
+const USAGE = `Usage: whisper-native transcribe <file.wav> --model <path> [--threads N] [--temperature T]
 
 Transcribes a WAV file (16-bit PCM or 32-bit float, 16 kHz, mono) with a
 whisper.cpp ggml model, printing one line per segment:
@@ -21,6 +21,9 @@ whisper.cpp ggml model, printing one line per segment:
 Options:
   -m, --model <path>   the ggml model file (e.g. ggml-tiny.en.bin)   required
   -t, --threads <N>    native threads (default: hardware threads, at most 8)
+  --temperature <T>    sampling temperature, or a comma-separated list tried in
+                       turn when a window's result looks wrong (default:
+                       0,0.2,0.4,0.6,0.8,1; 0 alone: plain greedy decoding)
   -h, --help           show this help
   -v, --version        show the version
 
@@ -43,6 +46,7 @@ interface TranscribeCommand {
   file: string;
   model: string;
   threads: number;
+  temperature: number[] | undefined;
 }
 
 function parseCommand(argv: string[]): TranscribeCommand | 'help' | 'version' {
@@ -54,6 +58,7 @@ function parseCommand(argv: string[]): TranscribeCommand | 'help' | 'version' {
       options: {
         model: { type: 'string', short: 'm' },
         threads: { type: 'string', short: 't' },
+        temperature: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -76,7 +81,16 @@ function parseCommand(argv: string[]): TranscribeCommand | 'help' | 'version' {
       throw new UsageError(`--threads must be an integer from 1 to 256, got '${values.threads}'`);
     }
   }
-  return { file: files[0]!, model: values.model, threads };
+  let temperature: number[] | undefined;
+  if (values.temperature !== undefined) {
+    temperature = values.temperature.split(',').map(Number);
+    if (!/^\d*\.?\d+(,\d*\.?\d+)*$/.test(values.temperature)) {
+      throw new UsageError(
+        `--temperature must be numbers >= 0 separated by commas, got '${values.temperature}'`,
+      );
+    }
+  }
+  return { file: files[0]!, model: values.model, threads, temperature };
 }
 
 async function readAudio(file: string) {
@@ -95,6 +109,7 @@ async function transcribe(command: TranscribeCommand): Promise<void> {
   const model = await loadModel(command.model, { threads: command.threads });
   try {
     await model.transcribe(audio.samples, {
+      temperature: command.temperature,
       onSegment: (segment) => {
         const line = `[${formatTimestamp(segment.start)} --> ${formatTimestamp(segment.end)}]  ${segment.text.trim()}`;
         process.stdout.write(line + '\n');

@@ -8,6 +8,7 @@ export {
   TRANSCRIBE_DEFAULTS,
   type LoadOptions,
   type TranscribeOptions,
+  type DecodingOptions,
   type TranscriptionResult,
   type Segment,
   type Token,

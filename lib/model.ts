@@ -12,14 +12,13 @@ import {
 } from './errors.js';
 import {
   LOAD_DEFAULTS,
-  TRANSCRIBE_DEFAULTS,
   type LoadOptions,
   type ModelInfo,
   type Samples,
-  type Segment,
   type TranscribeOptions,
   type TranscriptionResult,
 } from './options.js';
+import { checkTranscribeOptions, type CheckedTranscribeOptions } from './transcribe-options.js';
 import * as check from './validate.js';
 
 const WINDOW_FRAMES = 3000; // log-mel frames in one 30 s window
@@ -79,32 +78,11 @@ export class WhisperModel {
   async transcribe(samples: Samples, options?: TranscribeOptions): Promise<TranscriptionResult> {
     const site = captureCallSite(this.transcribe);
     check.assertSamples(samples);
-    check.assertOptions(options, 'options', [
-      'signal',
-      'onProgress',
-      'onSegment',
-      'sampleRate',
-      'conditionOnPreviousText',
-    ]);
-    const { signal, onProgress, onSegment } = options ?? {};
-    if (signal !== undefined) check.assertAbortSignal(signal, 'options.signal');
-    if (onProgress !== undefined) check.assertFunction(onProgress, 'options.onProgress');
-    if (onSegment !== undefined) check.assertFunction(onSegment, 'options.onSegment');
-    if (options?.sampleRate !== undefined)
-      check.assertSampleRate(options.sampleRate, 'options.sampleRate');
-    const conditionOnPreviousText =
-      options?.conditionOnPreviousText ?? TRANSCRIBE_DEFAULTS.conditionOnPreviousText;
-    check.assertBoolean(conditionOnPreviousText, 'options.conditionOnPreviousText');
+    const { native, signal, onProgress, onSegment } = checkTranscribeOptions(options);
     this.#assertOpen();
     if (signal?.aborted) throw signal.reason;
-
     return this.#track(
-      runTranscription(
-        this.#native,
-        samples,
-        { conditionOnPreviousText, signal, onProgress, onSegment },
-        site,
-      ),
+      runTranscription(this.#native, samples, { native, signal, onProgress, onSegment }, site),
     );
   }
 
@@ -191,19 +169,12 @@ export class WhisperModel {
   }
 }
 
-interface RunOptions {
-  conditionOnPreviousText: boolean;
-  signal: AbortSignal | undefined;
-  onProgress: ((fraction: number) => void) | undefined;
-  onSegment: ((segment: Segment) => void) | undefined;
-}
-
 // Starts the native job, wires the signal and callbacks to it, and settles
 // only when the native side has stopped (so close() can wait for it).
 async function runTranscription(
   native: NativeModel,
   samples: Samples,
-  options: RunOptions,
+  options: CheckedTranscribeOptions,
   site: CallSite,
 ): Promise<TranscriptionResult> {
   const { signal } = options;
@@ -222,12 +193,7 @@ async function runTranscription(
       }
     });
   const job = callNative(() =>
-    native.transcribe(
-      samples,
-      { conditionOnPreviousText: options.conditionOnPreviousText },
-      guard(options.onProgress),
-      guard(options.onSegment),
-    ),
+    native.transcribe(samples, options.native, guard(options.onProgress), guard(options.onSegment)),
   );
   const abort = () => job.abort();
   signal?.addEventListener('abort', abort, { once: true });
@@ -247,5 +213,6 @@ async function runTranscription(
     segments: result.segments,
     text: result.segments.map((s) => s.text).join(''),
     duration: result.duration,
+    language: result.language,
   };
 }

@@ -19,7 +19,84 @@ export interface LoadOptions {
 
 export const LOAD_DEFAULTS: Required<LoadOptions> = { threads: 0 };
 
-export interface TranscribeOptions {
+/**
+ * How transcribe() decodes. Every option is optional; the defaults are the
+ * reference implementation's (OpenAI whisper `transcribe()`), listed in
+ * TRANSCRIBE_DEFAULTS.
+ */
+export interface DecodingOptions {
+  /**
+   * Spoken language code ('en', 'de', ...) or 'auto' to detect it from the
+   * first 30 s. English-only models ignore it. Default: 'auto'.
+   */
+  language?: string;
+  /** Translate to English instead of transcribing (multilingual models). Default: false. */
+  translate?: boolean;
+  /**
+   * Sampling temperature, or the list tried in turn when a window's decoding
+   * fails the quality thresholds below (the reference's fallback). 0 alone is
+   * plain greedy decoding, never retried. Default: [0, 0.2, 0.4, 0.6, 0.8, 1].
+   */
+  temperature?: number | number[];
+  /** Candidates sampled at each temperature above 0; the most likely is kept. Default: 5. */
+  bestOf?: number;
+  /** Beam search width at temperature 0 (0 or 1: greedy). Default: 0. */
+  beamSize?: number;
+  /** Beam search stops after round(beamSize × patience) finished beams. Default: 1. */
+  patience?: number;
+  /**
+   * Candidate ranking: null ranks by sum of log-probabilities / length; a
+   * number uses Google NMT's length penalty with that alpha. Default: null.
+   */
+  lengthPenalty?: number | null;
+  /** Seed of the sampling RNG: the same seed gives the same result. Default: 0. */
+  seed?: number;
+  /** The most tokens decoded per 30 s window (0: n_text_ctx / 2 = 224). Default: 0. */
+  maxTokensPerWindow?: number;
+  /** Retry a window whose text compresses better than this (gzip ratio); null: never. Default: 2.4. */
+  compressionRatioThreshold?: number | null;
+  /** Retry a window whose average log-probability is below this; null: never. Default: -1. */
+  logprobThreshold?: number | null;
+  /**
+   * Skip a window as silence when p(no speech) is above this and its average
+   * log-probability is below logprobThreshold; null: never. Default: 0.6.
+   */
+  noSpeechThreshold?: number | null;
+  /**
+   * Give the decoder the text of the previous 30 s windows as a prompt, as the
+   * reference does (dropped after a window decoded above temperature 0.5).
+   * Turning it off can stop a model that repeats itself from carrying the
+   * loop into the next window. Default: true.
+   */
+  conditionOnPreviousText?: boolean;
+  /** Text (or token ids) placed before the first window's prompt: vocabulary, names. Default: none. */
+  initialPrompt?: string | number[];
+  /** Text (or token ids) every window's output is forced to start with. Default: none. */
+  prefix?: string | number[];
+  /** The first timestamp may not be later than this many seconds. Default: 1. */
+  maxInitialTimestamp?: number;
+  /** Never start a window with a blank or end-of-text token. Default: true. */
+  suppressBlank?: boolean;
+  /**
+   * Token ids never produced; -1 stands for the reference's set of non-speech
+   * symbols. Default: [-1].
+   */
+  suppressTokens?: number[];
+  /** Decode without timestamp tokens: each window becomes one segment. Default: false. */
+  withoutTimestamps?: boolean;
+  /** Start this many seconds into the audio. Default: 0. */
+  offset?: number;
+  /** Transcribe this many seconds after `offset` (0: to the end). Default: 0. */
+  duration?: number;
+  /** Split segments longer than this many characters (0: no limit). Default: 0. */
+  maxSegmentLength?: number;
+  /** With maxSegmentLength: split only between words. Default: false. */
+  splitOnWord?: boolean;
+  /** One segment per 30 s window. Default: false. */
+  singleSegment?: boolean;
+}
+
+export interface TranscribeOptions extends DecodingOptions {
   /**
    * Stops the transcription: the promise rejects with `signal.reason` (an
    * `AbortError` DOMException unless the signal was aborted with a reason)
@@ -44,18 +121,36 @@ export interface TranscribeOptions {
    * rate: only 16000 is accepted for now. Default: 16000.
    */
   sampleRate?: number;
-  /**
-   * Give the decoder the text of the previous 30 s windows as a prompt, as
-   * the reference implementation does. Turning it off can stop a model that
-   * repeats itself from carrying the loop into the next window. Default: `true`.
-   */
-  conditionOnPreviousText?: boolean;
 }
 
-export const TRANSCRIBE_DEFAULTS = {
+/** The default of every decoding option (the reference implementation's). */
+export const TRANSCRIBE_DEFAULTS = Object.freeze({
   sampleRate: 16000,
+  language: 'auto',
+  translate: false,
+  temperature: Object.freeze([0, 0.2, 0.4, 0.6, 0.8, 1]) as readonly number[],
+  bestOf: 5,
+  beamSize: 0,
+  patience: 1,
+  lengthPenalty: null,
+  seed: 0,
+  maxTokensPerWindow: 0,
+  compressionRatioThreshold: 2.4,
+  logprobThreshold: -1,
+  noSpeechThreshold: 0.6,
   conditionOnPreviousText: true,
-} as const;
+  initialPrompt: '',
+  prefix: '',
+  maxInitialTimestamp: 1,
+  suppressBlank: true,
+  suppressTokens: Object.freeze([-1]) as readonly number[],
+  withoutTimestamps: false,
+  offset: 0,
+  duration: 0,
+  maxSegmentLength: 0,
+  splitOnWord: false,
+  singleSegment: false,
+});
 
 export interface Token {
   /** Token id in the model's vocabulary (timestamps included). */
@@ -78,6 +173,14 @@ export interface Segment {
   /** The segment's text; usually begins with a space, as Whisper writes it. */
   text: string;
   tokens: Token[];
+  /** The temperature of the window's decoding this segment came from (0: greedy). */
+  temperature: number;
+  /** Average log-probability of that decoding's tokens. */
+  avgLogprob: number;
+  /** gzip compression ratio of that window's text (high: repetitive). */
+  compressionRatio: number;
+  /** Probability of "no speech" at the start of that window. */
+  noSpeechProb: number;
 }
 
 export interface TranscriptionResult {
@@ -87,6 +190,8 @@ export interface TranscriptionResult {
   text: string;
   /** Seconds of audio. */
   duration: number;
+  /** The language code used ('en' for English-only models). */
+  language: string;
 }
 
 export interface ModelHParams {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "binding/samples.h"
+#include "binding/transcribe_options.h"
 #include "binding/transcribe_worker.h"
 #include "engine/audio/mel.h"
 #include "engine/core/error.h"
@@ -151,17 +152,13 @@ Napi::Value ModelWrap::Logits(const Napi::CallbackInfo& info) {
   return promise;
 }
 
-// transcribe(samples, { conditionOnPreviousText }, onProgress?, onSegment?): { promise, abort }
+// transcribe(samples, options, onProgress?, onSegment?): { promise, abort }
 Napi::Value ModelWrap::Transcribe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const ModelPtr& m = model(env);
   SampleBuffer samples = SampleBuffer::copy_from(info[0]);
-  wn::TranscribeOptions options;
-  if (info[1].IsObject()) {
-    Napi::Value condition = info[1].As<Napi::Object>().Get("conditionOnPreviousText");
-    if (condition.IsBoolean()) options.condition_on_previous_text = condition.ToBoolean();
-  }
-  return TranscribeWorker::Start(env, m, std::move(samples), options, info[2], info[3]);
+  return TranscribeWorker::Start(env, m, std::move(samples), transcribe_options_from_js(info[1]),
+                                 info[2], info[3]);
 }
 
 Napi::Value ModelWrap::Close(const Napi::CallbackInfo& info) {

@@ -22,6 +22,10 @@ Napi::Object segment_to_js(Napi::Env env, const wn::Segment& segment) {
     tokens.Set(static_cast<uint32_t>(i), token);
   }
   out.Set("tokens", tokens);
+  out.Set("temperature", static_cast<double>(segment.temperature));
+  out.Set("avgLogprob", segment.avg_logprob);
+  out.Set("compressionRatio", segment.compression_ratio);
+  out.Set("noSpeechProb", static_cast<double>(segment.no_speech_prob));
   return out;
 }
 
@@ -124,6 +128,7 @@ void TranscribeWorker::OnOK() {
     }
     out.Set("segments", segments);
     out.Set("duration", result_.duration);
+    out.Set("language", Napi::String::New(env, result_.language));
     deferred_.Resolve(out);
   } catch (const Napi::Error& e) {
     deferred_.Reject(e.Value());

@@ -2,7 +2,7 @@
 import { isMainThread } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, type Segment, type WhisperModel } from '../../lib/index.js';
-import { TEST_THREADS, hasShared, randomModelPath, readClip } from '../helpers/shared.js';
+import { GREEDY, TEST_THREADS, hasShared, randomModelPath, readClip } from '../helpers/shared.js';
 
 describe.skipIf(!hasShared)('abort and callbacks', () => {
   let model: WhisperModel;
@@ -36,6 +36,7 @@ describe.skipIf(!hasShared)('abort and callbacks', () => {
     const controller = new AbortController();
     let segments = 0;
     const run = model.transcribe(samples, {
+      ...GREEDY,
       signal: controller.signal,
       onSegment: () => segments++,
     });
@@ -49,13 +50,14 @@ describe.skipIf(!hasShared)('abort and callbacks', () => {
     expect((error as DOMException).name).toBe('AbortError');
     expect(latency).toBeLessThan(200);
     // The model is still usable afterwards.
-    const again = await model.transcribe(await readClip('pocketsphinx_cards_001'));
+    const again = await model.transcribe(await readClip('pocketsphinx_cards_001'), GREEDY);
     expect(again.segments.length).toBeGreaterThan(0);
   });
 
   it('ignores an abort that comes after the transcription finished', async () => {
     const controller = new AbortController();
     const result = await model.transcribe(await readClip('timit_LDC93S1'), {
+      ...GREEDY,
       signal: controller.signal,
     });
     controller.abort();
@@ -70,6 +72,7 @@ describe.skipIf(!hasShared)('abort and callbacks', () => {
     let calledBeforeReturn = false;
     const events: string[] = [];
     const result = model.transcribe(samples, {
+      ...GREEDY,
       onProgress: (fraction) => {
         calledBeforeReturn ||= !returned;
         expect(isMainThread).toBe(true);
@@ -105,6 +108,7 @@ describe.skipIf(!hasShared)('abort and callbacks', () => {
     const started = performance.now();
     const error = await model
       .transcribe(samples, {
+        ...GREEDY,
         onSegment: () => {
           calls++;
           throw thrown;

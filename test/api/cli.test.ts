@@ -44,6 +44,10 @@ describe('whisper-native CLI', () => {
       "--threads must be an integer from 1 to 256, got 'two'",
     ],
     [['transcribe', 'a.wav', '--model', 'm.bin', '--bogus'], "Unknown option '--bogus'"],
+    [
+      ['transcribe', 'a.wav', '--model', 'm.bin', '--temperature', '0,-1'],
+      "--temperature must be numbers >= 0 separated by commas, got '0,-1'",
+    ],
   ])('exits 2 on bad usage: %j', async (args, message) => {
     const r = await run(args);
     expect(r.code).toBe(2);

@@ -2,7 +2,7 @@
 // Each must equal what the same call gives alone.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, type TranscriptionResult, type WhisperModel } from '../../lib/index.js';
-import { TEST_THREADS, hasShared, randomModelPath, readClip } from '../helpers/shared.js';
+import { GREEDY, TEST_THREADS, hasShared, randomModelPath, readClip } from '../helpers/shared.js';
 
 const CLIPS = ['jfk', 'timit_LDC93S1', 'pocketsphinx_goforward'];
 
@@ -16,11 +16,11 @@ describe.skipIf(!hasShared)('concurrent calls on one model', () => {
   it('gives each of three simultaneous transcriptions its solo result', async () => {
     const audio = await Promise.all(CLIPS.map(readClip));
     const solo: TranscriptionResult[] = [];
-    for (const samples of audio) solo.push(await model.transcribe(samples));
+    for (const samples of audio) solo.push(await model.transcribe(samples, GREEDY));
     // The clips' decodings differ (token probabilities at least; the random
     // model's texts may coincide), so mixed-up state would show.
     expect(new Set(solo.map((r) => JSON.stringify(r.segments))).size).toBe(CLIPS.length);
-    const together = await Promise.all(audio.map((samples) => model.transcribe(samples)));
+    const together = await Promise.all(audio.map((samples) => model.transcribe(samples, GREEDY)));
     together.forEach((result, i) => expect(result).toEqual(solo[i]));
   });
 
@@ -29,9 +29,9 @@ describe.skipIf(!hasShared)('concurrent calls on one model', () => {
     const mel = model.melWindow(samples);
     const soloEncoded = await model.encode(mel);
     const soloLogits = await model.logits([50257, 50363, 400], soloEncoded);
-    const soloText = (await model.transcribe(samples)).text;
+    const soloText = (await model.transcribe(samples, GREEDY)).text;
     const [result, encoded, logits] = await Promise.all([
-      model.transcribe(samples),
+      model.transcribe(samples, GREEDY),
       model.encode(mel),
       model.logits([50257, 50363, 400], soloEncoded),
     ]);
@@ -44,7 +44,10 @@ describe.skipIf(!hasShared)('concurrent calls on one model', () => {
     const other = await loadModel(randomModelPath, { threads: 1 });
     try {
       const samples = await readClip('timit_LDC93S1');
-      const [a, b] = await Promise.all([model.transcribe(samples), other.transcribe(samples)]);
+      const [a, b] = await Promise.all([
+        model.transcribe(samples, GREEDY),
+        other.transcribe(samples, GREEDY),
+      ]);
       expect(b).toEqual(a);
     } finally {
       await other.close();

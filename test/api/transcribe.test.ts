@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, type TranscriptionResult, type WhisperModel } from '../../lib/index.js';
 import {
+  GREEDY,
   TEST_THREADS,
   audioClips,
   hasShared,
@@ -60,7 +61,7 @@ describe.skipIf(!hasShared)('transcribe every clip (random model)', () => {
   // Two at a time (vitest.config.ts: maxConcurrency): both share the model.
   it.concurrent.each(clips)('%s', async (name) => {
     const samples = await readClip(name);
-    const result = await model.transcribe(samples);
+    const result = await model.transcribe(samples, GREEDY);
     checkStructure(result, samples.length, model.info.hparams.nVocab);
     // Every clip holds speech, and the random model always emits text.
     expect(result.segments.length).toBeGreaterThan(0);
@@ -71,9 +72,9 @@ describe.skipIf(!hasShared)('transcribe every clip (random model)', () => {
     const asBuffer = Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength);
     const asFloat = Float32Array.from(samples, (s) => s / 32768);
     const [a, b, c] = await Promise.all([
-      model.transcribe(samples),
-      model.transcribe(asBuffer),
-      model.transcribe(asFloat),
+      model.transcribe(samples, GREEDY),
+      model.transcribe(asBuffer, GREEDY),
+      model.transcribe(asFloat, GREEDY),
     ]);
     expect(b).toEqual(a);
     expect(c).toEqual(a);

@@ -18,6 +18,15 @@ if (!hasShared) {
 /** Threads for test models: the machine has 2 cores. */
 export const TEST_THREADS = 2;
 
+/**
+ * Plain greedy decoding. With the random model every window fails the
+ * reference's quality thresholds, so the default fallback decodes it again at
+ * five more temperatures, five candidates each (~26x the work). Tests of
+ * structure and host behaviour use this; test/api/decoding.test.ts covers the
+ * fallback and the other decoding options.
+ */
+export const GREEDY = { temperature: 0 } as const;
+
 export function audioPath(name: string): string {
   return path.join(sharedDir, 'audio', `${name}.wav`);
 }
