@@ -47,6 +47,8 @@ export interface NativeAddon {
   supportedIsas(): string[];
   /** The path models use unless WHISPER_NATIVE_ISA says otherwise. */
   bestIsa(): string;
+  /** fp32 FMA GFLOP/s of `threads` threads (bench only; blocks for about `seconds`). */
+  measurePeakGflops(threads: number, seconds: number): number;
   napiVersion: number;
 }
 

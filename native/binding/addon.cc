@@ -40,6 +40,22 @@ Napi::Value BestIsa(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), wn::kernels::isa_name(wn::kernels::best_isa()));
 }
 
+// measurePeakGflops(threads, seconds): this CPU's fp32 FMA throughput, for the
+// benchmark's "% of peak" figure. Synchronous by design: a bench-only probe that
+// must own the cores while it measures; the library itself never calls it.
+Napi::Value MeasurePeakGflops(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber() || !info[1].IsNumber()) {
+    throw_js_error(env, "ERR_INVALID_ARG_TYPE", "Expected (threads: number, seconds: number)");
+  }
+  const int threads = info[0].As<Napi::Number>().Int32Value();
+  const double seconds = info[1].As<Napi::Number>().DoubleValue();
+  if (threads < 1 || threads > 256 || !(seconds > 0 && seconds <= 60)) {
+    throw_js_error(env, "ERR_INVALID_ARG_VALUE", "Expected threads in [1, 256] and seconds in (0, 60]");
+  }
+  return Napi::Number::New(env, wn::kernels::measure_peak_gflops(threads, seconds));
+}
+
 }  // namespace
 }  // namespace wn_binding
 
@@ -50,6 +66,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("loadModel", Napi::Function::New<LoadModel>(env, "loadModel"));
   exports.Set("supportedIsas", Napi::Function::New<SupportedIsas>(env, "supportedIsas"));
   exports.Set("bestIsa", Napi::Function::New<BestIsa>(env, "bestIsa"));
+  exports.Set("measurePeakGflops", Napi::Function::New<MeasurePeakGflops>(env, "measurePeakGflops"));
   exports.Set("NativeModel", ModelWrap::DefineClass(env));
   exports.Set("napiVersion", NAPI_VERSION);
   return exports;
