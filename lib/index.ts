@@ -16,3 +16,29 @@ export {
   type ModelInfo,
   type ModelHParams,
 } from './options.js';
+export { toSrt, toVtt, toJson, toText, toCsv } from './subtitles.js';
+export type {
+  SubtitleInput,
+  SubtitleSegment,
+  SubtitleWord,
+  SubtitleToken,
+  CueOptions,
+  JsonOptions,
+} from './subtitles.js';
+export { readAudioFile, AudioFileError } from './audio-file.js';
+export type { AudioData, ReadAudioOptions, AudioFileErrorCode } from './audio-file.js';
+export { resample, downmix, toWhisperInput, Resampler, WHISPER_SAMPLE_RATE } from './resample.js';
+export {
+  downloadModel,
+  resolveModel,
+  defaultCacheDir,
+  MODELS,
+  DEFAULT_BASE_URL,
+  DownloadError,
+} from './download.js';
+export type {
+  DownloadOptions,
+  DownloadProgress,
+  ModelEntry,
+  DownloadErrorCode,
+} from './download.js';
