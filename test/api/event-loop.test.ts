@@ -16,8 +16,14 @@ describe.skipIf(!hasShared)('event loop', () => {
     const ticks: number[] = [];
     const timer = setInterval(() => ticks.push(performance.now()), 10);
     const started = performance.now();
+    // Repeat until the run is long enough for the measurement to mean
+    // something: one greedy jfk.wav takes about half a second here.
+    let rounds = 0;
     try {
-      await model.transcribe(samples, GREEDY);
+      while (performance.now() - started < 800) {
+        await model.transcribe(samples, GREEDY);
+        rounds++;
+      }
     } finally {
       clearInterval(timer);
     }
@@ -25,8 +31,7 @@ describe.skipIf(!hasShared)('event loop', () => {
     const gaps = ticks.slice(1).map((t, i) => t - ticks[i]!);
     const firstGap = ticks.length > 0 ? ticks[0]! - started : elapsed;
     const longest = Math.max(firstGap, ...gaps);
-    // The run must be long enough for the measurement to mean something.
-    expect(elapsed).toBeGreaterThan(500);
+    expect(rounds).toBeGreaterThan(0);
     expect(ticks.length).toBeGreaterThan(elapsed / 10 / 2);
     expect(longest).toBeLessThanOrEqual(50);
   });
