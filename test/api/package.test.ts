@@ -2,6 +2,8 @@
 // ESM and CommonJS resolve through package.json's exports map and share one
 // implementation, so a WhisperError is the same class whichever way it came.
 import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../helpers/shared.js';
 
@@ -41,5 +43,18 @@ describe('package entry points', () => {
   it('loads the addon through the CommonJS entry and reports its kernel paths', () => {
     const isas = node(['-e', "console.log(require('whisper-native').supportedIsas().join(','))"]);
     expect(isas.split(',')).toContain('generic');
+  });
+
+  it('points every bin entry at a built, runnable script', () => {
+    const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+      bin: Record<string, string>;
+    };
+    expect(Object.keys(pkg.bin)).toEqual(['whisper-native']);
+    for (const target of Object.values(pkg.bin)) {
+      const file = path.join(repoRoot, target);
+      expect(existsSync(file), `${target} exists`).toBe(true);
+      expect(readFileSync(file, 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);
+      expect(node([file, '--help'])).toMatch(/transcribe/);
+    }
   });
 });
