@@ -56,47 +56,6 @@ Stats time_it(int reps, const std::function<void()>& fn) {
   return {t[t.size() / 2], t[0], cpu_min};
 }
 
-// 12 independent FMA chains (enough to cover FMA latency x 2 pipes), in named
-// variables so they stay in registers; the chains feed the result, so the
-// compiler cannot drop them.
-#define WN_FMA_CHAINS(V, SET1, FMA)                                                 \
-  V x0 = SET1(0.f), x1 = SET1(1.f), x2 = SET1(2.f), x3 = SET1(3.f), x4 = SET1(4.f), \
-    x5 = SET1(5.f), x6 = SET1(6.f), x7 = SET1(7.f), x8 = SET1(8.f), x9 = SET1(9.f), \
-    x10 = SET1(10.f), x11 = SET1(11.f);                                             \
-  const V a = SET1(0.999999f), b = SET1(1e-7f);                                     \
-  for (long it = 0; it < iters; ++it) {                                             \
-    x0 = FMA(x0, a, b);                                                             \
-    x1 = FMA(x1, a, b);                                                             \
-    x2 = FMA(x2, a, b);                                                             \
-    x3 = FMA(x3, a, b);                                                             \
-    x4 = FMA(x4, a, b);                                                             \
-    x5 = FMA(x5, a, b);                                                             \
-    x6 = FMA(x6, a, b);                                                             \
-    x7 = FMA(x7, a, b);                                                             \
-    x8 = FMA(x8, a, b);                                                             \
-    x9 = FMA(x9, a, b);                                                             \
-    x10 = FMA(x10, a, b);                                                           \
-    x11 = FMA(x11, a, b);                                                           \
-  }
-
-__attribute__((target("avx512f"))) float fma_loop_avx512(long iters) {
-  WN_FMA_CHAINS(__m512, _mm512_set1_ps, _mm512_fmadd_ps)
-  const __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(x0, x1), _mm512_add_ps(x2, x3)),
-                                 _mm512_add_ps(_mm512_add_ps(x4, x5), _mm512_add_ps(x6, x7)));
-  return _mm512_reduce_add_ps(
-      _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(x8, x9), _mm512_add_ps(x10, x11))));
-}
-
-__attribute__((target("avx2,fma"))) float fma_loop_avx2(long iters) {
-  WN_FMA_CHAINS(__m256, _mm256_set1_ps, _mm256_fmadd_ps)
-  const __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(x0, x1), _mm256_add_ps(x2, x3)),
-                                 _mm256_add_ps(_mm256_add_ps(x4, x5), _mm256_add_ps(x6, x7)));
-  float out[8];
-  _mm256_storeu_ps(out,
-                   _mm256_add_ps(s, _mm256_add_ps(_mm256_add_ps(x8, x9), _mm256_add_ps(x10, x11))));
-  return out[0];
-}
-
 // Sums floats [begin, end) with 256-bit loads: a read-bandwidth probe.
 __attribute__((target("avx2"))) float sum_floats(const float* p, size_t n) {
   __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
@@ -125,24 +84,6 @@ double read_bandwidth(int threads, int reps) {
     for (auto& t : ts) t.join();
   });
   return n * sizeof(float) / s.min * 1e-9;
-}
-
-// Peak GFLOP/s of `threads` threads each running the FMA loop at once.
-double peak_gflops(bool avx512, int threads, int reps) {
-  const long iters = 20000000;
-  const double flops = (double)iters * 12 * (avx512 ? 16 : 8) * 2 * threads;
-  volatile float sink = 0;
-  const Stats s = time_it(reps, [&] {
-    const auto run = [&] { sink = avx512 ? fma_loop_avx512(iters) : fma_loop_avx2(iters); };
-    if (threads == 1) {  // on this thread, so its CPU time is measured
-      run();
-      return;
-    }
-    std::vector<std::thread> ts;
-    for (int t = 0; t < threads; ++t) ts.emplace_back(run);
-    for (auto& t : ts) t.join();
-  });
-  return flops / (threads == 1 ? std::min(s.min, s.cpu_min) : s.min) * 1e-9;
 }
 
 std::vector<float> random_floats(size_t n, unsigned seed) {
@@ -179,7 +120,7 @@ int main(int argc, char** argv) {
   const bool has512 = wn::kernels::isa_supported(wn::kernels::Isa::kAvx512);
   double peak[3] = {0, 0, 0};
   for (int threads : {1, 2}) {
-    peak[threads] = peak_gflops(has512, threads, 3);
+    peak[threads] = wn::kernels::measure_peak_gflops(threads, 1.0);
     std::printf("peak fp32 FMA (%s, register-only): %d thread%s %.1f GFLOP/s\n",
                 has512 ? "zmm" : "ymm", threads, threads > 1 ? "s" : "", peak[threads]);
   }

@@ -20,25 +20,7 @@ constexpr int kValueRows = 3;
 #include "engine/kernels/simd_kernels.inl"
 // After simd_kernels.inl, whose exp_v it uses.
 #include "engine/kernels/simd_attention.inl"
-
-// This ISA's entry in the dispatcher's table.
-const IsaKernels& make_table() {
-  static const IsaKernels table = {
-      kNr,
-      pack_panel_any,
-      linear_tile_simd,
-      attention_rows_simd,
-      kAttnBlockRows,
-      /*wants_transposed_keys=*/true,
-      attention_scratch_floats_simd,
-      attention_query_simd,
-      layer_norm_row_simd,
-      gelu_simd,
-      add_simd,
-      f16_to_f32_simd,
-  };
-  return table;
-}
+#include "engine/kernels/simd_table.inl"
 
 }  // namespace
 
