@@ -4,7 +4,8 @@
 //   next window -> encode -> (detect language, once) -> decode with fallback
 //   -> skip silence | split into segments -> shape -> emit -> update prompt
 //
-// Beam search runs through the INTERIM one-decoder-per-beam pool (beam_pool.h).
+// Beam search advances all beams in one batched decoder pass per step
+// (model/beam_caches.h).
 // What it is not: word timestamps (not wired in yet).
 #include "engine/transcribe.h"
 
@@ -14,7 +15,6 @@
 #include <string>
 
 #include "engine/audio/mel.h"
-#include "engine/beam_pool.h"
 #include "engine/core/error.h"
 #include "engine/decode/beam_search.h"
 #include "engine/decode/greedy.h"
@@ -24,6 +24,7 @@
 #include "engine/decode/segments.h"
 #include "engine/decode/tokenizer.h"
 #include "engine/language.h"
+#include "engine/model/beam_caches.h"
 #include "engine/model/decoder.h"
 #include "engine/model/encoder.h"
 
@@ -174,7 +175,7 @@ class WindowLoop {
         mel_(samples, n_samples, model.mel_filters(), model.hparams().n_mels, model.n_fft_bins(),
              &model.pool()),
         encoder_(model),
-        decoder_(model),
+        decoder_(model, std::max(1, options.beam_size)),  // a slot per beam
         rng_(options.seed),
         mel_window_(static_cast<size_t>(model.hparams().n_mels) * kWindowFrames),
         encoded_(static_cast<size_t>(model.hparams().n_audio_ctx) * model.hparams().n_audio_state),
@@ -192,7 +193,7 @@ class WindowLoop {
       b.length_penalty = options.length_penalty;
       beam_ = std::make_unique<BeamSearchDecoder>(filters_, sample_len(model, options),
                                                   model.hparams().n_text_ctx, b);
-      beam_pool_ = std::make_unique<DecoderBeamPool>(model, &decoder_, options.beam_size);
+      beam_caches_ = std::make_unique<BeamCaches>(&decoder_);
     }
   }
 
@@ -205,7 +206,6 @@ class WindowLoop {
       throw_if_cancelled(callbacks_.cancel);
       const int64_t window_frames = std::min<int64_t>(kWindowFrames, range.end - seek);
       encode_window(seek);
-      ++window_count_;
       if (language_index_ < 0) detect_language_here();
       const WindowDecoding window = decode_with_fallback();
       if (is_silence(window.quality, thresholds_)) {
@@ -292,10 +292,10 @@ class WindowLoop {
     WindowDecoding kept;
     for (float temperature : options_.temperatures) {
       if (temperature == 0 && beam_) {
-        beam_pool_->start(encoded_.data(), window_count_, prompt);
+        beam_caches_->start(fed.n_prompt);
         const BatchLogitsFn step = [this](const std::vector<int32_t>& tokens,
                                           const std::vector<int>& parents) {
-          return beam_pool_->step(tokens, parents);
+          return beam_caches_->step(tokens, parents);
         };
         beam_->decode(fed, step, callbacks_.cancel, &kept.decoded);
       } else {
@@ -359,12 +359,11 @@ class WindowLoop {
   Encoder encoder_;
   Decoder decoder_;
   Rng rng_;
-  std::unique_ptr<BeamSearchDecoder> beam_;     // beam_size > 1 only
-  std::unique_ptr<DecoderBeamPool> beam_pool_;  // INTERIM (beam_pool.h)
-  int64_t window_count_ = 0;                    // identifies the encoded window
-  int language_index_ = -1;                     // -1: not known yet (detected on the first window)
-  std::vector<float> mel_window_;               // [n_mels][3000]
-  std::vector<float> encoded_;                  // [n_audio_ctx][n_audio_state]
+  std::unique_ptr<BeamSearchDecoder> beam_;  // beam_size > 1 only
+  std::unique_ptr<BeamCaches> beam_caches_;  // beam_size > 1 only
+  int language_index_ = -1;                  // -1: not known yet (detected on the first window)
+  std::vector<float> mel_window_;            // [n_mels][3000]
+  std::vector<float> encoded_;               // [n_audio_ctx][n_audio_state]
   std::vector<DecodedWindow> candidates_;
   std::vector<int32_t> window_ids_;
   std::vector<int32_t> history_;  // the prompt for the next window, timestamps included

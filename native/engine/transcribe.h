@@ -45,7 +45,7 @@ struct TranscribeOptions {
   // Beam search at temperature 0 when beam_size > 1 (0 or 1: greedy, the
   // reference library's default; its command line uses 5). Temperatures above
   // 0 always sample best_of candidates instead, as the reference.
-  // INTERIM: one decoder pass per beam per step (see beam_pool.h).
+  // All beams advance in one batched decoder pass per step.
   int beam_size = 0;
   // Beam search stops once round(beam_size * patience) sequences have
   // finished; unset: 1.0 (the reference's default).

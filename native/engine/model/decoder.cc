@@ -1,6 +1,9 @@
 // The text decoder's forward pass, composed from the kernels. Self-attention
-// keys/values are appended to a per-layer cache [n_text_ctx][d] so each step
-// only computes the new rows; cross-attention keys/values come from one GEMM
+// keys/values are appended to a per-slot, per-layer cache [n_text_ctx][d] so
+// each step only computes the new rows; a pass runs over rows of one slot
+// (forward) or one row of each of several slots (forward_batch): every linear
+// layer is one GEMM over all rows, self-attention runs per slot over its own
+// cache, cross-attention over all rows at once; cross-attention keys/values come from one GEMM
 // per layer in set_audio() and are read in place (k at column 0, v at column d
 // of a [n_audio_ctx][2d] matrix). Bias, GELU and residual adds ride in the GEMM
 // epilogues.
@@ -8,6 +11,7 @@
 // What it is not: token selection or timestamp rules (decode/).
 #include "engine/model/decoder.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -34,16 +38,21 @@ kernels::Epilogue residual_with_bias(const std::vector<float>& bias) {
 
 }  // namespace
 
-Decoder::Decoder(const Model& model)
+Decoder::Decoder(const Model& model, int n_slots)
     : model_(model),
       d_(model.hparams().n_text_state),
       n_ctx_(model.hparams().n_text_ctx),
       n_audio_ctx_(model.hparams().n_audio_ctx),
       n_vocab_(model.hparams().n_vocab),
-      n_head_(model.hparams().n_text_head) {
-  const int64_t n_layer = model.hparams().n_text_layer;
-  const int64_t self_size = n_layer * n_ctx_ * d_;
-  const int64_t cross_size = n_layer * n_audio_ctx_ * 2 * d_;
+      n_head_(model.hparams().n_text_head),
+      n_layer_(model.hparams().n_text_layer) {
+  if (n_slots < 1) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "decoder: expected at least 1 slot, got " + std::to_string(n_slots));
+  }
+  held_.resize(static_cast<size_t>(n_slots));
+  const int64_t self_size = int64_t{n_slots} * n_layer_ * n_ctx_ * d_;
+  const int64_t cross_size = int64_t{n_layer_} * n_audio_ctx_ * 2 * d_;
   // Cross K/V first: it is written in full by every set_audio(), so its pages
   // are dense; the self caches fill from the front as tokens arrive.
   caches_ = PageBuffer(cross_size + 2 * self_size);
@@ -56,6 +65,15 @@ Decoder::Decoder(const Model& model)
 
 int Decoder::n_ctx() const {
   return n_ctx_;
+}
+
+int Decoder::check_slot(int slot) const {
+  if (slot < 0 || slot >= static_cast<int>(held_.size())) {
+    throw Error(ErrorCode::kInvalidArgument, "decoder: slot " + std::to_string(slot) +
+                                                 " is outside [0, " + std::to_string(held_.size()) +
+                                                 ")");
+  }
+  return slot;
 }
 
 void Decoder::reserve_rows(int n) {
@@ -76,31 +94,47 @@ void Decoder::set_audio(const float* encoded) {
     kernels::linear(ctx, encoded, d_, n_audio_ctx_, b.cross_kv, cross_kv(static_cast<int>(l)),
                     2 * d_, with_bias(b.cross_kv_bias));
   }
-  n_past_ = 0;
+  for (std::vector<int32_t>& held : held_) held.clear();
   has_audio_ = true;
 }
 
-void Decoder::truncate(int n) {
-  if (n < 0 || n > n_past_) {
+void Decoder::truncate(int n, int slot) {
+  std::vector<int32_t>& held = held_[check_slot(slot)];
+  if (n < 0 || n > static_cast<int>(held.size())) {
     throw Error(ErrorCode::kInvalidArgument, "truncate: expected 0 <= n <= n_past (" +
-                                                 std::to_string(n_past_) + "), got " +
+                                                 std::to_string(held.size()) + "), got " +
                                                  std::to_string(n));
   }
-  n_past_ = n;
+  held.resize(static_cast<size_t>(n));
 }
 
-void Decoder::check_input(const int32_t* tokens, int n) const {
+void Decoder::copy_sequence(int src, int dst) {
+  check_slot(src);
+  check_slot(dst);
+  if (src == dst) return;
+  const std::vector<int32_t>& from = held_[src];
+  std::vector<int32_t>& to = held_[dst];
+  const size_t common =
+      std::mismatch(to.begin(), to.end(), from.begin(), from.end()).first - to.begin();
+  const size_t rows = from.size() - common;
+  if (rows > 0) {
+    const size_t bytes = sizeof(float) * rows * static_cast<size_t>(d_);
+    const int64_t offset = static_cast<int64_t>(common) * d_;
+    for (int l = 0; l < n_layer_; ++l) {
+      std::memcpy(self_k(l, dst) + offset, self_k(l, src) + offset, bytes);
+      std::memcpy(self_v(l, dst) + offset, self_v(l, src) + offset, bytes);
+    }
+  }
+  to = from;
+}
+
+void Decoder::check_tokens(const int32_t* tokens, int n) const {
   if (!has_audio_) {
     throw Error(ErrorCode::kInvalidArgument, "decoder: set_audio() must come before forward()");
   }
   if (n < 1) {
     throw Error(ErrorCode::kInvalidArgument,
                 "decoder: expected at least 1 token, got " + std::to_string(n));
-  }
-  if (n > n_ctx_ - n_past_) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "decoder: " + std::to_string(n_past_) + " cached + " + std::to_string(n) +
-                    " new tokens exceed the text context of " + std::to_string(n_ctx_));
   }
   for (int i = 0; i < n; i++) {
     if (tokens[i] < 0 || tokens[i] >= n_vocab_) {
@@ -111,12 +145,73 @@ void Decoder::check_input(const int32_t* tokens, int n) const {
   }
 }
 
-const float* Decoder::forward(const int32_t* tokens, int n, bool all_logits) {
-  check_input(tokens, n);
+void Decoder::check_capture(const CrossAttentionCapture& capture) const {
+  if (capture.n_frames < 1 || capture.n_frames > n_audio_ctx_) {
+    throw Error(ErrorCode::kInvalidArgument, "decoder: capture n_frames is " +
+                                                 std::to_string(capture.n_frames) +
+                                                 "; expected 1.." + std::to_string(n_audio_ctx_));
+  }
+  for (const AttentionHead& h : capture.heads) {
+    if (h.layer < 0 || h.layer >= n_layer_ || h.head < 0 || h.head >= n_head_) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "decoder: attention head (" + std::to_string(h.layer) + ", " +
+                      std::to_string(h.head) + ") is outside the model's " +
+                      std::to_string(n_layer_) + " layers x " + std::to_string(n_head_) + " heads");
+    }
+  }
+}
+
+const float* Decoder::forward(const int32_t* tokens, int n, bool all_logits,
+                              CrossAttentionCapture* capture) {
+  check_tokens(tokens, n);
+  const int n_past = static_cast<int>(held_[0].size());
+  if (n > n_ctx_ - n_past) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "decoder: " + std::to_string(n_past) + " cached + " + std::to_string(n) +
+                    " new tokens exceed the text context of " + std::to_string(n_ctx_));
+  }
+  if (capture) {
+    check_capture(*capture);
+    capture->weights.assign(capture->heads.size() * n * static_cast<size_t>(capture->n_frames),
+                            0.0f);
+  }
+  groups_.assign(1, RowGroup{0, 0, n, n_past});
+  capture_ = capture;
+  const float* logits = run(tokens, n, all_logits ? 0 : n - 1);
+  capture_ = nullptr;
+  held_[0].insert(held_[0].end(), tokens, tokens + n);
+  return logits;
+}
+
+const float* Decoder::forward_batch(const int32_t* tokens, const int* slots, int n) {
+  check_tokens(tokens, n);
+  groups_.clear();
+  for (int i = 0; i < n; ++i) {
+    const int slot = check_slot(slots[i]);
+    const int n_past = static_cast<int>(held_[slot].size());
+    if (n_past >= n_ctx_) {
+      throw Error(ErrorCode::kInvalidArgument, "decoder: slot " + std::to_string(slot) +
+                                                   " is full (" + std::to_string(n_ctx_) +
+                                                   " tokens)");
+    }
+    for (const RowGroup& g : groups_) {
+      if (g.slot == slot) {
+        throw Error(ErrorCode::kInvalidArgument,
+                    "decoder: slot " + std::to_string(slot) + " appears twice in a batch");
+      }
+    }
+    groups_.push_back(RowGroup{slot, i, 1, n_past});
+  }
+  const float* logits = run(tokens, n, 0);
+  for (int i = 0; i < n; ++i) held_[slots[i]].push_back(tokens[i]);
+  return logits;
+}
+
+const float* Decoder::run(const int32_t* tokens, int n, int first_logit_row) {
   reserve_rows(n);
   const kernels::Context ctx = model_.context();
 
-  embed(tokens, n);
+  embed(tokens);
   for (size_t l = 0; l < model_.dec_blocks.size(); l++) {
     self_attention(static_cast<int>(l), n);
     cross_attention(static_cast<int>(l), n);
@@ -125,7 +220,7 @@ const float* Decoder::forward(const int32_t* tokens, int n, bool all_logits) {
 
   // Only the rows whose logits are wanted go through the final LayerNorm and
   // the vocabulary projection (the decoder's single biggest GEMM).
-  const int first = all_logits ? 0 : n - 1;
+  const int first = first_logit_row;
   const int rows = n - first;
   const int64_t d = d_;
   if (logits_.size() < static_cast<size_t>(rows) * n_vocab_)
@@ -134,16 +229,18 @@ const float* Decoder::forward(const int32_t* tokens, int n, bool all_logits) {
                       model_.dec_ln.beta.data(), kLayerNormEps, h_.data(), d);
   kernels::linear(ctx, h_.data(), d, rows, model_.tok_emb, logits_.data(), n_vocab_,
                   kernels::Epilogue{});
-  n_past_ += n;
   return logits_.data();
 }
 
-void Decoder::embed(const int32_t* tokens, int n) {
-  for (int i = 0; i < n; i++) {
-    float* row = x_.data() + int64_t{i} * d_;
-    model_.tok_emb.row(tokens[i], row);
-    const float* pos = model_.dec_pos.data() + int64_t{n_past_ + i} * d_;
-    for (int c = 0; c < d_; c++) row[c] += pos[c];
+void Decoder::embed(const int32_t* tokens) {
+  for (const RowGroup& g : groups_) {
+    for (int r = 0; r < g.n_rows; r++) {
+      const int i = g.first_row + r;
+      float* row = x_.data() + int64_t{i} * d_;
+      model_.tok_emb.row(tokens[i], row);
+      const float* pos = model_.dec_pos.data() + int64_t{g.position + r} * d_;
+      for (int c = 0; c < d_; c++) row[c] += pos[c];
+    }
   }
 }
 
@@ -154,18 +251,21 @@ void Decoder::self_attention(int layer, int n) {
   kernels::layer_norm(ctx, x_.data(), d, n, d_, b.attn_ln.gamma.data(), b.attn_ln.beta.data(),
                       kLayerNormEps, h_.data(), d);
   kernels::linear(ctx, h_.data(), d, n, b.qkv, qkv_.data(), d3, with_bias(b.qkv_bias));
-  // Append the new keys/values to the cache at positions n_past_..n_past_+n-1.
-  float* k_cache = self_k(layer);
-  float* v_cache = self_v(layer);
-  for (int i = 0; i < n; i++) {
-    const float* row = qkv_.data() + i * d3;
-    std::memcpy(k_cache + (n_past_ + i) * d, row + d, sizeof(float) * d);
-    std::memcpy(v_cache + (n_past_ + i) * d, row + 2 * d, sizeof(float) * d);
-  }
   const int d_head = d_ / n_head_;
-  kernels::attention(ctx, qkv_.data(), d3, n, k_cache, d, v_cache, d, n_past_ + n, n_head_, d_head,
-                     1.0f / std::sqrt(static_cast<float>(d_head)), /*causal_offset=*/n_past_,
-                     attn_.data(), d);
+  for (const RowGroup& g : groups_) {
+    // Append the group's keys/values to its slot's cache, then attend over it.
+    float* k_cache = self_k(layer, g.slot);
+    float* v_cache = self_v(layer, g.slot);
+    for (int r = 0; r < g.n_rows; r++) {
+      const float* row = qkv_.data() + (g.first_row + r) * d3;
+      std::memcpy(k_cache + (g.position + r) * d, row + d, sizeof(float) * d);
+      std::memcpy(v_cache + (g.position + r) * d, row + 2 * d, sizeof(float) * d);
+    }
+    kernels::attention(ctx, qkv_.data() + g.first_row * d3, d3, g.n_rows, k_cache, d, v_cache, d,
+                       g.position + g.n_rows, n_head_, d_head,
+                       1.0f / std::sqrt(static_cast<float>(d_head)),
+                       /*causal_offset=*/g.position, attn_.data() + g.first_row * d, d);
+  }
   kernels::linear(ctx, attn_.data(), d, n, b.attn_out, x_.data(), d,
                   residual_with_bias(b.attn_out_bias));
 }
@@ -178,6 +278,7 @@ void Decoder::cross_attention(int layer, int n) {
                       kLayerNormEps, h_.data(), d);
   float* q = qkv_.data();  // [n][d] here
   kernels::linear(ctx, h_.data(), d, n, b.cross_q, q, d, with_bias(b.cross_q_bias));
+  if (capture_) capture_cross_weights(layer, q, n);
   const float* kv = cross_kv(layer);
   const int d_head = d_ / n_head_;
   kernels::attention(ctx, q, d, n, kv, 2 * d, kv + d, 2 * d, n_audio_ctx_, n_head_, d_head,
@@ -185,6 +286,39 @@ void Decoder::cross_attention(int layer, int n) {
                      attn_.data(), d);
   kernels::linear(ctx, attn_.data(), d, n, b.cross_out, x_.data(), d,
                   residual_with_bias(b.cross_out_bias));
+}
+
+// The attention weights the fused kernel never materialises, recomputed for
+// the few heads word timing reads: q·k / √d_head over the captured frames,
+// softmaxed over those frames only.
+void Decoder::capture_cross_weights(int layer, const float* q, int n) {
+  const int d_head = d_ / n_head_;
+  const int n_frames = capture_->n_frames;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d_head));
+  const float* kv = cross_kv(layer);
+  for (size_t hi = 0; hi < capture_->heads.size(); ++hi) {
+    const AttentionHead& head = capture_->heads[hi];
+    if (head.layer != layer) continue;
+    const int64_t col = int64_t{head.head} * d_head;
+    for (int i = 0; i < n; ++i) {
+      const float* qi = q + int64_t{i} * d_ + col;
+      float* w = capture_->weights.data() + (hi * n + i) * static_cast<size_t>(n_frames);
+      float max_score = -INFINITY;
+      for (int t = 0; t < n_frames; ++t) {
+        const float* kt = kv + int64_t{t} * 2 * d_ + col;
+        float dot = 0;
+        for (int e = 0; e < d_head; ++e) dot += qi[e] * kt[e];
+        w[t] = dot * scale;
+        max_score = std::max(max_score, w[t]);
+      }
+      double sum = 0;
+      for (int t = 0; t < n_frames; ++t) {
+        w[t] = std::exp(w[t] - max_score);
+        sum += w[t];
+      }
+      for (int t = 0; t < n_frames; ++t) w[t] = static_cast<float>(w[t] / sum);
+    }
+  }
 }
 
 void Decoder::mlp(const DecoderBlock& b, int n) {

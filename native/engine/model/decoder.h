@@ -1,11 +1,18 @@
-// The text decoder (REFERENCE.md §1) with its per-call state: the self-attention
-// KV cache and the cross-attention keys/values of the current audio window,
-// computed once per window by set_audio().
+// The text decoder (REFERENCE.md §1) with its per-call state: the
+// self-attention KV caches of one or more token sequences ("slots") and the
+// cross-attention keys/values of the current audio window, computed once per
+// window by set_audio() and shared by every slot.
 //
-// Memory: the caches are allocated at construction (self K/V: n_text_layer ×
-// n_text_ctx × d each; cross K/V: n_text_layer × n_audio_ctx × 2d). Row scratch
-// grows to the largest token batch seen and is then reused, so steady-state
-// forward() calls allocate nothing.
+// Slots exist for beam search: forward_batch() advances several sequences by
+// one token each in a single pass (one GEMM over all rows per linear layer, so
+// the weights are read once per step, not once per sequence), and
+// copy_sequence() re-ranks them by copying only the cache rows a slot lacks.
+//
+// Memory: the caches are allocated at construction (self K/V: n_slots ×
+// n_text_layer × n_text_ctx × d each; cross K/V: n_text_layer × n_audio_ctx ×
+// 2d), in pages that cost nothing until touched. Row scratch grows to the
+// largest token batch seen and is then reused, so steady-state forward() calls
+// allocate nothing.
 #pragma once
 
 #include <cstdint>
@@ -16,53 +23,106 @@
 
 namespace wn {
 
+// One attention head of one decoder layer (both 0-based).
+struct AttentionHead {
+  int layer = 0;
+  int head = 0;
+};
+
+// What forward() records for word timing when given one: for each listed
+// cross-attention head, softmax(q·kᵀ / √d_head) of every fed token over the
+// first n_frames encoder positions only (the window's real audio, as the
+// reference slices before its softmax).
+struct CrossAttentionCapture {
+  std::vector<AttentionHead> heads;
+  int n_frames = 0;            // 1..n_audio_ctx
+  std::vector<float> weights;  // out: [heads.size()][n tokens][n_frames]
+};
+
 class Decoder {
  public:
-  explicit Decoder(const Model& model);
+  // n_slots >= 1 independent token sequences over the same audio.
+  explicit Decoder(const Model& model, int n_slots = 1);
 
   // encoded: [n_audio_ctx][n_audio_state]. Computes every layer's cross K/V and
-  // clears the self-attention cache.
+  // clears every slot.
   void set_audio(const float* encoded);
-  // Forgets the self-attention cache (a new token sequence on the same audio).
-  void reset() { n_past_ = 0; }
-  // Keeps only the first n tokens of the cache (0 <= n <= n_past(), else
+  // Forgets slot 0's sequence (a new token sequence on the same audio).
+  void reset() { held_[0].clear(); }
+  // Keeps only the first n tokens of a slot (0 <= n <= n_past(slot), else
   // kInvalidArgument).
-  void truncate(int n);
-  int n_past() const { return n_past_; }
-  int n_ctx() const;  // capacity: n_text_ctx
+  void truncate(int n, int slot = 0);
+  int n_past(int slot = 0) const { return static_cast<int>(held_[check_slot(slot)].size()); }
+  int n_ctx() const;  // capacity of each slot: n_text_ctx
+  int n_slots() const { return static_cast<int>(held_.size()); }
+  // The tokens whose keys/values the slot holds, in position order.
+  const std::vector<int32_t>& sequence(int slot) const { return held_[check_slot(slot)]; }
 
-  // Feeds tokens[0..n) at positions n_past()..n_past()+n-1 and appends them to
-  // the cache. Returns logits: [n][n_vocab] when all_logits, else the last
-  // token's row [n_vocab]. The pointer stays valid until the next call.
-  // Throws kInvalidArgument for n < 1, a token id outside [0, n_vocab), when the
-  // context would exceed n_ctx(), or before the first set_audio().
-  const float* forward(const int32_t* tokens, int n, bool all_logits = false);
+  // Feeds tokens[0..n) to slot 0 at positions n_past()..n_past()+n-1 and
+  // appends them to its cache. Returns logits: [n][n_vocab] when all_logits,
+  // else the last token's row [n_vocab]. The pointer stays valid until the
+  // next call. capture (optional) records cross-attention weights of these n
+  // tokens. Throws kInvalidArgument for n < 1, a token id outside [0,
+  // n_vocab), when the context would exceed n_ctx(), for a bad capture, or
+  // before the first set_audio().
+  const float* forward(const int32_t* tokens, int n, bool all_logits = false,
+                       CrossAttentionCapture* capture = nullptr);
+
+  // One new token for each of n sequences in one pass: tokens[i] is appended
+  // to slot slots[i] (distinct slots). Returns logits [n][n_vocab], row i for
+  // slots[i], valid until the next call. Same errors as forward(), and
+  // kInvalidArgument for a repeated or out-of-range slot.
+  const float* forward_batch(const int32_t* tokens, const int* slots, int n);
+
+  // Slot dst becomes a copy of slot src's sequence (src is unchanged). Only
+  // the rows after the longest common token prefix of the two are copied:
+  // equal tokens at equal positions over the same audio have equal keys and
+  // values, so for beams that diverged k steps ago that is k rows per layer,
+  // at worst src's whole live prefix (never the unused capacity).
+  void copy_sequence(int src, int dst);
 
  private:
-  void check_input(const int32_t* tokens, int n) const;
+  // Consecutive rows of one pass that belong to one slot, at consecutive
+  // positions starting at `position`.
+  struct RowGroup {
+    int slot, first_row, n_rows, position;
+  };
+  int check_slot(int slot) const;
+  void check_tokens(const int32_t* tokens, int n) const;
+  void check_capture(const CrossAttentionCapture& capture) const;
   void reserve_rows(int n);  // grows the row scratch (only ever grows)
-  void embed(const int32_t* tokens, int n);
+  // The pass shared by forward() and forward_batch() over groups_; the final
+  // LayerNorm and vocabulary projection run for rows [first_logit_row, n).
+  const float* run(const int32_t* tokens, int n, int first_logit_row);
+  void embed(const int32_t* tokens);
   void self_attention(int layer, int n);
   void cross_attention(int layer, int n);
+  void capture_cross_weights(int layer, const float* q, int n);
   void mlp(const DecoderBlock& b, int n);
-  float* self_k(int layer) { return self_k_ + int64_t{layer} * n_ctx_ * d_; }
-  float* self_v(int layer) { return self_v_ + int64_t{layer} * n_ctx_ * d_; }
+  float* self_k(int layer, int slot) {
+    return self_k_ + (int64_t{slot} * n_layer_ + layer) * n_ctx_ * d_;
+  }
+  float* self_v(int layer, int slot) {
+    return self_v_ + (int64_t{slot} * n_layer_ + layer) * n_ctx_ * d_;
+  }
   float* cross_kv(int layer) { return cross_kv_ + int64_t{layer} * n_audio_ctx_ * 2 * d_; }
 
   const Model& model_;
-  int d_, n_ctx_, n_audio_ctx_, n_vocab_, n_head_;
-  int n_past_ = 0;
+  int d_, n_ctx_, n_audio_ctx_, n_vocab_, n_head_, n_layer_;
   int rows_ = 0;  // rows the scratch below holds
   bool has_audio_ = false;
+  std::vector<std::vector<int32_t>> held_;  // per slot: the tokens its cache holds
+  std::vector<RowGroup> groups_;            // of the pass in progress
+  CrossAttentionCapture* capture_ = nullptr;
   // The caches, in one allocation: rows are written before they are read, and
   // the pages of positions never reached cost no resident memory.
   PageBuffer caches_;
-  float* self_k_;    // per layer [n_text_ctx][d]
-  float* self_v_;    // per layer [n_text_ctx][d]
+  float* self_k_;    // per slot, per layer [n_text_ctx][d]
+  float* self_v_;    // per slot, per layer [n_text_ctx][d]
   float* cross_kv_;  // per layer [n_audio_ctx][2d]: k | v
   // Row scratch: [rows_][d], [rows_][d], [rows_][3d], [rows_][d], [rows_][4d].
   std::vector<float> x_, h_, qkv_, attn_, mlp_;
-  std::vector<float> logits_;  // [rows][n_vocab] of the last forward()
+  std::vector<float> logits_;  // [rows][n_vocab] of the last pass
 };
 
 }  // namespace wn
