@@ -1,11 +1,10 @@
 # node-gyp build of the addon, for prebuildify (which drives node-gyp only).
 # It compiles the same files as CMakeLists.txt: both read native/sources.cjs.
 # Per-ISA kernel files need their own -m flags, which gyp cannot set per file,
-# so each ISA group is a static library of its own that the addon links.
+# so each ISA group is a static library of its own that the addon links. The
+# ISA groups follow gyp's target_arch (not the host's), as CMake's do: x64 gets
+# AVX2 and AVX-512, arm64 NEON.
 {
-  'variables': {
-    'wn_isa_x86%': '<!(node -p "[\'x64\', \'ia32\'].includes(process.arch) ? 1 : 0")',
-  },
   'target_defaults': {
     'include_dirs': ['native'],
     'defines': ['NAPI_VERSION=8', 'NODE_ADDON_API_DISABLE_DEPRECATED'],
@@ -36,13 +35,13 @@
       ],
       'dependencies': ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       'conditions': [
-        ['wn_isa_x86==1', {'dependencies': ['wn_kernels_avx2', 'wn_kernels_avx512']}],
+        ['target_arch=="x64"', {'dependencies': ['wn_kernels_avx2', 'wn_kernels_avx512']}],
         ['target_arch=="arm64"', {'dependencies': ['wn_kernels_neon']}],
       ],
     },
   ],
   'conditions': [
-    ['wn_isa_x86==1', {
+    ['target_arch=="x64"', {
       'targets': [
         {
           'target_name': 'wn_kernels_avx2',
