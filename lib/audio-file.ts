@@ -1,5 +1,5 @@
 // readAudioFile: any audio file to the model's input, 16 kHz mono floats.
-// WAV files are decoded here (wav-decoder.ts) and resampled (resample.ts);
+// WAV files are decoded in-process (wav.ts, which resamples with resample.ts);
 // every other container (mp3, m4a, ogg, flac, video, ...) and WAV codecs we do
 // not read (ADPCM, ...) are decoded by an `ffmpeg` found on PATH, which also
 // resamples and down-mixes. Nothing is decoded in a shell: ffmpeg gets its
@@ -9,12 +9,9 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { endianness } from 'node:os';
-import { AudioFileError } from './audio-errors.js';
-import { WHISPER_SAMPLE_RATE, resample } from './resample.js';
-import { UnsupportedWavCodecError, decodeWav, looksLikeWav } from './wav-decoder.js';
-
-export { AudioFileError } from './audio-errors.js';
-export type { AudioFileErrorCode } from './audio-errors.js';
+import { WhisperError } from './errors.js';
+import { WHISPER_SAMPLE_RATE } from './resample.js';
+import { looksLikeWav, parseWav } from './wav.js';
 
 export interface AudioData {
   /** Mono samples at 16 kHz, in [-1, 1] (float sources may exceed it). */
@@ -110,9 +107,9 @@ function toAudioData(samples: Float32Array): AudioData {
  * Reads an audio file as 16 kHz mono samples. WAV (RIFF/RF64, integer PCM
  * 8/16/24/32-bit, float 32/64-bit, A-law, mu-law, WAVE_FORMAT_EXTENSIBLE, any
  * rate and channel count) is decoded in-process; anything else needs ffmpeg.
- * Rejects with an AudioFileError: `ERR_AUDIO_FORMAT` for a malformed,
- * truncated or undecodable file, `ERR_FFMPEG_NOT_FOUND` when the file needs
- * ffmpeg and there is none. File-system errors (ENOENT, ...) pass through.
+ * Rejects with a WhisperError: `ERR_INVALID_AUDIO` for a malformed, truncated
+ * or undecodable file, `ERR_FFMPEG_NOT_FOUND` when the file needs ffmpeg and
+ * there is none. File-system errors (ENOENT, ...) pass through.
  */
 export async function readAudioFile(
   path: string,
@@ -121,22 +118,19 @@ export async function readAudioFile(
   const { signal } = options;
   signal?.throwIfAborted();
   const head = await readHead(path, 12);
-  if (head.length === 0) throw new AudioFileError('ERR_AUDIO_FORMAT', `${path}: the file is empty`);
+  if (head.length === 0) throw new WhisperError('ERR_INVALID_AUDIO', `${path}: the file is empty`);
   if (looksLikeWav(head)) {
     const bytes = await readWholeFile(path);
     signal?.throwIfAborted();
     try {
-      const wav = decodeWav(bytes);
-      return toAudioData(resample(wav.samples, wav.sampleRate, WHISPER_SAMPLE_RATE));
+      return toAudioData(parseWav(bytes).samples);
     } catch (error) {
-      if (error instanceof UnsupportedWavCodecError) {
+      if (!(error instanceof WhisperError)) throw error;
+      if (error.code === 'ERR_UNSUPPORTED_AUDIO') {
         // A codec we do not read: ffmpeg may; if there is none, say both things.
         return decodeWithFfmpeg(path, options, error.message);
       }
-      if (error instanceof AudioFileError) {
-        throw new AudioFileError(error.code, `${path}: ${error.message}`, { cause: error });
-      }
-      throw error;
+      throw new WhisperError(error.code, `${path}: ${error.message}`, { cause: error });
     }
   }
   return decodeWithFfmpeg(path, options, 'the file is not WAV');
@@ -154,7 +148,7 @@ async function decodeWithFfmpeg(
 ): Promise<AudioData> {
   const ffmpeg = options.ffmpegPath ?? findExecutable('ffmpeg');
   if (ffmpeg === undefined) {
-    throw new AudioFileError(
+    throw new WhisperError(
       'ERR_FFMPEG_NOT_FOUND',
       `${path}: ${why}, and decoding it needs ffmpeg, which is not on PATH. ${FFMPEG_INSTALL_HINT}`,
     );
@@ -216,7 +210,7 @@ function runCollectingStdout(
       if (signal?.aborted) reject(signal.reason);
       else if (error.code === 'ENOENT' || error.code === 'EACCES') {
         reject(
-          new AudioFileError(
+          new WhisperError(
             'ERR_FFMPEG_NOT_FOUND',
             `${path}: could not run ffmpeg at ${command} (${error.code}). ${FFMPEG_INSTALL_HINT}`,
             { cause: error },
@@ -229,8 +223,8 @@ function runCollectingStdout(
       if (code === 0) return resolvePromise(chunks);
       const detail = stderr.trim() || `exit ${code ?? killedBy}`;
       reject(
-        new AudioFileError(
-          'ERR_AUDIO_FORMAT',
+        new WhisperError(
+          'ERR_INVALID_AUDIO',
           `${path}: ffmpeg could not decode the file: ${detail}`,
         ),
       );

@@ -85,9 +85,11 @@ function loadAddon(): NativeAddon {
         `whisper-native could not load its native addon for ${target} (Node ${process.version}).`,
         `Cause: ${reason.split('\n')[0]}`,
         `Looked in: ${path.join(root, 'prebuilds', target)} and ${path.join(root, 'build', 'Release')}.`,
+        'Prebuilt binaries ship for linux-x64, linux-arm64, darwin-x64, darwin-arm64 and win32-x64.',
         'To fix: build it from source with `npm rebuild whisper-native` (needs CMake >= 3.15 and a',
-        'C++17 compiler), or install on a platform with a prebuilt binary. In Electron, load the',
-        'package in the main or a utility process, not the renderer.',
+        'C++17 compiler; if your npm skips dependency install scripts, allow them for',
+        'whisper-native first). In Electron, load the package in the main or a utility process,',
+        'not the renderer.',
       ].join('\n'),
       { cause },
     );

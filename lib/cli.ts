@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { packageRoot } from './binding.js';
 import { WhisperError } from './errors.js';
 import { loadModel } from './model.js';
-import { readWavFile } from './wav.js';
+import { readAudioFile } from './audio-file.js';
 
 const USAGE = `Usage: whisper-native transcribe <file.wav> --model <path> [--threads N] [--temperature T]
 
@@ -95,7 +95,7 @@ function parseCommand(argv: string[]): TranscribeCommand | 'help' | 'version' {
 
 async function readAudio(file: string) {
   try {
-    return await readWavFile(file);
+    return await readAudioFile(file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new Error(`cannot read '${file}': no such file`);

@@ -12,6 +12,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { WhisperError } from './errors.js';
 
 /** whisper.cpp's model repository on Hugging Face; `<base>/ggml-<name>.bin`. */
 export const DEFAULT_BASE_URL = 'https://huggingface.co/ggerganov/whisper.cpp/resolve/main';
@@ -71,41 +72,6 @@ export const MODELS: readonly ModelEntry[] = MODEL_CHECKSUMS.map(([name, sha1]) 
   file: `ggml-${name}.bin`,
   sha1,
 }));
-
-export type DownloadErrorCode =
-  /** Not a name in MODELS. */
-  | 'ERR_UNKNOWN_MODEL'
-  /** resolveModel: neither a file nor a downloaded model. */
-  | 'ERR_MODEL_NOT_FOUND'
-  /** The server answered with an error status. */
-  | 'ERR_DOWNLOAD_HTTP'
-  /** Too many redirects, or a redirect without a usable Location. */
-  | 'ERR_DOWNLOAD_REDIRECT'
-  /** The connection failed or ended early, after every retry; the partial file is kept. */
-  | 'ERR_DOWNLOAD_NETWORK'
-  /** The file's SHA-1 differs from the expected one; the partial file is deleted. */
-  | 'ERR_DOWNLOAD_CHECKSUM';
-
-export class DownloadError extends Error {
-  readonly code: DownloadErrorCode;
-  /** The HTTP status, for ERR_DOWNLOAD_HTTP. */
-  readonly status: number | undefined;
-
-  constructor(
-    code: DownloadErrorCode,
-    message: string,
-    options?: { cause?: unknown; status?: number },
-  ) {
-    super(message, options);
-    this.code = code;
-    this.status = options?.status;
-  }
-}
-Object.defineProperty(DownloadError.prototype, 'name', {
-  value: 'DownloadError',
-  writable: true,
-  configurable: true,
-});
 
 export interface DownloadProgress {
   /** Bytes of the file on disk so far, resumed bytes included. */
@@ -168,9 +134,9 @@ function findModel(name: string): ModelEntry | undefined {
   return MODELS.find((model) => model.name === name);
 }
 
-function unknownModel(name: string): DownloadError {
+function unknownModel(name: string): WhisperError {
   const names = MODELS.map((model) => model.name).join(', ');
-  return new DownloadError(
+  return new WhisperError(
     'ERR_UNKNOWN_MODEL',
     `Unknown model name ${JSON.stringify(name)}; expected one of: ${names}`,
   );
@@ -196,7 +162,7 @@ export async function resolveModel(
   const entry = findModel(nameOrPath);
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   if (entry === undefined) {
-    throw new DownloadError(
+    throw new WhisperError(
       'ERR_MODEL_NOT_FOUND',
       `No model file at ${resolve(nameOrPath)}, and ${JSON.stringify(nameOrPath)} is not a model name ` +
         `(${MODELS.map((model) => model.name).join(', ')})`,
@@ -204,7 +170,7 @@ export async function resolveModel(
   }
   const cached = join(cacheDir, entry.file);
   if (await isFile(cached)) return cached;
-  throw new DownloadError(
+  throw new WhisperError(
     'ERR_MODEL_NOT_FOUND',
     `Model ${entry.name} is not downloaded (looked for ${cached}); ` +
       `run \`npx whisper-native download ${entry.name}\` first`,
@@ -243,20 +209,20 @@ async function getFollowingRedirects(
     response.resume(); // discard the redirect's body
     const location = response.headers.location;
     if (redirects >= maxRedirects) {
-      throw new DownloadError(
+      throw new WhisperError(
         'ERR_DOWNLOAD_REDIRECT',
         `More than ${maxRedirects} redirects, starting at ${url.href}`,
       );
     }
     const next = location === undefined ? undefined : new URL(location, current);
     if (next === undefined || (next.protocol !== 'https:' && next.protocol !== 'http:')) {
-      throw new DownloadError(
+      throw new WhisperError(
         'ERR_DOWNLOAD_REDIRECT',
         `Redirect from ${current.href} without a usable Location`,
       );
     }
     if (current.protocol === 'https:' && next.protocol === 'http:') {
-      throw new DownloadError(
+      throw new WhisperError(
         'ERR_DOWNLOAD_REDIRECT',
         `Refusing a redirect from ${current.href} to insecure ${next.href}`,
       );
@@ -296,7 +262,7 @@ function bodyPlacement(response: IncomingMessage): { start: number; total: numbe
 /** Errors worth another attempt: the connection failed, or the server did (5xx). */
 function isTransient(error: unknown): boolean {
   return (
-    error instanceof DownloadError &&
+    error instanceof WhisperError &&
     (error.code === 'ERR_DOWNLOAD_NETWORK' || (error.status ?? 0) >= 500)
   );
 }
@@ -314,11 +280,11 @@ const FILE_SYSTEM_ERRORS = new Set([
 
 /** A failure on the way from the server, as a retryable ERR_DOWNLOAD_NETWORK. */
 function networkError(error: unknown, what: string): unknown {
-  if (error instanceof DownloadError) return error;
+  if (error instanceof WhisperError) return error;
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && FILE_SYSTEM_ERRORS.has(code)) return error;
   const reason = error instanceof Error ? error.message : String(error);
-  return new DownloadError('ERR_DOWNLOAD_NETWORK', `${what}: ${reason}`, { cause: error });
+  return new WhisperError('ERR_DOWNLOAD_NETWORK', `${what}: ${reason}`, { cause: error });
 }
 
 interface Attempt {
@@ -355,7 +321,7 @@ async function downloadOnce({ url, partial, options, maxRedirects }: Attempt): P
   }
   if (status !== 200 && status !== 206) {
     response.resume();
-    throw new DownloadError(
+    throw new WhisperError(
       'ERR_DOWNLOAD_HTTP',
       `GET ${url.href} answered HTTP ${status} ${response.statusMessage ?? ''}`.trim(),
       { status },
@@ -365,7 +331,7 @@ async function downloadOnce({ url, partial, options, maxRedirects }: Attempt): P
   if (status === 206 && start !== have) {
     response.resume();
     await rm(partial, { force: true });
-    throw new DownloadError(
+    throw new WhisperError(
       'ERR_DOWNLOAD_NETWORK',
       `GET ${url.href} resumed at byte ${start}, expected ${have}`,
     );
@@ -397,7 +363,7 @@ async function downloadOnce({ url, partial, options, maxRedirects }: Attempt): P
     await output.close();
   }
   if (total !== undefined && received !== total) {
-    throw new DownloadError(
+    throw new WhisperError(
       'ERR_DOWNLOAD_NETWORK',
       `Download of ${url.href} ended after ${received} of ${total} bytes`,
     );
@@ -435,7 +401,8 @@ async function downloadToCache(
 ): Promise<string> {
   const expected = options.sha1 === undefined ? entry.sha1 : options.sha1 || undefined;
   if (expected !== undefined && !/^[0-9a-f]{40}$/i.test(expected)) {
-    throw new RangeError(
+    throw new WhisperError(
+      'ERR_INVALID_ARG_VALUE',
       `Expected 40 hexadecimal digits for sha1 but received ${JSON.stringify(expected)}`,
     );
   }
@@ -463,7 +430,7 @@ async function downloadToCache(
   }
   if (expected !== undefined && digest !== expected.toLowerCase()) {
     await rm(partial, { force: true });
-    throw new DownloadError(
+    throw new WhisperError(
       'ERR_DOWNLOAD_CHECKSUM',
       `${entry.file} from ${url.href} has SHA-1 ${digest}, expected ${expected.toLowerCase()}; the download was deleted`,
     );

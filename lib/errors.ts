@@ -1,10 +1,13 @@
 // The one error class of the package. Every failure, from argument checks in
-// validate.ts to engine errors thrown in C++, reaches the caller as a
-// WhisperError with a stable string `code`; integer status codes never cross
-// into JavaScript. Aborts are the exception: they reject with `signal.reason`.
+// validate.ts to engine errors thrown in C++, audio files and model downloads,
+// reaches the caller as a WhisperError with a stable string `code`; integer
+// status codes never cross into JavaScript. Aborts are the exception: they
+// reject with `signal.reason`. File-system errors of the caller's own paths
+// (ENOENT, EACCES, ...) also pass through as Node raised them.
 
 /** Every `code` a WhisperError can carry. */
 export const ERROR_CODES = [
+  /** The model path does not exist, or a model name is not downloaded yet. */
   'ERR_MODEL_NOT_FOUND',
   'ERR_MODEL_FORMAT',
   'ERR_MODEL_TRUNCATED',
@@ -18,16 +21,39 @@ export const ERROR_CODES = [
   'ERR_OUT_OF_MEMORY',
   'ERR_ADDON_LOAD',
   'ERR_INTERNAL',
+  /** An audio file needs ffmpeg to decode, and there is none on PATH. */
+  'ERR_FFMPEG_NOT_FOUND',
+  /** Not a model name that `downloadModel` knows. */
+  'ERR_UNKNOWN_MODEL',
+  /** The model server answered with an error status (see `status`). */
+  'ERR_DOWNLOAD_HTTP',
+  /** Too many redirects, or a redirect without a usable Location. */
+  'ERR_DOWNLOAD_REDIRECT',
+  /** The connection failed or ended early after every retry; the partial file is kept. */
+  'ERR_DOWNLOAD_NETWORK',
+  /** The downloaded file's SHA-1 differs from the published one; it was deleted. */
+  'ERR_DOWNLOAD_CHECKSUM',
 ] as const;
 
 export type WhisperErrorCode = (typeof ERROR_CODES)[number];
 
+/**
+ * Every error whisper-native raises. Test `code` (one of {@link ERROR_CODES})
+ * rather than the message, which may be reworded.
+ */
 export class WhisperError extends Error {
   readonly code: WhisperErrorCode;
+  /** The HTTP status, for `ERR_DOWNLOAD_HTTP`; otherwise undefined. */
+  readonly status: number | undefined;
 
-  constructor(code: WhisperErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: WhisperErrorCode,
+    message: string,
+    options?: { cause?: unknown; status?: number },
+  ) {
     super(message, options);
     this.code = code;
+    this.status = options?.status;
   }
 }
 // On the prototype, not each instance: printed errors then read

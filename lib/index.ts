@@ -1,7 +1,7 @@
 // The public entry point of whisper-native.
 export { loadModel, WhisperModel } from './model.js';
 export { WhisperError, ERROR_CODES, type WhisperErrorCode } from './errors.js';
-export { readWavFile, parseWav, type WavAudio } from './wav.js';
+export { readWavFile, parseWav, type WavAudio, type WavEncoding } from './wav.js';
 export { supportedIsas } from './isa.js';
 export {
   LOAD_DEFAULTS,
@@ -25,8 +25,8 @@ export type {
   CueOptions,
   JsonOptions,
 } from './subtitles.js';
-export { readAudioFile, AudioFileError } from './audio-file.js';
-export type { AudioData, ReadAudioOptions, AudioFileErrorCode } from './audio-file.js';
+export { readAudioFile } from './audio-file.js';
+export type { AudioData, ReadAudioOptions } from './audio-file.js';
 export { resample, downmix, toWhisperInput, Resampler, WHISPER_SAMPLE_RATE } from './resample.js';
 export {
   downloadModel,
@@ -34,11 +34,5 @@ export {
   defaultCacheDir,
   MODELS,
   DEFAULT_BASE_URL,
-  DownloadError,
 } from './download.js';
-export type {
-  DownloadOptions,
-  DownloadProgress,
-  ModelEntry,
-  DownloadErrorCode,
-} from './download.js';
+export type { DownloadOptions, DownloadProgress, ModelEntry } from './download.js';

@@ -1,131 +1,302 @@
-// A WAV (RIFF) reader for the CLI and for callers with WAV files: walks the
-// chunks, reads 16-bit PCM or 32-bit float samples. Only 16 kHz mono is
-// accepted for now (resampling and channel mixing come later); anything else is
-// a WhisperError that says what the file is and what is needed.
+// The WAV reader: decodes a WAV file held in memory into mono float samples
+// (decodeWav, at the file's own rate) and into the model's input, 16 kHz mono
+// (parseWav, readWavFile). It reads RIFF, RF64 and BW64 containers; integer
+// PCM of 8 (unsigned), 16, 24 and 32 bits (also narrower valid bits in those
+// containers), 32- and 64-bit float, A-law and mu-law; plain or
+// WAVE_FORMAT_EXTENSIBLE headers; any rate and channel count (channels are
+// averaged, other rates resampled by resample.ts). Every size and offset read
+// from the file is checked against the bytes that are there: a malformed or
+// truncated file is an ERR_INVALID_AUDIO, a codec it does not read (ADPCM,
+// MP3 in WAV, ...) an ERR_UNSUPPORTED_AUDIO, which readAudioFile hands to ffmpeg.
 import { readFile } from 'node:fs/promises';
+import type { AudioData } from './audio-file.js';
 import { WhisperError } from './errors.js';
+import { WHISPER_SAMPLE_RATE, resample } from './resample.js';
 
-export interface WavAudio {
-  /** Int16Array for 16-bit PCM files, Float32Array for 32-bit float files. */
-  samples: Int16Array | Float32Array;
+export interface DecodedWav {
+  /** Mono: the channels of each frame averaged, in [-1, 1] for integer formats. */
+  samples: Float32Array;
   sampleRate: number;
+  /** Channels in the file (before the down-mix). */
   channels: number;
-  /** Seconds. */
-  duration: number;
-}
-
-const WAVE_FORMAT_PCM = 1;
-const WAVE_FORMAT_IEEE_FLOAT = 3;
-const WAVE_FORMAT_EXTENSIBLE = 0xfffe;
-const REQUIRED_RATE = 16000;
-
-interface Format {
-  tag: number;
-  channels: number;
-  sampleRate: number;
+  encoding: WavEncoding;
   bitsPerSample: number;
 }
 
-function invalid(message: string): WhisperError {
-  return new WhisperError('ERR_INVALID_AUDIO', `Invalid WAV file: ${message}`);
+const FORMAT_PCM = 0x0001;
+const FORMAT_IEEE_FLOAT = 0x0003;
+const FORMAT_ALAW = 0x0006;
+const FORMAT_MULAW = 0x0007;
+const FORMAT_EXTENSIBLE = 0xfffe;
+/** Bytes 2..15 of every KSDATAFORMAT_SUBTYPE GUID derived from a format tag. */
+const SUBTYPE_GUID_TAIL = [
+  0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71,
+];
+/** A 32-bit size field that means "see the ds64 chunk" (RF64) or "unknown" (streamed). */
+const SIZE_UNKNOWN = 0xffffffff;
+
+/** Decoders by format tag: bytes per sample they accept, and how to read one. */
+const SAMPLE_READERS: Record<number, Record<number, (view: DataView, at: number) => number>> = {
+  [FORMAT_PCM]: {
+    1: (view, at) => (view.getUint8(at) - 128) / 128,
+    2: (view, at) => view.getInt16(at, true) / 32768,
+    3: (view, at) => ((view.getUint8(at + 2) << 24) | (view.getUint16(at, true) << 8)) / 2147483648,
+    4: (view, at) => view.getInt32(at, true) / 2147483648,
+  },
+  [FORMAT_IEEE_FLOAT]: {
+    4: (view, at) => view.getFloat32(at, true),
+    8: (view, at) => view.getFloat64(at, true),
+  },
+  [FORMAT_ALAW]: { 1: (view, at) => decodeAlaw(view.getUint8(at)) },
+  [FORMAT_MULAW]: { 1: (view, at) => decodeMulaw(view.getUint8(at)) },
+};
+
+const FORMAT_NAMES: Record<number, string> = {
+  [FORMAT_PCM]: 'integer PCM',
+  [FORMAT_IEEE_FLOAT]: 'IEEE float',
+  [FORMAT_ALAW]: 'A-law',
+  [FORMAT_MULAW]: 'mu-law',
+  0x0002: 'Microsoft ADPCM',
+  0x0011: 'IMA ADPCM',
+  0x0055: 'MPEG layer 3',
+};
+
+/** Sample encodings a WAV file can hold that this reader decodes. */
+export type WavEncoding = 'pcm' | 'float' | 'alaw' | 'mulaw';
+
+const ENCODINGS: Record<number, WavEncoding> = {
+  [FORMAT_PCM]: 'pcm',
+  [FORMAT_IEEE_FLOAT]: 'float',
+  [FORMAT_ALAW]: 'alaw',
+  [FORMAT_MULAW]: 'mulaw',
+};
+
+/** G.711 A-law byte to a sample in [-1, 1]. */
+function decodeAlaw(byte: number): number {
+  const value = byte ^ 0x55;
+  const exponent = (value >> 4) & 0x07;
+  const mantissa = value & 0x0f;
+  const magnitude =
+    exponent === 0 ? (mantissa << 4) + 8 : ((mantissa << 4) + 0x108) << (exponent - 1);
+  return ((value & 0x80) !== 0 ? magnitude : -magnitude) / 32768;
 }
 
-function fourcc(view: DataView, offset: number): string {
-  return String.fromCharCode(
-    view.getUint8(offset),
-    view.getUint8(offset + 1),
-    view.getUint8(offset + 2),
-    view.getUint8(offset + 3),
+/** G.711 mu-law byte to a sample in [-1, 1]. */
+function decodeMulaw(byte: number): number {
+  const value = ~byte & 0xff;
+  const exponent = (value >> 4) & 0x07;
+  const mantissa = value & 0x0f;
+  const magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84;
+  return ((value & 0x80) !== 0 ? -magnitude : magnitude) / 32768;
+}
+
+/** A codec this decoder does not read (ffmpeg may): readAudioFile tries ffmpeg on this code. */
+function unsupportedCodec(message: string): WhisperError {
+  return new WhisperError('ERR_UNSUPPORTED_AUDIO', message);
+}
+
+function malformed(what: string): WhisperError {
+  return new WhisperError('ERR_INVALID_AUDIO', `Invalid WAV file: ${what}`);
+}
+
+function fourcc(bytes: Uint8Array, at: number): string {
+  return String.fromCharCode(bytes[at]!, bytes[at + 1]!, bytes[at + 2]!, bytes[at + 3]!);
+}
+
+/** True when the bytes begin like a WAV file (RIFF, RF64 or BW64 holding WAVE). */
+export function looksLikeWav(head: Uint8Array): boolean {
+  if (head.length < 12) return false;
+  const container = fourcc(head, 0);
+  return (
+    (container === 'RIFF' || container === 'RF64' || container === 'BW64') &&
+    fourcc(head, 8) === 'WAVE'
   );
 }
 
-function parseFormat(view: DataView, offset: number, size: number): Format {
-  if (size < 16) throw invalid(`the fmt chunk has ${size} bytes, expected at least 16`);
-  let tag = view.getUint16(offset, true);
-  // WAVE_FORMAT_EXTENSIBLE keeps the real format in the first two bytes of
-  // its sub-format GUID (24 bytes into the chunk).
-  if (tag === WAVE_FORMAT_EXTENSIBLE && size >= 26) tag = view.getUint16(offset + 24, true);
-  return {
-    tag,
-    channels: view.getUint16(offset + 2, true),
-    sampleRate: view.getUint32(offset + 4, true),
-    bitsPerSample: view.getUint16(offset + 14, true),
+interface WavFormat {
+  tag: number;
+  channels: number;
+  sampleRate: number;
+  blockAlign: number;
+  bitsPerSample: number;
+}
+
+function parseFormatChunk(view: DataView, at: number, size: number): WavFormat {
+  if (size < 16) throw malformed(`the fmt chunk has ${size} bytes, expected at least 16`);
+  const format: WavFormat = {
+    tag: view.getUint16(at, true),
+    channels: view.getUint16(at + 2, true),
+    sampleRate: view.getUint32(at + 4, true),
+    blockAlign: view.getUint16(at + 12, true),
+    bitsPerSample: view.getUint16(at + 14, true),
   };
+  if (format.tag === FORMAT_EXTENSIBLE) {
+    // cbSize (2 bytes), valid bits (2), channel mask (4), then the sub-format GUID (16).
+    if (size < 40)
+      throw malformed(`the WAVE_FORMAT_EXTENSIBLE fmt chunk has ${size} bytes, expected 40`);
+    const guid = new Uint8Array(view.buffer, view.byteOffset + at + 24, 16);
+    if (SUBTYPE_GUID_TAIL.some((byte, i) => guid[i + 2] !== byte)) {
+      throw unsupportedCodec(
+        'WAVE_FORMAT_EXTENSIBLE file with a sub-format GUID that is not PCM-derived',
+      );
+    }
+    format.tag = view.getUint16(at + 24, true);
+  }
+  return format;
 }
 
-function describeFormat(f: Format): string {
-  const kind =
-    f.tag === WAVE_FORMAT_PCM
-      ? `${f.bitsPerSample}-bit PCM`
-      : f.tag === WAVE_FORMAT_IEEE_FLOAT
-        ? `${f.bitsPerSample}-bit float`
-        : `format tag ${f.tag}`;
-  return `${kind}, ${f.sampleRate} Hz, ${f.channels} channel${f.channels === 1 ? '' : 's'}`;
-}
-
-function checkSupported(f: Format): void {
-  const sampleType =
-    (f.tag === WAVE_FORMAT_PCM && f.bitsPerSample === 16) ||
-    (f.tag === WAVE_FORMAT_IEEE_FLOAT && f.bitsPerSample === 32);
-  if (!sampleType || f.channels !== 1 || f.sampleRate !== REQUIRED_RATE) {
-    throw new WhisperError(
-      'ERR_UNSUPPORTED_AUDIO',
-      `Unsupported WAV format: ${describeFormat(f)}. whisper-native reads 16-bit PCM or ` +
-        '32-bit float WAV at 16000 Hz, 1 channel for now; convert with e.g. ' +
-        '`ffmpeg -i in.wav -ar 16000 -ac 1 -c:a pcm_s16le out.wav`',
+/** Checks the format and returns the reader of one sample. */
+function sampleReader(format: WavFormat): (view: DataView, at: number) => number {
+  const { tag, channels, sampleRate, blockAlign, bitsPerSample } = format;
+  const readers = SAMPLE_READERS[tag];
+  if (readers === undefined) {
+    const name = FORMAT_NAMES[tag] ?? 'unknown format';
+    throw unsupportedCodec(
+      `WAV format tag 0x${tag.toString(16).padStart(4, '0')} (${name}) is not supported; ` +
+        'integer PCM, IEEE float, A-law and mu-law are',
     );
   }
+  if (channels === 0) throw malformed('the fmt chunk declares 0 channels');
+  if (sampleRate === 0) throw malformed('the fmt chunk declares a sample rate of 0');
+  const bytesPerSample = blockAlign / channels;
+  const reader = readers[bytesPerSample];
+  if (!Number.isInteger(bytesPerSample) || reader === undefined) {
+    throw unsupportedCodec(
+      `${FORMAT_NAMES[tag]} WAV with a block of ${blockAlign} bytes for ${channels} channel(s) is not ` +
+        `supported; expected ${Object.keys(readers).join(', ')} byte(s) per sample`,
+    );
+  }
+  if (bitsPerSample === 0 || Math.ceil(bitsPerSample / 8) !== bytesPerSample) {
+    throw malformed(`${bitsPerSample} bits per sample do not fit ${bytesPerSample}-byte samples`);
+  }
+  return reader;
 }
 
-/** Parses a WAV file's bytes. Throws WhisperError ERR_INVALID_AUDIO / ERR_UNSUPPORTED_AUDIO. */
-export function parseWav(bytes: Uint8Array): WavAudio {
+/** The fmt chunk, the data chunk's bytes, and whether its size was unknown (streamed file). */
+interface WavChunks {
+  format: WavFormat;
+  data: Uint8Array;
+  streamed: boolean;
+}
+
+/** The data size that RF64's ds64 chunk declares (offset 8 of its body). */
+function ds64DataSize(view: DataView, at: number, size: number): number {
+  if (size < 24) throw malformed(`the ds64 chunk has ${size} bytes, expected at least 24`);
+  const value = view.getBigUint64(at + 8, true);
+  if (value > BigInt(Number.MAX_SAFE_INTEGER))
+    throw malformed(`the ds64 data size ${value} is too large`);
+  return Number(value);
+}
+
+/** Walks the chunks after the 12-byte header, checking each against the file's length. */
+function findChunks(bytes: Uint8Array): WavChunks {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.byteLength < 12 || fourcc(view, 0) !== 'RIFF' || fourcc(view, 8) !== 'WAVE') {
-    throw invalid('no RIFF/WAVE header');
-  }
-  let format: Format | undefined;
-  let offset = 12;
-  while (offset + 8 <= bytes.byteLength) {
-    const id = fourcc(view, offset);
-    const declared = view.getUint32(offset + 4, true);
-    const body = offset + 8;
-    // Streaming writers leave the data size at 0 or 0xFFFFFFFF, and truncated
-    // files are common: the data chunk takes what is there.
-    const available = bytes.byteLength - body;
-    if (id === 'fmt ') {
-      if (declared > available) throw invalid('the fmt chunk runs past the end of the file');
-      format = parseFormat(view, body, declared);
-    } else if (id === 'data') {
-      if (!format) throw invalid('the data chunk comes before the fmt chunk');
-      checkSupported(format);
-      const size = declared === 0 || declared > available ? available : declared;
-      return decodeSamples(view, body, size, format);
+  let format: WavFormat | undefined;
+  let data: Uint8Array | undefined;
+  let streamed = false;
+  let rf64DataSize: number | undefined;
+  let at = 12;
+  while (format === undefined || data === undefined) {
+    if (at + 8 > bytes.length) {
+      const missing = format === undefined ? 'fmt' : 'data';
+      throw malformed(`the file ends after ${bytes.length} bytes, before a ${missing} chunk`);
     }
-    offset = body + declared + (declared % 2); // chunks are padded to an even size
+    const id = fourcc(bytes, at);
+    let size = view.getUint32(at + 4, true);
+    const body = at + 8;
+    const available = bytes.length - body;
+    if (id === 'data') {
+      if (size === SIZE_UNKNOWN && rf64DataSize !== undefined) {
+        size = rf64DataSize;
+      } else if (size === SIZE_UNKNOWN) {
+        // Written by a tool that could not seek back to fill in the size: the data runs to the end.
+        size = available;
+        streamed = true;
+      }
+      if (size > available) {
+        throw malformed(
+          `truncated: the data chunk at byte ${at} declares ${size} bytes but only ${available} follow`,
+        );
+      }
+      data = bytes.subarray(body, body + size);
+    } else {
+      if (size > available) {
+        throw malformed(
+          `truncated: the ${JSON.stringify(id)} chunk at byte ${at} declares ${size} bytes but only ${available} follow`,
+        );
+      }
+      if (id === 'fmt ') format = parseFormatChunk(view, body, size);
+      if (id === 'ds64') rf64DataSize = ds64DataSize(view, body, size);
+    }
+    at = body + size + (size % 2); // chunks are padded to an even length
   }
-  throw invalid(format ? 'no data chunk' : 'no fmt chunk');
+  return { format, data, streamed };
 }
 
-function decodeSamples(view: DataView, offset: number, size: number, f: Format): WavAudio {
-  // Copied out with explicit little-endian reads: the data may sit at an odd
-  // offset, and the caller's buffer may be reused.
-  let samples: Int16Array | Float32Array;
-  if (f.tag === WAVE_FORMAT_PCM) {
-    samples = new Int16Array(Math.floor(size / 2));
-    for (let i = 0; i < samples.length; i++) samples[i] = view.getInt16(offset + 2 * i, true);
-  } else {
-    samples = new Float32Array(Math.floor(size / 4));
-    for (let i = 0; i < samples.length; i++) samples[i] = view.getFloat32(offset + 4 * i, true);
+/** Decodes a whole WAV file: see the file comment for what it reads. */
+export function decodeWav(bytes: Uint8Array): DecodedWav {
+  if (!looksLikeWav(bytes)) throw malformed('it does not start with a RIFF/RF64 WAVE header');
+  const { format, data, streamed } = findChunks(bytes);
+  const readSample = sampleReader(format);
+  const { channels, blockAlign } = format;
+  if (data.length % blockAlign !== 0 && !streamed) {
+    throw malformed(
+      `the data chunk has ${data.length} bytes, not a whole number of ${blockAlign}-byte frames`,
+    );
+  }
+  // A streamed file cut mid-frame keeps its whole frames.
+  const frames = Math.floor(data.length / blockAlign);
+  const bytesPerSample = blockAlign / channels;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const samples = new Float32Array(frames);
+  for (let frame = 0, at = 0; frame < frames; frame++) {
+    let sum = 0;
+    for (let c = 0; c < channels; c++, at += bytesPerSample) sum += readSample(view, at);
+    samples[frame] = sum / channels;
   }
   return {
     samples,
-    sampleRate: f.sampleRate,
-    channels: f.channels,
-    duration: samples.length / f.sampleRate,
+    sampleRate: format.sampleRate,
+    channels,
+    encoding: ENCODINGS[format.tag]!,
+    bitsPerSample: format.bitsPerSample,
   };
 }
 
-/** Reads and parses a WAV file. */
+/** A WAV file read as the model's input, with what the file held. */
+export interface WavAudio extends AudioData {
+  /** The file's own format, before the down-mix and resampling. */
+  source: {
+    sampleRate: number;
+    channels: number;
+    encoding: WavEncoding;
+    bitsPerSample: number;
+  };
+}
+
+/**
+ * Decodes WAV bytes into 16 kHz mono samples (down-mixed and resampled as
+ * needed). Throws a WhisperError: `ERR_INVALID_AUDIO` for a malformed or
+ * truncated file, `ERR_UNSUPPORTED_AUDIO` for a codec it does not read
+ * (readAudioFile decodes those with ffmpeg).
+ */
+export function parseWav(bytes: Uint8Array): WavAudio {
+  const wav = decodeWav(bytes);
+  const samples = resample(wav.samples, wav.sampleRate, WHISPER_SAMPLE_RATE);
+  return {
+    samples,
+    sampleRate: WHISPER_SAMPLE_RATE,
+    duration: samples.length / WHISPER_SAMPLE_RATE,
+    source: {
+      sampleRate: wav.sampleRate,
+      channels: wav.channels,
+      encoding: wav.encoding,
+      bitsPerSample: wav.bitsPerSample,
+    },
+  };
+}
+
+/** Reads a WAV file into 16 kHz mono samples: {@link parseWav} on the file's bytes. */
 export async function readWavFile(path: string): Promise<WavAudio> {
   return parseWav(await readFile(path));
 }

@@ -1,118 +1,109 @@
-// lib/wav.ts: the WAV reader the CLI uses (16 kHz mono, 16-bit PCM or float).
+// parseWav / readWavFile, the public WAV entry points: any WAV comes back as
+// the model's input (16 kHz mono floats) with what the file held; errors are
+// WhisperErrors. The sample decoding itself is covered in test/audio/wav.test.ts.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { WhisperError, parseWav } from '../../lib/index.js';
+import { WhisperError, parseWav, readWavFile } from '../../lib/index.js';
+import { buildWav, encode } from '../audio/wav-writer.js';
 
-interface WavSpec {
-  tag?: number;
-  channels?: number;
-  rate?: number;
-  bits?: number;
-  data: Uint8Array;
-  extraChunks?: { id: string; body: Uint8Array }[];
-  extensibleTag?: number;
-  declaredDataSize?: number;
-}
-
-/** Builds a WAV file: RIFF header, optional extra chunks, fmt, data. */
-function wav(spec: WavSpec): Buffer {
-  const { tag = 1, channels = 1, rate = 16000, bits = 16, data } = spec;
-  const chunk = (id: string, body: Uint8Array, declared = body.length) => {
-    const head = Buffer.alloc(8);
-    head.write(id, 0, 'latin1');
-    head.writeUInt32LE(declared, 4);
-    return Buffer.concat([head, body, Buffer.alloc(body.length % 2)]);
-  };
-  const fmt = Buffer.alloc(spec.extensibleTag === undefined ? 16 : 40);
-  fmt.writeUInt16LE(spec.extensibleTag === undefined ? tag : 0xfffe, 0);
-  fmt.writeUInt16LE(channels, 2);
-  fmt.writeUInt32LE(rate, 4);
-  fmt.writeUInt32LE((rate * channels * bits) / 8, 8);
-  fmt.writeUInt16LE((channels * bits) / 8, 12);
-  fmt.writeUInt16LE(bits, 14);
-  if (spec.extensibleTag !== undefined) fmt.writeUInt16LE(spec.extensibleTag, 24);
-  const body = Buffer.concat([
-    Buffer.from('WAVE', 'latin1'),
-    ...(spec.extraChunks ?? []).map((c) => chunk(c.id, c.body)),
-    chunk('fmt ', fmt),
-    chunk('data', data, spec.declaredDataSize),
-  ]);
-  const head = Buffer.alloc(8);
-  head.write('RIFF', 0, 'latin1');
-  head.writeUInt32LE(body.length, 4);
-  return Buffer.concat([head, body]);
-}
-
-const pcm = (...values: number[]) => new Uint8Array(Int16Array.from(values).buffer);
+const mono16k = (values: number[]) =>
+  buildWav({
+    formatTag: 1,
+    channels: 1,
+    sampleRate: 16000,
+    bitsPerSample: 16,
+    data: encode.s16(values),
+  });
 
 describe('parseWav', () => {
-  it('reads 16-bit PCM as Int16Array', () => {
-    const audio = parseWav(wav({ data: pcm(0, 1000, -32768, 32767) }));
-    expect(audio.samples).toBeInstanceOf(Int16Array);
-    expect([...audio.samples]).toEqual([0, 1000, -32768, 32767]);
+  it('returns 16 kHz mono PCM exactly, as value / 32768, with the source format', () => {
+    const audio = parseWav(mono16k([0, 1000, -32768, 32767]));
+    expect(audio.samples).toBeInstanceOf(Float32Array);
+    expect([...audio.samples]).toEqual([0, 1000 / 32768, -1, 32767 / 32768]);
     expect(audio.sampleRate).toBe(16000);
     expect(audio.duration).toBe(4 / 16000);
+    expect(audio.source).toEqual({
+      sampleRate: 16000,
+      channels: 1,
+      encoding: 'pcm',
+      bitsPerSample: 16,
+    });
   });
 
-  it('reads 32-bit float as Float32Array, also in an extensible header', () => {
-    const data = new Uint8Array(Float32Array.from([0.5, -0.25]).buffer);
-    for (const file of [
-      wav({ tag: 3, bits: 32, data }),
-      wav({ extensibleTag: 3, bits: 32, data }),
-    ]) {
-      const audio = parseWav(file);
-      expect(audio.samples).toBeInstanceOf(Float32Array);
-      expect([...audio.samples]).toEqual([0.5, -0.25]);
+  it('down-mixes and resamples other formats to 16 kHz mono', () => {
+    // One second of stereo 44.1 kHz float: left +0.5, right -0.25 -> mono 0.125.
+    const frames = 44100;
+    const interleaved = new Float32Array(2 * frames);
+    for (let i = 0; i < frames; i++) {
+      interleaved[2 * i] = 0.5;
+      interleaved[2 * i + 1] = -0.25;
     }
-  });
-
-  it('skips unknown chunks, including odd-sized ones with their pad byte', () => {
     const audio = parseWav(
-      wav({ data: pcm(7, 8), extraChunks: [{ id: 'LIST', body: new Uint8Array(3) }] }),
+      buildWav({
+        formatTag: 3,
+        channels: 2,
+        sampleRate: 44100,
+        bitsPerSample: 32,
+        data: new Uint8Array(interleaved.buffer),
+      }),
     );
-    expect([...audio.samples]).toEqual([7, 8]);
-  });
-
-  it('takes what is there when the data size is unknown (0) or larger than the file', () => {
-    expect([...parseWav(wav({ data: pcm(1, 2, 3), declaredDataSize: 0 })).samples]).toEqual([
-      1, 2, 3,
-    ]);
-    expect([...parseWav(wav({ data: pcm(1, 2), declaredDataSize: 1000 })).samples]).toEqual([1, 2]);
+    expect(audio.samples.length).toBe(16000);
+    expect(audio.duration).toBe(1);
+    expect(audio.source).toEqual({
+      sampleRate: 44100,
+      channels: 2,
+      encoding: 'float',
+      bitsPerSample: 32,
+    });
+    // Away from the edges a constant stays that constant through the resampler.
+    expect(audio.samples[8000]).toBeCloseTo(0.125, 4);
   });
 
   it('reads from a Uint8Array at an odd offset', () => {
-    const file = wav({ data: pcm(-5, 5) });
+    const file = mono16k([-5, 5]);
     const shifted = new Uint8Array(file.length + 1);
     shifted.set(file, 1);
-    expect([...parseWav(shifted.subarray(1)).samples]).toEqual([-5, 5]);
+    expect([...parseWav(shifted.subarray(1)).samples]).toEqual([-5 / 32768, 5 / 32768]);
   });
 
-  it.each([
-    [{ rate: 44100 }, '16-bit PCM, 44100 Hz, 1 channel'],
-    [{ channels: 2 }, '16-bit PCM, 16000 Hz, 2 channels'],
-    [{ bits: 24 }, '24-bit PCM, 16000 Hz, 1 channel'],
-    [{ tag: 3, bits: 64 }, '64-bit float, 16000 Hz, 1 channel'],
-    [{ tag: 6, bits: 8 }, 'format tag 6, 16000 Hz, 1 channel'],
-  ])('rejects %j as unsupported, saying what the file is', (spec, what) => {
+  it('throws ERR_INVALID_AUDIO for a malformed file and ERR_UNSUPPORTED_AUDIO for an unread codec', () => {
+    const malformed = (() => {
+      try {
+        parseWav(new TextEncoder().encode('not a wav file at all'));
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(malformed).toBeInstanceOf(WhisperError);
+    expect(malformed).toMatchObject({
+      code: 'ERR_INVALID_AUDIO',
+      message: 'Invalid WAV file: it does not start with a RIFF/RF64 WAVE header',
+    });
+    const adpcm = buildWav({
+      formatTag: 2,
+      channels: 1,
+      sampleRate: 8000,
+      bitsPerSample: 4,
+      blockAlign: 256,
+      data: new Uint8Array(256),
+    });
+    expect(() => parseWav(adpcm)).toThrow(
+      expect.objectContaining({ name: 'WhisperError', code: 'ERR_UNSUPPORTED_AUDIO' }),
+    );
+  });
+});
+
+describe('readWavFile', () => {
+  it('reads a file as parseWav reads its bytes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wn-wav-'));
     try {
-      parseWav(wav({ ...spec, data: pcm(0, 0) }));
-      expect.unreachable();
-    } catch (error) {
-      expect(error).toBeInstanceOf(WhisperError);
-      expect((error as WhisperError).code).toBe('ERR_UNSUPPORTED_AUDIO');
-      expect((error as WhisperError).message).toMatch(
-        new RegExp(`^Unsupported WAV format: ${what}\\. `),
-      );
+      const bytes = mono16k([1, 2, 3]);
+      writeFileSync(join(dir, 'a.wav'), bytes);
+      expect(await readWavFile(join(dir, 'a.wav'))).toEqual(parseWav(bytes));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
-  });
-
-  it.each([
-    [Buffer.from('not a wav file at all'), 'Invalid WAV file: no RIFF/WAVE header'],
-    [
-      wav({ data: pcm(1) }).subarray(0, 20),
-      'Invalid WAV file: the fmt chunk runs past the end of the file',
-    ],
-    [wav({ data: pcm(1) }).subarray(0, 12), 'Invalid WAV file: no fmt chunk'],
-  ])('rejects a malformed file: %#', (bytes, message) => {
-    expect(() => parseWav(bytes)).toThrow(message);
   });
 });

@@ -1,13 +1,14 @@
 // readAudioFile end to end on files written to a temp dir: WAVs of several
 // formats, rates and channel counts come back as 16 kHz mono; broken files
-// and missing ffmpeg give AudioFileErrors with their codes; and, when ffmpeg
+// and missing ffmpeg give WhisperErrors with their codes; and, when ffmpeg
 // is installed, compressed and video containers decode through it.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readAudioFile, findExecutable, AudioFileError } from '../../lib/audio-file.js';
+import { readAudioFile, findExecutable } from '../../lib/audio-file.js';
+import { WhisperError } from '../../lib/errors.js';
 import { resample } from '../../lib/resample.js';
 import { buildWav, encode } from './wav-writer.js';
 
@@ -45,13 +46,13 @@ function toneAmplitude(samples: Float32Array, frequency: number): number {
   return Math.hypot(c, s) / 4000;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<AudioFileError> {
+async function rejection(promise: Promise<unknown>): Promise<WhisperError> {
   const error = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
-  expect(error).toBeInstanceOf(AudioFileError);
-  return error as AudioFileError;
+  expect(error).toBeInstanceOf(WhisperError);
+  return error as WhisperError;
 }
 
 /** Runs `body` with PATH pointing at an empty directory: no ffmpeg to find. */
@@ -142,7 +143,7 @@ describe('readAudioFile: WAV', () => {
     },
   );
 
-  it('rejects a truncated WAV with ERR_AUDIO_FORMAT naming the file', async () => {
+  it('rejects a truncated WAV with ERR_INVALID_AUDIO naming the file', async () => {
     const wav = buildWav({
       formatTag: 1,
       channels: 1,
@@ -152,7 +153,7 @@ describe('readAudioFile: WAV', () => {
     });
     const path = writeTemp('truncated.wav', wav.subarray(0, wav.length - 3));
     const error = await rejection(readAudioFile(path));
-    expect(error.code).toBe('ERR_AUDIO_FORMAT');
+    expect(error.code).toBe('ERR_INVALID_AUDIO');
     expect(error.message).toBe(
       `${path}: Invalid WAV file: truncated: the data chunk at byte 36 declares 8 bytes but only 5 follow`,
     );
@@ -161,7 +162,7 @@ describe('readAudioFile: WAV', () => {
   it('rejects an empty file', async () => {
     const path = writeTemp('empty.wav', new Uint8Array(0));
     const error = await rejection(readAudioFile(path));
-    expect(error.code).toBe('ERR_AUDIO_FORMAT');
+    expect(error.code).toBe('ERR_INVALID_AUDIO');
     expect(error.message).toBe(`${path}: the file is empty`);
   });
 
@@ -343,7 +344,7 @@ describe.skipIf(ffmpeg === undefined)(
         Uint8Array.from({ length: 4096 }, (_, i) => (i * 2654435761) >>> 24),
       );
       const error = await rejection(readAudioFile(path));
-      expect(error.code).toBe('ERR_AUDIO_FORMAT');
+      expect(error.code).toBe('ERR_INVALID_AUDIO');
       expect(error.message).toMatch(/: ffmpeg could not decode the file: .+/);
     });
 
@@ -363,7 +364,7 @@ describe.skipIf(ffmpeg === undefined)(
         path,
       ]);
       const error = await rejection(readAudioFile(path));
-      expect(error.code).toBe('ERR_AUDIO_FORMAT');
+      expect(error.code).toBe('ERR_INVALID_AUDIO');
       expect(error.message).toContain('ffmpeg could not decode the file');
     });
   },

@@ -12,8 +12,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { WhisperError } from '../../lib/errors.js';
 import {
-  DownloadError,
   MODELS,
   defaultCacheDir,
   downloadModel,
@@ -129,13 +129,13 @@ function sha1Of(path: string): string {
   return createHash('sha1').update(readFileSync(path)).digest('hex');
 }
 
-async function rejection(promise: Promise<unknown>): Promise<DownloadError> {
+async function rejection(promise: Promise<unknown>): Promise<WhisperError> {
   const error = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
-  expect(error).toBeInstanceOf(DownloadError);
-  return error as DownloadError;
+  expect(error).toBeInstanceOf(WhisperError);
+  return error as WhisperError;
 }
 
 describe.skipIf(!hasShared)('downloadModel against a local server', () => {
@@ -408,9 +408,13 @@ describe('model table and cache directory', () => {
   });
 
   it('rejects a malformed sha1 option', async () => {
-    await expect(downloadModel('tiny', { cacheDir: freshCache(), sha1: 'abc' })).rejects.toThrow(
-      new RangeError('Expected 40 hexadecimal digits for sha1 but received "abc"'),
-    );
+    await expect(
+      downloadModel('tiny', { cacheDir: freshCache(), sha1: 'abc' }),
+    ).rejects.toMatchObject({
+      name: 'WhisperError',
+      code: 'ERR_INVALID_ARG_VALUE',
+      message: 'Expected 40 hexadecimal digits for sha1 but received "abc"',
+    });
   });
 
   it('picks $WHISPER_NATIVE_CACHE, else the platform cache directory', () => {

@@ -41,10 +41,18 @@ export function audioClips(): string[] {
     .sort();
 }
 
+/**
+ * A shared clip's samples as the 16-bit integers the file holds (the golden
+ * data were made from exactly these). The clips are 16 kHz mono 16-bit PCM,
+ * which readWavFile returns unchanged as value / 32768: multiplying back is exact.
+ */
 export async function readClip(name: string): Promise<Int16Array> {
   const wav = await readWavFile(audioPath(name));
-  if (!(wav.samples instanceof Int16Array)) throw new Error(`${name}: expected 16-bit PCM`);
-  return wav.samples;
+  const { sampleRate, channels, encoding, bitsPerSample } = wav.source;
+  if (sampleRate !== 16000 || channels !== 1 || encoding !== 'pcm' || bitsPerSample !== 16) {
+    throw new Error(`${name}: expected 16 kHz mono 16-bit PCM, got ${JSON.stringify(wav.source)}`);
+  }
+  return Int16Array.from(wav.samples, (s) => s * 32768);
 }
 
 export interface GoldenClip {

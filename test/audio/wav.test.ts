@@ -2,8 +2,8 @@
 // values, extensible headers, RF64 and streamed sizes, odd chunks, and the
 // malformed files it must refuse with a message that says what is wrong.
 import { describe, it, expect } from 'vitest';
-import { decodeWav, UnsupportedWavCodecError } from '../../lib/wav-decoder.js';
-import { AudioFileError } from '../../lib/audio-errors.js';
+import { WhisperError } from '../../lib/errors.js';
+import { decodeWav } from '../../lib/wav.js';
 import { buildWav, encode } from './wav-writer.js';
 
 const pcm16 = (values: number[], more: Partial<Parameters<typeof buildWav>[0]> = {}) =>
@@ -199,9 +199,9 @@ describe('decodeWav: malformed and unsupported files', () => {
     } catch (error) {
       thrown = error;
     }
-    expect(thrown).toBeInstanceOf(AudioFileError);
-    expect((thrown as AudioFileError).code).toBe('ERR_AUDIO_FORMAT');
-    expect((thrown as AudioFileError).message).toBe(message);
+    expect(thrown).toBeInstanceOf(WhisperError);
+    expect((thrown as WhisperError).code).toBe('ERR_INVALID_AUDIO');
+    expect((thrown as WhisperError).message).toBe(message);
   }
 
   it('refuses a truncated data chunk', () => {
@@ -276,7 +276,9 @@ describe('decodeWav: malformed and unsupported files', () => {
       blockAlign: 256,
       data: new Uint8Array(256),
     });
-    expect(() => decodeWav(adpcm)).toThrow(UnsupportedWavCodecError);
+    expect(() => decodeWav(adpcm)).toThrow(
+      expect.objectContaining({ name: 'WhisperError', code: 'ERR_UNSUPPORTED_AUDIO' }),
+    );
     expect(() => decodeWav(adpcm)).toThrow(
       'WAV format tag 0x0002 (Microsoft ADPCM) is not supported; integer PCM, IEEE float, A-law and mu-law are',
     );
