@@ -12,6 +12,7 @@ export {
   type TranscriptionResult,
   type Segment,
   type Token,
+  type Word,
   type Samples,
   type ModelInfo,
   type ModelHParams,

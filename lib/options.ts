@@ -94,6 +94,14 @@ export interface DecodingOptions {
   splitOnWord?: boolean;
   /** One segment per 30 s window. Default: false. */
   singleSegment?: boolean;
+  /**
+   * Time every word (`segment.words`) from the cross-attention of the model's
+   * alignment heads, as the reference's `word_timestamps`: one more decoder
+   * pass per 30 s window. Punctuation is merged into the neighbouring words;
+   * as in the reference, segment times may move to their words' and the next
+   * window starts after the last word. Default: false.
+   */
+  wordTimestamps?: boolean;
 }
 
 export interface TranscribeOptions extends DecodingOptions {
@@ -150,6 +158,7 @@ export const TRANSCRIBE_DEFAULTS = Object.freeze({
   maxSegmentLength: 0,
   splitOnWord: false,
   singleSegment: false,
+  wordTimestamps: false,
 });
 
 export interface Token {
@@ -163,6 +172,18 @@ export interface Token {
   text: string;
   /** The token's probability under the filtered distribution it was picked from. */
   p: number;
+}
+
+/** A word with its timing (`wordTimestamps`). */
+export interface Word {
+  /** The word as the segment's text has it, with its leading space and merged punctuation. */
+  word: string;
+  /** Seconds from the start of the audio, within the segment. */
+  start: number;
+  /** Seconds from the start of the audio; `end >= start`, within the segment. */
+  end: number;
+  /** Mean probability of the word's tokens. */
+  probability: number;
 }
 
 export interface Segment {
@@ -181,6 +202,11 @@ export interface Segment {
   compressionRatio: number;
   /** Probability of "no speech" at the start of that window. */
   noSpeechProb: number;
+  /**
+   * With `wordTimestamps`: the segment's words in order; their `word`s joined
+   * give `text`. Absent otherwise.
+   */
+  words?: Word[];
 }
 
 export interface TranscriptionResult {

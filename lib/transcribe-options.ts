@@ -93,6 +93,7 @@ const RULES: Record<keyof NativeTranscribeOptions, Rule> = {
   maxSegmentLength: integer(0, 1_000_000),
   splitOnWord: boolean,
   singleSegment: boolean,
+  wordTimestamps: boolean,
 };
 
 const CALLBACK_KEYS = ['signal', 'onProgress', 'onSegment', 'sampleRate'] as const;

@@ -87,6 +87,7 @@ wn::TranscribeOptions transcribe_options_from_js(const Napi::Value& value) {
   f.read("maxSegmentLength", &o.max_segment_length);
   f.read("splitOnWord", &o.split_on_word);
   f.read("singleSegment", &o.single_segment);
+  f.read("wordTimestamps", &o.word_timestamps);
   return o;
 }
 

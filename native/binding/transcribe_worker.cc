@@ -7,7 +7,7 @@
 
 namespace wn_binding {
 
-Napi::Object segment_to_js(Napi::Env env, const wn::Segment& segment) {
+Napi::Object segment_to_js(Napi::Env env, const wn::Segment& segment, bool with_words) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("start", segment.start);
   out.Set("end", segment.end);
@@ -26,6 +26,19 @@ Napi::Object segment_to_js(Napi::Env env, const wn::Segment& segment) {
   out.Set("avgLogprob", segment.avg_logprob);
   out.Set("compressionRatio", segment.compression_ratio);
   out.Set("noSpeechProb", static_cast<double>(segment.no_speech_prob));
+  if (with_words) {
+    Napi::Array words = Napi::Array::New(env, segment.words.size());
+    for (size_t i = 0; i < segment.words.size(); ++i) {
+      const wn::WordResult& w = segment.words[i];
+      Napi::Object word = Napi::Object::New(env);
+      word.Set("word", Napi::String::New(env, w.word));
+      word.Set("start", w.start);
+      word.Set("end", w.end);
+      word.Set("probability", static_cast<double>(w.probability));
+      words.Set(static_cast<uint32_t>(i), word);
+    }
+    out.Set("words", words);
+  }
   return out;
 }
 
@@ -103,7 +116,7 @@ void TranscribeWorker::OnProgress(const TranscribeEvent* events, size_t count) {
   Napi::HandleScope scope(env);
   for (size_t i = 0; i < count; ++i) {
     if (events[i].is_segment) {
-      CallBack(on_segment_, segment_to_js(env, events[i].segment));
+      CallBack(on_segment_, segment_to_js(env, events[i].segment, options_.word_timestamps));
     } else {
       CallBack(on_progress_, Napi::Number::New(env, events[i].fraction));
     }
@@ -124,7 +137,8 @@ void TranscribeWorker::OnOK() {
     Napi::Object out = Napi::Object::New(env);
     Napi::Array segments = Napi::Array::New(env, result_.segments.size());
     for (size_t i = 0; i < result_.segments.size(); ++i) {
-      segments.Set(static_cast<uint32_t>(i), segment_to_js(env, result_.segments[i]));
+      segments.Set(static_cast<uint32_t>(i),
+                   segment_to_js(env, result_.segments[i], options_.word_timestamps));
     }
     out.Set("segments", segments);
     out.Set("duration", result_.duration);

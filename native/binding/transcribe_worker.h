@@ -55,7 +55,8 @@ class TranscribeWorker : public Napi::AsyncProgressQueueWorker<TranscribeEvent> 
   Napi::Reference<Napi::Value> callback_error_;  // what a throwing JS callback threw
 };
 
-// {start, end, text, tokens: [{id, text, p}]}
-Napi::Object segment_to_js(Napi::Env env, const wn::Segment& segment);
+// {start, end, text, tokens: [{id, text, p}], ..., words?: [{word, start, end, probability}]}
+// (words only with_words: the call asked for word timestamps).
+Napi::Object segment_to_js(Napi::Env env, const wn::Segment& segment, bool with_words);
 
 }  // namespace wn_binding

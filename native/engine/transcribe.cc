@@ -6,7 +6,8 @@
 //
 // Beam search advances all beams in one batched decoder pass per step
 // (model/beam_caches.h).
-// What it is not: word timestamps (not wired in yet).
+// Word timestamps: a teacher-forced alignment pass per window
+// (word_alignment.h, decode/word_timing.h).
 #include "engine/transcribe.h"
 
 #include <algorithm>
@@ -23,10 +24,12 @@
 #include "engine/decode/segment_shaping.h"
 #include "engine/decode/segments.h"
 #include "engine/decode/tokenizer.h"
+#include "engine/decode/word_timing.h"
 #include "engine/language.h"
 #include "engine/model/beam_caches.h"
 #include "engine/model/decoder.h"
 #include "engine/model/encoder.h"
+#include "engine/word_alignment.h"
 
 namespace wn {
 namespace {
@@ -186,6 +189,7 @@ class WindowLoop {
     history_ = initial_prompt_tokens(options, tokenizer_);
     prefix_ = prefix_tokens(options, tokenizer_);
     choose_language_if_given();
+    if (options.word_timestamps) alignment_heads_ = alignment_heads(model.hparams());
     if (options.beam_size > 1) {
       BeamSearchOptions b;
       b.beam_size = options.beam_size;
@@ -219,13 +223,18 @@ class WindowLoop {
         WindowSplit split =
             split_window(window_ids_.data(), window_ids_.size(), tokenizer_, position);
         if (options_.single_segment) merge_into_one(&split);
+        pieces_.clear();
         for (const WindowSegment& piece : split.segments) {
-          for (const WindowSegment& part :
+          for (WindowSegment& part :
                split_long_segment(piece, window_ids_.data(), tokenizer_,
                                   options_.max_segment_length, options_.split_on_word)) {
-            emit_segment(part, window, result);
+            pieces_.push_back(std::move(part));
           }
         }
+        words_.assign(pieces_.size(), {});
+        if (options_.word_timestamps) time_words(position, &split.next_seek_frames);
+        for (size_t i = 0; i < pieces_.size(); ++i)
+          emit_segment(pieces_[i], words_[i], window, result);
         // The reference drops the prompt after a window it had to sample hot.
         if (!options_.condition_on_previous_text || window.quality.temperature > 0.5f) {
           history_.clear();
@@ -321,11 +330,68 @@ class WindowLoop {
     }
   }
 
-  void emit_segment(const WindowSegment& piece, const WindowDecoding& window,
-                    TranscribeResult* result) {
+  // Words for this window's segments (pieces_ -> words_), the reference's
+  // add_word_timestamps; then the segments and words are kept ordered, inside
+  // the audio and each word inside its segment. The next window starts after
+  // the last word unless the window ended on a lone timestamp.
+  void time_words(const WindowPosition& position, int64_t* next_seek_frames) {
+    if (pieces_.empty()) return;
+    std::vector<int32_t> text;
+    for (const WindowSegment& piece : pieces_) {
+      for (size_t k = piece.first_token; k < piece.end_token; ++k) {
+        if (tokenizer_.is_text(window_ids_[k])) text.push_back(window_ids_[k]);
+      }
+    }
+    const int n_frames = static_cast<int>(std::clamp<int64_t>(
+        position.window_frames / kFramesPerTimestamp, 1, model_.hparams().n_audio_ctx));
+    const std::vector<int32_t> sot_sequence =
+        tokenizer_.sot_sequence(language_index_, options_.translate, /*timestamps=*/true);
+    WindowAlignment alignment;
+    if (!align_window(&decoder_, tokenizer_, sot_sequence, text, n_frames, alignment_heads_,
+                      callbacks_.cancel, &alignment)) {
+      return;
+    }
+    const double time_offset = position.seek_frames / 100.0;
+    const std::string language =
+        tokenizer_.special().multilingual ? language_code(language_index_) : "en";
+    const std::vector<std::vector<TimedWord>> timed =
+        window_words(tokenizer_, window_ids_.data(), &pieces_, alignment.token_frames,
+                     alignment.token_probs, time_offset, language, &last_speech_end_);
+    double earliest = std::max(position.earliest_start, 0.0);
+    double last_word_end = -1;
+    for (size_t i = 0; i < pieces_.size(); ++i) {
+      WindowSegment& piece = pieces_[i];
+      piece.start = std::max(piece.start, earliest);
+      piece.end = std::clamp(piece.end, piece.start, std::max(position.audio_seconds, piece.start));
+      double previous_end = piece.start;
+      for (const TimedWord& t : timed[i]) {
+        WordResult w;
+        w.word = t.word;
+        w.start = std::clamp(t.start, previous_end, piece.end);
+        w.end = std::clamp(t.end_time, w.start, piece.end);
+        w.probability = t.probability;
+        previous_end = w.end;
+        words_[i].push_back(std::move(w));
+      }
+      earliest = piece.end;
+      last_word_end = words_[i].empty() ? piece.end : words_[i].back().end;
+    }
+    const int32_t* ids = window_ids_.data();
+    const size_t n = window_ids_.size();
+    const bool single_timestamp_ending =
+        n >= 2 && !tokenizer_.is_timestamp(ids[n - 2]) && tokenizer_.is_timestamp(ids[n - 1]);
+    if (!single_timestamp_ending && last_word_end > time_offset) {
+      *next_seek_frames = std::max(position.seek_frames + 1,
+                                   static_cast<int64_t>(std::llround(last_word_end * 100)));
+    }
+  }
+
+  void emit_segment(const WindowSegment& piece, std::vector<WordResult>& words,
+                    const WindowDecoding& window, TranscribeResult* result) {
     Segment segment;
     segment.start = piece.start;
     segment.end = piece.end;
+    segment.words = std::move(words);
     segment.text = piece.text;
     segment.temperature = window.quality.temperature;
     segment.avg_logprob = window.quality.avg_logprob;
@@ -366,6 +432,10 @@ class WindowLoop {
   std::vector<float> encoded_;               // [n_audio_ctx][n_audio_state]
   std::vector<DecodedWindow> candidates_;
   std::vector<int32_t> window_ids_;
+  std::vector<WindowSegment> pieces_;           // the window's final segments
+  std::vector<std::vector<WordResult>> words_;  // their words (word_timestamps)
+  std::vector<AttentionHead> alignment_heads_;
+  double last_speech_end_ = 0;    // the reference's last_speech_timestamp
   std::vector<int32_t> history_;  // the prompt for the next window, timestamps included
   std::vector<int32_t> prefix_;   // forced after each window's sot sequence
   double audio_seconds_;

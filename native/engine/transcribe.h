@@ -89,6 +89,19 @@ struct TranscribeOptions {
   int max_segment_length = 0;
   bool split_on_word = false;   // with max_segment_length: cut only before a word
   bool single_segment = false;  // one segment per 30 s window
+
+  // --- word-level timestamps
+  // Time every word from the alignment heads' cross-attention (the
+  // reference's word_timestamps; decode/word_timing.h). Costs one more decoder
+  // pass per window. As in the reference, segment times may move to their
+  // words' and the next window starts after the last word.
+  bool word_timestamps = false;
+};
+
+struct WordResult {
+  std::string word;           // UTF-8, with its leading space; the words spell the segment's text
+  double start = 0, end = 0;  // seconds from the start of the audio, inside the segment
+  float probability = 0;      // mean of its tokens' probabilities
 };
 
 struct TokenResult {
@@ -102,6 +115,7 @@ struct Segment {
   double start = 0, end = 0;        // seconds from the start of the audio
   std::string text;                 // valid UTF-8
   std::vector<TokenResult> tokens;  // text tokens and timestamp tokens as decoded
+  std::vector<WordResult> words;    // with word_timestamps only
   // The window's decoding this segment came from (shared by its segments):
   float temperature = 0;         // the temperature of the kept decoding
   double avg_logprob = 0;        // sum_logprob / (sampled tokens + 1)

@@ -148,6 +148,47 @@ TEST(copy_sequence_keeps_the_shared_prefix_and_replaces_the_rest) {
   }
 }
 
+TEST(cross_attention_capture_is_a_softmax_over_the_window_and_changes_nothing) {
+  const auto model = load_model();
+  const int n_vocab = model->hparams().n_vocab;
+  const std::vector<float> encoded = fake_encoded(*model);
+  wn::Decoder dec(*model);
+  dec.set_audio(encoded.data());
+  const int n = static_cast<int>(kPrompt.size());
+  const float* plain = dec.forward(kPrompt.data(), n, true);
+  const std::vector<float> expected(plain, plain + int64_t{n} * n_vocab);
+  dec.reset();
+  wn::CrossAttentionCapture capture;
+  capture.heads = {{0, 0}, {3, 5}};
+  capture.n_frames = 37;
+  const float* logits = dec.forward(kPrompt.data(), n, true, &capture);
+  CHECK(max_diff(logits, expected) == 0.0);
+  CHECK(capture.weights.size() == 2u * n * 37);
+  bool rows_sum_to_one = true, differ_by_head = false;
+  for (int h = 0; h < 2; ++h) {
+    for (int i = 0; i < n; ++i) {
+      double sum = 0;
+      for (int t = 0; t < 37; ++t) {
+        const float w = capture.weights[(static_cast<size_t>(h) * n + i) * 37 + t];
+        if (!(w >= 0)) rows_sum_to_one = false;
+        sum += w;
+        if (h == 1 && w != capture.weights[static_cast<size_t>(i) * 37 + t]) differ_by_head = true;
+      }
+      if (std::fabs(sum - 1.0) > 1e-5) rows_sum_to_one = false;
+    }
+  }
+  CHECK(rows_sum_to_one);
+  CHECK(differ_by_head);
+  capture.heads = {{4, 0}};  // tiny has layers 0..3
+  dec.reset();
+  CHECK_THROWS_CODE(dec.forward(kPrompt.data(), n, true, &capture),
+                    wn::ErrorCode::kInvalidArgument);
+  capture.heads = {{0, 0}};
+  capture.n_frames = 1501;
+  CHECK_THROWS_CODE(dec.forward(kPrompt.data(), n, true, &capture),
+                    wn::ErrorCode::kInvalidArgument);
+}
+
 TEST(forward_batch_rejects_bad_slots) {
   const auto model = load_model();
   const std::vector<float> encoded = fake_encoded(*model);

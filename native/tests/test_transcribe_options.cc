@@ -292,3 +292,37 @@ TEST(detect_language_on_an_english_only_model_is_english) {
 int main() {
   return wn_test::run_all();
 }
+
+TEST(word_timestamps_spell_each_segment_inside_its_times) {
+  const std::vector<float> audio = test_audio(40);  // two windows
+  wn::TranscribeOptions o = greedy_only();
+  o.no_speech_threshold.reset();
+  const wn::TranscribeResult plain = run(audio, o);
+  for (const wn::Segment& s : plain.segments) CHECK(s.words.empty());
+  o.word_timestamps = true;
+  const wn::TranscribeResult r = run(audio, o);
+  CHECK(r.segments.size() >= 2);
+  double previous_end = 0;
+  size_t n_words = 0;
+  for (const wn::Segment& s : r.segments) {
+    CHECK(s.start >= previous_end && s.end >= s.start && s.end <= 40.0);
+    previous_end = s.end;
+    CHECK(!s.words.empty());
+    std::string spelled;
+    double word_end = s.start;
+    for (const wn::WordResult& w : s.words) {
+      CHECK(!w.word.empty());
+      CHECK(w.start >= word_end && w.end >= w.start && w.end <= s.end);
+      CHECK(w.probability > 0 && w.probability <= 1);
+      word_end = w.end;
+      spelled += w.word;
+    }
+    CHECK(spelled == s.text);
+    n_words += s.words.size();
+  }
+  std::printf("  %zu segments, %zu words; first: \"%s\" %.2f-%.2f p %.3f\n", r.segments.size(),
+              n_words, r.segments.empty() ? "" : r.segments[0].words[0].word.c_str(),
+              r.segments.empty() ? 0 : r.segments[0].words[0].start,
+              r.segments.empty() ? 0 : r.segments[0].words[0].end,
+              r.segments.empty() ? 0 : r.segments[0].words[0].probability);
+}

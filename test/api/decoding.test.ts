@@ -92,6 +92,30 @@ describe.skipIf(!hasShared)('decoding options', () => {
     }
   });
 
+  it('times every word with wordTimestamps: ordered, inside the segment, spelling its text', async () => {
+    const plain = await model.transcribe(clip, { ...GREEDY, maxTokensPerWindow: 30 });
+    for (const s of plain.segments) expect(s.words).toBeUndefined();
+    const result = await model.transcribe(clip, {
+      ...GREEDY,
+      maxTokensPerWindow: 30,
+      wordTimestamps: true,
+    });
+    expect(result.segments.length).toBeGreaterThan(0);
+    for (const s of result.segments) {
+      expect(s.words!.length).toBeGreaterThan(0);
+      expect(s.words!.map((w) => w.word).join('')).toBe(s.text);
+      let previousEnd = s.start;
+      for (const w of s.words!) {
+        expect(w.start).toBeGreaterThanOrEqual(previousEnd);
+        expect(w.end).toBeGreaterThanOrEqual(w.start);
+        expect(w.end).toBeLessThanOrEqual(s.end);
+        expect(w.probability).toBeGreaterThan(0);
+        expect(w.probability).toBeLessThanOrEqual(1);
+        previousEnd = w.end;
+      }
+    }
+  });
+
   it.each([
     [
       { temperature: -0.5 },
@@ -125,6 +149,10 @@ describe.skipIf(!hasShared)('decoding options', () => {
     ],
     [{ offset: Number.NaN }, 'Expected a finite number >= 0 for options.offset but received NaN'],
     [{ language: 1 }, 'Expected string for options.language but received type number (1)'],
+    [
+      { wordTimestamps: 'yes' },
+      "Expected boolean for options.wordTimestamps but received type string ('yes')",
+    ],
   ])('rejects %j', async (options, message) => {
     const error = await model.transcribe(clip, options as never).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WhisperError);
