@@ -15,9 +15,11 @@ import {
   type LoadOptions,
   type ModelInfo,
   type Samples,
+  type Segment,
   type TranscribeOptions,
   type TranscriptionResult,
 } from './options.js';
+import { SegmentStream } from './segment-stream.js';
 import { checkTranscribeOptions, type CheckedTranscribeOptions } from './transcribe-options.js';
 import * as check from './validate.js';
 
@@ -84,6 +86,41 @@ export class WhisperModel {
     return this.#track(
       runTranscription(this.#native, samples, { native, signal, onProgress, onSegment }, site),
     );
+  }
+
+  /**
+   * Transcribes like transcribe(), yielding each segment as soon as it is
+   * final:
+   *
+   * ```ts
+   * for await (const segment of model.transcribeStream(samples, { signal })) { ... }
+   * ```
+   *
+   * The run starts at once (segments wait until asked for). Leaving the loop early (`break`,
+   * `return`, a throw: the iterator's `return()`) cancels it; `return()`
+   * resolves once the native side has stopped. An error of the run, or an
+   * abort through `options.signal` (with `signal.reason`), rejects the
+   * pending `next()`, and the stream ends. Invalid arguments throw at once.
+   */
+  transcribeStream(samples: Samples, options?: TranscribeOptions): AsyncIterableIterator<Segment> {
+    const site = captureCallSite(this.transcribeStream);
+    check.assertSamples(samples);
+    const checked = checkTranscribeOptions(options);
+    this.#assertOpen();
+    return new SegmentStream((signal, onSegment) => {
+      this.#assertOpen();
+      const both = (segment: Segment) => {
+        onSegment(segment);
+        checked.onSegment?.(segment);
+      };
+      const run = runTranscription(
+        this.#native,
+        samples,
+        { ...checked, signal, onSegment: both },
+        site,
+      );
+      return this.#track(run).then(() => undefined);
+    }, checked.signal);
   }
 
   /**
