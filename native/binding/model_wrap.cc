@@ -48,18 +48,6 @@ Napi::Object hparams_to_js(Napi::Env env, const wn::HParams& hp) {
   return out;
 }
 
-// The same rule, and message, as wn::transcribe applies to its input.
-void throw_if_not_finite(const std::vector<float>& samples) {
-  for (size_t i = 0; i < samples.size(); ++i) {
-    if (!std::isfinite(samples[i])) {
-      throw wn::Error(wn::ErrorCode::kInvalidAudio,
-                      "sample " + std::to_string(i) + " is " +
-                          (std::isnan(samples[i]) ? "NaN" : "infinite") +
-                          "; expected finite values in [-1, 1]");
-    }
-  }
-}
-
 }  // namespace
 
 Napi::Function ModelWrap::DefineClass(Napi::Env env) {
@@ -113,7 +101,7 @@ Napi::Value ModelWrap::MelWindow(const Napi::CallbackInfo& info) {
   }
   return with_js_errors(env, [&]() -> Napi::Value {
     std::vector<float> audio = samples.take_as_float();
-    throw_if_not_finite(audio);
+    // LogMelSpectrogram rejects NaN/Inf samples (wn::check_finite_samples).
     const int n_mels = m->hparams().n_mels;
     wn::LogMelSpectrogram mel(audio.data(), audio.size(), m->mel_filters(), n_mels, m->n_fft_bins(),
                               &m->pool());

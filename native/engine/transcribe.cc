@@ -39,13 +39,7 @@ void check_samples(const float* samples, size_t n_samples) {
     throw Error(ErrorCode::kInvalidArgument,
                 "samples is null but n_samples is " + std::to_string(n_samples));
   }
-  for (size_t i = 0; i < n_samples; ++i) {
-    if (!std::isfinite(samples[i])) {
-      throw Error(ErrorCode::kInvalidAudio, "sample " + std::to_string(i) + " is " +
-                                                (std::isnan(samples[i]) ? "NaN" : "infinite") +
-                                                "; expected finite values in [-1, 1]");
-    }
-  }
+  check_finite_samples(samples, n_samples);
 }
 
 void invalid(const std::string& what) {
@@ -451,7 +445,11 @@ TranscribeResult transcribe(const Model& model, const float* samples, size_t n_s
   check_options(options);
   TranscribeResult result;
   result.duration = static_cast<double>(n_samples) / kSampleRate;
-  if (n_samples == 0) return result;
+  if (n_samples == 0) {
+    // No window to detect a language on; an English-only model needs none.
+    if (!model.multilingual()) result.language = "en";
+    return result;
+  }
   throw_if_cancelled(callbacks.cancel);
   WindowLoop loop(model, samples, n_samples, options, callbacks);
   loop.run(&result);

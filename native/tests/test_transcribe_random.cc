@@ -266,6 +266,7 @@ TEST(empty_and_tiny_audio_give_empty_results) {
   callbacks.on_progress = [&](double f) { progress.push_back(f); };
   const wn::TranscribeResult empty = wn::transcribe(*random_model(), nullptr, 0, {}, callbacks);
   CHECK(empty.segments.empty() && empty.duration == 0 && calls == 0);
+  CHECK(empty.language == "en");  // an English-only model, even with nothing to hear
   const std::vector<float> short_audio(100, 0.0f);  // under one 10 ms frame
   const wn::TranscribeResult tiny = wn::transcribe(*random_model(), short_audio.data(),
                                                    short_audio.size(), greedy_only(), callbacks);

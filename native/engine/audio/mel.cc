@@ -18,6 +18,16 @@
 
 namespace wn {
 
+void check_finite_samples(const float* samples, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(samples[i])) {
+      throw Error(ErrorCode::kInvalidAudio, "sample " + std::to_string(i) + " is " +
+                                                (std::isnan(samples[i]) ? "NaN" : "infinite") +
+                                                "; expected finite values in [-1, 1]");
+    }
+  }
+}
+
 namespace {
 
 constexpr int kFftBins = kFftSize / 2 + 1;  // 201
@@ -70,12 +80,7 @@ LogMelSpectrogram::LogMelSpectrogram(const float* samples, size_t n,
   if (n > 0 && samples == nullptr) {
     throw Error(ErrorCode::kInvalidArgument, "audio samples are null but n = " + std::to_string(n));
   }
-  for (size_t i = 0; i < n; ++i) {
-    if (!std::isfinite(samples[i])) {
-      throw Error(ErrorCode::kInvalidAudio,
-                  "audio sample " + std::to_string(i) + " is NaN or infinite");
-    }
-  }
+  check_finite_samples(samples, n);
 
   hann_.resize(kFftSize);
   for (int i = 0; i < kFftSize; ++i) {  // periodic: the period is kFftSize, not kFftSize - 1

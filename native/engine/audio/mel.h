@@ -25,6 +25,11 @@ constexpr int kFftSize = 400;        // 25 ms window, 201 frequency bins
 constexpr int kWindowFrames = 3000;  // frames per 30 s window
 constexpr int kWindowSamples = kWindowFrames * kHopLength;  // 480000
 
+// Throws kInvalidAudio naming the first NaN or infinite sample ("sample 12 is
+// NaN; expected finite values in [-1, 1]"): the one check of the audio every
+// entry point (transcription, the mel window) applies.
+void check_finite_samples(const float* samples, size_t n);
+
 class LogMelSpectrogram {
  public:
   // samples (n of them) must outlive this object. filters is [n_mels][n_fft_bins]
