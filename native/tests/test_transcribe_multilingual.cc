@@ -3,12 +3,15 @@
 // LayerNorm is set to output a constant vector and one language token's
 // embedding is aligned with it, so every decoder row favours that language:
 // detection must find it, and transcription must use it.
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "check.h"
+#include "engine/audio/mel.h"
 #include "engine/core/error.h"
 #include "engine/core/f16.h"
 #include "engine/decode/tokenizer.h"
@@ -26,9 +29,12 @@ void poke_f32(std::vector<uint8_t>& bytes, size_t at, float v) {
 
 // A generated model with n_vocab tokens whose decoder favours language index
 // `favoured` at every step.
-std::shared_ptr<const wn::Model> model_favouring(int32_t n_vocab, int favoured) {
+// n_mels 128 with 51866 tokens is large-v3's layout. The writer's filterbank
+// gives mel band m the single FFT bin m + 1.
+std::shared_ptr<const wn::Model> model_favouring(int32_t n_vocab, int favoured,
+                                                 int32_t n_mels = 80) {
   using namespace wn_test;
-  TestModel m = make_test_model({n_vocab, 1500, 8, 2, 1, 448, 8, 2, 1, 80, 1});
+  TestModel m = make_test_model({n_vocab, 1500, 8, 2, 1, 448, 8, 2, 1, n_mels, 1});
   m.tokens = wn::open_model_file(shared_dir() + "/models/ggml-tiny.en-random.bin").vocab;
   TestLayout at;
   std::vector<uint8_t> bytes = write_test_model(m, &at);
@@ -110,6 +116,48 @@ TEST(detects_cantonese_with_the_large_v3_layout) {
   for (const wn::Segment& s : r.segments) {
     for (const wn::TokenResult& t : s.tokens) CHECK(t.id < 50257);  // text only, no timestamps
   }
+}
+
+TEST(large_v3_layout_end_to_end_with_128_mel_bands) {
+  const auto model = model_favouring(51866, wn::language_index("ja"), 128);
+  CHECK(model->hparams().n_mels == 128);
+  CHECK(model->mel_filters().size() == 128u * 201u);
+  // A 4040 Hz tone is FFT bin 101 (40 Hz per bin): with the file's filters
+  // only band 100 sees it, a band that exists only with 128 of them.
+  std::vector<float> tone(32000);
+  for (size_t i = 0; i < tone.size(); ++i) tone[i] = 0.5f * std::sin(2 * M_PI * 4040.0 * i / 16000);
+  wn::LogMelSpectrogram mel(tone.data(), tone.size(), model->mel_filters(), 128,
+                            model->n_fft_bins(), &model->pool());
+  std::vector<float> window(128u * wn::kWindowFrames);
+  mel.window(0, window.data());
+  int loudest = -1;
+  float loudest_value = -1e30f;
+  for (int band = 0; band < 128; ++band) {
+    const float v = window[static_cast<size_t>(band) * wn::kWindowFrames + 50];  // 0.5 s in
+    if (v > loudest_value) loudest_value = v, loudest = band;
+  }
+  CHECK(loudest == 100);
+
+  const std::vector<float> audio = quiet_audio(3);
+  wn::TranscribeOptions o = fast();
+  o.sample_len = 16;
+  o.word_timestamps = true;
+  const wn::TranscribeResult r = wn::transcribe(*model, audio.data(), audio.size(), o, {});
+  CHECK(r.language == "ja");
+  double previous_end = 0;
+  for (const wn::Segment& s : r.segments) {
+    CHECK(s.start >= previous_end && s.end >= s.start && s.end <= 3.0);
+    previous_end = s.end;
+    std::string spelled;
+    for (const wn::WordResult& w : s.words) spelled += w.word;
+    CHECK(spelled == s.text);  // per-character words for Japanese
+  }
+  size_t n_words = 0;
+  for (const wn::Segment& s : r.segments) n_words += s.words.size();
+  std::printf("  %zu segments, %zu words\n", r.segments.size(), n_words);
+  CHECK(n_words > 0);
+  const auto langs = wn::detect_language(*model, audio.data(), audio.size());
+  CHECK(langs.size() == 100 && langs[0].code == "ja");
 }
 
 int main() {
