@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import nodeGypBuild from 'node-gyp-build';
 import { WhisperError } from './errors.js';
-import type { ModelInfo, Samples, Segment } from './options.js';
+import type { LanguageProbability, ModelInfo, Samples, Segment } from './options.js';
 import type { NativeTranscribeOptions } from './transcribe-options.js';
 
 /** What the engine returns; lib/model.ts adds `text`. */
@@ -29,6 +29,7 @@ export interface NativeModel {
   melWindow(samples: Samples, offsetSeconds: number): Float32Array;
   encode(mel: Float32Array): Promise<Float32Array>;
   logits(tokens: Int32Array, encoded: Float32Array): Promise<Float32Array>;
+  detectLanguage(samples: Samples): Promise<LanguageProbability[]>;
   transcribe(
     samples: Samples,
     options: NativeTranscribeOptions,

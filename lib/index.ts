@@ -12,6 +12,7 @@ export {
   type TranscriptionResult,
   type Segment,
   type Token,
+  type LanguageProbability,
   type Word,
   type Samples,
   type ModelInfo,

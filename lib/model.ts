@@ -12,6 +12,7 @@ import {
 } from './errors.js';
 import {
   LOAD_DEFAULTS,
+  type LanguageProbability,
   type LoadOptions,
   type ModelInfo,
   type Samples,
@@ -121,6 +122,20 @@ export class WhisperModel {
       );
       return this.#track(run).then(() => undefined);
     }, checked.signal);
+  }
+
+  /**
+   * Spoken-language identification as the reference's detect_language: the
+   * decoder's first step on the first 30 s window, softmaxed over the
+   * language tokens. Resolves with every language of the model, most likely
+   * first (probabilities sum to 1). English-only models resolve with
+   * `[{ language: 'en', probability: 1 }]` without running anything.
+   */
+  async detectLanguage(samples: Samples): Promise<LanguageProbability[]> {
+    const site = captureCallSite(this.detectLanguage);
+    check.assertSamples(samples);
+    this.#assertOpen();
+    return this.#track(this.#callAsync(() => this.#native.detectLanguage(samples), site));
   }
 
   /**

@@ -220,6 +220,13 @@ export interface TranscriptionResult {
   language: string;
 }
 
+/** One language's probability, as detectLanguage() ranks them. */
+export interface LanguageProbability {
+  /** Whisper's code: 'en', 'de', 'zh', 'yue', ... */
+  language: string;
+  probability: number;
+}
+
 export interface ModelHParams {
   nVocab: number;
   nAudioCtx: number;

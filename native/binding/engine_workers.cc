@@ -77,4 +77,25 @@ Napi::Value LogitsWorker::Result(Napi::Env env) {
   return to_float32_array(env, logits_);
 }
 
+DetectLanguageWorker::DetectLanguageWorker(Napi::Env env, ModelPtr model, SampleBuffer samples)
+    : PromiseWorker(env, "whisper-native:detectLanguage"),
+      model_(std::move(model)),
+      samples_(std::move(samples)) {}
+
+void DetectLanguageWorker::Run() {
+  const std::vector<float> audio = samples_.take_as_float();
+  languages_ = wn::detect_language(*model_, audio.data(), audio.size());
+}
+
+Napi::Value DetectLanguageWorker::Result(Napi::Env env) {
+  Napi::Array out = Napi::Array::New(env, languages_.size());
+  for (size_t i = 0; i < languages_.size(); ++i) {
+    Napi::Object entry = Napi::Object::New(env);
+    entry.Set("language", languages_[i].code);
+    entry.Set("probability", static_cast<double>(languages_[i].probability));
+    out.Set(static_cast<uint32_t>(i), entry);
+  }
+  return out;
+}
+
 }  // namespace wn_binding

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "binding/promise_worker.h"
+#include "binding/samples.h"
+#include "engine/language.h"
 #include "engine/model/model.h"
 
 namespace wn_binding {
@@ -54,6 +56,20 @@ class LogitsWorker : public PromiseWorker {
   ModelPtr model_;
   std::vector<int32_t> tokens_;
   std::vector<float> encoded_, logits_;
+};
+
+// samples -> [{language, probability}] over the model's languages, most likely
+// first (engine/language.h: the first 30 s window).
+class DetectLanguageWorker : public PromiseWorker {
+ public:
+  DetectLanguageWorker(Napi::Env env, ModelPtr model, SampleBuffer samples);
+
+ private:
+  void Run() override;
+  Napi::Value Result(Napi::Env env) override;
+  ModelPtr model_;
+  SampleBuffer samples_;
+  std::vector<wn::LanguageProbability> languages_;
 };
 
 }  // namespace wn_binding

@@ -55,6 +55,7 @@ Napi::Function ModelWrap::DefineClass(Napi::Env env) {
       env, "NativeModel",
       {InstanceMethod<&ModelWrap::Info>("info"), InstanceMethod<&ModelWrap::MelWindow>("melWindow"),
        InstanceMethod<&ModelWrap::Encode>("encode"), InstanceMethod<&ModelWrap::Logits>("logits"),
+       InstanceMethod<&ModelWrap::DetectLanguage>("detectLanguage"),
        InstanceMethod<&ModelWrap::Transcribe>("transcribe"),
        InstanceMethod<&ModelWrap::Close>("close"),
        InstanceAccessor<&ModelWrap::IsClosed>("closed")});
@@ -135,6 +136,16 @@ Napi::Value ModelWrap::Logits(const Napi::CallbackInfo& info) {
   std::vector<int32_t> token_ids(tokens.Data(), tokens.Data() + tokens.ElementLength());
   auto* worker =
       new LogitsWorker(env, m, std::move(token_ids), copy_float32_array(info[1], "encoded"));
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
+// detectLanguage(samples): Promise<{language, probability}[]>
+Napi::Value ModelWrap::DetectLanguage(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const ModelPtr& m = model(env);
+  auto* worker = new DetectLanguageWorker(env, m, SampleBuffer::copy_from(info[0]));
   Napi::Promise promise = worker->promise();
   worker->Queue();
   return promise;
