@@ -200,18 +200,91 @@ TEST(packed_weights_rows_and_errors) {
                     wn::ErrorCode::kInvalidArgument);
 }
 
+// linear_rows() on a row-major W that starts one byte past an aligned address
+// (ggml records are unaligned), for every ISA, 1 and 2 threads.
+void check_linear_rows_case(int m, int n, int k, GgmlType type, wn::ThreadPool& pool2) {
+  Rng rng(31u * m + 17u * n + k + (type == GgmlType::kF16 ? 3 : 0));
+  const TestWeights w = make_weights(rng, type, n, k);
+  const int64_t lda = k + 2, ldc = n + 3;
+  const std::vector<float> a = rng.vec((size_t)m * lda);
+  const size_t bytes = (size_t)n * k * (type == GgmlType::kF16 ? 2 : 4);
+  std::vector<uint8_t> storage(bytes + 1);
+  std::memcpy(storage.data() + 1,
+              type == GgmlType::kF16 ? (const void*)w.f16.data() : (const void*)w.f32.data(),
+              bytes);
+  wn::kernels::RowMajorWeights rw;
+  rw.type = type;
+  rw.data = storage.data() + 1;
+  rw.n = n;
+  rw.k = k;
+  for (Isa isa : supported_isas()) {
+    for (int threads : {1, 2}) {
+      Context ctx{isa, threads == 2 ? &pool2 : nullptr};
+      const float sentinel = 12345.0f;
+      std::vector<float> c((size_t)m * ldc, sentinel);
+      wn::kernels::linear_rows(ctx, a.data(), lda, m, rw, c.data(), ldc);
+      int bad = 0;
+      for (int i = 0; i < m; ++i) {
+        for (int j = 0; j < ldc; ++j) {
+          if (j >= n) {  // padding columns must be untouched
+            bad += c[i * ldc + j] != sentinel;
+            continue;
+          }
+          double dot = 0, mag = 1;
+          for (int kk = 0; kk < k; ++kk) {
+            const double t = (double)a[i * lda + kk] * w.widened[(size_t)j * k + kk];
+            dot += t;
+            mag += std::fabs(t);
+          }
+          bad += !(std::fabs(c[i * ldc + j] - dot) / mag <= 2e-6);
+        }
+      }
+      if (bad) {
+        std::printf("  linear_rows %s m=%d n=%d k=%d threads=%d: %d bad\n",
+                    wn::kernels::isa_name(isa), m, n, k, threads, bad);
+      }
+      CHECK(bad == 0);
+    }
+  }
+  std::vector<float> row(k);
+  rw.row(n - 1, row.data());
+  CHECK(std::memcmp(row.data(), &w.widened[(size_t)(n - 1) * k], k * sizeof(float)) == 0);
+  CHECK_THROWS_CODE(rw.row(n, row.data()), wn::ErrorCode::kInvalidArgument);
+}
+
+TEST(linear_rows_matches_double_reference) {
+  wn::ThreadPool pool2(2);
+  for (GgmlType type : {GgmlType::kF16, GgmlType::kF32}) {
+    for (int m : {1, 2, 3, 5, 9}) {
+      for (int k : {3, 16, 37, 384}) check_linear_rows_case(m, 2100, k, type, pool2);
+    }
+  }
+  wn::kernels::RowMajorWeights empty;
+  std::vector<float> a(4), c(4);
+  CHECK_THROWS_CODE(wn::kernels::linear_rows(Context{}, a.data(), 4, 1, empty, c.data(), 4),
+                    wn::ErrorCode::kInvalidArgument);
+}
+
 struct AttentionCase {
   int n_q, n_kv, n_head, d_head, causal_offset;
 };
 
-void check_attention_case(const AttentionCase& ac, wn::ThreadPool& pool2) {
+// kv_f16: keys and values stored as f16 (the reference uses the rounded values).
+void check_attention_case(const AttentionCase& ac, bool kv_f16, wn::ThreadPool& pool2) {
   const int width = ac.n_head * ac.d_head;
   const int64_t ldq = width + 1, ldk = width + 2, ldv = width + 3, ldo = width + 4;
   Rng rng(77u * ac.n_q + 13u * ac.n_kv + ac.d_head);
   // Wide value range so softmax sees large score differences.
   const std::vector<float> q = rng.vec((size_t)ac.n_q * ldq, -3, 3);
-  const std::vector<float> k = rng.vec((size_t)ac.n_kv * ldk, -3, 3);
-  const std::vector<float> v = rng.vec((size_t)ac.n_kv * ldv);
+  std::vector<float> k = rng.vec((size_t)ac.n_kv * ldk, -3, 3);
+  std::vector<float> v = rng.vec((size_t)ac.n_kv * ldv);
+  std::vector<uint16_t> k16(k.size()), v16(v.size());
+  for (size_t i = 0; i < k.size(); ++i) k16[i] = wn::f32_to_f16(k[i]);
+  for (size_t i = 0; i < v.size(); ++i) v16[i] = wn::f32_to_f16(v[i]);
+  if (kv_f16) {
+    for (size_t i = 0; i < k.size(); ++i) k[i] = wn::f16_to_f32(k16[i]);
+    for (size_t i = 0; i < v.size(); ++i) v[i] = wn::f16_to_f32(v16[i]);
+  }
   const float scale = 1.0f / std::sqrt((float)ac.d_head);
   std::vector<double> ref((size_t)ac.n_q * width, 0.0);
   std::vector<double> p(ac.n_kv);
@@ -240,8 +313,14 @@ void check_attention_case(const AttentionCase& ac, wn::ThreadPool& pool2) {
     for (int threads : {1, 2}) {
       const Context ctx{isa, threads == 2 ? &pool2 : nullptr};
       std::vector<float> out((size_t)ac.n_q * ldo, 42.0f);
-      wn::kernels::attention(ctx, q.data(), ldq, ac.n_q, k.data(), ldk, v.data(), ldv, ac.n_kv,
-                             ac.n_head, ac.d_head, scale, ac.causal_offset, out.data(), ldo);
+      if (kv_f16) {
+        wn::kernels::attention(ctx, q.data(), ldq, ac.n_q, k16.data(), ldk, v16.data(), ldv,
+                               ac.n_kv, ac.n_head, ac.d_head, scale, ac.causal_offset, out.data(),
+                               ldo);
+      } else {
+        wn::kernels::attention(ctx, q.data(), ldq, ac.n_q, k.data(), ldk, v.data(), ldv, ac.n_kv,
+                               ac.n_head, ac.d_head, scale, ac.causal_offset, out.data(), ldo);
+      }
       int bad = 0;
       double worst = 0;
       for (int i = 0; i < ac.n_q; ++i) {
@@ -258,10 +337,10 @@ void check_attention_case(const AttentionCase& ac, wn::ThreadPool& pool2) {
       }
       if (bad) {
         std::printf(
-            "  attention %s n_q=%d n_kv=%d heads=%d d=%d causal=%d threads=%d: %d bad, "
+            "  attention %s%s n_q=%d n_kv=%d heads=%d d=%d causal=%d threads=%d: %d bad, "
             "worst %.3g\n",
-            wn::kernels::isa_name(isa), ac.n_q, ac.n_kv, ac.n_head, ac.d_head, ac.causal_offset,
-            threads, bad, worst);
+            wn::kernels::isa_name(isa), kv_f16 ? " f16 K/V" : "", ac.n_q, ac.n_kv, ac.n_head,
+            ac.d_head, ac.causal_offset, threads, bad, worst);
       }
       CHECK(bad == 0);
     }
@@ -290,7 +369,10 @@ TEST(attention_matches_double_reference) {
       {48, 1030, 1, 64, 1000},
       {25, 600, 2, 64, 500},
   };
-  for (const auto& ac : cases) check_attention_case(ac, pool2);
+  for (const auto& ac : cases) {
+    check_attention_case(ac, /*kv_f16=*/false, pool2);
+    check_attention_case(ac, /*kv_f16=*/true, pool2);
+  }
 }
 
 TEST(layer_norm_matches_double_reference) {
@@ -388,6 +470,36 @@ TEST(add_and_f16_to_f32_are_exact) {
         for (int i = 0; i < n; ++i) wrong += y[i] != y0[i] + x[i];
         CHECK(wrong == 0);
       }
+    }
+  }
+}
+
+TEST(f32_to_f16_rounds_like_the_scalar_reference) {
+  wn::ThreadPool pool2(2);
+  Rng rng(11);
+  // Every half widened (exact round trips), then random floats over the
+  // normal, subnormal and overflowing ranges (ties included by the density).
+  std::vector<float> x;
+  for (int i = 0; i < 65536; ++i) x.push_back(wn::f16_to_f32((uint16_t)i));
+  for (float hi : {1e-7f, 1e-4f, 1.0f, 300.0f, 70000.0f}) {
+    const std::vector<float> r = rng.vec(20001, -hi, hi);
+    x.insert(x.end(), r.begin(), r.end());
+  }
+  for (Isa isa : supported_isas()) {
+    for (int threads : {1, 2}) {
+      const Context ctx{isa, threads == 2 ? &pool2 : nullptr};
+      std::vector<uint16_t> out(x.size());
+      wn::kernels::f32_to_f16(ctx, x.data(), out.data(), (int64_t)x.size());
+      int bad = 0;
+      for (size_t i = 0; i < x.size(); ++i) {
+        if (std::isnan(x[i])) {
+          bad += (out[i] & 0x7c00u) != 0x7c00u || (out[i] & 0x3ffu) == 0;  // any NaN
+        } else {
+          bad += out[i] != wn::f32_to_f16(x[i]);
+        }
+      }
+      if (bad) std::printf("  f32_to_f16 %s: %d bad\n", wn::kernels::isa_name(isa), bad);
+      CHECK(bad == 0);
     }
   }
 }

@@ -76,11 +76,38 @@ void linear(const Context& ctx, const float* a, int64_t lda, int m, const Packed
   });
 }
 
+void linear_rows(const Context& ctx, const float* a, int64_t lda, int m, const RowMajorWeights& w,
+                 float* c, int64_t ldc) {
+  if (w.data == nullptr || w.n <= 0 || w.k <= 0 ||
+      (w.type != GgmlType::kF16 && w.type != GgmlType::kF32)) {
+    invalid("linear_rows: weights must be a non-empty f16 or f32 matrix");
+  }
+  if (m < 0) invalid("linear_rows: m must be >= 0, got " + std::to_string(m));
+  if (m == 0) return;
+  if (a == nullptr || c == nullptr) invalid("linear_rows: null input or output");
+  if (lda < w.k) invalid("linear_rows: lda " + std::to_string(lda) + " < k " + std::to_string(w.k));
+  if (ldc < w.n) invalid("linear_rows: ldc " + std::to_string(ldc) + " < n " + std::to_string(w.n));
+  const IsaKernels& kern = kernels_for(ctx.isa);
+  // Contiguous ranges of W's rows, about 1.5 MB of f16 at k = 384: each is one
+  // sequential stream for the hardware prefetcher, and 26 of them for the
+  // vocabulary balance two threads dynamically.
+  constexpr int kRowsPerTask = 2048;
+  const int64_t n_tasks = (w.n + kRowsPerTask - 1) / kRowsPerTask;
+  const bool parallel = (int64_t)m * w.n * w.k >= kMinParallelMacs;
+  run_tasks(ctx, n_tasks, parallel, [&](int64_t task, int) {
+    const int j0 = (int)(task * kRowsPerTask);
+    const int j1 = std::min(w.n, j0 + kRowsPerTask);
+    kern.rows_tile(a, lda, m, w, j0, j1, c, ldc);
+  });
+}
+
 namespace {
 
 // Keys of every head transposed to [head][d_head][ld_kt] so a kernel can
 // multiply a block of queries by many keys with vector loads along keys.
-void transpose_keys(const Context& ctx, AttentionArgs& at, int n_head, std::vector<float>& buf) {
+// f16 keys are widened on the way (a row of d_head at a time, by the ISA).
+void transpose_keys(const Context& ctx, const IsaKernels& kern, AttentionArgs& at, int n_head,
+                    std::vector<float>& buf) {
   // Whole key tiles of every ISA (64 keys), plus one cache line so that the
   // d_head rows of a tile do not all fall into the same few L1 sets (a row
   // stride of 1536 floats is 1.5 x 4 KiB).
@@ -95,8 +122,14 @@ void transpose_keys(const Context& ctx, AttentionArgs& at, int n_head, std::vect
     const int t0 = (int)((task % n_key_blocks) * key_block);
     const int t1 = (int)std::min<int64_t>(at.n_kv, t0 + key_block);
     float* dst = at.kt + h * at.kt_head_stride;
+    thread_local std::vector<float> widened;
+    if (at.k16 != nullptr) widened.resize((size_t)at.d_head);
     for (int t = t0; t < t1; ++t) {
       const float* src = at.k + t * at.ldk + h * at.d_head;
+      if (at.k16 != nullptr) {
+        kern.f16_to_f32(at.k16 + t * at.ldk + h * at.d_head, widened.data(), at.d_head);
+        src = widened.data();
+      }
       for (int e = 0; e < at.d_head; ++e) dst[e * at.ld_kt + t] = src[e];
     }
     if (t1 == at.n_kv) {  // zero the padding so kernels may read whole vectors
@@ -107,23 +140,19 @@ void transpose_keys(const Context& ctx, AttentionArgs& at, int n_head, std::vect
   });
 }
 
-}  // namespace
-
-void attention(const Context& ctx, const float* q, int64_t ldq, int n_q, const float* k,
-               int64_t ldk, const float* v, int64_t ldv, int n_kv, int n_head, int d_head,
-               float scale, int causal_offset, float* out, int64_t ldo) {
+// attention() for either storage of K/V: `at` has k/v or k16/v16 set.
+void attention_impl(const Context& ctx, AttentionArgs& at, int n_head) {
+  const int n_q = at.n_q, n_kv = at.n_kv, d_head = at.d_head;
   if (n_q < 0 || n_kv < 0 || n_head <= 0 || d_head <= 0) {
     invalid("attention: bad shape n_q=" + std::to_string(n_q) + " n_kv=" + std::to_string(n_kv) +
             " n_head=" + std::to_string(n_head) + " d_head=" + std::to_string(d_head));
   }
   const int64_t width = (int64_t)n_head * d_head;
-  if (ldq < width || ldk < width || ldv < width || ldo < width) {
+  if (at.ldq < width || at.ldk < width || at.ldv < width || at.ldo < width) {
     invalid("attention: leading dimensions must be >= n_head*d_head = " + std::to_string(width));
   }
   if (n_q == 0) return;
   const IsaKernels& kern = kernels_for(ctx.isa);
-  AttentionArgs at = {q,      ldq,   n_q,           k,   ldk, v,       ldv, n_kv,
-                      d_head, scale, causal_offset, out, ldo, nullptr, 0,   0};
   const bool parallel = (int64_t)n_q * n_kv * width >= kMinParallelMacs;
   const int threads = ctx.pool ? ctx.pool->size() : 1;
   if (n_q < kern.attention_block_rows) {
@@ -143,7 +172,7 @@ void attention(const Context& ctx, const float* q, int64_t ldq, int n_q, const f
   }
   // The encoder: blocks of query rows per head, keys transposed once.
   thread_local std::vector<float> kt_buffer;
-  if (kern.wants_transposed_keys && n_kv > 0) transpose_keys(ctx, at, n_head, kt_buffer);
+  if (kern.wants_transposed_keys && n_kv > 0) transpose_keys(ctx, kern, at, n_head, kt_buffer);
   const int block = kern.attention_block_rows;
   const int64_t n_blocks = (n_q + block - 1) / block;
   const size_t scratch_floats = kern.attention_scratch_floats(n_kv, d_head);
@@ -154,6 +183,24 @@ void attention(const Context& ctx, const float* q, int64_t ldq, int n_q, const f
     const int q0 = (int)((task % n_blocks) * block);
     kern.attention_rows(at, h, q0, std::min(n_q, q0 + block), scratch.data());
   });
+}
+
+}  // namespace
+
+void attention(const Context& ctx, const float* q, int64_t ldq, int n_q, const float* k,
+               int64_t ldk, const float* v, int64_t ldv, int n_kv, int n_head, int d_head,
+               float scale, int causal_offset, float* out, int64_t ldo) {
+  AttentionArgs at = {q,     ldq,           n_q, k,   ldk,     v,       ldv,     n_kv, d_head,
+                      scale, causal_offset, out, ldo, nullptr, nullptr, nullptr, 0,    0};
+  attention_impl(ctx, at, n_head);
+}
+
+void attention(const Context& ctx, const float* q, int64_t ldq, int n_q, const uint16_t* k,
+               int64_t ldk, const uint16_t* v, int64_t ldv, int n_kv, int n_head, int d_head,
+               float scale, int causal_offset, float* out, int64_t ldo) {
+  AttentionArgs at = {q,     ldq,           n_q, nullptr, ldk, nullptr, ldv,     n_kv, d_head,
+                      scale, causal_offset, out, ldo,     k,   v,       nullptr, 0,    0};
+  attention_impl(ctx, at, n_head);
 }
 
 void layer_norm(const Context& ctx, const float* x, int64_t ldx, int m, int n, const float* gamma,
@@ -201,6 +248,11 @@ void add(const Context& ctx, float* y, const float* x, int64_t n) {
 void f16_to_f32(const Context& ctx, const uint16_t* src, float* dst, int64_t n) {
   const IsaKernels& kern = kernels_for(ctx.isa);
   for_chunks(ctx, n, [&](int64_t b, int64_t count) { kern.f16_to_f32(src + b, dst + b, count); });
+}
+
+void f32_to_f16(const Context& ctx, const float* src, uint16_t* dst, int64_t n) {
+  const IsaKernels& kern = kernels_for(ctx.isa);
+  for_chunks(ctx, n, [&](int64_t b, int64_t count) { kern.f32_to_f16(src + b, dst + b, count); });
 }
 
 }  // namespace kernels

@@ -20,9 +20,9 @@ namespace kernels {
 
 enum class Isa { kGeneric = 0, kAvx2 = 1, kAvx512 = 2, kNeon = 3 };
 
-const char* isa_name(Isa isa);            // "generic", "avx2", "avx512", "neon"
-bool isa_supported(Isa isa);              // can this CPU (and this build) run it?
-Isa best_isa();                           // the fastest supported path (cpuid, once)
+const char* isa_name(Isa isa);  // "generic", "avx2", "avx512", "neon"
+bool isa_supported(Isa isa);    // can this CPU (and this build) run it?
+Isa best_isa();                 // the fastest supported path (cpuid, once)
 // The path a new model uses: WHISPER_NATIVE_ISA=generic|avx2|avx512|neon if set
 // (throws kInvalidArgument when that path is unknown or unsupported here),
 // otherwise best_isa(). Read on each call, so tests can switch paths.
@@ -65,6 +65,22 @@ class PackedWeights {
   std::unique_ptr<Impl> impl_;
 };
 
+// A weight matrix W [n][k] used where it lies, row by row (k contiguous
+// elements per output), f16 or f32: the token embedding, read straight from the
+// model file's mapping instead of a packed copy. Not owned, and rows may start
+// at any byte (ggml records are unaligned): kernels load it unaligned.
+struct RowMajorWeights {
+  GgmlType type = GgmlType::kF32;  // kF16 or kF32
+  const void* data = nullptr;
+  int n = 0;
+  int k = 0;
+
+  size_t bytes() const { return (size_t)n * k * (type == GgmlType::kF16 ? 2 : 4); }
+  // Row i widened to f32 (k floats): the embedding lookup. Throws
+  // kInvalidArgument for i outside [0, n).
+  void row(int i, float* out) const;
+};
+
 // What linear() does to each output element after the dot product, in order:
 // add bias[j]; apply GELU; then either store or add into c (residual).
 struct Epilogue {
@@ -78,6 +94,12 @@ struct Epilogue {
 void linear(const Context& ctx, const float* a, int64_t lda, int m, const PackedWeights& w,
             float* c, int64_t ldc, const Epilogue& ep);
 
+// c[m][n] = a[m][k] · Wᵀ for a row-major W (the vocabulary projection, one
+// or a few rows of a). Each task streams one contiguous range of W's rows
+// once, reusing it for every row of a; no epilogue.
+void linear_rows(const Context& ctx, const float* a, int64_t lda, int m, const RowMajorWeights& w,
+                 float* c, int64_t ldc);
+
 // Multi-head scaled dot-product attention, fused per head: no n_q × n_kv score
 // matrix is materialised for a whole head.
 //   q [n_q][ldq], k [n_kv][ldk], v [n_kv][ldv], out [n_q][ldo];
@@ -88,9 +110,15 @@ void attention(const Context& ctx, const float* q, int64_t ldq, int n_q, const f
                int64_t ldk, const float* v, int64_t ldv, int n_kv, int n_head, int d_head,
                float scale, int causal_offset, float* out, int64_t ldo);
 
+// The same with keys and values stored as f16 and widened as they are read
+// (the decoder's cross-attention cache: half the bytes to stream per token).
+void attention(const Context& ctx, const float* q, int64_t ldq, int n_q, const uint16_t* k,
+               int64_t ldk, const uint16_t* v, int64_t ldv, int n_kv, int n_head, int d_head,
+               float scale, int causal_offset, float* out, int64_t ldo);
+
 // y[m][n] = (x - mean) / sqrt(var + eps) * gamma + beta, per row. y may equal x.
-void layer_norm(const Context& ctx, const float* x, int64_t ldx, int m, int n,
-                const float* gamma, const float* beta, float eps, float* y, int64_t ldy);
+void layer_norm(const Context& ctx, const float* x, int64_t ldx, int m, int n, const float* gamma,
+                const float* beta, float eps, float* y, int64_t ldy);
 
 // x[i] = GELU(x[i]) = 0.5 x (1 + erf(x / √2)), in place.
 void gelu(const Context& ctx, float* x, int64_t n);
@@ -100,6 +128,9 @@ void add(const Context& ctx, float* y, const float* x, int64_t n);
 
 // Widens n f16 values to f32.
 void f16_to_f32(const Context& ctx, const uint16_t* src, float* dst, int64_t n);
+
+// Narrows n f32 values to f16, rounding to nearest even.
+void f32_to_f16(const Context& ctx, const float* src, uint16_t* dst, int64_t n);
 
 // This machine's peak fp32 FMA throughput in GFLOP/s with `threads` threads
 // running at once (widest FMA the CPU has; register-only loops, best of >= 5

@@ -151,12 +151,53 @@ void linear_tile_generic(const float* a, int64_t lda, int m, const PackedWeights
   }
 }
 
+// W rows [j0, j1) one at a time, widened into an f32 row (memcpy loads: the
+// rows are unaligned), then dotted with every row of a.
+void rows_tile_generic(const float* a, int64_t lda, int m, const RowMajorWeights& w, int j0, int j1,
+                       float* c, int64_t ldc) {
+  thread_local std::vector<float> row;
+  row.resize((size_t)w.k);
+  const unsigned char* base = static_cast<const unsigned char*>(w.data);
+  for (int j = j0; j < j1; ++j) {
+    if (w.type == GgmlType::kF16) {
+      const unsigned char* src = base + (size_t)j * w.k * 2;
+      for (int kk = 0; kk < w.k; ++kk) {
+        uint16_t h;
+        std::memcpy(&h, src + (size_t)kk * 2, 2);
+        row[kk] = half_to_float_fast(h);
+      }
+    } else {
+      std::memcpy(row.data(), base + (size_t)j * w.k * 4, (size_t)w.k * 4);
+    }
+    for (int i = 0; i < m; ++i) c[i * ldc + j] = dot_generic(a + i * lda, row.data(), w.k);
+  }
+}
+
+inline float widen(float x) {
+  return x;
+}
+inline float widen(uint16_t h) {
+  return half_to_float_fast(h);
+}
+
+// A key row as floats: in place for f32, else widened into tmp.
+inline const float* kt_as_floats(const float* k, int, float*) {
+  return k;
+}
+inline const float* kt_as_floats(const uint16_t* k, int d, float* tmp) {
+  for (int e = 0; e < d; ++e) tmp[e] = half_to_float_fast(k[e]);
+  return tmp;
+}
+
 // One query row at a time: scores for the visible keys into scratch, softmax
-// (max-subtracted), then the probability-weighted sum of value rows.
-void attention_rows_generic(const AttentionArgs& at, int h, int q0, int q1, float* scratch) {
+// (max-subtracted), then the probability-weighted sum of value rows. KT is
+// float, or uint16_t for f16 keys and values.
+template <typename KT>
+void attention_rows_t(const AttentionArgs& at, const KT* k_base, const KT* v_base, int h, int q0,
+                      int q1, float* scratch) {
   const int d = at.d_head;
   float* scores = scratch;         // [n_kv]
-  float* acc = scratch + at.n_kv;  // [d_head]
+  float* acc = scratch + at.n_kv;  // [d_head]; also the widened key row while scoring
   for (int i = q0; i < q1; ++i) {
     const float* qi = at.q + i * at.ldq + h * d;
     float* oi = at.out + i * at.ldo + h * d;
@@ -167,8 +208,9 @@ void attention_rows_generic(const AttentionArgs& at, int h, int q0, int q1, floa
     }
     float max_score = -INFINITY;
     for (int t = 0; t < visible; ++t) {
-      const float* kt = at.k + t * at.ldk + h * d;
-      scores[t] = dot_generic(qi, kt, d) * at.scale;
+      const KT* kt = k_base + t * at.ldk + h * d;
+      const float* key = kt_as_floats(kt, d, acc);
+      scores[t] = dot_generic(qi, key, d) * at.scale;
       max_score = std::max(max_score, scores[t]);
     }
     float sum = 0;
@@ -178,12 +220,20 @@ void attention_rows_generic(const AttentionArgs& at, int h, int q0, int q1, floa
     }
     std::fill(acc, acc + d, 0.0f);
     for (int t = 0; t < visible; ++t) {
-      const float* vt = at.v + t * at.ldv + h * d;
+      const KT* vt = v_base + t * at.ldv + h * d;
       const float p = scores[t];
-      for (int e = 0; e < d; ++e) acc[e] += p * vt[e];
+      for (int e = 0; e < d; ++e) acc[e] += p * widen(vt[e]);
     }
     const float inv = 1.0f / sum;
     for (int e = 0; e < d; ++e) oi[e] = acc[e] * inv;
+  }
+}
+
+void attention_rows_generic(const AttentionArgs& at, int h, int q0, int q1, float* scratch) {
+  if (at.k16 != nullptr) {
+    attention_rows_t(at, at.k16, at.v16, h, q0, q1, scratch);
+  } else {
+    attention_rows_t(at, at.k, at.v, h, q0, q1, scratch);
   }
 }
 
@@ -225,6 +275,10 @@ void f16_to_f32_generic(const uint16_t* src, float* dst, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dst[i] = half_to_float_fast(src[i]);
 }
 
+void f32_to_f16_generic(const float* src, uint16_t* dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = wn::f32_to_f16(src[i]);
+}
+
 }  // namespace
 
 const IsaKernels& generic_kernels() {
@@ -232,6 +286,7 @@ const IsaKernels& generic_kernels() {
       kGenericNr,
       pack_panel_any,
       linear_tile_generic,
+      rows_tile_generic,
       attention_rows_generic,
       /*attention_block_rows=*/16,
       /*wants_transposed_keys=*/false,
@@ -241,6 +296,7 @@ const IsaKernels& generic_kernels() {
       gelu_generic,
       add_generic,
       f16_to_f32_generic,
+      f32_to_f16_generic,
   };
   return table;
 }

@@ -69,6 +69,10 @@ struct AttentionArgs {
   int causal_offset;  // < 0: no mask
   float* out;
   int64_t ldo;
+  // Set instead of k / v when keys and values are stored as f16 (same leading
+  // dimensions, in elements).
+  const uint16_t* k16;
+  const uint16_t* v16;
   // Optional: keys transposed per head, kt + h*kt_head_stride is [d_head][ld_kt]
   // (filled by prepare_keys when the ISA wants it, else null).
   float* kt;
@@ -93,6 +97,10 @@ struct IsaKernels {
   // c rows [0, m) x panels [p0, p1): c = epilogue(a · Wᵀ).
   void (*linear_tile)(const float* a, int64_t lda, int m, const PackedWeights::Impl& w, int p0,
                       int p1, float* c, int64_t ldc, const Epilogue& ep);
+  // c[i][j] = a[i] · W[j] for rows i in [0, m) and W rows j in [j0, j1) of a
+  // row-major W (c points at column 0).
+  void (*rows_tile)(const float* a, int64_t lda, int m, const RowMajorWeights& w, int j0, int j1,
+                    float* c, int64_t ldc);
   // Many queries (the encoder): query rows [q0, q1) of head h, keys
   // pre-transposed in a.kt when wants_transposed_keys; scratch holds
   // attention_scratch_floats(n_kv, d_head) floats.
@@ -111,6 +119,7 @@ struct IsaKernels {
   void (*gelu)(float* x, int64_t n);
   void (*add)(float* y, const float* x, int64_t n);
   void (*f16_to_f32)(const uint16_t* src, float* dst, int64_t n);
+  void (*f32_to_f16)(const float* src, uint16_t* dst, int64_t n);
 };
 
 const IsaKernels& generic_kernels();

@@ -89,8 +89,8 @@ void score_tile_rows(int rows, const float* q, int64_t ldq, const float* kt, int
 // For R rows: out[r][0, NV*kW) = Σ_t p[r][t] v[t] over this chunk of keys,
 // added to the earlier chunks' sum rescaled by alpha[r] (first chunk: stored).
 // Per key one broadcast per row and NV value vectors: R*NV accumulators.
-template <int R, int NV>
-void value_tile(const float* p, int64_t ldp, const float* alpha, bool first, const float* v,
+template <int R, int NV, typename VT>
+void value_tile(const float* p, int64_t ldp, const float* alpha, bool first, const VT* v,
                 int64_t ldv, int n_keys, float* out, int64_t ldo) {
   using namespace simd;
   V acc[R][NV];
@@ -100,7 +100,7 @@ void value_tile(const float* p, int64_t ldp, const float* alpha, bool first, con
   }
   for (int t = 0; t < n_keys; ++t) {
     V vv[NV];
-    for (int j = 0; j < NV; ++j) vv[j] = load(v + t * ldv + j * kW);
+    for (int j = 0; j < NV; ++j) vv[j] = load_w(v + t * ldv + j * kW);
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const V b = set1(p[r * ldp + t]);
@@ -119,9 +119,9 @@ void value_tile(const float* p, int64_t ldp, const float* alpha, bool first, con
   }
 }
 
-template <int R, int NV>
+template <int R, int NV, typename VT>
 void value_tile_rows(int rows, const float* p, int64_t ldp, const float* alpha, bool first,
-                     const float* v, int64_t ldv, int n_keys, float* out, int64_t ldo) {
+                     const VT* v, int64_t ldv, int n_keys, float* out, int64_t ldo) {
   if (rows == R) {
     value_tile<R, NV>(p, ldp, alpha, first, v, ldv, n_keys, out, ldo);
   } else if constexpr (R > 1) {
@@ -129,26 +129,27 @@ void value_tile_rows(int rows, const float* p, int64_t ldp, const float* alpha, 
   }
 }
 
-template <int NV>
-void value_rows(int rows, const float* p, int64_t ldp, const float* alpha, bool first,
-                const float* v, int64_t ldv, int n_keys, float* out, int64_t ldo) {
+template <int NV, typename VT>
+void value_rows(int rows, const float* p, int64_t ldp, const float* alpha, bool first, const VT* v,
+                int64_t ldv, int n_keys, float* out, int64_t ldo) {
   int r = 0;
   for (; r + kValueRows <= rows; r += kValueRows) {
-    value_tile<kValueRows, NV>(p + r * ldp, ldp, alpha + r, first, v, ldv, n_keys, out + r * ldo,
+    value_tile<kValueRows, NV, VT>(p + r * ldp, ldp, alpha + r, first, v, ldv, n_keys, out + r * ldo,
                                ldo);
   }
   if (r < rows) {
-    value_tile_rows<kValueRows - 1, NV>(rows - r, p + r * ldp, ldp, alpha + r, first, v, ldv,
+    value_tile_rows<kValueRows - 1, NV, VT>(rows - r, p + r * ldp, ldp, alpha + r, first, v, ldv,
                                         n_keys, out + r * ldo, ldo);
   }
 }
 
 // Every d_head column chunk (4 vectors at a time) of value_rows.
+template <typename VT>
 void value_all_columns(int rows, int d, const float* p, int64_t ldp, const float* alpha, bool first,
-                       const float* v, int64_t ldv, int n_keys, float* out, int64_t ldo) {
+                       const VT* v, int64_t ldv, int n_keys, float* out, int64_t ldo) {
   for (int e0 = 0; e0 < d; e0 += 4 * simd::kW) {
     const int nv = imin(4, (d - e0) / simd::kW);
-    const float* ve = v + e0;
+    const VT* ve = v + e0;
     float* oe = out + e0;
     switch (nv) {
       case 4:
@@ -191,7 +192,9 @@ void score_chunk(const AttentionArgs& at, const float* q, const float* kt, int r
 // alpha = exp(m_old - m_new). Why chunks: per chunk the transposed keys, the
 // value rows and the scores (~470 KB together at 512 keys) stay in L2, where
 // a whole 1500-key head (~930 KB) did not; no n_q x n_kv matrix ever exists.
-void attention_block(const AttentionArgs& at, int h, int q0, int q1, float* scratch) {
+template <typename VT>
+void attention_block(const AttentionArgs& at, const VT* v_base, int h, int q0, int q1,
+                     float* scratch) {
   const int d = at.d_head, rows = q1 - q0;
   const int n_keys = attention_visible_keys(at, q1 - 1);  // the widest row of the block
   // One cache line past whole key tiles against L1 set conflicts between rows.
@@ -224,8 +227,8 @@ void attention_block(const AttentionArgs& at, int h, int q0, int q1, float* scra
       }
       for (int t = count; t < len; ++t) sr[t] = 0.0f;  // masked keys weigh nothing
     }
-    value_all_columns(rows, d, s, lds, alpha, /*first=*/c0 == 0, at.v + c0 * at.ldv + h * d, at.ldv,
-                      len, out, at.ldo);
+    value_all_columns(rows, d, s, lds, alpha, /*first=*/c0 == 0, v_base + c0 * at.ldv + h * d,
+                      at.ldv, len, out, at.ldo);
   }
   for (int r = 0; r < rows; ++r) {
     const float inv = run_sum[r] > 0.0f ? 1.0f / run_sum[r] : 0.0f;
@@ -239,7 +242,11 @@ void attention_rows_simd(const AttentionArgs& at, int h, int q0, int q1, float* 
     generic_kernels().attention_rows(at, h, q0, q1, scratch);  // odd head sizes: scalar
     return;
   }
-  attention_block(at, h, q0, q1, scratch);
+  if (at.v16 != nullptr) {
+    attention_block(at, at.v16, h, q0, q1, scratch);
+  } else {
+    attention_block(at, at.v, h, q0, q1, scratch);
+  }
 }
 
 // One query row of one head (the decoder): scores by vector dot products
@@ -248,7 +255,10 @@ void attention_rows_simd(const AttentionArgs& at, int h, int q0, int q1, float* 
 // the accumulators in registers. Keys and values are read once, in order.
 // (Reading all heads' columns of a row together was tried: no faster when
 // memory-bound, ~20% slower when the rows sit in L3.)
-void attention_query_head(const AttentionArgs& at, int h, int i, float* s) {
+// KT: float, or uint16_t for f16 keys and values (widened in the register).
+template <typename KT>
+void attention_query_head(const AttentionArgs& at, const KT* k_base, const KT* v_base, int h,
+                          int i, float* s) {
   using namespace simd;
   const int d = at.d_head, nvd = d / kW;
   const int visible = attention_visible_keys(at, i);
@@ -258,32 +268,34 @@ void attention_query_head(const AttentionArgs& at, int h, int i, float* s) {
     return;
   }
   const float* q = at.q + i * at.ldq + h * d;
-  const float* k = at.k + h * d;
+  const KT* k = k_base + h * d;
   int t = 0;
   for (; t + 2 <= visible; t += 2) {
-    const float* k0 = k + t * at.ldk;
-    const float* k1 = k0 + at.ldk;
+    const KT* k0 = k + t * at.ldk;
+    const KT* k1 = k0 + at.ldk;
     V a0 = zero(), a1 = zero();
     for (int j = 0; j < nvd; ++j) {
       const V qv = load(q + j * kW);
-      a0 = fmadd(qv, load(k0 + j * kW), a0);
-      a1 = fmadd(qv, load(k1 + j * kW), a1);
+      a0 = fmadd(qv, load_w(k0 + j * kW), a0);
+      a1 = fmadd(qv, load_w(k1 + j * kW), a1);
     }
     s[t] = reduce_add(a0) * at.scale;
     s[t + 1] = reduce_add(a1) * at.scale;
   }
   for (; t < visible; ++t) {
     V a0 = zero();
-    for (int j = 0; j < nvd; ++j) a0 = fmadd(load(q + j * kW), load(k + t * at.ldk + j * kW), a0);
+    for (int j = 0; j < nvd; ++j) {
+      a0 = fmadd(load(q + j * kW), load_w(k + t * at.ldk + j * kW), a0);
+    }
     s[t] = reduce_add(a0) * at.scale;
   }
   const float inv = 1.0f / softmax_exp_in_place(s, visible);
   V acc[8];
   for (int j = 0; j < nvd; ++j) acc[j] = zero();
-  const float* v = at.v + h * d;
+  const KT* v = v_base + h * d;
   for (t = 0; t < visible; ++t) {
     const V p = set1(s[t]);
-    for (int j = 0; j < nvd; ++j) acc[j] = fmadd(p, load(v + t * at.ldv + j * kW), acc[j]);
+    for (int j = 0; j < nvd; ++j) acc[j] = fmadd(p, load_w(v + t * at.ldv + j * kW), acc[j]);
   }
   for (int j = 0; j < nvd; ++j) store(out + j * kW, mul(acc[j], set1(inv)));
 }
@@ -293,7 +305,13 @@ void attention_query_simd(const AttentionArgs& at, int h0, int h1, int i, float*
     generic_kernels().attention_query(at, h0, h1, i, scratch);  // odd head sizes: scalar
     return;
   }
-  for (int h = h0; h < h1; ++h) attention_query_head(at, h, i, scratch);
+  for (int h = h0; h < h1; ++h) {
+    if (at.k16 != nullptr) {
+      attention_query_head(at, at.k16, at.v16, h, i, scratch);
+    } else {
+      attention_query_head(at, at.k, at.v, h, i, scratch);
+    }
+  }
 }
 
 size_t attention_scratch_floats_simd(int n_kv, int d_head) {

@@ -33,6 +33,11 @@ inline void store(float* p, V v) {
 inline V load_f16(const uint16_t* p) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
+// 8 floats narrowed to halves (vcvtps2ph, round to nearest even) and stored.
+inline void store_f16(uint16_t* p, V v) {
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(p),
+                   _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
 inline V load_w(const float* p) {
   return load(p);
 }

@@ -32,6 +32,11 @@ inline void store(float* p, V v) {
 inline V load_f16(const uint16_t* p) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
+// 16 floats narrowed to halves (vcvtps2ph, round to nearest even) and stored.
+inline void store_f16(uint16_t* p, V v) {
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(p),
+                      _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
 inline V load_w(const float* p) {
   return load(p);
 }

@@ -8,6 +8,7 @@ const IsaKernels& make_table() {
       kNr,
       pack_panel_any,
       linear_tile_simd,
+      rows_tile_simd,
       attention_rows_simd,
       kAttnBlockRows,
       /*wants_transposed_keys=*/true,
@@ -17,6 +18,7 @@ const IsaKernels& make_table() {
       gelu_simd,
       add_simd,
       f16_to_f32_simd,
+      f32_to_f16_simd,
   };
   return table;
 }

@@ -22,6 +22,9 @@ namespace wn {
 namespace {
 
 constexpr float kLayerNormEps = 1e-5f;
+// Audio rows per cross K/V GEMM in set_audio(): the f32 chunk (rows x 2d) is
+// narrowed to f16 while it is still in cache. A multiple of the GEMM's row block.
+constexpr int kCrossChunkRows = 240;
 
 kernels::Epilogue with_bias(const std::vector<float>& bias) {
   kernels::Epilogue ep;
@@ -52,12 +55,13 @@ Decoder::Decoder(const Model& model, int n_slots)
   }
   held_.resize(static_cast<size_t>(n_slots));
   const int64_t self_size = int64_t{n_slots} * n_layer_ * n_ctx_ * d_;
-  const int64_t cross_size = int64_t{n_layer_} * n_audio_ctx_ * 2 * d_;
+  const int64_t cross_halves = int64_t{n_layer_} * n_audio_ctx_ * 2 * d_;
+  const int64_t cross_floats = (cross_halves / 2 + 15) / 16 * 16;  // whole cache lines
   // Cross K/V first: it is written in full by every set_audio(), so its pages
   // are dense; the self caches fill from the front as tokens arrive.
-  caches_ = PageBuffer(cross_size + 2 * self_size);
-  cross_kv_ = caches_.get();
-  self_k_ = cross_kv_ + cross_size;
+  caches_ = PageBuffer(cross_floats + 2 * self_size);
+  cross_kv_ = reinterpret_cast<uint16_t*>(caches_.get());
+  self_k_ = caches_.get() + cross_floats;
   self_v_ = self_k_ + self_size;
   reserve_rows(1);
   logits_.resize(n_vocab_);
@@ -89,10 +93,17 @@ void Decoder::reserve_rows(int n) {
 
 void Decoder::set_audio(const float* encoded) {
   const kernels::Context ctx = model_.context();
+  const int64_t d2 = 2 * int64_t{d_};
+  cross_rows_.resize(kCrossChunkRows * d2);
   for (size_t l = 0; l < model_.dec_blocks.size(); l++) {
     const DecoderBlock& b = model_.dec_blocks[l];
-    kernels::linear(ctx, encoded, d_, n_audio_ctx_, b.cross_kv, cross_kv(static_cast<int>(l)),
-                    2 * d_, with_bias(b.cross_kv_bias));
+    uint16_t* kv = cross_kv(static_cast<int>(l));
+    for (int r0 = 0; r0 < n_audio_ctx_; r0 += kCrossChunkRows) {
+      const int rows = std::min(kCrossChunkRows, n_audio_ctx_ - r0);
+      kernels::linear(ctx, encoded + r0 * int64_t{d_}, d_, rows, b.cross_kv, cross_rows_.data(), d2,
+                      with_bias(b.cross_kv_bias));
+      kernels::f32_to_f16(ctx, cross_rows_.data(), kv + r0 * d2, rows * d2);
+    }
   }
   for (std::vector<int32_t>& held : held_) held.clear();
   has_audio_ = true;
@@ -227,8 +238,7 @@ const float* Decoder::run(const int32_t* tokens, int n, int first_logit_row) {
     logits_.resize(int64_t{rows} * n_vocab_);
   kernels::layer_norm(ctx, x_.data() + first * d, d, rows, d_, model_.dec_ln.gamma.data(),
                       model_.dec_ln.beta.data(), kLayerNormEps, h_.data(), d);
-  kernels::linear(ctx, h_.data(), d, rows, model_.tok_emb, logits_.data(), n_vocab_,
-                  kernels::Epilogue{});
+  kernels::linear_rows(ctx, h_.data(), d, rows, model_.tok_emb, logits_.data(), n_vocab_);
   return logits_.data();
 }
 
@@ -279,7 +289,7 @@ void Decoder::cross_attention(int layer, int n) {
   float* q = qkv_.data();  // [n][d] here
   kernels::linear(ctx, h_.data(), d, n, b.cross_q, q, d, with_bias(b.cross_q_bias));
   if (capture_) capture_cross_weights(layer, q, n);
-  const float* kv = cross_kv(layer);
+  const uint16_t* kv = cross_kv(layer);
   const int d_head = d_ / n_head_;
   kernels::attention(ctx, q, d, n, kv, 2 * d, kv + d, 2 * d, n_audio_ctx_, n_head_, d_head,
                      1.0f / std::sqrt(static_cast<float>(d_head)), /*causal_offset=*/-1,
@@ -295,17 +305,24 @@ void Decoder::capture_cross_weights(int layer, const float* q, int n) {
   const int d_head = d_ / n_head_;
   const int n_frames = capture_->n_frames;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d_head));
-  const float* kv = cross_kv(layer);
+  const uint16_t* kv = cross_kv(layer);
+  // One head's keys of the captured frames, widened from the f16 cache once.
+  const kernels::Context one_thread{model_.context().isa, nullptr};
+  std::vector<float> keys(static_cast<size_t>(n_frames) * d_head);
   for (size_t hi = 0; hi < capture_->heads.size(); ++hi) {
     const AttentionHead& head = capture_->heads[hi];
     if (head.layer != layer) continue;
     const int64_t col = int64_t{head.head} * d_head;
+    for (int t = 0; t < n_frames; ++t) {
+      kernels::f16_to_f32(one_thread, kv + int64_t{t} * 2 * d_ + col,
+                          keys.data() + int64_t{t} * d_head, d_head);
+    }
     for (int i = 0; i < n; ++i) {
       const float* qi = q + int64_t{i} * d_ + col;
       float* w = capture_->weights.data() + (hi * n + i) * static_cast<size_t>(n_frames);
       float max_score = -INFINITY;
       for (int t = 0; t < n_frames; ++t) {
-        const float* kt = kv + int64_t{t} * 2 * d_ + col;
+        const float* kt = keys.data() + int64_t{t} * d_head;
         float dot = 0;
         for (int e = 0; e < d_head; ++e) dot += qi[e] * kt[e];
         w[t] = dot * scale;

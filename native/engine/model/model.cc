@@ -147,6 +147,26 @@ class Packer {
                      }});
   }
 
+  // A Linear weight kept row-major, copied into `storage` a slice at a time,
+  // each slice of the file released once copied (the two copies never both
+  // stay resident).
+  void row_major(kernels::RowMajorWeights* dst, PageBuffer* storage, const TensorView& w) {
+    jobs_.push_back({w.nbytes, [this, dst, storage, &w] {
+                       *storage = PageBuffer((w.nbytes + sizeof(float) - 1) / sizeof(float));
+                       auto* out = reinterpret_cast<uint8_t*>(storage->get());
+                       constexpr uint64_t kSlice = uint64_t{2} << 20;
+                       for (uint64_t at = 0; at < w.nbytes; at += kSlice) {
+                         const uint64_t len = std::min(kSlice, w.nbytes - at);
+                         std::memcpy(out + at, w.data + at, len);
+                         file_.bytes->release_range(w.data + at, len);
+                       }
+                       dst->type = w.type;
+                       dst->data = out;
+                       dst->n = rows_of(w);
+                       dst->k = cols_of(w);
+                     }});
+  }
+
   void vec(std::vector<float>* dst, const TensorView& t) {
     jobs_.push_back({t.nbytes, [this, dst, &t] {
                        *dst = widen(t);
@@ -200,7 +220,7 @@ void add_encoder_jobs(Packer& p, const WhisperWeights& w, Model& m) {
 }
 
 void add_decoder_jobs(Packer& p, const WhisperWeights& w, Model& m) {
-  p.linear(&m.tok_emb, w.tok_emb);
+  p.row_major(&m.tok_emb, &m.tok_emb_storage, w.tok_emb);
   p.vec(&m.dec_pos, w.dec_pos);
   m.dec_blocks.resize(w.dec_blocks.size());
   for (size_t i = 0; i < w.dec_blocks.size(); i++) {

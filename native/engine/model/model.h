@@ -12,6 +12,7 @@
 #include "engine/core/thread_pool.h"
 #include "engine/format/ggml_file.h"
 #include "engine/kernels/kernels.h"
+#include "engine/model/page_buffer.h"
 
 namespace wn {
 
@@ -71,7 +72,7 @@ class Model {
   std::string type_name() const;
   kernels::Context context() const { return {isa_, pool_.get()}; }
   ThreadPool& pool() const { return *pool_; }
-  size_t weight_bytes() const;  // memory held by packed weights
+  size_t weight_bytes() const;  // memory held by the weights (packed, copied, widened)
 
   // --- packed weights (read by encoder.cc / decoder.cc) ---
   kernels::PackedWeights conv1, conv2;  // [d][n_mels*3], [d][d*3]: convolutions as GEMMs (im2col)
@@ -79,8 +80,16 @@ class Model {
   std::vector<float> enc_pos;  // [n_audio_ctx][d]
   std::vector<EncoderBlock> enc_blocks;
   Norm enc_ln_post;
-  kernels::PackedWeights tok_emb;  // [n_vocab][d_text]: output projection and embedding lookups
-  std::vector<float> dec_pos;      // [n_text_ctx][d_text]
+  // [n_vocab][d_text]: the output projection and the embedding lookups, as
+  // stored in the file (row-major, f16 or f32) but copied into huge-page
+  // backed memory (tok_emb_storage_). Why a copy and not the file's mapping:
+  // the decoder streams all of it per token, and from the 4 KiB pages of a file
+  // mapping that measured 4x slower than from 2 MiB pages (TLB misses; this VM
+  // kind has costly page walks). Why not packed: the row-major GEMV streams it
+  // as fast, and a plain copy can release the file's pages as it goes.
+  kernels::RowMajorWeights tok_emb;
+  PageBuffer tok_emb_storage;  // what tok_emb points into
+  std::vector<float> dec_pos;  // [n_text_ctx][d_text]
   std::vector<DecoderBlock> dec_blocks;
   Norm dec_ln;
 
