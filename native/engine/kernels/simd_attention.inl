@@ -300,13 +300,89 @@ void attention_query_head(const AttentionArgs& at, const KT* k_base, const KT* v
   for (int j = 0; j < nvd; ++j) store(out + j * kW, mul(acc[j], set1(inv)));
 }
 
+// attention_query_head for d_head = NVD vectors (64 in every Whisper model),
+// shaped for FMA latency rather than count: scores for 8 keys at a time on 8
+// independent chains (one key at a time left each chain's NVD FMAs back to
+// back), and the weighted sum on 2 sets of accumulators when they fit in
+// registers (even and odd keys). Reads each key and value row once, in order.
+template <int NVD, typename KT>
+void attention_query_head_fixed(const AttentionArgs& at, const KT* k_base, const KT* v_base, int h,
+                                int i, float* s) {
+  using namespace simd;
+  constexpr int d = NVD * kW;
+  constexpr int kKeys = 8;
+  const int visible = attention_visible_keys(at, i);
+  float* out = at.out + i * at.ldo + h * d;
+  if (visible == 0) {
+    for (int e = 0; e < d; ++e) out[e] = 0.0f;
+    return;
+  }
+  const float* q = at.q + i * at.ldq + h * d;
+  const KT* k = k_base + h * d;
+  int t = 0;
+  for (; t + kKeys <= visible; t += kKeys) {
+    V a[kKeys];
+#pragma GCC unroll 8
+    for (int u = 0; u < kKeys; ++u) a[u] = zero();
+#pragma GCC unroll 8
+    for (int j = 0; j < NVD; ++j) {
+      const V qv = load(q + j * kW);
+#pragma GCC unroll 8
+      for (int u = 0; u < kKeys; ++u) a[u] = fmadd(qv, load_w(k + (t + u) * at.ldk + j * kW), a[u]);
+    }
+#pragma GCC unroll 8
+    for (int u = 0; u < kKeys; ++u) s[t + u] = reduce_add(a[u]) * at.scale;
+  }
+  for (; t < visible; ++t) {
+    V a0 = zero();
+#pragma GCC unroll 8
+    for (int j = 0; j < NVD; ++j) a0 = fmadd(load(q + j * kW), load_w(k + t * at.ldk + j * kW), a0);
+    s[t] = reduce_add(a0) * at.scale;
+  }
+  const float inv = 1.0f / softmax_exp_in_place(s, visible);
+  constexpr int kSets = NVD <= 4 ? 2 : 1;
+  V acc[kSets][NVD];
+#pragma GCC unroll 2
+  for (int c = 0; c < kSets; ++c) {
+#pragma GCC unroll 8
+    for (int j = 0; j < NVD; ++j) acc[c][j] = zero();
+  }
+  const KT* v = v_base + h * d;
+  for (t = 0; t + kSets <= visible; t += kSets) {
+#pragma GCC unroll 2
+    for (int c = 0; c < kSets; ++c) {
+      const V p = set1(s[t + c]);
+#pragma GCC unroll 8
+      for (int j = 0; j < NVD; ++j) {
+        acc[c][j] = fmadd(p, load_w(v + (t + c) * at.ldv + j * kW), acc[c][j]);
+      }
+    }
+  }
+  for (; t < visible; ++t) {
+    const V p = set1(s[t]);
+#pragma GCC unroll 8
+    for (int j = 0; j < NVD; ++j) acc[0][j] = fmadd(p, load_w(v + t * at.ldv + j * kW), acc[0][j]);
+  }
+#pragma GCC unroll 8
+  for (int j = 0; j < NVD; ++j) {
+    V x = acc[0][j];
+    if (kSets == 2) x = add(x, acc[kSets - 1][j]);
+    store(out + j * kW, mul(x, set1(inv)));
+  }
+}
+
 void attention_query_simd(const AttentionArgs& at, int h0, int h1, int i, float* scratch) {
   if (at.d_head % simd::kW != 0 || at.d_head > 8 * simd::kW) {
     generic_kernels().attention_query(at, h0, h1, i, scratch);  // odd head sizes: scalar
     return;
   }
+  constexpr int kNvd64 = 64 / simd::kW;
   for (int h = h0; h < h1; ++h) {
-    if (at.k16 != nullptr) {
+    if (at.d_head == 64 && at.k16 != nullptr) {
+      attention_query_head_fixed<kNvd64>(at, at.k16, at.v16, h, i, scratch);
+    } else if (at.d_head == 64) {
+      attention_query_head_fixed<kNvd64>(at, at.k, at.v, h, i, scratch);
+    } else if (at.k16 != nullptr) {
       attention_query_head(at, at.k16, at.v16, h, i, scratch);
     } else {
       attention_query_head(at, at.k, at.v, h, i, scratch);
