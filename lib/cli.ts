@@ -1,123 +1,120 @@
 #!/usr/bin/env node
-// The whisper-native command line. For now one command:
-//   whisper-native transcribe <file.wav> --model <path> [--threads N]
-// printing "[00:00:00.000 --> 00:00:10.500]  text" lines as segments are final.
-// Exit codes: 0 success, 1 failure (message on stderr), 2 bad usage.
+// The whisper-native command line: `transcribe`, `download` and `bench`.
+// Argument parsing, help texts and exit codes live here; each command's work
+// is in cli-transcribe.ts, cli-bench.ts and (being short) below.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { packageRoot } from './binding.js';
-import { WhisperError } from './errors.js';
-import { loadModel } from './model.js';
-import { readAudioFile } from './audio-file.js';
+import { runBench, type BenchCommand } from './cli-bench.js';
+import { EXIT, UsageError, describeError, exitCodeFor, type ExitCode } from './cli-exit.js';
+import { Progress, progressMode } from './cli-progress.js';
+import {
+  CLI_BEAM_SIZE,
+  CLI_BEST_OF,
+  OUTPUT_FORMATS,
+  runTranscribe,
+  type CliIo,
+  type OutputFormat,
+  type TranscribeCommand,
+} from './cli-transcribe.js';
+import { MODELS, defaultCacheDir, downloadModel } from './download.js';
 
-const USAGE = `Usage: whisper-native transcribe <file.wav> --model <path> [--threads N] [--temperature T]
+export { formatTimestamp } from './cli-transcribe.js';
 
-Transcribes a WAV file (16-bit PCM or 32-bit float, 16 kHz, mono) with a
-whisper.cpp ggml model, printing one line per segment:
+const EXIT_CODES_HELP = `Exit codes:
+  0    success
+  1    any other failure (e.g. an output file that cannot be written)
+  2    bad usage: unknown command or option, missing or invalid value
+  3    model: not found, not downloaded, unknown name, or not a valid model file
+  4    input: an audio file is missing, unreadable or undecodable (the other
+       files are still transcribed)
+  5    model download failed: network, HTTP status or checksum
+  130  interrupted (Ctrl-C)`;
+
+const MAIN_HELP = `Usage: whisper-native <command> [options]
+
+Speech to text with OpenAI's Whisper models, on the CPU, in-process.
+
+Commands:
+  transcribe <files...> --model <path|name>   transcribe audio or video files
+  download <name>                             download a model into the cache
+  bench --model <path|name> [file]            time this machine on a model
+
+Run \`whisper-native <command> --help\` for a command's options.
+
+  -h, --help      show this help
+  -v, --version   show the version
+
+${EXIT_CODES_HELP}`;
+
+const TRANSCRIBE_HELP = `Usage: whisper-native transcribe <files...> --model <path|name> [options]
+
+Transcribes each file with a whisper.cpp ggml model. WAV of any common format
+is read directly; other formats (mp3, m4a, ogg, flac, video, ...) need ffmpeg
+on PATH. Without --format or --output-dir it prints one line per segment as
+soon as it is final:
 
   [00:00:00.000 --> 00:00:10.500]  And so my fellow Americans...
 
 Options:
-  -m, --model <path>   the ggml model file (e.g. ggml-tiny.en.bin)   required
-  -t, --threads <N>    native threads (default: hardware threads, at most 8)
-  --temperature <T>    sampling temperature, or a comma-separated list tried in
-                       turn when a window's result looks wrong (default:
-                       0,0.2,0.4,0.6,0.8,1; 0 alone: plain greedy decoding)
-  -h, --help           show this help
-  -v, --version        show the version
+  -m, --model <path|name>  a model file, or the name of a downloaded model
+                           (e.g. tiny.en; see \`whisper-native download\`)  required
+  -f, --format <fmt>       txt, srt, vtt, json or csv (json and csv include word
+                           timings when there are any)
+  -o, --output-dir <dir>   write <dir>/<file name>.<fmt> per input (default
+                           format there: txt) instead of printing to stdout
+  -l, --language <code>    spoken language, e.g. en, de; or auto (default: auto;
+                           English-only .en models ignore it)
+      --translate          translate to English (multilingual models)
+      --beam-size <N>      beam search width (default: ${CLI_BEAM_SIZE}; 1: greedy)
+      --best-of <N>        candidates sampled per fallback temperature (default: ${CLI_BEST_OF})
+      --temperature <T>    a temperature, or comma-separated ones tried in turn
+                           when a window's result looks wrong (default:
+                           0,0.2,0.4,0.6,0.8,1; 0 alone: no fallback)
+      --word-timestamps    time each word (in json and csv output)
+  -t, --threads <N>        native threads (default: hardware threads, at most 8)
+      --cache-dir <dir>    where downloaded models are (default: ${defaultCacheDirHint()})
+  -q, --quiet              no progress on stderr (errors are still printed)
+  -h, --help               show this help
 
-Exit codes: 0 success, 1 error (message on stderr), 2 bad usage.`;
+Progress goes to stderr: a bar on a terminal, plain lines otherwise.
 
-class UsageError extends Error {}
+${EXIT_CODES_HELP}`;
 
-/** hh:mm:ss.mmm */
-export function formatTimestamp(seconds: number): string {
-  const totalMs = Math.max(0, Math.round(seconds * 1000));
-  const ms = totalMs % 1000;
-  const s = Math.floor(totalMs / 1000) % 60;
-  const m = Math.floor(totalMs / 60000) % 60;
-  const h = Math.floor(totalMs / 3600000);
-  const pad = (n: number, width = 2) => String(n).padStart(width, '0');
-  return `${pad(h)}:${pad(m)}:${pad(s)}.${pad(ms, 3)}`;
-}
+const DOWNLOAD_HELP = `Usage: whisper-native download <name> [options]
 
-interface TranscribeCommand {
-  file: string;
-  model: string;
-  threads: number;
-  temperature: number[] | undefined;
-}
+Downloads a whisper.cpp ggml model from its Hugging Face repository into the
+cache, resuming a partial download, checking the published SHA-1, and prints
+the file's path on stdout. \`transcribe --model <name>\` then finds it.
 
-function parseCommand(argv: string[]): TranscribeCommand | 'help' | 'version' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        model: { type: 'string', short: 'm' },
-        threads: { type: 'string', short: 't' },
-        temperature: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'v' },
-      },
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const { values, positionals } = parsed;
-  if (values.help) return 'help';
-  if (values.version) return 'version';
-  const [command, ...files] = positionals;
-  if (command === undefined) throw new UsageError('missing command');
-  if (command !== 'transcribe') throw new UsageError(`unknown command '${command}'`);
-  if (files.length !== 1) throw new UsageError(`expected one WAV file, got ${files.length}`);
-  if (!values.model) throw new UsageError('--model <path> is required');
-  let threads = 0;
-  if (values.threads !== undefined) {
-    threads = Number(values.threads);
-    if (!/^\d+$/.test(values.threads) || threads < 1 || threads > 256) {
-      throw new UsageError(`--threads must be an integer from 1 to 256, got '${values.threads}'`);
-    }
-  }
-  let temperature: number[] | undefined;
-  if (values.temperature !== undefined) {
-    temperature = values.temperature.split(',').map(Number);
-    if (!/^\d*\.?\d+(,\d*\.?\d+)*$/.test(values.temperature)) {
-      throw new UsageError(
-        `--temperature must be numbers >= 0 separated by commas, got '${values.temperature}'`,
-      );
-    }
-  }
-  return { file: files[0]!, model: values.model, threads, temperature };
-}
+Names: ${MODELS.map((model) => model.name).join(', ')}
 
-async function readAudio(file: string) {
-  try {
-    return await readAudioFile(file);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new Error(`cannot read '${file}': no such file`);
-    if (code === 'EISDIR') throw new Error(`cannot read '${file}': it is a directory`);
-    throw error;
-  }
-}
+Options:
+      --cache-dir <dir>   where models are kept (default: ${defaultCacheDirHint()})
+      --base-url <url>    a mirror of the repository (<url>/ggml-<name>.bin)
+  -q, --quiet             no progress on stderr
+  -h, --help              show this help
 
-async function transcribe(command: TranscribeCommand): Promise<void> {
-  const audio = await readAudio(command.file);
-  const model = await loadModel(command.model, { threads: command.threads });
-  try {
-    await model.transcribe(audio.samples, {
-      temperature: command.temperature,
-      onSegment: (segment) => {
-        const line = `[${formatTimestamp(segment.start)} --> ${formatTimestamp(segment.end)}]  ${segment.text.trim()}`;
-        process.stdout.write(line + '\n');
-      },
-    });
-  } finally {
-    await model.close();
-  }
+${EXIT_CODES_HELP}`;
+
+const BENCH_HELP = `Usage: whisper-native bench --model <path|name> [file] [options]
+
+Times model load, the encoder on one 30 s window, and a greedy transcription
+of the file (default: 30 s of generated audio), and prints a table. Each timing
+is repeated; the table shows the median and the minimum.
+
+Options:
+  -m, --model <path|name>  a model file or the name of a downloaded model  required
+  -t, --threads <N>        native threads (default: hardware threads, at most 8)
+      --runs <N>           repetitions of each timing (default: 3)
+      --cache-dir <dir>    where downloaded models are
+  -h, --help               show this help
+
+${EXIT_CODES_HELP}`;
+
+function defaultCacheDirHint(): string {
+  return '$WHISPER_NATIVE_CACHE, else ' + defaultCacheDir({});
 }
 
 function version(): string {
@@ -127,37 +124,229 @@ function version(): string {
   return pkg.version;
 }
 
-/** Runs the CLI; resolves with the exit code. */
-export async function main(argv: string[]): Promise<number> {
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+function parse(args: string[], options: Options) {
   try {
-    const command = parseCommand(argv);
-    if (command === 'help') {
-      process.stdout.write(USAGE + '\n');
-    } else if (command === 'version') {
-      process.stdout.write(version() + '\n');
-    } else {
-      await transcribe(command);
-    }
-    return 0;
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`whisper-native: ${error.message}\n\n${USAGE}\n`);
-      return 2;
+    // Node's text goes on about positionals after '--'; the first sentence says it.
+    throw new UsageError((error as Error).message.replace(/\. To specify a positional.*$/s, ''));
+  }
+}
+
+function integer(flag: string, value: string | undefined, min: number, max: number): number {
+  const n = Number(value);
+  if (value === undefined || !/^\d+$/.test(value) || n < min || n > max) {
+    throw new UsageError(`--${flag} must be an integer from ${min} to ${max}, got '${value}'`);
+  }
+  return n;
+}
+
+const COMMON = {
+  help: { type: 'boolean', short: 'h' },
+  'cache-dir': { type: 'string' },
+} as const;
+
+/** A parsed command line: what to run, or which help to show. */
+type Parsed =
+  | { kind: 'help'; text: string }
+  | { kind: 'version' }
+  | { kind: 'transcribe'; command: TranscribeCommand }
+  | { kind: 'download'; name: string; cacheDir?: string; baseUrl?: string; quiet: boolean }
+  | { kind: 'bench'; command: BenchCommand };
+
+/** The usage line and where the rest is, printed after a usage error. */
+function usageHint(argv: string[]): string {
+  const command = ['transcribe', 'download', 'bench'].find((c) => c === argv[0]);
+  const help = { transcribe: TRANSCRIBE_HELP, download: DOWNLOAD_HELP, bench: BENCH_HELP };
+  const text = command === undefined ? MAIN_HELP : help[command as keyof typeof help];
+  const more = command === undefined ? '--help' : `${command} --help`;
+  return `${text.split('\n')[0]}\nRun \`whisper-native ${more}\` for the options.`;
+}
+
+export function parseCommandLine(argv: string[]): Parsed {
+  const [command, ...rest] = argv;
+  if (command === undefined) throw new UsageError('missing command');
+  if (command === '-h' || command === '--help') return { kind: 'help', text: MAIN_HELP };
+  if (command === '-v' || command === '--version') return { kind: 'version' };
+  if (command === 'transcribe') return parseTranscribe(rest);
+  if (command === 'download') return parseDownload(rest);
+  if (command === 'bench') return parseBench(rest);
+  if (command.startsWith('-')) throw new UsageError(`expected a command before '${command}'`);
+  throw new UsageError(`unknown command '${command}'`);
+}
+
+function parseTranscribe(args: string[]): Parsed {
+  const { values, positionals } = parse(args, {
+    ...COMMON,
+    model: { type: 'string', short: 'm' },
+    format: { type: 'string', short: 'f' },
+    'output-dir': { type: 'string', short: 'o' },
+    language: { type: 'string', short: 'l' },
+    translate: { type: 'boolean' },
+    'beam-size': { type: 'string' },
+    'best-of': { type: 'string' },
+    temperature: { type: 'string' },
+    'word-timestamps': { type: 'boolean' },
+    threads: { type: 'string', short: 't' },
+    quiet: { type: 'boolean', short: 'q' },
+  });
+  if (values.help) return { kind: 'help', text: TRANSCRIBE_HELP };
+  if (positionals.length === 0) throw new UsageError('no input files');
+  if (values.model === undefined) throw new UsageError('--model <path|name> is required');
+  const format = values.format as string | undefined;
+  if (format !== undefined && !(OUTPUT_FORMATS as readonly string[]).includes(format)) {
+    throw new UsageError(`--format must be one of ${OUTPUT_FORMATS.join(', ')}, got '${format}'`);
+  }
+  let temperature: number[] | undefined;
+  const t = values.temperature as string | undefined;
+  if (t !== undefined) {
+    if (!/^\d*\.?\d+(,\d*\.?\d+)*$/.test(t)) {
+      throw new UsageError(`--temperature must be numbers >= 0 separated by commas, got '${t}'`);
     }
-    const message =
-      error instanceof WhisperError
-        ? `${error.message} [${error.code}]`
-        : error instanceof Error
-          ? error.message
-          : String(error);
-    process.stderr.write(`whisper-native: ${message}\n`);
-    return 1;
+    temperature = t.split(',').map(Number);
+  }
+  const optional = (flag: string, fallback: number, min: number, max: number) =>
+    values[flag] === undefined ? fallback : integer(flag, values[flag] as string, min, max);
+  return {
+    kind: 'transcribe',
+    command: {
+      files: positionals,
+      model: values.model as string,
+      threads: optional('threads', 0, 1, 256),
+      format: format as OutputFormat | undefined,
+      outputDir: values['output-dir'] as string | undefined,
+      language: values.language as string | undefined,
+      translate: Boolean(values.translate),
+      beamSize: optional('beam-size', CLI_BEAM_SIZE, 1, 16),
+      bestOf: optional('best-of', CLI_BEST_OF, 1, 16),
+      temperature,
+      wordTimestamps: Boolean(values['word-timestamps']),
+      cacheDir: values['cache-dir'] as string | undefined,
+      quiet: Boolean(values.quiet),
+    },
+  };
+}
+
+function parseDownload(args: string[]): Parsed {
+  const { values, positionals } = parse(args, {
+    ...COMMON,
+    'base-url': { type: 'string' },
+    quiet: { type: 'boolean', short: 'q' },
+  });
+  if (values.help) return { kind: 'help', text: DOWNLOAD_HELP };
+  if (positionals.length !== 1) {
+    throw new UsageError(`expected one model name, got ${positionals.length}`);
+  }
+  return {
+    kind: 'download',
+    name: positionals[0]!,
+    cacheDir: values['cache-dir'] as string | undefined,
+    baseUrl: values['base-url'] as string | undefined,
+    quiet: Boolean(values.quiet),
+  };
+}
+
+function parseBench(args: string[]): Parsed {
+  const { values, positionals } = parse(args, {
+    ...COMMON,
+    model: { type: 'string', short: 'm' },
+    threads: { type: 'string', short: 't' },
+    runs: { type: 'string' },
+  });
+  if (values.help) return { kind: 'help', text: BENCH_HELP };
+  if (values.model === undefined) throw new UsageError('--model <path|name> is required');
+  if (positionals.length > 1)
+    throw new UsageError(`expected at most one file, got ${positionals.length}`);
+  return {
+    kind: 'bench',
+    command: {
+      model: values.model as string,
+      file: positionals[0],
+      threads:
+        values.threads === undefined ? 0 : integer('threads', values.threads as string, 1, 256),
+      runs: values.runs === undefined ? 3 : integer('runs', values.runs as string, 1, 100),
+      cacheDir: values['cache-dir'] as string | undefined,
+    },
+  };
+}
+
+function megabytes(bytes: number): string {
+  return (bytes / 1e6).toFixed(1);
+}
+
+async function runDownload(
+  parsed: Extract<Parsed, { kind: 'download' }>,
+  io: CliIo,
+): Promise<ExitCode> {
+  const progress = new Progress(io.stderr, progressMode(io.stderr, parsed.quiet));
+  const entry = MODELS.find((model) => model.name === parsed.name);
+  progress.start(`${parsed.name}`);
+  const file = await downloadModel(parsed.name, {
+    cacheDir: parsed.cacheDir,
+    baseUrl: parsed.baseUrl,
+    signal: io.signal,
+    onProgress: ({ receivedBytes, totalBytes }) => {
+      const detail =
+        totalBytes === undefined
+          ? `${megabytes(receivedBytes)} MB`
+          : `${megabytes(receivedBytes)} of ${megabytes(totalBytes)} MB`;
+      progress.update(totalBytes ? receivedBytes / totalBytes : 0, detail);
+    },
+  });
+  const checked = entry?.sha1 === undefined ? 'no published SHA-1, not verified' : 'SHA-1 verified';
+  progress.finish(`${parsed.name}: ${file} (${checked})`);
+  io.stdout.write(file + '\n');
+  return EXIT.OK;
+}
+
+/** Runs the CLI with these arguments; resolves with the exit code. */
+export async function main(
+  argv: string[],
+  io: CliIo = {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    signal: new AbortController().signal,
+  },
+): Promise<ExitCode> {
+  try {
+    const parsed = parseCommandLine(argv);
+    switch (parsed.kind) {
+      case 'help':
+        io.stdout.write(parsed.text + '\n');
+        return EXIT.OK;
+      case 'version':
+        io.stdout.write(version() + '\n');
+        return EXIT.OK;
+      case 'transcribe':
+        return await runTranscribe(parsed.command, io);
+      case 'download':
+        return await runDownload(parsed, io);
+      case 'bench':
+        await runBench(parsed.command, io);
+        return EXIT.OK;
+    }
+  } catch (error) {
+    const code = exitCodeFor(io.signal.aborted ? io.signal.reason : error);
+    if (code === EXIT.INTERRUPTED) {
+      io.stderr.write('whisper-native: interrupted\n');
+    } else if (error instanceof UsageError) {
+      io.stderr.write(`whisper-native: ${error.message}\n${usageHint(argv)}\n`);
+    } else {
+      io.stderr.write(`whisper-native: ${describeError(error)}\n`);
+    }
+    return code;
   }
 }
 
 // Run when executed as the bin script, not when imported (e.g. by tests).
 if (typeof require !== 'undefined' && require.main === module) {
-  void main(process.argv.slice(2)).then((code) => {
+  const controller = new AbortController();
+  // The first Ctrl-C stops the work in progress (exit 130); a second one kills.
+  process.once('SIGINT', () => controller.abort());
+  const io: CliIo = { stdout: process.stdout, stderr: process.stderr, signal: controller.signal };
+  void main(process.argv.slice(2), io).then((code) => {
     process.exitCode = code;
   });
 }

@@ -1,0 +1,71 @@
+// The CLI's exit codes, and which failure maps to which. Scripts can branch on
+// them: each names what went wrong, not where in the code it was noticed.
+import { WhisperError, type WhisperErrorCode } from './errors.js';
+
+export const EXIT = {
+  /** Everything asked for was done. */
+  OK: 0,
+  /** Any other failure (a bug, out of memory, an output file that cannot be written). */
+  FAILURE: 1,
+  /** Bad usage: unknown command or option, a missing or invalid value. */
+  USAGE: 2,
+  /** The model: not found, not downloaded, unknown name, or not a valid model file. */
+  MODEL: 3,
+  /** An input file: missing, unreadable or undecodable (ffmpeg missing included). */
+  INPUT: 4,
+  /** A model download failed: network, HTTP status or checksum. */
+  DOWNLOAD: 5,
+  /** Interrupted (Ctrl-C). */
+  INTERRUPTED: 130,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** A failure with the exit code it should end the process with. */
+export class CliError extends Error {
+  constructor(
+    readonly exitCode: ExitCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A command line that cannot be run as given: printed with the command's usage. */
+export class UsageError extends CliError {
+  constructor(message: string) {
+    super(EXIT.USAGE, message);
+  }
+}
+
+const CODE_EXITS: Partial<Record<WhisperErrorCode, ExitCode>> = {
+  ERR_MODEL_NOT_FOUND: EXIT.MODEL,
+  ERR_MODEL_FORMAT: EXIT.MODEL,
+  ERR_MODEL_TRUNCATED: EXIT.MODEL,
+  ERR_UNSUPPORTED_TENSOR_TYPE: EXIT.MODEL,
+  ERR_UNKNOWN_MODEL: EXIT.MODEL,
+  ERR_INVALID_AUDIO: EXIT.INPUT,
+  ERR_UNSUPPORTED_AUDIO: EXIT.INPUT,
+  ERR_FFMPEG_NOT_FOUND: EXIT.INPUT,
+  ERR_DOWNLOAD_HTTP: EXIT.DOWNLOAD,
+  ERR_DOWNLOAD_REDIRECT: EXIT.DOWNLOAD,
+  ERR_DOWNLOAD_NETWORK: EXIT.DOWNLOAD,
+  ERR_DOWNLOAD_CHECKSUM: EXIT.DOWNLOAD,
+  // Every option value comes from a flag: a value the API refuses is bad usage.
+  ERR_INVALID_ARG_VALUE: EXIT.USAGE,
+  ERR_INVALID_ARG_TYPE: EXIT.USAGE,
+};
+
+export function exitCodeFor(error: unknown): ExitCode {
+  if (error instanceof CliError) return error.exitCode;
+  if (error instanceof WhisperError) return CODE_EXITS[error.code] ?? EXIT.FAILURE;
+  if (error instanceof Error && error.name === 'AbortError') return EXIT.INTERRUPTED;
+  return EXIT.FAILURE;
+}
+
+/** The one-line message printed after "whisper-native: ". */
+export function describeError(error: unknown): string {
+  if (error instanceof WhisperError) return `${error.message} [${error.code}]`;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
