@@ -11,11 +11,7 @@ import { Progress, progressMode, type ProgressStream } from './cli-progress.js';
 import { resolveModel } from './download.js';
 import { WhisperError } from './errors.js';
 import { loadModel } from './model.js';
-import {
-  TRANSCRIBE_DEFAULTS,
-  type TranscribeOptions,
-  type TranscriptionResult,
-} from './options.js';
+import type { TranscribeOptions, TranscriptionResult } from './options.js';
 import { toCsv, toJson, toSrt, toText, toVtt } from './subtitles.js';
 
 export const OUTPUT_FORMATS = ['txt', 'srt', 'vtt', 'json', 'csv'] as const;
@@ -102,19 +98,14 @@ export function planOutputs(command: TranscribeCommand): (string | undefined)[] 
 }
 
 function decodingOptions(command: TranscribeCommand): TranscribeOptions {
-  const options: TranscribeOptions & { wordTimestamps?: boolean } = {
+  const options: TranscribeOptions = {
     beamSize: command.beamSize,
     bestOf: command.bestOf,
     translate: command.translate,
+    wordTimestamps: command.wordTimestamps,
   };
   if (command.language !== undefined) options.language = command.language;
   if (command.temperature !== undefined) options.temperature = command.temperature;
-  if (command.wordTimestamps) {
-    if (!('wordTimestamps' in TRANSCRIBE_DEFAULTS)) {
-      throw new UsageError('--word-timestamps: this version of whisper-native has no word timing');
-    }
-    options.wordTimestamps = true;
-  }
   return options;
 }
 

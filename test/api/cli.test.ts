@@ -12,7 +12,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  TRANSCRIBE_DEFAULTS,
   loadModel,
   toCsv,
   toJson,
@@ -287,29 +286,24 @@ describe.skipIf(!hasShared)('whisper-native transcribe', () => {
   });
 
   it('--word-timestamps puts words in the json output', async () => {
-    const r = await run([
-      'transcribe',
-      audioPath('jfk'),
-      '--model',
-      randomModelPath,
-      '--format',
-      'json',
-      '--word-timestamps',
-      '--quiet',
-      ...FAST,
-    ]);
-    if (!('wordTimestamps' in TRANSCRIBE_DEFAULTS)) {
-      // Until the engine times words, the flag says so instead of being ignored.
-      expect(r.code).toBe(2);
-      expect(r.stderr).toContain(
-        '--word-timestamps: this version of whisper-native has no word timing',
-      );
-      return;
-    }
+    const args = ['transcribe', audioPath('jfk'), '--model', randomModelPath, '-f', 'json', '-q'];
+    const r = await run([...args, '--word-timestamps', ...FAST]);
     expect(r.code).toBe(0);
-    const json = JSON.parse(r.stdout) as { segments: { words?: { word: string }[] }[] };
-    expect(json.segments.length).toBeGreaterThan(0);
-    for (const segment of json.segments) expect(segment.words?.length).toBeGreaterThan(0);
+    const expected = await model.transcribe(await readClip('jfk'), {
+      temperature: 0,
+      wordTimestamps: true,
+    });
+    type Json = { segments: { words?: { word: string; start: number; end: number }[] }[] };
+    const json = JSON.parse(r.stdout) as Json;
+    expect(json.segments).toHaveLength(expected.segments.length);
+    json.segments.forEach((segment, i) => {
+      const words = expected.segments[i]!.words!;
+      expect(words.length).toBeGreaterThan(0);
+      expect(segment.words?.map((w) => w.word)).toEqual(words.map((w) => w.word));
+    });
+    // Without the flag there are none.
+    const plain = JSON.parse((await run([...args, ...FAST])).stdout) as Json;
+    expect(plain.segments[0]!.words).toBeUndefined();
   });
 
   it('stops on Ctrl-C (SIGINT) with exit code 130', async () => {
