@@ -16,6 +16,7 @@ import { looksLikeWav, parseWav } from './wav.js';
 export interface AudioData {
   /** Mono samples at 16 kHz, in [-1, 1] (float sources may exceed it). */
   samples: Float32Array;
+  /** Always 16000: the model's rate. */
   sampleRate: 16000;
   /** Seconds: samples.length / 16000. */
   duration: number;

@@ -35,6 +35,7 @@ export const ERROR_CODES = [
   'ERR_DOWNLOAD_CHECKSUM',
 ] as const;
 
+/** One of {@link ERROR_CODES}. */
 export type WhisperErrorCode = (typeof ERROR_CODES)[number];
 
 /**
@@ -42,6 +43,7 @@ export type WhisperErrorCode = (typeof ERROR_CODES)[number];
  * rather than the message, which may be reworded.
  */
 export class WhisperError extends Error {
+  /** What went wrong, stable across versions: see {@link ERROR_CODES}. */
   readonly code: WhisperErrorCode;
   /** The HTTP status, for `ERR_DOWNLOAD_HTTP`; otherwise undefined. */
   readonly status: number | undefined;

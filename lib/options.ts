@@ -9,6 +9,7 @@
  */
 export type Samples = Int16Array | Float32Array | Uint8Array;
 
+/** Options of {@link loadModel}. */
 export interface LoadOptions {
   /**
    * Threads the model's native thread pool uses for every call on it.
@@ -17,6 +18,7 @@ export interface LoadOptions {
   threads?: number;
 }
 
+/** The defaults of {@link LoadOptions}. */
 export const LOAD_DEFAULTS: Required<LoadOptions> = { threads: 0 };
 
 /**
@@ -161,6 +163,7 @@ export const TRANSCRIBE_DEFAULTS = Object.freeze({
   wordTimestamps: false,
 });
 
+/** One decoded token of a segment. */
 export interface Token {
   /** Token id in the model's vocabulary (timestamps included). */
   id: number;
@@ -186,6 +189,7 @@ export interface Word {
   probability: number;
 }
 
+/** A stretch of audio and its text, with the decoding it came from. */
 export interface Segment {
   /** Seconds from the start of the audio. */
   start: number;
@@ -193,6 +197,7 @@ export interface Segment {
   end: number;
   /** The segment's text; usually begins with a space, as Whisper writes it. */
   text: string;
+  /** The segment's text tokens (no timestamp or special tokens). */
   tokens: Token[];
   /** The temperature of the window's decoding this segment came from (0: greedy). */
   temperature: number;
@@ -209,6 +214,7 @@ export interface Segment {
   words?: Word[];
 }
 
+/** What `transcribe()` resolves with. */
 export interface TranscriptionResult {
   /** In order, not overlapping, within [0, duration]. */
   segments: Segment[];
@@ -227,6 +233,7 @@ export interface LanguageProbability {
   probability: number;
 }
 
+/** The model's dimensions, as its file declares them. */
 export interface ModelHParams {
   nVocab: number;
   nAudioCtx: number;
@@ -242,9 +249,11 @@ export interface ModelHParams {
   ftype: number;
 }
 
+/** What a loaded model is: `WhisperModel.info`. */
 export interface ModelInfo {
   /** 'tiny', 'base', 'small', 'medium' or 'large', with '.en' when English-only. */
   type: string;
+  /** False for English-only (`.en`) models. */
   multilingual: boolean;
   /** The kernel path in use: 'generic', 'avx2', 'avx512' or 'neon'. */
   isa: string;
@@ -252,5 +261,6 @@ export interface ModelInfo {
   threads: number;
   /** Memory held by the packed weights, in bytes. */
   weightBytes: number;
+  /** The model's dimensions. */
   hparams: ModelHParams;
 }

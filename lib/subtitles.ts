@@ -32,6 +32,7 @@ export interface SubtitleToken {
   p: number;
 }
 
+/** One segment as the writers read it (a `Segment` fits). */
 export interface SubtitleSegment {
   /** Seconds from the start of the audio. */
   start: number;
@@ -44,6 +45,7 @@ export interface SubtitleSegment {
 
 /** What the writers read: the shape of a transcription result. */
 export interface SubtitleInput {
+  /** In order; each becomes one cue (or one per word). */
   segments: readonly SubtitleSegment[];
   /** All text; when absent, toJson joins the segments' text. */
   text?: string;

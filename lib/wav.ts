@@ -267,9 +267,13 @@ export function decodeWav(bytes: Uint8Array): DecodedWav {
 export interface WavAudio extends AudioData {
   /** The file's own format, before the down-mix and resampling. */
   source: {
+    /** Samples per second per channel in the file. */
     sampleRate: number;
+    /** Channels in the file (they are averaged). */
     channels: number;
+    /** How each sample is stored. */
     encoding: WavEncoding;
+    /** Bits of each stored sample (valid bits for extensible headers). */
     bitsPerSample: number;
   };
 }
