@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "check.h"
+#include "engine/model/model.h"
 #include "engine/model/weights.h"
 #include "format_test_util.h"
 #include "ggml_test_writer.h"
@@ -114,6 +115,21 @@ TEST(missing_tensor) {
   m = tiny_test_model();
   m.tensors.erase(m.tensors.begin() + 7);  // encoder.blocks.0.attn.key.weight
   CHECK(contains(bind_error(m), "missing tensor 'encoder.blocks.0.attn.key.weight'"));
+}
+
+TEST(loading_by_path_names_the_file_in_tensor_errors) {
+  TestModel m = tiny_test_model();
+  m.tensors.pop_back();
+  ScratchFile file("missing-tensor", write_test_model(m));
+  CHECK(file.ok());
+  std::string message;
+  try {
+    wn::Model::load(file.path(), wn::LoadOptions{});
+  } catch (const wn::Error& e) {
+    CHECK(e.code() == ErrorCode::kModelFormat);
+    message = e.what();
+  }
+  CHECK(contains(message, "model file '" + file.path() + "': missing tensor 'decoder.ln.bias'"));
 }
 
 TEST(unknown_tensor) {

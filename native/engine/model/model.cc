@@ -287,7 +287,17 @@ void check_hparams(const HParams& hp) {
 }  // namespace
 
 std::shared_ptr<const Model> Model::load(const std::string& path, const LoadOptions& options) {
-  return load(open_model_file(path), options);
+  ModelFile file = open_model_file(path);
+  try {
+    return load(std::move(file), options);
+  } catch (const Error& e) {
+    // Binding and packing do not know the path; for a fault in the file's
+    // contents the user needs it, as open_model_file gives it for the header.
+    if (e.code() == ErrorCode::kModelFormat || e.code() == ErrorCode::kUnsupportedTensorType) {
+      throw Error(e.code(), "model file '" + path + "': " + e.what());
+    }
+    throw;
+  }
 }
 
 std::shared_ptr<const Model> Model::load(ModelFile file, const LoadOptions& options) {
