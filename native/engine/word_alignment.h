@@ -5,6 +5,7 @@
 // find_alignment (OpenAI whisper timing.py) does.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -15,9 +16,9 @@
 namespace wn {
 
 // The alignment heads of the model these hparams describe: the reference's
-// published set for tiny.en and tiny (REFERENCE.md §3), otherwise (as the
-// reference does for a model without a set) every head of the last half of
-// the decoder layers.
+// published set for tiny.en and tiny (REFERENCE.md §3) and for base and small
+// (with and without .en), otherwise (as the reference does for a model
+// without a set) every head of the last half of the decoder layers.
 std::vector<AttentionHead> alignment_heads(const HParams& hparams);
 
 struct WindowAlignment {
@@ -30,9 +31,13 @@ struct WindowAlignment {
 // cross-attention over the first n_frames encoder positions, and aligns the
 // text to them by DTW. False (and nothing done) when text is empty or the
 // sequence exceeds the decoder's context. Polls cancel between chunks.
+// capture_budget_floats bounds the attention weights held at once: heads
+// beyond it are captured in further passes (same result, more decoder work).
+constexpr size_t kCaptureBudgetFloats = size_t{16} << 20;  // 64 MB
 bool align_window(Decoder* decoder, const Tokenizer& tokenizer,
                   const std::vector<int32_t>& sot_sequence, const std::vector<int32_t>& text,
                   int n_frames, const std::vector<AttentionHead>& heads,
-                  const CancellationFlag* cancel, WindowAlignment* out);
+                  const CancellationFlag* cancel, WindowAlignment* out,
+                  size_t capture_budget_floats = kCaptureBudgetFloats);
 
 }  // namespace wn
