@@ -27,23 +27,30 @@ int64_t cache_lines(int64_t n_floats) {
   return (n_floats + 15) / 16 * 16;
 }
 
+// Runs fill_row(r) for every r in [0, rows) on the pool, kIm2colRowsPerTask
+// rows per task.
+template <typename Fn>
+void for_each_row(ThreadPool& pool, int rows, const Fn& fill_row) {
+  const int64_t n_tasks = (rows + kIm2colRowsPerTask - 1) / kIm2colRowsPerTask;
+  pool.parallel_for(n_tasks, [&](int64_t task, int) {
+    const int r_end = std::min<int>(rows, static_cast<int>(task + 1) * kIm2colRowsPerTask);
+    for (int r = static_cast<int>(task) * kIm2colRowsPerTask; r < r_end; r++) fill_row(r);
+  });
+}
+
 // Rows [t0, t0+rows) of the patches of a convolution (kernel 3, padding 1):
 // patches[r][c*3 + j] = in[c][(t0+r)*stride + j - 1], 0 outside [0, n_in), for
 // an input stored [channel][time] (the log-mel).
 void im2col_channel_major(ThreadPool& pool, const float* in, int n_channels, int n_in, int t0,
                           int rows, int stride, float* patches) {
   const int64_t width = int64_t{n_channels} * kConvWidth;
-  const int64_t n_tasks = (rows + kIm2colRowsPerTask - 1) / kIm2colRowsPerTask;
-  pool.parallel_for(n_tasks, [&](int64_t task, int) {
-    const int r_end = std::min<int>(rows, static_cast<int>(task + 1) * kIm2colRowsPerTask);
-    for (int r = static_cast<int>(task) * kIm2colRowsPerTask; r < r_end; r++) {
-      float* row = patches + r * width;
-      for (int c = 0; c < n_channels; c++) {
-        const float* channel = in + int64_t{c} * n_in;
-        for (int j = 0; j < kConvWidth; j++) {
-          const int src = (t0 + r) * stride + j - 1;
-          row[c * kConvWidth + j] = (src >= 0 && src < n_in) ? channel[src] : 0.0f;
-        }
+  for_each_row(pool, rows, [&](int r) {
+    float* row = patches + r * width;
+    for (int c = 0; c < n_channels; c++) {
+      const float* channel = in + int64_t{c} * n_in;
+      for (int j = 0; j < kConvWidth; j++) {
+        const int src = (t0 + r) * stride + j - 1;
+        row[c * kConvWidth + j] = (src >= 0 && src < n_in) ? channel[src] : 0.0f;
       }
     }
   });
@@ -53,20 +60,16 @@ void im2col_channel_major(ThreadPool& pool, const float* in, int n_channels, int
 void im2col_time_major(ThreadPool& pool, const float* in, int n_channels, int n_in, int t0,
                        int rows, int stride, float* patches) {
   const int64_t width = int64_t{n_channels} * kConvWidth;
-  const int64_t n_tasks = (rows + kIm2colRowsPerTask - 1) / kIm2colRowsPerTask;
-  pool.parallel_for(n_tasks, [&](int64_t task, int) {
-    const int r_end = std::min<int>(rows, static_cast<int>(task + 1) * kIm2colRowsPerTask);
-    for (int r = static_cast<int>(task) * kIm2colRowsPerTask; r < r_end; r++) {
-      float* row = patches + r * width;
-      for (int j = 0; j < kConvWidth; j++) {
-        const int src = (t0 + r) * stride + j - 1;
-        if (src < 0 || src >= n_in) {
-          for (int c = 0; c < n_channels; c++) row[c * kConvWidth + j] = 0.0f;
-          continue;
-        }
-        const float* frame = in + int64_t{src} * n_channels;
-        for (int c = 0; c < n_channels; c++) row[c * kConvWidth + j] = frame[c];
+  for_each_row(pool, rows, [&](int r) {
+    float* row = patches + r * width;
+    for (int j = 0; j < kConvWidth; j++) {
+      const int src = (t0 + r) * stride + j - 1;
+      if (src < 0 || src >= n_in) {
+        for (int c = 0; c < n_channels; c++) row[c * kConvWidth + j] = 0.0f;
+        continue;
       }
+      const float* frame = in + int64_t{src} * n_channels;
+      for (int c = 0; c < n_channels; c++) row[c * kConvWidth + j] = frame[c];
     }
   });
 }

@@ -195,6 +195,27 @@ class Packer {
   std::vector<PackJob> jobs_;
 };
 
+// The self-attention and MLP parts, the same in encoder and decoder blocks
+// (Src/Dst: EncoderBlockWeights/EncoderBlock or DecoderBlockWeights/DecoderBlock,
+// which name these fields alike). q, k and v are stacked into one GEMM.
+template <typename Src, typename Dst>
+void add_self_attention_jobs(Packer& p, const Src& s, Dst& b) {
+  p.norm(&b.attn_ln, s.attn_ln_w, s.attn_ln_b);
+  p.stacked(&b.qkv, &b.qkv_bias, {&s.attn_q_w, &s.attn_k_w, &s.attn_v_w},
+            {&s.attn_q_b, nullptr, &s.attn_v_b});
+  p.linear(&b.attn_out, s.attn_out_w);
+  p.vec(&b.attn_out_bias, s.attn_out_b);
+}
+
+template <typename Src, typename Dst>
+void add_mlp_jobs(Packer& p, const Src& s, Dst& b) {
+  p.norm(&b.mlp_ln, s.mlp_ln_w, s.mlp_ln_b);
+  p.linear(&b.fc1, s.mlp_fc1_w);
+  p.vec(&b.fc1_bias, s.mlp_fc1_b);
+  p.linear(&b.fc2, s.mlp_fc2_w);
+  p.vec(&b.fc2_bias, s.mlp_fc2_b);
+}
+
 void add_encoder_jobs(Packer& p, const WhisperWeights& w, Model& m) {
   p.conv(&m.conv1, w.conv1_w);
   p.vec(&m.conv1_bias, w.conv1_b);
@@ -203,18 +224,8 @@ void add_encoder_jobs(Packer& p, const WhisperWeights& w, Model& m) {
   p.vec(&m.enc_pos, w.enc_pos);
   m.enc_blocks.resize(w.enc_blocks.size());
   for (size_t i = 0; i < w.enc_blocks.size(); i++) {
-    const EncoderBlockWeights& s = w.enc_blocks[i];
-    EncoderBlock& b = m.enc_blocks[i];
-    p.norm(&b.attn_ln, s.attn_ln_w, s.attn_ln_b);
-    p.stacked(&b.qkv, &b.qkv_bias, {&s.attn_q_w, &s.attn_k_w, &s.attn_v_w},
-              {&s.attn_q_b, nullptr, &s.attn_v_b});
-    p.linear(&b.attn_out, s.attn_out_w);
-    p.vec(&b.attn_out_bias, s.attn_out_b);
-    p.norm(&b.mlp_ln, s.mlp_ln_w, s.mlp_ln_b);
-    p.linear(&b.fc1, s.mlp_fc1_w);
-    p.vec(&b.fc1_bias, s.mlp_fc1_b);
-    p.linear(&b.fc2, s.mlp_fc2_w);
-    p.vec(&b.fc2_bias, s.mlp_fc2_b);
+    add_self_attention_jobs(p, w.enc_blocks[i], m.enc_blocks[i]);
+    add_mlp_jobs(p, w.enc_blocks[i], m.enc_blocks[i]);
   }
   p.norm(&m.enc_ln_post, w.enc_ln_post_w, w.enc_ln_post_b);
 }
@@ -226,22 +237,14 @@ void add_decoder_jobs(Packer& p, const WhisperWeights& w, Model& m) {
   for (size_t i = 0; i < w.dec_blocks.size(); i++) {
     const DecoderBlockWeights& s = w.dec_blocks[i];
     DecoderBlock& b = m.dec_blocks[i];
-    p.norm(&b.attn_ln, s.attn_ln_w, s.attn_ln_b);
-    p.stacked(&b.qkv, &b.qkv_bias, {&s.attn_q_w, &s.attn_k_w, &s.attn_v_w},
-              {&s.attn_q_b, nullptr, &s.attn_v_b});
-    p.linear(&b.attn_out, s.attn_out_w);
-    p.vec(&b.attn_out_bias, s.attn_out_b);
+    add_self_attention_jobs(p, s, b);
     p.norm(&b.cross_ln, s.cross_ln_w, s.cross_ln_b);
     p.linear(&b.cross_q, s.cross_q_w);
     p.vec(&b.cross_q_bias, s.cross_q_b);
     p.stacked(&b.cross_kv, &b.cross_kv_bias, {&s.cross_k_w, &s.cross_v_w}, {nullptr, &s.cross_v_b});
     p.linear(&b.cross_out, s.cross_out_w);
     p.vec(&b.cross_out_bias, s.cross_out_b);
-    p.norm(&b.mlp_ln, s.mlp_ln_w, s.mlp_ln_b);
-    p.linear(&b.fc1, s.mlp_fc1_w);
-    p.vec(&b.fc1_bias, s.mlp_fc1_b);
-    p.linear(&b.fc2, s.mlp_fc2_w);
-    p.vec(&b.fc2_bias, s.mlp_fc2_b);
+    add_mlp_jobs(p, s, b);
   }
   p.norm(&m.dec_ln, w.dec_ln_w, w.dec_ln_b);
 }

@@ -56,35 +56,42 @@ class ExpectedList {
   std::vector<Expected> list_;
 };
 
-void add_encoder_block(ExpectedList& e, int layer, int64_t d, EncoderBlockWeights* b) {
-  const std::string p = "encoder.blocks." + std::to_string(layer) + ".";
+// The self-attention and MLP tensors, named and shaped alike in encoder and
+// decoder blocks (B: EncoderBlockWeights or DecoderBlockWeights). p is the
+// block's name prefix.
+template <typename B>
+void add_self_attention(ExpectedList& e, const std::string& p, int64_t d, B* b) {
   e.linear(p + "attn.query", d, d, &b->attn_q_w, &b->attn_q_b);
   e.linear(p + "attn.key", d, d, &b->attn_k_w, nullptr);
   e.linear(p + "attn.value", d, d, &b->attn_v_w, &b->attn_v_b);
   e.linear(p + "attn.out", d, d, &b->attn_out_w, &b->attn_out_b);
   e.layer_norm(p + "attn_ln", d, &b->attn_ln_w, &b->attn_ln_b);
+}
+
+template <typename B>
+void add_mlp(ExpectedList& e, const std::string& p, int64_t d, B* b) {
   e.linear(p + "mlp.0", d, 4 * d, &b->mlp_fc1_w, &b->mlp_fc1_b);
   e.linear(p + "mlp.2", 4 * d, d, &b->mlp_fc2_w, &b->mlp_fc2_b);
   e.layer_norm(p + "mlp_ln", d, &b->mlp_ln_w, &b->mlp_ln_b);
+}
+
+void add_encoder_block(ExpectedList& e, int layer, int64_t d, EncoderBlockWeights* b) {
+  const std::string p = "encoder.blocks." + std::to_string(layer) + ".";
+  add_self_attention(e, p, d, b);
+  add_mlp(e, p, d, b);
 }
 
 // Cross-attention keys and values read the encoder output; Whisper has
 // n_audio_state == n_text_state (checked in bind_weights), so all are [d, d].
 void add_decoder_block(ExpectedList& e, int layer, int64_t d, DecoderBlockWeights* b) {
   const std::string p = "decoder.blocks." + std::to_string(layer) + ".";
-  e.linear(p + "attn.query", d, d, &b->attn_q_w, &b->attn_q_b);
-  e.linear(p + "attn.key", d, d, &b->attn_k_w, nullptr);
-  e.linear(p + "attn.value", d, d, &b->attn_v_w, &b->attn_v_b);
-  e.linear(p + "attn.out", d, d, &b->attn_out_w, &b->attn_out_b);
-  e.layer_norm(p + "attn_ln", d, &b->attn_ln_w, &b->attn_ln_b);
+  add_self_attention(e, p, d, b);
   e.linear(p + "cross_attn.query", d, d, &b->cross_q_w, &b->cross_q_b);
   e.linear(p + "cross_attn.key", d, d, &b->cross_k_w, nullptr);
   e.linear(p + "cross_attn.value", d, d, &b->cross_v_w, &b->cross_v_b);
   e.linear(p + "cross_attn.out", d, d, &b->cross_out_w, &b->cross_out_b);
   e.layer_norm(p + "cross_attn_ln", d, &b->cross_ln_w, &b->cross_ln_b);
-  e.linear(p + "mlp.0", d, 4 * d, &b->mlp_fc1_w, &b->mlp_fc1_b);
-  e.linear(p + "mlp.2", 4 * d, d, &b->mlp_fc2_w, &b->mlp_fc2_b);
-  e.layer_norm(p + "mlp_ln", d, &b->mlp_ln_w, &b->mlp_ln_b);
+  add_mlp(e, p, d, b);
 }
 
 // Every tensor of a Whisper model, in whisper.cpp's file order. `w` must
