@@ -320,6 +320,16 @@ TEST(word_timestamps_spell_each_segment_inside_its_times) {
     CHECK(spelled == s.text);
     n_words += s.words.size();
   }
+  // After a beam search the alignment pass reuses the multi-slot decoder.
+  o.beam_size = 2;
+  const std::vector<float> short_audio = test_audio(4);
+  const wn::TranscribeResult beam = run(short_audio, o);
+  CHECK(!beam.segments.empty());
+  for (const wn::Segment& s : beam.segments) {
+    std::string spelled;
+    for (const wn::WordResult& w : s.words) spelled += w.word;
+    CHECK(!s.words.empty() && spelled == s.text);
+  }
   std::printf("  %zu segments, %zu words; first: \"%s\" %.2f-%.2f p %.3f\n", r.segments.size(),
               n_words, r.segments.empty() ? "" : r.segments[0].words[0].word.c_str(),
               r.segments.empty() ? 0 : r.segments[0].words[0].start,
