@@ -3,7 +3,9 @@
 // can report AVX-512 while the OS does not save zmm registers). Detected once.
 //
 // What it is not: a general CPU feature library; it answers for the paths we
-// build (generic, avx2 = AVX2+FMA+F16C, avx512 = AVX-512 F/BW/VL/DQ).
+// build (generic, avx2 = AVX2+FMA+F16C, avx512 = AVX-512 F/BW/VL/DQ, and
+// neon = AArch64 Advanced SIMD, which every arm64 CPU has, so an arm64 build
+// supports it without asking the CPU).
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -114,7 +116,11 @@ bool isa_supported(Isa isa) {
     case Isa::kAvx512:
       return features().avx512_f_bw_vl_dq;
     case Isa::kNeon:
-      return false;  // no NEON kernels in this build yet
+#if defined(WN_KERNELS_ARM64)
+      return true;  // Advanced SIMD is part of the AArch64 baseline
+#else
+      return false;  // an x86 build has no NEON kernels
+#endif
   }
   return false;
 }
@@ -157,6 +163,10 @@ const IsaKernels& kernels_for(Isa isa) {
       return avx2_kernels();
     case Isa::kAvx512:
       return avx512_kernels();
+#endif
+#if defined(WN_KERNELS_ARM64)
+    case Isa::kNeon:
+      return neon_kernels();
 #endif
     default:
       return generic_kernels();

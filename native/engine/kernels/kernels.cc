@@ -19,7 +19,7 @@ constexpr int64_t kMinParallelMacs = 1 << 17;
 // Elementwise ops are split into chunks of this many elements.
 constexpr int64_t kElementwiseChunk = 1 << 15;
 // Rows per linear task when m is large: a multiple of every ISA's micro-tile
-// height (generic 6, AVX2 6, AVX-512 12), small enough that a row block of A
+// height (generic 6, AVX2 6, AVX-512 12, NEON 12), small enough that a row block of A
 // stays in L2.
 constexpr int kLinearRowBlock = 48;
 

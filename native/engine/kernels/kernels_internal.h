@@ -2,7 +2,7 @@
 // kernel files: the packed weight layout and the table of functions each ISA
 // provides. Not part of the engine's interface; only kernels/ includes it.
 //
-// Rule for this header and the ISA files: everything the _avx2/_avx512 files
+// Rule for this header and the ISA files: everything the _avx2/_avx512/_neon files
 // define or instantiate must have internal linkage (static, or an anonymous
 // namespace), and they must not use std:: containers: a weak symbol compiled
 // with AVX-512 flags could otherwise be the copy the linker keeps for the
@@ -127,6 +127,10 @@ const IsaKernels& generic_kernels();
 #define WN_KERNELS_X86 1
 const IsaKernels& avx2_kernels();
 const IsaKernels& avx512_kernels();
+#endif
+#if defined(__aarch64__) || defined(_M_ARM64)
+#define WN_KERNELS_ARM64 1
+const IsaKernels& neon_kernels();
 #endif
 
 // The table for `isa`; throws kInvalidArgument when this CPU or build cannot run it.

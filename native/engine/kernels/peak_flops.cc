@@ -23,6 +23,10 @@
 #include <immintrin.h>
 #define WN_PEAK_X86 1
 #endif
+#if defined(__aarch64__)
+#include <arm_neon.h>  // Advanced SIMD is baseline on AArch64: no target attribute
+#define WN_PEAK_NEON 1
+#endif
 
 namespace wn {
 namespace kernels {
@@ -68,6 +72,17 @@ __attribute__((target("avx2,fma"))) float fma_chains_avx2(long iters) {
 }
 #endif
 
+#ifdef WN_PEAK_NEON
+// vfmaq_f32(c, a, b) = c + a*b; the macro's FMA(acc, mul, inc) is acc*mul + inc.
+inline float32x4_t neon_fma(float32x4_t acc, float32x4_t m, float32x4_t inc) {
+  return vfmaq_f32(inc, acc, m);
+}
+float fma_chains_neon(long iters) {
+  WN_PEAK_CHAINS(float32x4_t, vdupq_n_f32, neon_fma, vaddq_f32)
+  return vaddvq_f32(total);
+}
+#endif
+
 float scalar_set1(float x) { return x; }
 float scalar_fma(float a, float b, float c) { return std::fma(a, b, c); }
 float scalar_add(float a, float b) { return a + b; }
@@ -89,6 +104,9 @@ PeakLoop best_loop() {
 #ifdef WN_PEAK_X86
   if (isa_supported(Isa::kAvx512)) return {fma_chains_avx512, 16};
   if (isa_supported(Isa::kAvx2)) return {fma_chains_avx2, 8};
+#endif
+#ifdef WN_PEAK_NEON
+  return {fma_chains_neon, 4};
 #endif
   return {fma_chains_scalar, 1};
 }

@@ -7,6 +7,10 @@
 constexpr int kKeyTile = 4 * simd::kW;  // keys per attention score tile
 constexpr int kAttnBlockRows = 24;      // query rows per attention task
 constexpr int kKeyChunk = 512;          // keys per running-softmax chunk (whole key tiles)
+// Output vectors attention_query_head keeps for one head: 8, but at least
+// Whisper's d_head of 64 (16 vectors on NEON); larger heads use the generic
+// kernel.
+constexpr int kQueryAccVecs = 64 / simd::kW > 8 ? 64 / simd::kW : 8;
 
 // max of s[0, count), count >= 1.
 float row_max(const float* s, int count) {
@@ -290,7 +294,7 @@ void attention_query_head(const AttentionArgs& at, const KT* k_base, const KT* v
     s[t] = reduce_add(a0) * at.scale;
   }
   const float inv = 1.0f / softmax_exp_in_place(s, visible);
-  V acc[8];
+  V acc[kQueryAccVecs];
   for (int j = 0; j < nvd; ++j) acc[j] = zero();
   const KT* v = v_base + h * d;
   for (t = 0; t < visible; ++t) {
@@ -372,7 +376,7 @@ void attention_query_head_fixed(const AttentionArgs& at, const KT* k_base, const
 }
 
 void attention_query_simd(const AttentionArgs& at, int h0, int h1, int i, float* scratch) {
-  if (at.d_head % simd::kW != 0 || at.d_head > 8 * simd::kW) {
+  if (at.d_head % simd::kW != 0 || at.d_head > kQueryAccVecs * simd::kW) {
     generic_kernels().attention_query(at, h0, h1, i, scratch);  // odd head sizes: scalar
     return;
   }

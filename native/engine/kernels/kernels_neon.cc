@@ -1,0 +1,34 @@
+// The AArch64 NEON kernels: simd_kernels.inl and simd_attention.inl
+// instantiated with 4-float vectors (simd_neon.h). Tiles are sized for the 32
+// vector registers: GEMM 12 rows x 8 columns (24 accumulators, 2 weight
+// vectors, a broadcast); attention scores 6 rows x 16 keys (24 accumulators
+// and 4 key vectors), P·V 6 rows x 16 dims. NEON is baseline on AArch64, so
+// this file needs no target flags and is only built for arm64 targets.
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+#include "engine/kernels/kernels_internal.h"
+#include "engine/kernels/simd_neon.h"
+
+namespace wn {
+namespace kernels {
+namespace {
+
+constexpr int kMr = 12;
+constexpr int kScoreRows = 6;
+constexpr int kValueRows = 6;
+
+#include "engine/kernels/simd_kernels.inl"
+// After simd_kernels.inl, whose exp_v it uses.
+#include "engine/kernels/simd_attention.inl"
+#include "engine/kernels/simd_table.inl"
+
+}  // namespace
+
+const IsaKernels& neon_kernels() {
+  return make_table();
+}
+
+}  // namespace kernels
+}  // namespace wn

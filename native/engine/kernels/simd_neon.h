@@ -1,0 +1,117 @@
+// The small vector vocabulary simd_kernels.inl is written in, for AArch64
+// Advanced SIMD (NEON; 4 floats per vector). Included only by kernels_neon.cc.
+// NEON, FMA (vfmaq), vector division and f16 <-> f32 conversion are all part
+// of the AArch64 baseline, so this needs no target flags and no run-time
+// feature test. Everything here has internal linkage (see kernels_internal.h
+// for why).
+//
+// Semantics follow the x86 headers where they could differ: max/min clamp to
+// the non-NaN operand like maxps/minps with a constant second operand do,
+// round_nearest rounds ties to even, and fmsub is one fused operation.
+#pragma once
+
+#include <arm_neon.h>
+
+#include <cstdint>
+#include <cstring>
+
+namespace wn {
+namespace kernels {
+namespace {
+namespace simd {
+
+using V = float32x4_t;
+constexpr int kW = 4;  // floats per vector
+
+inline V zero() {
+  return vdupq_n_f32(0.0f);
+}
+inline V set1(float x) {
+  return vdupq_n_f32(x);
+}
+inline V load(const float* p) {
+  return vld1q_f32(p);
+}
+inline void store(float* p, V v) {
+  vst1q_f32(p, v);
+}
+// 4 halves widened in the register (fcvtl): weights stay f16 in memory.
+inline V load_f16(const uint16_t* p) {
+  return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)));
+}
+inline V load_w(const float* p) {
+  return load(p);
+}
+inline V load_w(const uint16_t* p) {
+  return load_f16(p);
+}
+
+// Loads/stores of the first n (< kW allowed) lanes; the rest read as 0. NEON
+// has no masked loads: the partial vector goes through a small stack buffer
+// (only at row ends, so the copy costs nothing measurable).
+inline V load_n(const float* p, int n) {
+  float tmp[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  std::memcpy(tmp, p, sizeof(float) * (n < 4 ? n : 4));
+  return vld1q_f32(tmp);
+}
+inline void store_n(float* p, V v, int n) {
+  float tmp[4];
+  vst1q_f32(tmp, v);
+  std::memcpy(p, tmp, sizeof(float) * (n < 4 ? n : 4));
+}
+inline V load_f16_n(const uint16_t* p, int n) {
+  uint16_t tmp[4] = {0, 0, 0, 0};
+  std::memcpy(tmp, p, sizeof(uint16_t) * (n < 4 ? n : 4));
+  return load_f16(tmp);
+}
+
+inline V add(V a, V b) {
+  return vaddq_f32(a, b);
+}
+inline V sub(V a, V b) {
+  return vsubq_f32(a, b);
+}
+inline V mul(V a, V b) {
+  return vmulq_f32(a, b);
+}
+inline V div(V a, V b) {
+  return vdivq_f32(a, b);
+}
+inline V fmadd(V a, V b, V c) {
+  return vfmaq_f32(c, a, b);
+}  // a*b + c, one rounding
+inline V fmsub(V a, V b, V c) {
+  return vfmaq_f32(vnegq_f32(c), a, b);
+}  // a*b - c, one rounding (negation is exact)
+inline V max(V a, V b) {
+  return vmaxnmq_f32(a, b);
+}
+inline V min(V a, V b) {
+  return vminnmq_f32(a, b);
+}
+inline V abs(V a) {
+  return vabsq_f32(a);
+}
+inline V round_nearest(V a) {
+  return vrndnq_f32(a);
+}
+// 2^n for integral n in [-126, 127] held as floats.
+inline V pow2_int(V n) {
+  const int32x4_t biased = vaddq_s32(vcvtnq_s32_f32(n), vdupq_n_s32(127));
+  return vreinterpretq_f32_s32(vshlq_n_s32(biased, 23));
+}
+// x < 0 ? a : b, lane by lane.
+inline V select_negative(V x, V a, V b) {
+  return vbslq_f32(vcltq_f32(x, vdupq_n_f32(0.0f)), a, b);
+}
+inline float reduce_add(V a) {
+  return vaddvq_f32(a);
+}
+inline float reduce_max(V a) {
+  return vmaxvq_f32(a);
+}
+
+}  // namespace simd
+}  // namespace
+}  // namespace kernels
+}  // namespace wn
