@@ -5,8 +5,11 @@
 // shared, so min is the better estimate of what the code can do).
 //
 //   build-*/bench_kernels [reps]        WHISPER_NATIVE_ISA=avx2 to force a path
-#include <immintrin.h>
 #include <time.h>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -56,6 +59,7 @@ Stats time_it(int reps, const std::function<void()>& fn) {
   return {t[t.size() / 2], t[0], cpu_min};
 }
 
+#if defined(__x86_64__) || defined(_M_X64)
 // Sums floats [begin, end) with 256-bit loads: a read-bandwidth probe.
 __attribute__((target("avx2"))) float sum_floats(const float* p, size_t n) {
   __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
@@ -69,6 +73,19 @@ __attribute__((target("avx2"))) float sum_floats(const float* p, size_t n) {
   _mm256_storeu_ps(out, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
   return out[0];
 }
+#else
+// Sums floats [begin, end) in 16 independent lanes (vectorised by the
+// compiler, e.g. NEON on arm64): a read-bandwidth probe.
+float sum_floats(const float* p, size_t n) {
+  float acc[16] = {};
+  for (size_t i = 0; i + 16 <= n; i += 16) {
+    for (int j = 0; j < 16; ++j) acc[j] += p[i + j];
+  }
+  float total = 0.0f;  // every lane feeds the result, so none is optimised away
+  for (int j = 0; j < 16; ++j) total += acc[j];
+  return total;
+}
+#endif
 
 // Read bandwidth (GB/s) over a 256 MB buffer, split over `threads` threads:
 // the ceiling for the memory-bound decoder GEMVs.

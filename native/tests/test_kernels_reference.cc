@@ -531,7 +531,14 @@ TEST(measure_peak_gflops_is_plausible) {
   const double one = wn::kernels::measure_peak_gflops(1, 0.05);
   std::printf("  peak fp32: %.1f GFLOP/s (1 thread)\n", one);
   CHECK(std::isfinite(one));
-  CHECK(one >= 2.0);
+  CHECK(one > 0.0);
+  if (std::getenv("WN_TEST_EMULATED") != nullptr) {
+    // An emulator (qemu-user, scripts/test-arm64.sh) runs FMAs in software,
+    // far below any real CPU, so the lower bound says nothing there.
+    std::printf("  WN_TEST_EMULATED: lower bound not checked under emulation\n");
+  } else {
+    CHECK(one >= 2.0);
+  }
   CHECK(one <= 2560.0);
 }
 
