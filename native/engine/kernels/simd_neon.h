@@ -39,6 +39,10 @@ inline void store(float* p, V v) {
 inline V load_f16(const uint16_t* p) {
   return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)));
 }
+// 4 floats narrowed to halves (fcvtn, the default round to nearest even) and stored.
+inline void store_f16(uint16_t* p, V v) {
+  vst1_u16(p, vreinterpret_u16_f16(vcvt_f16_f32(v)));
+}
 inline V load_w(const float* p) {
   return load(p);
 }
