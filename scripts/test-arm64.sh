@@ -3,7 +3,8 @@
 # them under qemu-user, so the NEON kernel path (native/engine/kernels/
 # kernels_neon.cc) is checked against the generic path and the golden outputs
 # on an x86 machine. A developer tool: not part of `npm test` or CI (emulation
-# makes the suite take minutes). Timings printed under emulation say nothing
+# is slow: the golden test alone takes tens of minutes; `-R kernels` runs the
+# kernel reference tests in a few). Timings printed under emulation say nothing
 # about speed on real Arm hardware.
 #
 #   scripts/test-arm64.sh                 # configure, build, run every test
@@ -12,13 +13,14 @@
 # Needs (Debian/Ubuntu): apt-get install g++-aarch64-linux-gnu qemu-user
 # Environment: WN_ARM64_BUILD (build dir, default build-arm64),
 # WHISPER_SHARED (the shared/ test data folder, default ../shared),
-# WN_ARM64_TIMEOUT (seconds per test, default 1800), JOBS (default 2).
+# WN_ARM64_TIMEOUT (seconds per test, default 5400: the golden test encodes
+# nine 30 s windows in software emulation), JOBS (default 2).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${WN_ARM64_BUILD:-$root/build-arm64}"
 jobs="${JOBS:-2}"
-timeout="${WN_ARM64_TIMEOUT:-1800}"
+timeout="${WN_ARM64_TIMEOUT:-5400}"
 
 for tool in aarch64-linux-gnu-g++ qemu-aarch64 cmake node; do
   if ! command -v "$tool" >/dev/null 2>&1; then
