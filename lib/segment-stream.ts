@@ -115,6 +115,7 @@ export class SegmentStream implements AsyncIterableIterator<Segment, undefined> 
   #stop(): void {
     this.#finished = true;
     this.#queue.length = 0;
+    this.#error = undefined; // an unreported failure is moot once the consumer has left
     for (const w of this.#waiters.splice(0)) w.resolve(DONE);
   }
 }
