@@ -109,4 +109,15 @@ describe.skipIf(!hasShared)('detectLanguage and the large-v3 layout', () => {
     const nan = await v3.detectLanguage(bad).catch((error: unknown) => error);
     expect((nan as WhisperError).code).toBe('ERR_INVALID_AUDIO');
   });
+
+  it('ranks the languages of empty audio and of audio longer than one window', async () => {
+    // Empty audio is one window of padding; a long input is read up to 30 s.
+    for (const audio of [new Float32Array(0), new Int16Array(16000 * 45).fill(1000)]) {
+      const ranked = await v3.detectLanguage(audio);
+      expect(ranked).toHaveLength(100);
+      const sum = ranked.reduce((s, l) => s + l.probability, 0);
+      expect(sum).toBeCloseTo(1, 4);
+      for (const l of ranked) expect(Number.isFinite(l.probability)).toBe(true);
+    }
+  });
 });
