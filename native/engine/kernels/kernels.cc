@@ -125,10 +125,13 @@ void transpose_keys(const Context& ctx, const IsaKernels& kern, AttentionArgs& a
     thread_local std::vector<float> widened;
     if (at.k16 != nullptr) widened.resize((size_t)at.d_head);
     for (int t = t0; t < t1; ++t) {
-      const float* src = at.k + t * at.ldk + h * at.d_head;
+      // k is null when the keys are f16: offsetting a null pointer is UB.
+      const float* src;
       if (at.k16 != nullptr) {
         kern.f16_to_f32(at.k16 + t * at.ldk + h * at.d_head, widened.data(), at.d_head);
         src = widened.data();
+      } else {
+        src = at.k + t * at.ldk + h * at.d_head;
       }
       for (int e = 0; e < at.d_head; ++e) dst[e * at.ld_kt + t] = src[e];
     }
