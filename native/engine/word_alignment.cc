@@ -14,49 +14,43 @@ namespace {
 constexpr int kChunkRows = 16;
 
 struct HeadSet {
-  int n_text_layer, n_text_head, n_text_state;
+  int n_mels, n_text_layer, n_text_head, n_text_state;
   bool multilingual;
   std::vector<AttentionHead> heads;
 };
 
-// OpenAI's published alignment heads of the models whose dimensions are
-// unique to them (tiny and tiny.en as REFERENCE.md §3; base and small, with
-// and without .en, from the same published masks).
+// OpenAI's published alignment heads (tiny and tiny.en as REFERENCE.md §3; the
+// others from the same published masks, as whisper.cpp also ships them), keyed
+// by the dimensions that tell the models apart. large-v1 and large-v2 have the
+// same dimensions and vocabulary, so a file cannot say which it is: the table
+// uses large-v2's heads, the far more common of the two.
 const std::vector<HeadSet>& published_head_sets() {
+  // clang-format off
   static const std::vector<HeadSet> sets = {
-      {4, 6, 384, false, {{1, 0}, {2, 0}, {2, 5}, {3, 0}, {3, 1}, {3, 2}, {3, 3}, {3, 4}}},
-      {4, 6, 384, true, {{2, 2}, {3, 0}, {3, 2}, {3, 3}, {3, 4}, {3, 5}}},
-      {6, 8, 512, false, {{3, 3}, {4, 7}, {5, 1}, {5, 5}, {5, 7}}},
-      {6, 8, 512, true, {{3, 1}, {4, 2}, {4, 3}, {4, 7}, {5, 1}, {5, 2}, {5, 4}, {5, 6}}},
-      {12,
-       12,
-       768,
-       false,
-       {{6, 6},
-        {7, 0},
-        {7, 3},
-        {7, 8},
-        {8, 2},
-        {8, 5},
-        {8, 7},
-        {9, 0},
-        {9, 4},
-        {9, 8},
-        {9, 10},
-        {10, 0},
-        {10, 1},
-        {10, 2},
-        {10, 3},
-        {10, 6},
-        {10, 11},
-        {11, 2},
-        {11, 4}}},
-      {12,
-       12,
-       768,
-       true,
-       {{5, 3}, {5, 9}, {8, 0}, {8, 4}, {8, 7}, {8, 8}, {9, 0}, {9, 7}, {9, 9}, {10, 5}}},
+      {80, 4, 6, 384, false, {{1, 0}, {2, 0}, {2, 5}, {3, 0}, {3, 1}, {3, 2}, {3, 3}, {3, 4}}},
+      {80, 4, 6, 384, true, {{2, 2}, {3, 0}, {3, 2}, {3, 3}, {3, 4}, {3, 5}}},
+      {80, 6, 8, 512, false, {{3, 3}, {4, 7}, {5, 1}, {5, 5}, {5, 7}}},
+      {80, 6, 8, 512, true, {{3, 1}, {4, 2}, {4, 3}, {4, 7}, {5, 1}, {5, 2}, {5, 4}, {5, 6}}},
+      {80, 12, 12, 768, false, {{6, 6}, {7, 0}, {7, 3}, {7, 8}, {8, 2}, {8, 5}, {8, 7}, {9, 0},
+                                {9, 4}, {9, 8}, {9, 10}, {10, 0}, {10, 1}, {10, 2}, {10, 3},
+                                {10, 6}, {10, 11}, {11, 2}, {11, 4}}},
+      {80, 12, 12, 768, true, {{5, 3}, {5, 9}, {8, 0}, {8, 4}, {8, 7}, {8, 8}, {9, 0}, {9, 7},
+                               {9, 9}, {10, 5}}},
+      {80, 24, 16, 1024, false, {{11, 4}, {14, 1}, {14, 12}, {14, 14}, {15, 4}, {16, 0}, {16, 4},
+                                 {16, 9}, {17, 12}, {17, 14}, {18, 7}, {18, 10}, {18, 15},
+                                 {20, 0}, {20, 3}, {20, 9}, {20, 14}, {21, 12}}},
+      {80, 24, 16, 1024, true, {{13, 15}, {15, 4}, {15, 15}, {16, 1}, {20, 0}, {23, 4}}},
+      // large-v2 (also used for large-v1; see above).
+      {80, 32, 20, 1280, true, {{10, 12}, {13, 17}, {16, 11}, {16, 12}, {16, 13}, {17, 15},
+                                {17, 16}, {18, 4}, {18, 11}, {18, 19}, {19, 11}, {21, 2},
+                                {21, 3}, {22, 3}, {22, 9}, {22, 12}, {23, 5}, {23, 7},
+                                {23, 13}, {25, 5}, {26, 1}, {26, 12}, {27, 15}}},
+      // large-v3, and large-v3-turbo (4 decoder layers).
+      {128, 32, 20, 1280, true, {{7, 0}, {10, 17}, {12, 18}, {13, 12}, {16, 1}, {17, 14},
+                                 {19, 11}, {21, 4}, {24, 1}, {25, 6}}},
+      {128, 4, 20, 1280, true, {{2, 4}, {2, 11}, {3, 3}, {3, 6}, {3, 11}, {3, 14}}},
   };
+  // clang-format on
   return sets;
 }
 
@@ -83,8 +77,9 @@ void record_token_probs(const float* logits, int rows, int begin, size_t first_t
 std::vector<AttentionHead> alignment_heads(const HParams& h) {
   const bool multilingual = h.n_vocab >= 51865;
   for (const HeadSet& set : published_head_sets()) {
-    if (set.n_text_layer == h.n_text_layer && set.n_text_head == h.n_text_head &&
-        set.n_text_state == h.n_text_state && set.multilingual == multilingual) {
+    if (set.n_mels == h.n_mels && set.n_text_layer == h.n_text_layer &&
+        set.n_text_head == h.n_text_head && set.n_text_state == h.n_text_state &&
+        set.multilingual == multilingual) {
       return set.heads;
     }
   }

@@ -16,9 +16,11 @@
 namespace wn {
 
 // The alignment heads of the model these hparams describe: the reference's
-// published set for tiny.en and tiny (REFERENCE.md §3) and for base and small
-// (with and without .en), otherwise (as the reference does for a model
-// without a set) every head of the last half of the decoder layers.
+// published set for every official model (tiny … large-v3-turbo, with and
+// without .en; large-v1 files get large-v2's set, as the two have the same
+// dimensions), otherwise (as the reference does for a model without a set,
+// e.g. a fine-tune of other dimensions) every head of the last half of the
+// decoder layers.
 std::vector<AttentionHead> alignment_heads(const HParams& hparams);
 
 struct WindowAlignment {

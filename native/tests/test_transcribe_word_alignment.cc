@@ -52,12 +52,29 @@ TEST(alignment_heads_by_model) {
                    {{1, 0}, {2, 0}, {2, 5}, {3, 0}, {3, 1}, {3, 2}, {3, 3}, {3, 4}}));
   h.n_vocab = 51865;  // tiny
   CHECK(same_heads(wn::alignment_heads(h), {{2, 2}, {3, 0}, {3, 2}, {3, 3}, {3, 4}, {3, 5}}));
-  // Medium's dimensions have no published set here: every head of layers 12..23.
-  h.n_text_layer = 24, h.n_text_head = 16, h.n_text_state = 1024;
-  const auto medium = wn::alignment_heads(h);
-  CHECK(medium.size() == 12u * 16u);
-  CHECK(medium.front().layer == 12 && medium.front().head == 0);
-  CHECK(medium.back().layer == 23 && medium.back().head == 15);
+  // medium.en and medium: told apart by the vocabulary.
+  h.n_text_layer = 24, h.n_text_head = 16, h.n_text_state = 1024, h.n_vocab = 51864;
+  CHECK(wn::alignment_heads(h).size() == 18u);
+  CHECK(wn::alignment_heads(h).front().layer == 11 && wn::alignment_heads(h).front().head == 4);
+  h.n_vocab = 51865;
+  CHECK(
+      same_heads(wn::alignment_heads(h), {{13, 15}, {15, 4}, {15, 15}, {16, 1}, {20, 0}, {23, 4}}));
+  // large-v2 (80 mel bands) and large-v3 (128): same decoder, other heads.
+  h.n_text_layer = 32, h.n_text_head = 20, h.n_text_state = 1280;
+  CHECK(wn::alignment_heads(h).size() == 23u);
+  h.n_mels = 128, h.n_vocab = 51866;
+  CHECK(wn::alignment_heads(h).size() == 10u);
+  CHECK(wn::alignment_heads(h).back().layer == 25 && wn::alignment_heads(h).back().head == 6);
+  // large-v3-turbo: 4 decoder layers of large's width.
+  h.n_text_layer = 4;
+  CHECK(same_heads(wn::alignment_heads(h), {{2, 4}, {2, 11}, {3, 3}, {3, 6}, {3, 11}, {3, 14}}));
+  // Dimensions of no official model (a fine-tune): every head of the last half
+  // of the decoder layers, as the reference does.
+  h.n_text_layer = 10, h.n_text_head = 4, h.n_text_state = 256;
+  const auto other = wn::alignment_heads(h);
+  CHECK(other.size() == 5u * 4u);
+  CHECK(other.front().layer == 5 && other.front().head == 0);
+  CHECK(other.back().layer == 9 && other.back().head == 3);
 }
 
 TEST(alignment_in_several_passes_equals_one_pass) {
