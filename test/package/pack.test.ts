@@ -5,7 +5,8 @@
 // through the installed `whisper-native` command.
 //
 // The tarball carries this platform's prebuilt addon, so the install must use
-// it and compile nothing. When prebuilds/<platform>-<arch>/ has no binary, or
+// it and compile nothing; a second install of the same tarball with the
+// prebuilds removed must build from source, still offline. When prebuilds/<platform>-<arch>/ has no binary, or
 // one older than the native sources, the test first builds it with
 // `npm run prebuildify` (node-gyp, a few minutes on 2 cores; it says so).
 import { spawn } from 'node:child_process';
@@ -244,4 +245,61 @@ describe.skipIf(!hasShared)('npm pack, offline install, use', () => {
     const expected = await expectedJfk();
     expect((JSON.parse(result.stdout) as { text: string }).text).toBe(expected.text);
   });
+
+  // A platform with no prebuild (or one that does not load) gets the native
+  // sources from the same tarball and builds them with cmake-js, offline: this
+  // catches a source file, header or build script missing from `files`.
+  it('without a prebuild, builds the addon from the tarball offline and transcribes', async () => {
+    const unpacked = path.join(work, 'unpacked');
+    fs.mkdirSync(unpacked);
+    await mustRun('tar', ['-xzf', tarball, '-C', unpacked], work);
+    fs.rmSync(path.join(unpacked, 'package', 'prebuilds'), { recursive: true, force: true });
+    const sourceOnly = path.join(work, 'source-only.tgz');
+    await mustRun('tar', ['-czf', sourceOnly, '-C', unpacked, 'package'], work);
+
+    const sourceProject = path.join(work, 'source-project');
+    fs.mkdirSync(sourceProject);
+    fs.writeFileSync(
+      path.join(sourceProject, 'package.json'),
+      JSON.stringify({ name: 'pack-test-source', version: '1.0.0', private: true, type: 'module' }),
+    );
+    const log = await mustRun(
+      npm,
+      [
+        'install',
+        '--offline',
+        `--proxy=${NO_NETWORK}`,
+        `--https-proxy=${NO_NETWORK}`,
+        '--foreground-scripts',
+        '--no-audit',
+        '--no-fund',
+        sourceOnly,
+      ],
+      sourceProject,
+    );
+    expect(log).toContain('building the addon from source');
+    const installed = path.join(sourceProject, 'node_modules', 'whisper-native');
+    expect(fs.existsSync(path.join(installed, 'prebuilds'))).toBe(false);
+    expect(fs.existsSync(path.join(installed, 'build', 'Release', 'whisper_native.node'))).toBe(
+      true,
+    );
+
+    const script = path.join(sourceProject, 'use-api.mjs');
+    fs.writeFileSync(
+      script,
+      [
+        "import { loadModel, readAudioFile } from 'whisper-native';",
+        'const [modelPath, audio] = process.argv.slice(2);',
+        'const model = await loadModel(modelPath, { threads: 2 });',
+        'const { samples } = await readAudioFile(audio);',
+        'const result = await model.transcribe(samples, { temperature: 0 });',
+        'await model.close();',
+        'console.log(JSON.stringify({ text: result.text }));',
+      ].join('\n'),
+    );
+    const output = JSON.parse(
+      await mustRun(process.execPath, [script, randomModelPath, audioPath('jfk')], sourceProject),
+    ) as { text: string };
+    expect(output.text).toBe((await expectedJfk()).text);
+  }, 900_000);
 });
