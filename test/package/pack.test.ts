@@ -1,8 +1,16 @@
-// The package as a user gets it: `npm pack`, then `npm install <tarball>` into
-// a fresh project with the network off (--offline: dependencies come from npm's
-// cache only; and a proxy address nothing listens on, so a request that slipped
-// through would fail), then a transcription through the public API and one
-// through the installed `whisper-native` command.
+// The package as a user gets it: `npm pack`, then an install of the tarball
+// into a fresh project with the network off (--offline: dependencies come from
+// npm's cache only; and a proxy address nothing listens on, so a request that
+// slipped through would fail), then a transcription through the public API and
+// one through the installed `whisper-native` command.
+//
+// An offline `npm install <tarball>` would need the registry's metadata
+// (packuments) of every dependency in npm's cache, and a fresh machine whose
+// only install was `npm install` from this repository's lockfile has the
+// dependencies' tarballs cached but not their metadata. So the fresh project
+// gets a lockfile: the tarball, and our runtime dependencies pinned exactly as
+// this repository's lockfile has them (resolved address and integrity), which
+// `npm ci --offline` installs from the cached tarballs alone.
 //
 // The tarball carries this platform's prebuilt addon, so the install must use
 // it and compile nothing; a second install of the same tarball with the
@@ -10,6 +18,7 @@
 // one older than the native sources, the test first builds it with
 // `npm run prebuildify` (node-gyp, a few minutes on 2 cores; it says so).
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -97,6 +106,78 @@ function currentPrebuild(): string | undefined {
   return file !== undefined && fs.statSync(file).mtimeMs >= newestNativeSource() ? file : undefined;
 }
 
+interface LockEntry {
+  dev?: boolean;
+  devOptional?: boolean;
+  [field: string]: unknown;
+}
+
+/**
+ * Makes `dir` a fresh project that depends on `tarball` alone, with a lockfile
+ * pinning the tarball and our runtime dependency tree (see the top comment),
+ * then installs it offline. Returns npm's output (install scripts in the foreground).
+ */
+async function installTarballOffline(dir: string, tarball: string): Promise<string> {
+  const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+    version: string;
+    license: string;
+    dependencies: Record<string, string>;
+    bin: Record<string, string>;
+    engines: Record<string, string>;
+  };
+  const repoLock = JSON.parse(
+    fs.readFileSync(path.join(repoRoot, 'package-lock.json'), 'utf8'),
+  ) as { packages: Record<string, LockEntry> };
+  const spec = `file:${path.relative(dir, tarball).split(path.sep).join('/')}`;
+  const name = path.basename(dir);
+  const integrity = `sha512-${crypto.createHash('sha512').update(fs.readFileSync(tarball)).digest('base64')}`;
+  const packages: Record<string, unknown> = {
+    '': { name, version: '1.0.0', dependencies: { 'whisper-native': spec } },
+    'node_modules/whisper-native': {
+      version: manifest.version,
+      resolved: spec,
+      integrity,
+      hasInstallScript: true,
+      license: manifest.license,
+      dependencies: manifest.dependencies,
+      bin: manifest.bin,
+      engines: manifest.engines,
+    },
+  };
+  // The runtime closure: every installed entry that is not for development only.
+  for (const [where, entry] of Object.entries(repoLock.packages)) {
+    if (where !== '' && !entry.dev && !entry.devOptional) packages[where] = entry;
+  }
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(
+    path.join(dir, 'package.json'),
+    JSON.stringify({
+      name,
+      version: '1.0.0',
+      private: true,
+      type: 'module',
+      dependencies: { 'whisper-native': spec },
+    }),
+  );
+  fs.writeFileSync(
+    path.join(dir, 'package-lock.json'),
+    JSON.stringify({ name, version: '1.0.0', lockfileVersion: 3, requires: true, packages }),
+  );
+  return mustRun(
+    npm,
+    [
+      'ci',
+      '--offline',
+      `--proxy=${NO_NETWORK}`,
+      `--https-proxy=${NO_NETWORK}`,
+      '--foreground-scripts',
+      '--no-audit',
+      '--no-fund',
+    ],
+    dir,
+  );
+}
+
 describe.skipIf(!hasShared)('npm pack, offline install, use', () => {
   let work: string;
   let project: string;
@@ -134,25 +215,7 @@ describe.skipIf(!hasShared)('npm pack, offline install, use', () => {
     packedFiles = report[0]!.files.map((f) => f.path);
 
     project = path.join(work, 'project');
-    fs.mkdirSync(project);
-    fs.writeFileSync(
-      path.join(project, 'package.json'),
-      JSON.stringify({ name: 'pack-test', version: '1.0.0', private: true, type: 'module' }),
-    );
-    installLog = await mustRun(
-      npm,
-      [
-        'install',
-        '--offline',
-        `--proxy=${NO_NETWORK}`,
-        `--https-proxy=${NO_NETWORK}`,
-        '--foreground-scripts',
-        '--no-audit',
-        '--no-fund',
-        tarball,
-      ],
-      project,
-    );
+    installLog = await installTarballOffline(project, tarball);
   }, 900_000);
 
   afterAll(() => {
@@ -258,25 +321,7 @@ describe.skipIf(!hasShared)('npm pack, offline install, use', () => {
     await mustRun('tar', ['-czf', sourceOnly, '-C', unpacked, 'package'], work);
 
     const sourceProject = path.join(work, 'source-project');
-    fs.mkdirSync(sourceProject);
-    fs.writeFileSync(
-      path.join(sourceProject, 'package.json'),
-      JSON.stringify({ name: 'pack-test-source', version: '1.0.0', private: true, type: 'module' }),
-    );
-    const log = await mustRun(
-      npm,
-      [
-        'install',
-        '--offline',
-        `--proxy=${NO_NETWORK}`,
-        `--https-proxy=${NO_NETWORK}`,
-        '--foreground-scripts',
-        '--no-audit',
-        '--no-fund',
-        sourceOnly,
-      ],
-      sourceProject,
-    );
+    const log = await installTarballOffline(sourceProject, sourceOnly);
     expect(log).toContain('building the addon from source');
     const installed = path.join(sourceProject, 'node_modules', 'whisper-native');
     expect(fs.existsSync(path.join(installed, 'prebuilds'))).toBe(false);
