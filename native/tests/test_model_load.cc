@@ -82,6 +82,25 @@ TEST(load_reports_name_size_and_time) {
   }
 }
 
+// Weights of several models share huge-page slabs; a model that is freed
+// while another lives must still give its memory back.
+TEST(freeing_one_of_two_models_returns_its_memory) {
+  if (resident_bytes() < 0 || kAddressSanitizer) {
+    std::printf("  skipped: no /proc/self/status, or AddressSanitizer (inflated RSS)\n");
+    return;
+  }
+  auto first = wn::Model::load(model_path(), wn::LoadOptions{});
+  auto second = wn::Model::load(model_path(), wn::LoadOptions{});
+  const long long both = resident_bytes();
+  const long long weights = (long long)first->weight_bytes();
+  first.reset();
+  const long long one = resident_bytes();
+  std::printf("  RSS with two models %.1f MB, after freeing one %.1f MB (weights %.1f MB)\n",
+              both / 1e6, one / 1e6, weights / 1e6);
+  CHECK(both - one > weights * 9 / 10);
+  CHECK(second->tok_emb.n == 51864);  // the other model is untouched
+}
+
 TEST(embedding_rows_match_the_file) {
   // tok_emb.row() is what embedding lookups read; compare against the widened
   // f16 source taken straight from the file.

@@ -24,11 +24,15 @@
 namespace wn {
 namespace kernels {
 
-// 64-byte aligned, uninitialised storage (cache-line aligned panels). Large
-// blocks are anonymous mappings on huge-page boundaries with MADV_HUGEPAGE
-// (far fewer page faults when packing); `mapped` is then the mapping's length.
+// 64-byte aligned, uninitialised storage (cache-line aligned panels). On
+// Linux, large blocks are anonymous mappings on huge-page boundaries with
+// MADV_HUGEPAGE (`mapped` is then the mapping's length) and mid-sized ones
+// share huge-page slabs (`slab`, with `mapped` the block's length): fewer
+// page faults when packing, fewer TLB misses when streaming.
+struct WeightSlab;
 struct AlignedFree {
   size_t mapped = 0;
+  WeightSlab* slab = nullptr;
   void operator()(void* p) const;
 };
 using AlignedBytes = std::unique_ptr<unsigned char[], AlignedFree>;
