@@ -82,8 +82,9 @@ void check_options(const TranscribeOptions& o) {
   }
 }
 
-LogitFilterOptions filter_options(const TranscribeOptions& options) {
+LogitFilterOptions filter_options(const TranscribeOptions& options, kernels::Isa isa) {
   LogitFilterOptions f;
+  f.isa = isa;
   f.suppress_blank = options.suppress_blank;
   f.suppress_non_speech = false;
   for (int32_t id : options.suppress_tokens) {
@@ -167,12 +168,15 @@ class WindowLoop {
         options_(options),
         callbacks_(callbacks),
         tokenizer_(model.vocab(), model.hparams().n_vocab),
-        filters_(tokenizer_, filter_options(options)),
+        filters_(tokenizer_, filter_options(options, model.context().isa)),
         sampler_(filters_, sample_len(model, options), model.hparams().n_text_ctx),
         mel_(samples, n_samples, model.mel_filters(), model.hparams().n_mels, model.n_fft_bins(),
              &model.pool()),
-        encoder_(model),
-        decoder_(model, std::max(1, options.beam_size)),  // a slot per beam
+        window_memory_(
+            std::max(Encoder::scratch_floats(model), (Decoder::cross_kv_halves(model) + 1) / 2)),
+        encoder_(model, window_memory_.get()),
+        decoder_(model, std::max(1, options.beam_size),  // a slot per beam
+                 reinterpret_cast<uint16_t*>(window_memory_.get())),
         rng_(options.seed),
         mel_window_(static_cast<size_t>(model.hparams().n_mels) * kWindowFrames),
         encoded_(static_cast<size_t>(model.hparams().n_audio_ctx) * model.hparams().n_audio_state),
@@ -416,6 +420,12 @@ class WindowLoop {
   LogitFilters filters_;
   GreedyDecoder sampler_;
   LogMelSpectrogram mel_;
+  // The encoder's scratch and the decoder's cross-attention K/V in the same
+  // pages: the scratch is dead once a window is encoded, and the K/V (set from
+  // the encoder's output, not its scratch) is dead once the window is decoded,
+  // before the next encode. Sharing saves the smaller of the two (~9 MB for
+  // tiny) at the peak, and no pages are handed back and re-faulted per window.
+  PageBuffer window_memory_;
   Encoder encoder_;
   Decoder decoder_;
   Rng rng_;

@@ -270,7 +270,11 @@ struct AttentionCase {
 };
 
 // kv_f16: keys and values stored as f16 (the reference uses the rounded values).
-void check_attention_case(const AttentionCase& ac, bool kv_f16, wn::ThreadPool& pool2) {
+// head_blocks (with kv_f16): each head's keys and values in a block of their
+// own, [n_head][n_kv][d_head] with a gap between heads, as the decoder's cross
+// attention stores them.
+void check_attention_case(const AttentionCase& ac, bool kv_f16, wn::ThreadPool& pool2,
+                          bool head_blocks = false) {
   const int width = ac.n_head * ac.d_head;
   const int64_t ldq = width + 1, ldk = width + 2, ldv = width + 3, ldo = width + 4;
   Rng rng(77u * ac.n_q + 13u * ac.n_kv + ac.d_head);
@@ -313,7 +317,21 @@ void check_attention_case(const AttentionCase& ac, bool kv_f16, wn::ThreadPool& 
     for (int threads : {1, 2}) {
       const Context ctx{isa, threads == 2 ? &pool2 : nullptr};
       std::vector<float> out((size_t)ac.n_q * ldo, 42.0f);
-      if (kv_f16) {
+      if (kv_f16 && head_blocks) {
+        const int64_t stride = (int64_t)ac.n_kv * ac.d_head + 5;
+        std::vector<uint16_t> kb((size_t)(stride * ac.n_head), 0x7e00), vb(kb.size(), 0x7e00);
+        for (int h = 0; h < ac.n_head; ++h) {
+          for (int t = 0; t < ac.n_kv; ++t) {
+            for (int e = 0; e < ac.d_head; ++e) {
+              kb[h * stride + t * ac.d_head + e] = k16[t * ldk + h * ac.d_head + e];
+              vb[h * stride + t * ac.d_head + e] = v16[t * ldv + h * ac.d_head + e];
+            }
+          }
+        }
+        wn::kernels::attention(ctx, q.data(), ldq, ac.n_q, kb.data(), ac.d_head, vb.data(),
+                               ac.d_head, ac.n_kv, ac.n_head, ac.d_head, scale, ac.causal_offset,
+                               out.data(), ldo, stride, stride);
+      } else if (kv_f16) {
         wn::kernels::attention(ctx, q.data(), ldq, ac.n_q, k16.data(), ldk, v16.data(), ldv,
                                ac.n_kv, ac.n_head, ac.d_head, scale, ac.causal_offset, out.data(),
                                ldo);
@@ -337,10 +355,11 @@ void check_attention_case(const AttentionCase& ac, bool kv_f16, wn::ThreadPool& 
       }
       if (bad) {
         std::printf(
-            "  attention %s%s n_q=%d n_kv=%d heads=%d d=%d causal=%d threads=%d: %d bad, "
+            "  attention %s%s%s n_q=%d n_kv=%d heads=%d d=%d causal=%d threads=%d: %d bad, "
             "worst %.3g\n",
-            wn::kernels::isa_name(isa), kv_f16 ? " f16 K/V" : "", ac.n_q, ac.n_kv, ac.n_head,
-            ac.d_head, ac.causal_offset, threads, bad, worst);
+            wn::kernels::isa_name(isa), kv_f16 ? " f16 K/V" : "",
+            head_blocks ? " in head blocks" : "", ac.n_q, ac.n_kv, ac.n_head, ac.d_head,
+            ac.causal_offset, threads, bad, worst);
       }
       CHECK(bad == 0);
     }
@@ -372,7 +391,25 @@ TEST(attention_matches_double_reference) {
   for (const auto& ac : cases) {
     check_attention_case(ac, /*kv_f16=*/false, pool2);
     check_attention_case(ac, /*kv_f16=*/true, pool2);
+    check_attention_case(ac, /*kv_f16=*/true, pool2, /*head_blocks=*/true);
   }
+}
+
+TEST(attention_rejects_head_layouts_that_overlap) {
+  const Context ctx{Isa::kGeneric, nullptr};
+  std::vector<float> q(2 * 64), out(2 * 64);
+  std::vector<uint16_t> kv(10 * 64);
+  // Two heads of 32 over 10 keys: column ranges need rows of >= 64, blocks a
+  // stride of >= 10 rows.
+  CHECK_THROWS_CODE(wn::kernels::attention(ctx, q.data(), 64, 1, kv.data(), 32, kv.data(), 64, 10,
+                                           2, 32, 1.0f, -1, out.data(), 64),
+                    wn::ErrorCode::kInvalidArgument);
+  CHECK_THROWS_CODE(wn::kernels::attention(ctx, q.data(), 64, 1, kv.data(), 32, kv.data(), 32, 10,
+                                           2, 32, 1.0f, -1, out.data(), 64, 9 * 32, 10 * 32),
+                    wn::ErrorCode::kInvalidArgument);
+  wn::kernels::attention(ctx, q.data(), 64, 1, kv.data(), 32, kv.data(), 32, 10, 2, 32, 1.0f, -1,
+                         out.data(), 64, 10 * 32, 10 * 32);
+  CHECK(std::isfinite(out[0]));
 }
 
 TEST(layer_norm_matches_double_reference) {
@@ -501,6 +538,84 @@ TEST(f32_to_f16_rounds_like_the_scalar_reference) {
       if (bad) std::printf("  f32_to_f16 %s: %d bad\n", wn::kernels::isa_name(isa), bad);
       CHECK(bad == 0);
     }
+  }
+}
+
+// The passes over a row of logits: sizes around the vector width and the
+// 512-entry blocks of max_index, NaN and -inf entries (masked tokens), ties
+// (the first index wins), a row with nothing allowed, and +inf.
+TEST(f32_to_f16_rows_narrows_a_strided_block_and_nothing_else) {
+  wn::ThreadPool pool2(2);
+  Rng rng(5);
+  const int rows = 700, cols = 64;
+  const int64_t ld_src = 768, ld_dst = 70;
+  const std::vector<float> src = rng.vec((size_t)rows * ld_src, -4, 4);
+  for (Isa isa : supported_isas()) {
+    for (wn::ThreadPool* pool : {(wn::ThreadPool*)nullptr, &pool2}) {
+      std::vector<uint16_t> dst((size_t)rows * ld_dst, 0xabcd);
+      wn::kernels::f32_to_f16_rows(Context{isa, pool}, src.data() + 64, ld_src, rows, cols,
+                                   dst.data(), ld_dst);
+      int bad = 0;
+      for (int i = 0; i < rows; ++i) {
+        for (int j = 0; j < ld_dst; ++j) {
+          const uint16_t want = j < cols ? wn::f32_to_f16(src[i * ld_src + 64 + j]) : 0xabcd;
+          bad += dst[i * ld_dst + j] != want;
+        }
+      }
+      CHECK(bad == 0);
+    }
+  }
+  std::vector<uint16_t> small(4);
+  CHECK_THROWS_CODE(wn::kernels::f32_to_f16_rows(Context{}, src.data(), 2, 2, 4, small.data(), 4),
+                    wn::ErrorCode::kInvalidArgument);
+}
+
+TEST(max_index_and_log_sum_exp_match_double_reference) {
+  Rng rng(17);
+  const float inf = INFINITY;
+  for (Isa isa : supported_isas()) {
+    for (int n : {1, 7, 16, 31, 33, 511, 512, 513, 1501, 51864}) {
+      std::vector<float> x = rng.vec((size_t)n, -30, 12);
+      for (int i = 0; i < n; i += 3) x[(size_t)i] = -inf;  // masked
+      if (n > 5) x[5] = NAN;
+      // Ties: the maximum at two places, the first must win.
+      const int first = n / 3, second = n - 1;
+      if (n > 8 && first != 5 && first % 3 != 0) {
+        x[(size_t)first] = 20.0f;
+        x[(size_t)second] = 20.0f;
+      }
+      int want_index = -1;
+      float want_max = -inf;
+      for (int i = 0; i < n; ++i) {
+        if (x[(size_t)i] > want_max) {
+          want_max = x[(size_t)i];
+          want_index = i;
+        }
+      }
+      double sum = 0;
+      for (int i = 0; i < n; ++i) {
+        if (x[(size_t)i] > -inf) sum += std::exp((double)x[(size_t)i] - want_max);
+      }
+      const wn::kernels::MaxIndex got = wn::kernels::max_index(isa, x.data(), n);
+      const double lse = wn::kernels::log_sum_exp(isa, x.data(), n);
+      const bool ok = got.index == want_index && got.value == want_max &&
+                      (want_index < 0 ? std::isinf(lse) && lse < 0
+                                      : std::fabs(lse - (want_max + std::log(sum))) <=
+                                            1e-6 * std::max(1.0, std::fabs(lse)));
+      if (!ok) {
+        std::printf("  %s n=%d: index %d (want %d), max %g (want %g), lse %.9g (want %.9g)\n",
+                    wn::kernels::isa_name(isa), n, got.index, want_index, got.value, want_max, lse,
+                    want_max + std::log(sum));
+      }
+      CHECK(ok);
+    }
+    const float none[3] = {-inf, NAN, -inf};
+    CHECK(wn::kernels::max_index(isa, none, 3).index == -1);
+    CHECK(std::isinf(wn::kernels::log_sum_exp(isa, none, 3)));
+    CHECK(wn::kernels::max_index(isa, none, 0).index == -1);
+    const float big[4] = {1.0f, inf, 2.0f, -inf};
+    CHECK(wn::kernels::max_index(isa, big, 4).index == 1);
+    CHECK(wn::kernels::log_sum_exp(isa, big, 4) == inf);
   }
 }
 

@@ -65,7 +65,7 @@ void BeamSearchDecoder::expand(const float* row, int beam, int n_sampled) {
   sampled_.clear();
   for (const SampledToken& t : b.tokens) sampled_.push_back(t.id);
   filters_.apply(filtered_.data(), sampled_.data(), n_sampled);
-  const double lse = log_sum_exp(filtered_.data(), n_vocab_);
+  const double lse = log_sum_exp(filtered_.data(), n_vocab_, filters_.isa());
   top_k(filtered_.data(), n_vocab_, options_.beam_size + 1, &best_);
   for (int32_t id : best_) {
     Candidate c;

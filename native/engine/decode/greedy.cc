@@ -45,9 +45,9 @@ std::vector<int32_t> window_prompt(const Tokenizer& tokenizer,
                        max_previous, {});
 }
 
-float softmax_probability(const float* logits, int n, int32_t id) {
+float softmax_probability(const float* logits, int n, int32_t id, kernels::Isa isa) {
   if (id < 0 || id >= n || !(logits[id] > -std::numeric_limits<float>::infinity())) return 0;
-  return static_cast<float>(std::exp(logits[id] - log_sum_exp(logits, n)));
+  return static_cast<float>(std::exp(logits[id] - log_sum_exp(logits, n, isa)));
 }
 
 GreedyDecoder::GreedyDecoder(const LogitFilters& filters, int sample_len, int n_ctx)
@@ -84,14 +84,14 @@ int32_t draw_token(const float* logits, int n, int32_t max_id, float temperature
 SampledToken GreedyDecoder::choose(const float* row, int n_sampled, float temperature, Rng* rng) {
   std::memcpy(filtered_.data(), row, sizeof(float) * filtered_.size());
   filters_.apply(filtered_.data(), sampled_ids_.data(), n_sampled);
-  int32_t id = argmax_logit(filtered_.data(), n_vocab_);
+  int32_t id = argmax_logit(filtered_.data(), n_vocab_, filters_.isa());
   if (id < 0) {
     throw Error(ErrorCode::kInternal, "no token is allowed at sampled step " +
                                           std::to_string(n_sampled) +
                                           " (every logit is -inf or NaN after filtering)");
   }
   if (temperature > 0) id = draw_token(filtered_.data(), n_vocab_, id, temperature, rng);
-  const double logprob = filtered_[id] - log_sum_exp(filtered_.data(), n_vocab_);
+  const double logprob = filtered_[id] - log_sum_exp(filtered_.data(), n_vocab_, filters_.isa());
   SampledToken token;
   token.id = id;
   token.logprob = static_cast<float>(logprob);
@@ -128,13 +128,13 @@ void GreedyDecoder::feed_prompt(const std::vector<int32_t>& prompt, int sot_inde
   if (sot_index >= 0 && sot_index + 1 < n_prompt) {
     throw_if_cancelled(cancel);
     row = logits_fn(prompt.data(), sot_index + 1);
-    out->no_speech_prob = softmax_probability(row, n_vocab_, no_speech);
+    out->no_speech_prob = softmax_probability(row, n_vocab_, no_speech, filters_.isa());
     fed = sot_index + 1;
   }
   throw_if_cancelled(cancel);
   row = logits_fn(prompt.data() + fed, n_prompt - fed);
   if (sot_index == n_prompt - 1)
-    out->no_speech_prob = softmax_probability(row, n_vocab_, no_speech);
+    out->no_speech_prob = softmax_probability(row, n_vocab_, no_speech, filters_.isa());
   out->first_row.assign(row, row + n_vocab_);
 }
 

@@ -75,7 +75,8 @@ std::vector<int32_t> window_prompt(const std::vector<int32_t>& sot_sequence, int
                                    const std::vector<int32_t>& prefix);
 
 // softmax(logits)[id], max-shifted (NaN counts as -inf).
-float softmax_probability(const float* logits, int n, int32_t id);
+float softmax_probability(const float* logits, int n, int32_t id,
+                          kernels::Isa isa = kernels::Isa::kGeneric);
 
 class GreedyDecoder {
  public:

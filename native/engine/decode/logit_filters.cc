@@ -19,37 +19,6 @@ void forbid_range(float* logits, int32_t begin, int32_t end) {
   for (int32_t i = std::max(begin, 0); i < end; ++i) logits[i] = kNegInf;
 }
 
-constexpr int kLanes = 8;
-
-template <typename To, typename From>
-To bit_cast_value(From from) {
-  static_assert(sizeof(To) == sizeof(From), "same size");
-  To to;
-  std::memcpy(&to, &from, sizeof(To));
-  return to;
-}
-
-// exp(x) for x <= 0 (and -inf -> ~0), within ~2 ulp: x = n ln2 + r with
-// |r| <= ln2/2, exp(r) by its degree-6 Taylor polynomial, 2^n by building the
-// float's exponent. Plain arithmetic, so loops over it vectorize.
-inline float exp_nonpositive(float x) {
-  x = x < -87.0f ? -87.0f : x;  // below this 2^n leaves the normal range; exp is ~1e-38
-  constexpr float kLog2e = 1.44269504f;
-  constexpr float kRoundShift = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
-  const float shifted = x * kLog2e + kRoundShift;
-  const float n = shifted - kRoundShift;
-  const int32_t n_int = bit_cast_value<int32_t>(shifted) - bit_cast_value<int32_t>(kRoundShift);
-  const float r = (x - n * 0.693145752f) - n * 1.42860677e-6f;  // ln 2 split in two
-  float p = 1.0f / 720;
-  p = p * r + 1.0f / 120;
-  p = p * r + 1.0f / 24;
-  p = p * r + 1.0f / 6;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  return p * bit_cast_value<float>((n_int + 127) << 23);
-}
-
 }  // namespace
 
 void suppress_token_ids(float* logits, const std::vector<int32_t>& ids) {
@@ -109,22 +78,22 @@ void enforce_initial_timestamp(float* logits, const SpecialTokens& s, int n_samp
   }
 }
 
-void prefer_timestamps_when_likely(float* logits, const SpecialTokens& s) {
+void prefer_timestamps_when_likely(float* logits, const SpecialTokens& s, kernels::Isa isa) {
   // log_softmax subtracts the same constant from both sides of the reference's
   // comparison, so comparing raw logits is the same test.
   const double timestamp_mass =
-      log_sum_exp(logits + s.timestamp_begin, s.timestamp_end - s.timestamp_begin);
-  const float best_other = max_logit(logits, s.timestamp_begin);
+      log_sum_exp(logits + s.timestamp_begin, s.timestamp_end - s.timestamp_begin, isa);
+  const float best_other = max_logit(logits, s.timestamp_begin, isa);
   if (timestamp_mass > best_other) forbid_range(logits, 0, s.timestamp_begin);
 }
 
 void apply_timestamp_rules(float* logits, const SpecialTokens& s, const int32_t* sampled,
-                           int n_sampled, int max_initial_timestamp_index) {
+                           int n_sampled, int max_initial_timestamp_index, kernels::Isa isa) {
   forbid_no_timestamps(logits, s);
   enforce_timestamp_pairs(logits, s, sampled, n_sampled);
   enforce_monotonic_timestamps(logits, s, sampled, n_sampled);
   enforce_initial_timestamp(logits, s, n_sampled, max_initial_timestamp_index);
-  prefer_timestamps_when_likely(logits, s);
+  prefer_timestamps_when_likely(logits, s, isa);
 }
 
 LogitFilters::LogitFilters(const Tokenizer& tokenizer, const LogitFilterOptions& options)
@@ -153,62 +122,20 @@ void LogitFilters::apply(float* logits, const int32_t* sampled, int n_sampled) c
   suppress_token_ids(logits, always_suppressed_);
   if (options_.timestamps) {
     apply_timestamp_rules(logits, tokenizer_.special(), sampled, n_sampled,
-                          options_.max_initial_timestamp_index);
+                          options_.max_initial_timestamp_index, options_.isa);
   }
 }
 
-int32_t argmax_logit(const float* logits, int n) {
-  const float best_value = max_logit(logits, n);
-  if (!(best_value > kNegInf)) return -1;
-  for (int i = 0; i < n; ++i) {
-    if (logits[i] == best_value) return i;
-  }
-  return -1;
+int32_t argmax_logit(const float* logits, int n, kernels::Isa isa) {
+  return kernels::max_index(isa, logits, n).index;
 }
 
-float max_logit(const float* logits, int n) {
-  // Eight independent lanes so the compiler can vectorize without fast-math;
-  // "a > b ? a : b" skips NaN.
-  float lane[kLanes];
-  for (float& m : lane) m = kNegInf;
-  int i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    for (int j = 0; j < kLanes; ++j) lane[j] = logits[i + j] > lane[j] ? logits[i + j] : lane[j];
-  }
-  float best = kNegInf;
-  for (; i < n; ++i) best = logits[i] > best ? logits[i] : best;
-  for (float m : lane) best = m > best ? m : best;
-  return best;
+float max_logit(const float* logits, int n, kernels::Isa isa) {
+  return kernels::max_index(isa, logits, n).value;
 }
 
-double log_sum_exp(const float* logits, int n) {
-  const float max_value = max_logit(logits, n);
-  if (!(max_value > kNegInf)) return -std::numeric_limits<double>::infinity();
-  // Blocks: exp into a small buffer (a plain map, which vectorizes), then a
-  // float sum in eight lanes, added into a double per block; ~1e-6 relative.
-  constexpr int kBlock = 1024;
-  float terms[kBlock];
-  double sum = 0;
-  for (int begin = 0; begin < n; begin += kBlock) {
-    const int len = std::min(kBlock, n - begin);
-    const float* x = logits + begin;
-    for (int k = 0; k < len; ++k) terms[k] = exp_nonpositive(x[k] - max_value);
-    float lane[kLanes] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int k = 0;
-    for (; k + kLanes <= len; k += kLanes) {
-      for (int j = 0; j < kLanes; ++j) lane[j] += terms[k + j];
-    }
-    for (; k < len; ++k) lane[0] += terms[k];
-    for (float v : lane) sum += v;
-  }
-  if (!std::isfinite(sum)) {
-    // NaN logits: count them as -inf, the slow careful way.
-    sum = 0;
-    for (int k = 0; k < n; ++k) {
-      if (logits[k] > kNegInf) sum += std::exp(static_cast<double>(logits[k]) - max_value);
-    }
-  }
-  return max_value + std::log(sum);
+double log_sum_exp(const float* logits, int n, kernels::Isa isa) {
+  return kernels::log_sum_exp(isa, logits, n);
 }
 
 }  // namespace wn

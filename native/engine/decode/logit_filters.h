@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/decode/tokenizer.h"
+#include "engine/kernels/kernels.h"
 
 namespace wn {
 
@@ -46,11 +47,15 @@ void enforce_initial_timestamp(float* logits, const SpecialTokens& s, int n_samp
 // When the timestamps' total probability exceeds the best text token's, forbid
 // every non-timestamp token. Equivalent to the reference's comparison of
 // log-softmax values: logsumexp(timestamp logits) > max(other logits).
-void prefer_timestamps_when_likely(float* logits, const SpecialTokens& s);
+// `isa`: the kernel path for the passes over the row (any path gives the same
+// decision but for float rounding).
+void prefer_timestamps_when_likely(float* logits, const SpecialTokens& s,
+                                   kernels::Isa isa = kernels::Isa::kGeneric);
 
 // All the timestamp rules above, in order.
 void apply_timestamp_rules(float* logits, const SpecialTokens& s, const int32_t* sampled,
-                           int n_sampled, int max_initial_timestamp_index);
+                           int n_sampled, int max_initial_timestamp_index,
+                           kernels::Isa isa = kernels::Isa::kGeneric);
 
 struct LogitFilterOptions {
   bool suppress_blank = true;       // reference default
@@ -59,6 +64,10 @@ struct LogitFilterOptions {
   // round(max_initial_timestamp / 0.02): 50 for the reference's 1.0 s; < 0: none
   int max_initial_timestamp_index = 50;
   std::vector<int32_t> extra_suppressed;  // the user's suppress_tokens (issue 5)
+  // The kernel path of the passes over a row of logits (max, argmax,
+  // log-sum-exp): the model's, so that a step costs microseconds, not the
+  // tenth of a millisecond a scalar pass over 51864 logits takes.
+  kernels::Isa isa = kernels::Isa::kGeneric;
 };
 
 // The reference's filter chain for one tokenizer, with its suppression lists
@@ -73,6 +82,7 @@ class LogitFilters {
   const std::vector<int32_t>& always_suppressed() const { return always_suppressed_; }
   const std::vector<int32_t>& blank_ids() const { return blank_ids_; }
   const Tokenizer& tokenizer() const { return tokenizer_; }
+  kernels::Isa isa() const { return options_.isa; }
 
  private:
   const Tokenizer& tokenizer_;
@@ -83,11 +93,11 @@ class LogitFilters {
 
 // Index of the largest logit (the first one on ties; NaN never wins), or -1
 // when no entry is above -inf.
-int32_t argmax_logit(const float* logits, int n);
+int32_t argmax_logit(const float* logits, int n, kernels::Isa isa = kernels::Isa::kGeneric);
 // The largest logit, NaN ignored; -inf when there is none.
-float max_logit(const float* logits, int n);
+float max_logit(const float* logits, int n, kernels::Isa isa = kernels::Isa::kGeneric);
 // log(sum(exp(logits[i]))), max-shifted, exact to ~1e-6 relative (NaN counts
 // as -inf); -inf when all are -inf.
-double log_sum_exp(const float* logits, int n);
+double log_sum_exp(const float* logits, int n, kernels::Isa isa = kernels::Isa::kGeneric);
 
 }  // namespace wn

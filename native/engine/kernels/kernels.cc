@@ -3,7 +3,10 @@
 // ISA's kernels (kernels_for). No arithmetic of its own beyond re-laying out
 // keys for attention.
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "engine/core/error.h"
@@ -128,10 +131,10 @@ void transpose_keys(const Context& ctx, const IsaKernels& kern, AttentionArgs& a
       // k is null when the keys are f16: offsetting a null pointer is UB.
       const float* src;
       if (at.k16 != nullptr) {
-        kern.f16_to_f32(at.k16 + t * at.ldk + h * at.d_head, widened.data(), at.d_head);
+        kern.f16_to_f32(at.k16 + t * at.ldk + h * at.k_head_stride, widened.data(), at.d_head);
         src = widened.data();
       } else {
-        src = at.k + t * at.ldk + h * at.d_head;
+        src = at.k + t * at.ldk + h * at.k_head_stride;
       }
       for (int e = 0; e < at.d_head; ++e) dst[e * at.ld_kt + t] = src[e];
     }
@@ -151,8 +154,22 @@ void attention_impl(const Context& ctx, AttentionArgs& at, int n_head) {
             " n_head=" + std::to_string(n_head) + " d_head=" + std::to_string(d_head));
   }
   const int64_t width = (int64_t)n_head * d_head;
-  if (at.ldq < width || at.ldk < width || at.ldv < width || at.ldo < width) {
-    invalid("attention: leading dimensions must be >= n_head*d_head = " + std::to_string(width));
+  if (at.ldq < width || at.ldo < width) {
+    invalid("attention: leading dimensions of q and out must be >= n_head*d_head = " +
+            std::to_string(width));
+  }
+  // Keys and values: heads either side by side in a row (stride d_head, rows
+  // of >= n_head*d_head) or one block of n_kv rows each (rows of >= d_head).
+  for (const auto& [ld, stride, what] :
+       {std::tuple<int64_t, int64_t, const char*>{at.ldk, at.k_head_stride, "keys"},
+        std::tuple<int64_t, int64_t, const char*>{at.ldv, at.v_head_stride, "values"}}) {
+    const bool columns = stride == d_head && ld >= width;
+    const bool blocks = stride >= (int64_t)n_kv * ld && ld >= d_head;
+    if (!columns && !blocks) {
+      invalid(std::string("attention: ") + what + ": head stride " + std::to_string(stride) +
+              " and leading dimension " + std::to_string(ld) +
+              " lay heads out neither as column ranges nor as blocks");
+    }
   }
   if (n_q == 0) return;
   const IsaKernels& kern = kernels_for(ctx.isa);
@@ -193,16 +210,36 @@ void attention_impl(const Context& ctx, AttentionArgs& at, int n_head) {
 void attention(const Context& ctx, const float* q, int64_t ldq, int n_q, const float* k,
                int64_t ldk, const float* v, int64_t ldv, int n_kv, int n_head, int d_head,
                float scale, int causal_offset, float* out, int64_t ldo) {
-  AttentionArgs at = {q,     ldq,           n_q, k,   ldk,     v,       ldv,     n_kv, d_head,
-                      scale, causal_offset, out, ldo, nullptr, nullptr, nullptr, 0,    0};
+  AttentionArgs at = {
+      q,   ldq, n_q,     k,       ldk,    v,      ldv,     n_kv, d_head, scale, causal_offset,
+      out, ldo, nullptr, nullptr, d_head, d_head, nullptr, 0,    0};
   attention_impl(ctx, at, n_head);
 }
 
 void attention(const Context& ctx, const float* q, int64_t ldq, int n_q, const uint16_t* k,
                int64_t ldk, const uint16_t* v, int64_t ldv, int n_kv, int n_head, int d_head,
-               float scale, int causal_offset, float* out, int64_t ldo) {
-  AttentionArgs at = {q,     ldq,           n_q, nullptr, ldk, nullptr, ldv,     n_kv, d_head,
-                      scale, causal_offset, out, ldo,     k,   v,       nullptr, 0,    0};
+               float scale, int causal_offset, float* out, int64_t ldo, int64_t k_head_stride,
+               int64_t v_head_stride) {
+  AttentionArgs at = {q,
+                      ldq,
+                      n_q,
+                      nullptr,
+                      ldk,
+                      nullptr,
+                      ldv,
+                      n_kv,
+                      d_head,
+                      scale,
+                      causal_offset,
+                      out,
+                      ldo,
+                      k,
+                      v,
+                      k_head_stride < 0 ? d_head : k_head_stride,
+                      v_head_stride < 0 ? d_head : v_head_stride,
+                      nullptr,
+                      0,
+                      0};
   attention_impl(ctx, at, n_head);
 }
 
@@ -256,6 +293,57 @@ void f16_to_f32(const Context& ctx, const uint16_t* src, float* dst, int64_t n) 
 void f32_to_f16(const Context& ctx, const float* src, uint16_t* dst, int64_t n) {
   const IsaKernels& kern = kernels_for(ctx.isa);
   for_chunks(ctx, n, [&](int64_t b, int64_t count) { kern.f32_to_f16(src + b, dst + b, count); });
+}
+
+void f32_to_f16_rows(const Context& ctx, const float* src, int64_t ld_src, int rows, int cols,
+                     uint16_t* dst, int64_t ld_dst) {
+  if (rows < 0 || cols < 0 || ld_src < cols || ld_dst < cols) {
+    invalid("f32_to_f16_rows: bad shape rows=" + std::to_string(rows) +
+            " cols=" + std::to_string(cols) + " ld_src=" + std::to_string(ld_src) +
+            " ld_dst=" + std::to_string(ld_dst));
+  }
+  const IsaKernels& kern = kernels_for(ctx.isa);
+  const int64_t rows_per_task = std::max<int64_t>(1, kElementwiseChunk / std::max(cols, 1));
+  const int64_t n_tasks = (rows + rows_per_task - 1) / rows_per_task;
+  run_tasks(ctx, n_tasks, true, [&](int64_t task, int) {
+    const int64_t i1 = std::min<int64_t>(rows, (task + 1) * rows_per_task);
+    for (int64_t i = task * rows_per_task; i < i1; ++i) {
+      kern.f32_to_f16(src + i * ld_src, dst + i * ld_dst, cols);
+    }
+  });
+}
+
+MaxIndex max_index(Isa isa, const float* x, int n) {
+  const IsaKernels& kern = kernels_for(isa);
+  // The ISA finds the maximum of each block; only the first block holding the
+  // overall maximum is scanned for its index, in plain code.
+  constexpr int kBlock = 512;
+  MaxIndex best{-std::numeric_limits<float>::infinity(), -1};
+  int best_block = -1;
+  for (int b = 0; b < n; b += kBlock) {
+    const float m = kern.row_max(x + b, std::min(kBlock, n - b));
+    if (m > best.value) {
+      best.value = m;
+      best_block = b;
+    }
+  }
+  if (best_block < 0) return best;
+  for (int i = best_block;; ++i) {
+    if (x[i] == best.value) {
+      best.index = i;
+      return best;
+    }
+  }
+}
+
+double log_sum_exp(Isa isa, const float* x, int n) {
+  const IsaKernels& kern = kernels_for(isa);
+  const float max_value = n > 0 ? kern.row_max(x, n) : -std::numeric_limits<float>::infinity();
+  if (!(max_value > -std::numeric_limits<float>::infinity())) {
+    return -std::numeric_limits<double>::infinity();
+  }
+  if (max_value == std::numeric_limits<float>::infinity()) return max_value;
+  return max_value + std::log(kern.sum_exp(x, n, max_value));
 }
 
 }  // namespace kernels

@@ -112,9 +112,15 @@ void attention(const Context& ctx, const float* q, int64_t ldq, int n_q, const f
 
 // The same with keys and values stored as f16 and widened as they are read
 // (the decoder's cross-attention cache: half the bytes to stream per token).
+// k_head_stride / v_head_stride: elements between the first key (value) of
+// head h and of head h+1; < 0 means d_head (heads are column ranges of each
+// row, as above). With a stride of n_kv * ldk and ldk = d_head every head's
+// keys are one contiguous block, [n_head][n_kv][d_head], which the decoder's
+// cross-attention streams front to back.
 void attention(const Context& ctx, const float* q, int64_t ldq, int n_q, const uint16_t* k,
                int64_t ldk, const uint16_t* v, int64_t ldv, int n_kv, int n_head, int d_head,
-               float scale, int causal_offset, float* out, int64_t ldo);
+               float scale, int causal_offset, float* out, int64_t ldo, int64_t k_head_stride = -1,
+               int64_t v_head_stride = -1);
 
 // y[m][n] = (x - mean) / sqrt(var + eps) * gamma + beta, per row. y may equal x.
 void layer_norm(const Context& ctx, const float* x, int64_t ldx, int m, int n, const float* gamma,
@@ -131,6 +137,26 @@ void f16_to_f32(const Context& ctx, const uint16_t* src, float* dst, int64_t n);
 
 // Narrows n f32 values to f16, rounding to nearest even.
 void f32_to_f16(const Context& ctx, const float* src, uint16_t* dst, int64_t n);
+
+// The same for a matrix: dst[i][j] = f16(src[i][j]) for rows [0, rows) and
+// columns [0, cols) (leading dimensions ld_src, ld_dst), e.g. one head's
+// columns of a block of K/V rows into that head's own block.
+void f32_to_f16_rows(const Context& ctx, const float* src, int64_t ld_src, int rows, int cols,
+                     uint16_t* dst, int64_t ld_dst);
+
+// The largest of x[0, n) and the first index that holds it; NaN entries are
+// skipped. {-inf, -1} when no entry is above -inf (or n <= 0). One thread:
+// a row of logits is a few microseconds of work.
+struct MaxIndex {
+  float value;
+  int index;
+};
+MaxIndex max_index(Isa isa, const float* x, int n);
+
+// log Σ exp(x[i]) over x[0, n), shifted by the maximum; -inf and NaN entries
+// count as exp(-inf) = 0. -inf when no entry is above -inf. Float terms, double
+// accumulation: within ~1e-6 relative of the exact value. One thread.
+double log_sum_exp(Isa isa, const float* x, int n);
 
 // This machine's peak fp32 FMA throughput in GFLOP/s with `threads` threads
 // running at once (widest FMA the CPU has; register-only loops, best of >= 5

@@ -208,7 +208,7 @@ void attention_rows_t(const AttentionArgs& at, const KT* k_base, const KT* v_bas
     }
     float max_score = -INFINITY;
     for (int t = 0; t < visible; ++t) {
-      const KT* kt = k_base + t * at.ldk + h * d;
+      const KT* kt = k_base + t * at.ldk + h * at.k_head_stride;
       const float* key = kt_as_floats(kt, d, acc);
       scores[t] = dot_generic(qi, key, d) * at.scale;
       max_score = std::max(max_score, scores[t]);
@@ -220,7 +220,7 @@ void attention_rows_t(const AttentionArgs& at, const KT* k_base, const KT* v_bas
     }
     std::fill(acc, acc + d, 0.0f);
     for (int t = 0; t < visible; ++t) {
-      const KT* vt = v_base + t * at.ldv + h * d;
+      const KT* vt = v_base + t * at.ldv + h * at.v_head_stride;
       const float p = scores[t];
       for (int e = 0; e < d; ++e) acc[e] += p * widen(vt[e]);
     }
@@ -279,6 +279,37 @@ void f32_to_f16_generic(const float* src, uint16_t* dst, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dst[i] = wn::f32_to_f16(src[i]);
 }
 
+float row_max_generic(const float* x, int n) {
+  // Eight independent lanes so the compiler can vectorize without fast-math;
+  // "a > b ? a : b" skips NaN.
+  constexpr int kLanes = 8;
+  float lane[kLanes];
+  for (float& m : lane) m = -INFINITY;
+  int i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int j = 0; j < kLanes; ++j) lane[j] = x[i + j] > lane[j] ? x[i + j] : lane[j];
+  }
+  float best = -INFINITY;
+  for (; i < n; ++i) best = x[i] > best ? x[i] : best;
+  for (float m : lane) best = m > best ? m : best;
+  return best;
+}
+
+double sum_exp_generic(const float* x, int n, float shift) {
+  // Float terms summed in blocks, each block's sum added into a double.
+  constexpr int kBlock = 1024;
+  double sum = 0;
+  for (int begin = 0; begin < n; begin += kBlock) {
+    const int end = std::min(n, begin + kBlock);
+    float block = 0;
+    for (int i = begin; i < end; ++i) {
+      if (x[i] > -INFINITY) block += std::exp(x[i] - shift);  // false for NaN too
+    }
+    sum += block;
+  }
+  return sum;
+}
+
 }  // namespace
 
 const IsaKernels& generic_kernels() {
@@ -297,6 +328,8 @@ const IsaKernels& generic_kernels() {
       add_generic,
       f16_to_f32_generic,
       f32_to_f16_generic,
+      row_max_generic,
+      sum_exp_generic,
   };
   return table;
 }

@@ -77,6 +77,12 @@ struct AttentionArgs {
   // dimensions, in elements).
   const uint16_t* k16;
   const uint16_t* v16;
+  // Elements from head h's first key (value) column to head h+1's: d_head
+  // when the heads are column ranges of one row, n_kv * d_head (with ld =
+  // d_head) when each head's rows are a block of their own. Head h's key t
+  // starts at k + h * k_head_stride + t * ldk.
+  int64_t k_head_stride;
+  int64_t v_head_stride;
   // Optional: keys transposed per head, kt + h*kt_head_stride is [d_head][ld_kt]
   // (filled by prepare_keys when the ISA wants it, else null).
   float* kt;
@@ -124,6 +130,12 @@ struct IsaKernels {
   void (*add)(float* y, const float* x, int64_t n);
   void (*f16_to_f32)(const uint16_t* src, float* dst, int64_t n);
   void (*f32_to_f16)(const float* src, uint16_t* dst, int64_t n);
+  // Passes over a row of logits (the vocabulary, 51864+ floats per decoder
+  // step): the largest entry with NaN skipped (-inf when there is none), and
+  // Σ exp(x[i] - shift) for shift >= every x[i], with -inf and NaN entries
+  // adding nothing (within float rounding: at most ~1e-38 each).
+  float (*row_max)(const float* x, int n);
+  double (*sum_exp)(const float* x, int n, float shift);
 };
 
 const IsaKernels& generic_kernels();

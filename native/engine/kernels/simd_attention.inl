@@ -138,12 +138,12 @@ void value_rows(int rows, const float* p, int64_t ldp, const float* alpha, bool 
                 int64_t ldv, int n_keys, float* out, int64_t ldo) {
   int r = 0;
   for (; r + kValueRows <= rows; r += kValueRows) {
-    value_tile<kValueRows, NV, VT>(p + r * ldp, ldp, alpha + r, first, v, ldv, n_keys, out + r * ldo,
-                               ldo);
+    value_tile<kValueRows, NV, VT>(p + r * ldp, ldp, alpha + r, first, v, ldv, n_keys,
+                                   out + r * ldo, ldo);
   }
   if (r < rows) {
     value_tile_rows<kValueRows - 1, NV, VT>(rows - r, p + r * ldp, ldp, alpha + r, first, v, ldv,
-                                        n_keys, out + r * ldo, ldo);
+                                            n_keys, out + r * ldo, ldo);
   }
 }
 
@@ -231,8 +231,8 @@ void attention_block(const AttentionArgs& at, const VT* v_base, int h, int q0, i
       }
       for (int t = count; t < len; ++t) sr[t] = 0.0f;  // masked keys weigh nothing
     }
-    value_all_columns(rows, d, s, lds, alpha, /*first=*/c0 == 0, v_base + c0 * at.ldv + h * d,
-                      at.ldv, len, out, at.ldo);
+    value_all_columns(rows, d, s, lds, alpha, /*first=*/c0 == 0,
+                      v_base + c0 * at.ldv + h * at.v_head_stride, at.ldv, len, out, at.ldo);
   }
   for (int r = 0; r < rows; ++r) {
     const float inv = run_sum[r] > 0.0f ? 1.0f / run_sum[r] : 0.0f;
@@ -261,8 +261,8 @@ void attention_rows_simd(const AttentionArgs& at, int h, int q0, int q1, float* 
 // memory-bound, ~20% slower when the rows sit in L3.)
 // KT: float, or uint16_t for f16 keys and values (widened in the register).
 template <typename KT>
-void attention_query_head(const AttentionArgs& at, const KT* k_base, const KT* v_base, int h,
-                          int i, float* s) {
+void attention_query_head(const AttentionArgs& at, const KT* k_base, const KT* v_base, int h, int i,
+                          float* s) {
   using namespace simd;
   const int d = at.d_head, nvd = d / kW;
   const int visible = attention_visible_keys(at, i);
@@ -272,7 +272,7 @@ void attention_query_head(const AttentionArgs& at, const KT* k_base, const KT* v
     return;
   }
   const float* q = at.q + i * at.ldq + h * d;
-  const KT* k = k_base + h * d;
+  const KT* k = k_base + h * at.k_head_stride;
   int t = 0;
   for (; t + 2 <= visible; t += 2) {
     const KT* k0 = k + t * at.ldk;
@@ -296,7 +296,7 @@ void attention_query_head(const AttentionArgs& at, const KT* k_base, const KT* v
   const float inv = 1.0f / softmax_exp_in_place(s, visible);
   V acc[kQueryAccVecs];
   for (int j = 0; j < nvd; ++j) acc[j] = zero();
-  const KT* v = v_base + h * d;
+  const KT* v = v_base + h * at.v_head_stride;
   for (t = 0; t < visible; ++t) {
     const V p = set1(s[t]);
     for (int j = 0; j < nvd; ++j) acc[j] = fmadd(p, load_w(v + t * at.ldv + j * kW), acc[j]);
@@ -322,7 +322,7 @@ void attention_query_head_fixed(const AttentionArgs& at, const KT* k_base, const
     return;
   }
   const float* q = at.q + i * at.ldq + h * d;
-  const KT* k = k_base + h * d;
+  const KT* k = k_base + h * at.k_head_stride;
   int t = 0;
   for (; t + kKeys <= visible; t += kKeys) {
     V a[kKeys];
@@ -351,7 +351,7 @@ void attention_query_head_fixed(const AttentionArgs& at, const KT* k_base, const
 #pragma GCC unroll 8
     for (int j = 0; j < NVD; ++j) acc[c][j] = zero();
   }
-  const KT* v = v_base + h * d;
+  const KT* v = v_base + h * at.v_head_stride;
   for (t = 0; t + kSets <= visible; t += kSets) {
 #pragma GCC unroll 2
     for (int c = 0; c < kSets; ++c) {

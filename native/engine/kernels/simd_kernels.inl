@@ -248,6 +248,53 @@ void linear_tile_simd(const float* a, int64_t lda, int m, const PackedWeights::I
 }
 
 // ---------------------------------------------------------------------------
+// Passes over a row of logits
+
+// max(x[0, n)) with NaN skipped: a lane takes x only where acc - x < 0, which
+// is false when x is NaN (and for -inf against -inf).
+float row_max_simd(const float* x, int n) {
+  using namespace simd;
+  V acc0 = set1(-INFINITY), acc1 = acc0;
+  int i = 0;
+  for (; i + 2 * kW <= n; i += 2 * kW) {
+    const V a = load(x + i), b = load(x + i + kW);
+    acc0 = select_negative(sub(acc0, a), a, acc0);
+    acc1 = select_negative(sub(acc1, b), b, acc1);
+  }
+  acc0 = select_negative(sub(acc0, acc1), acc1, acc0);
+  float lanes[kW];
+  store(lanes, acc0);
+  float best = -INFINITY;
+  for (float v : lanes) best = v > best ? v : best;
+  for (; i < n; ++i) best = x[i] > best ? x[i] : best;
+  return best;
+}
+
+// Σ exp(x[i] - shift): exp_v clamps its argument at -87.3, so -inf and NaN
+// entries (NaN clamps to the bound too) add ~1e-38 each, nothing at float
+// precision. Float lanes per block of 1024, blocks summed in double.
+double sum_exp_simd(const float* x, int n, float shift) {
+  using namespace simd;
+  const V vshift = set1(shift);
+  double sum = 0;
+  for (int begin = 0; begin < n; begin += 1024) {
+    const int end = imin(n, begin + 1024);
+    V acc0 = zero(), acc1 = zero();
+    int i = begin;
+    for (; i + 2 * kW <= end; i += 2 * kW) {
+      acc0 = add(acc0, exp_v(sub(load(x + i), vshift)));
+      acc1 = add(acc1, exp_v(sub(load(x + i + kW), vshift)));
+    }
+    float block = reduce_add(add(acc0, acc1));
+    for (; i < end; ++i) {
+      if (x[i] > -INFINITY) block += std::exp(x[i] - shift);
+    }
+    sum += block;
+  }
+  return sum;
+}
+
+// ---------------------------------------------------------------------------
 // Row-major GEMV: c[i][j] = a[i] · W[j] (the vocabulary projection)
 
 inline simd::V load_w_n(const float* p, int n) {

@@ -19,6 +19,8 @@ const IsaKernels& make_table() {
       add_simd,
       f16_to_f32_simd,
       f32_to_f16_simd,
+      row_max_simd,
+      sum_exp_simd,
   };
   return table;
 }

@@ -3,10 +3,9 @@
 // each step only computes the new rows; a pass runs over rows of one slot
 // (forward) or one row of each of several slots (forward_batch): every linear
 // layer is one GEMM over all rows, self-attention runs per slot over its own
-// cache, cross-attention over all rows at once; cross-attention keys/values come from one GEMM
-// per layer in set_audio() and are read in place (k at column 0, v at column d
-// of a [n_audio_ctx][2d] matrix). Bias, GELU and residual adds ride in the GEMM
-// epilogues.
+// cache, cross-attention over all rows at once. Cross-attention keys/values
+// come from one GEMM per layer in set_audio(), stored in f16 as one block per
+// head. Bias, GELU and residual adds ride in the GEMM epilogues.
 //
 // What it is not: token selection or timestamp rules (decode/).
 #include "engine/model/decoder.h"
@@ -41,7 +40,12 @@ kernels::Epilogue residual_with_bias(const std::vector<float>& bias) {
 
 }  // namespace
 
-Decoder::Decoder(const Model& model, int n_slots)
+size_t Decoder::cross_kv_halves(const Model& model) {
+  const HParams& hp = model.hparams();
+  return static_cast<size_t>(hp.n_text_layer) * hp.n_audio_ctx * 2 * hp.n_text_state;
+}
+
+Decoder::Decoder(const Model& model, int n_slots, uint16_t* cross_kv)
     : model_(model),
       d_(model.hparams().n_text_state),
       n_ctx_(model.hparams().n_text_ctx),
@@ -55,12 +59,13 @@ Decoder::Decoder(const Model& model, int n_slots)
   }
   held_.resize(static_cast<size_t>(n_slots));
   const int64_t self_size = int64_t{n_slots} * n_layer_ * n_ctx_ * d_;
-  const int64_t cross_halves = int64_t{n_layer_} * n_audio_ctx_ * 2 * d_;
-  const int64_t cross_floats = (cross_halves / 2 + 15) / 16 * 16;  // whole cache lines
+  // Whole cache lines of floats for the f16 cross K/V when it lives here.
+  const int64_t cross_floats =
+      cross_kv ? 0 : (static_cast<int64_t>(cross_kv_halves(model)) / 2 + 15) / 16 * 16;
   // Cross K/V first: it is written in full by every set_audio(), so its pages
   // are dense; the self caches fill from the front as tokens arrive.
   caches_ = PageBuffer(cross_floats + 2 * self_size);
-  cross_kv_ = reinterpret_cast<uint16_t*>(caches_.get());
+  cross_kv_ = cross_kv ? cross_kv : reinterpret_cast<uint16_t*>(caches_.get());
   self_k_ = caches_.get() + cross_floats;
   self_v_ = self_k_ + self_size;
   reserve_rows(1);
@@ -94,15 +99,22 @@ void Decoder::reserve_rows(int n) {
 void Decoder::set_audio(const float* encoded) {
   const kernels::Context ctx = model_.context();
   const int64_t d2 = 2 * int64_t{d_};
+  const int d_head = d_ / n_head_;
   cross_rows_.resize(kCrossChunkRows * d2);
   for (size_t l = 0; l < model_.dec_blocks.size(); l++) {
     const DecoderBlock& b = model_.dec_blocks[l];
-    uint16_t* kv = cross_kv(static_cast<int>(l));
     for (int r0 = 0; r0 < n_audio_ctx_; r0 += kCrossChunkRows) {
       const int rows = std::min(kCrossChunkRows, n_audio_ctx_ - r0);
       kernels::linear(ctx, encoded + r0 * int64_t{d_}, d_, rows, b.cross_kv, cross_rows_.data(), d2,
                       with_bias(b.cross_kv_bias));
-      kernels::f32_to_f16(ctx, cross_rows_.data(), kv + r0 * d2, rows * d2);
+      // Columns [0, d) are the keys and [d, 2d) the values, head by head:
+      // each head's rows go to its own block.
+      for (int h = 0; h < n_head_; ++h) {
+        kernels::f32_to_f16_rows(ctx, cross_rows_.data() + h * d_head, d2, rows, d_head,
+                                 cross_k(static_cast<int>(l), h) + int64_t{r0} * d_head, d_head);
+        kernels::f32_to_f16_rows(ctx, cross_rows_.data() + d_ + h * d_head, d2, rows, d_head,
+                                 cross_v(static_cast<int>(l), h) + int64_t{r0} * d_head, d_head);
+      }
     }
   }
   for (std::vector<int32_t>& held : held_) held.clear();
@@ -289,11 +301,12 @@ void Decoder::cross_attention(int layer, int n) {
   float* q = qkv_.data();  // [n][d] here
   kernels::linear(ctx, h_.data(), d, n, b.cross_q, q, d, with_bias(b.cross_q_bias));
   if (capture_) capture_cross_weights(layer, q, n);
-  const uint16_t* kv = cross_kv(layer);
   const int d_head = d_ / n_head_;
-  kernels::attention(ctx, q, d, n, kv, 2 * d, kv + d, 2 * d, n_audio_ctx_, n_head_, d_head,
-                     1.0f / std::sqrt(static_cast<float>(d_head)), /*causal_offset=*/-1,
-                     attn_.data(), d);
+  const int64_t head_block = int64_t{n_audio_ctx_} * d_head;
+  kernels::attention(ctx, q, d, n, cross_k(layer, 0), d_head, cross_v(layer, 0), d_head,
+                     n_audio_ctx_, n_head_, d_head, 1.0f / std::sqrt(static_cast<float>(d_head)),
+                     /*causal_offset=*/-1, attn_.data(), d, /*k_head_stride=*/head_block,
+                     /*v_head_stride=*/head_block);
   kernels::linear(ctx, attn_.data(), d, n, b.cross_out, x_.data(), d,
                   residual_with_bias(b.cross_out_bias));
 }
@@ -305,7 +318,6 @@ void Decoder::capture_cross_weights(int layer, const float* q, int n) {
   const int d_head = d_ / n_head_;
   const int n_frames = capture_->n_frames;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d_head));
-  const uint16_t* kv = cross_kv(layer);
   // One head's keys of the captured frames, widened from the f16 cache once.
   const kernels::Context one_thread{model_.context().isa, nullptr};
   std::vector<float> keys(static_cast<size_t>(n_frames) * d_head);
@@ -313,10 +325,8 @@ void Decoder::capture_cross_weights(int layer, const float* q, int n) {
     const AttentionHead& head = capture_->heads[hi];
     if (head.layer != layer) continue;
     const int64_t col = int64_t{head.head} * d_head;
-    for (int t = 0; t < n_frames; ++t) {
-      kernels::f16_to_f32(one_thread, kv + int64_t{t} * 2 * d_ + col,
-                          keys.data() + int64_t{t} * d_head, d_head);
-    }
+    kernels::f16_to_f32(one_thread, cross_k(layer, head.head), keys.data(),
+                        int64_t{n_frames} * d_head);
     for (int i = 0; i < n; ++i) {
       const float* qi = q + int64_t{i} * d_ + col;
       float* w = capture_->weights.data() + (hi * n + i) * static_cast<size_t>(n_frames);

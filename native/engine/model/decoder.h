@@ -42,7 +42,11 @@ struct CrossAttentionCapture {
 class Decoder {
  public:
   // n_slots >= 1 independent token sequences over the same audio.
-  explicit Decoder(const Model& model, int n_slots = 1);
+  // cross_kv: optional storage of cross_kv_halves(model) f16 values for the
+  // cross-attention K/V, owned by the caller (who may use it for other things
+  // between a window's decoding and the next set_audio()); else allocated here.
+  explicit Decoder(const Model& model, int n_slots = 1, uint16_t* cross_kv = nullptr);
+  static size_t cross_kv_halves(const Model& model);
 
   // encoded: [n_audio_ctx][n_audio_state]. Computes every layer's cross K/V and
   // clears every slot.
@@ -105,7 +109,12 @@ class Decoder {
   float* self_v(int layer, int slot) {
     return self_v_ + (int64_t{slot} * n_layer_ + layer) * n_ctx_ * d_;
   }
-  uint16_t* cross_kv(int layer) { return cross_kv_ + int64_t{layer} * n_audio_ctx_ * 2 * d_; }
+  // Head h's keys (values) of a layer: [n_audio_ctx][d_head], contiguous.
+  uint16_t* cross_k(int layer, int h) {
+    return cross_kv_ + int64_t{layer} * n_audio_ctx_ * 2 * d_ +
+           int64_t{h} * n_audio_ctx_ * (d_ / n_head_);
+  }
+  uint16_t* cross_v(int layer, int h) { return cross_k(layer, h) + int64_t{n_audio_ctx_} * d_; }
 
   const Model& model_;
   int d_, n_ctx_, n_audio_ctx_, n_vocab_, n_head_, n_layer_;
@@ -119,10 +128,13 @@ class Decoder {
   PageBuffer caches_;
   float* self_k_;  // per slot, per layer [n_text_ctx][d]
   float* self_v_;  // per slot, per layer [n_text_ctx][d]
-  // Per layer [n_audio_ctx][2d]: k | v, in f16. Why f16: every token streams
-  // all of it (18 MB in f32 for tiny, 9 MB in f16) and the decoder is bound by
-  // memory bandwidth; the golden logits moved from ~9e-7 to ~7e-6 relative RMS
-  // (tolerance 1e-4).
+  // Per layer, the keys then the values, each [n_head][n_audio_ctx][d_head],
+  // in f16. Why f16: every token streams all of it (18 MB in f32 for tiny, 9
+  // MB in f16) and the decoder is bound by memory bandwidth; the golden logits
+  // moved from ~9e-7 to ~7e-6 relative RMS (tolerance 1e-4). Why a block per
+  // head: a thread attending to its heads then reads one contiguous stream
+  // each for keys and values (a head's 128-byte slice of every 1.5 KB row read
+  // ~1.6x slower per byte than the vocabulary projection's stream).
   uint16_t* cross_kv_;
   // Row scratch: [rows_][d], [rows_][d], [rows_][3d], [rows_][d], [rows_][4d].
   std::vector<float> x_, h_, qkv_, attn_, mlp_;

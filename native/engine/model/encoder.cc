@@ -76,25 +76,46 @@ void im2col_time_major(ThreadPool& pool, const float* in, int n_channels, int n_
 
 }  // namespace
 
-Encoder::Encoder(const Model& model)
+namespace {
+
+// The scratch layout: h [n_ctx][d], qkv [n_ctx][3d], chunk [kChunkRows][width].
+struct ScratchLayout {
+  int64_t h_size, qkv_size, chunk_size;
+  int64_t total() const { return h_size + qkv_size + chunk_size; }
+};
+
+ScratchLayout scratch_layout(const HParams& hp) {
+  const int64_t ctx = hp.n_audio_ctx, d = hp.n_audio_state;
+  const int64_t chunk_width = std::max({4 * d, int64_t{kConvWidth} * hp.n_mels, kConvWidth * d});
+  // qkv >= conv1's output, n_frames * d = ctx * 2d.
+  return {cache_lines(ctx * d), cache_lines(ctx * 3 * d), cache_lines(kChunkRows * chunk_width)};
+}
+
+}  // namespace
+
+size_t Encoder::scratch_floats(const Model& model) {
+  return static_cast<size_t>(scratch_layout(model.hparams()).total());
+}
+
+Encoder::Encoder(const Model& model, float* scratch)
     : model_(model),
       n_ctx_(model.hparams().n_audio_ctx),
       n_frames_(2 * model.hparams().n_audio_ctx),
       d_(model.hparams().n_audio_state),
       n_mels_(model.hparams().n_mels),
       chunk_width_(std::max({4 * d_, kConvWidth * n_mels_, kConvWidth * d_})) {
-  const int64_t ctx = n_ctx_, d = d_;
-  const int64_t h_size = cache_lines(ctx * d);
-  const int64_t qkv_size = cache_lines(ctx * 3 * d);  // >= conv1's output, n_frames * d = ctx * 2d
-  const int64_t chunk_size = cache_lines(int64_t{kChunkRows} * chunk_width_);
-  scratch_ = PageBuffer(h_size + qkv_size + chunk_size);
-  h_ = scratch_.get();
-  qkv_ = h_ + h_size;
-  chunk_ = qkv_ + qkv_size;
+  const ScratchLayout layout = scratch_layout(model.hparams());
+  if (scratch == nullptr) {
+    own_scratch_ = PageBuffer(static_cast<size_t>(layout.total()));
+    scratch = own_scratch_.get();
+  }
+  h_ = scratch;
+  qkv_ = h_ + layout.h_size;
+  chunk_ = qkv_ + layout.qkv_size;
 }
 
 size_t Encoder::scratch_bytes() const {
-  return scratch_.size() * sizeof(float);
+  return scratch_floats(model_) * sizeof(float);
 }
 
 void Encoder::encode(const float* mel, float* out, const CancellationFlag* cancel) {
@@ -107,11 +128,10 @@ void Encoder::encode(const float* mel, float* out, const CancellationFlag* cance
   const kernels::Context ctx = model_.context();
   kernels::layer_norm(ctx, out, d_, n_ctx_, d_, model_.enc_ln_post.gamma.data(),
                       model_.enc_ln_post.beta.data(), kLayerNormEps, out, d_);
-  // The scratch is dead until the next window, and the decoder's cross K/V
-  // (first touched right after this, in set_audio) is about as big: giving the
-  // pages back keeps the two from adding up in a short transcription's peak
-  // RSS. Re-faulting them costs ~1% of an encode with huge pages.
-  scratch_.discard();
+  // Our own scratch is dead until the next call: give its pages back so that
+  // it and whatever the caller touches next (a decoder's cross K/V, about as
+  // big) do not add up in peak RSS. Lent scratch is the caller's to reuse.
+  own_scratch_.discard();
 }
 
 void Encoder::stem(const float* mel, float* x) {

@@ -12,7 +12,13 @@ namespace wn {
 
 class Encoder {
  public:
-  explicit Encoder(const Model& model);
+  // scratch: optional memory of scratch_floats(model) floats that the caller
+  // owns and that is dead between encode() calls (a transcription lends the
+  // decoder's cross-attention K/V storage: the two are never live at once).
+  // Without it the encoder allocates its own and returns the pages to the OS
+  // after each encode().
+  explicit Encoder(const Model& model, float* scratch = nullptr);
+  static size_t scratch_floats(const Model& model);
   // mel: [n_mels][2*n_audio_ctx] (3000 frames); out: [n_audio_ctx][n_audio_state],
   // also used as the residual stream while encoding. Polls cancel between
   // blocks (throws kAborted).
@@ -33,10 +39,10 @@ class Encoder {
   int chunk_width_;  // floats per row of chunk_
   // Scratch: one allocation, carved into three arrays, each reused for more
   // than one purpose (see encoder.cc). Every element is written before it is read.
-  PageBuffer scratch_;
-  float* h_;      // [n_ctx][d]: LayerNorm output, then attention output
-  float* qkv_;    // [n_ctx][3d]: q|k|v; conv1's output in the stem
-  float* chunk_;  // [kChunkRows][chunk_width_]: MLP hidden or im2col patches
+  PageBuffer own_scratch_;  // empty when the caller lent the scratch
+  float* h_;                // [n_ctx][d]: LayerNorm output, then attention output
+  float* qkv_;              // [n_ctx][3d]: q|k|v; conv1's output in the stem
+  float* chunk_;            // [kChunkRows][chunk_width_]: MLP hidden or im2col patches
 };
 
 }  // namespace wn
