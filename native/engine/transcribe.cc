@@ -94,10 +94,7 @@ LogitFilterOptions filter_options(const TranscribeOptions& options) {
     }
   }
   f.timestamps = !options.without_timestamps;
-  // round(seconds / 0.02) as the reference; past 30 s it no longer limits anything.
-  const double index =
-      std::round(std::min(options.max_initial_timestamp, 30.0f) / kSecondsPerTimestamp);
-  f.max_initial_timestamp_index = static_cast<int>(index);
+  f.max_initial_timestamp_index = max_initial_timestamp_index(options.max_initial_timestamp);
   return f;
 }
 

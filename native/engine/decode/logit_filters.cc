@@ -127,6 +127,11 @@ void apply_timestamp_rules(float* logits, const SpecialTokens& s, const int32_t*
   prefer_timestamps_when_likely(logits, s);
 }
 
+int max_initial_timestamp_index(double seconds) {
+  // round(seconds / 0.02) as the reference; past 30 s it no longer limits anything.
+  return static_cast<int>(std::round(std::min(seconds, 30.0) / kSecondsPerTimestamp));
+}
+
 LogitFilters::LogitFilters(const Tokenizer& tokenizer, const LogitFilterOptions& options)
     : tokenizer_(tokenizer), options_(options) {
   std::vector<int32_t> ids = tokenizer.special_tokens_to_suppress();

@@ -52,6 +52,9 @@ void prefer_timestamps_when_likely(float* logits, const SpecialTokens& s);
 void apply_timestamp_rules(float* logits, const SpecialTokens& s, const int32_t* sampled,
                            int n_sampled, int max_initial_timestamp_index);
 
+// The max_initial_timestamp_index for a max_initial_timestamp in seconds.
+int max_initial_timestamp_index(double seconds);
+
 struct LogitFilterOptions {
   bool suppress_blank = true;       // reference default
   bool suppress_non_speech = true;  // reference default suppress_tokens="-1"
