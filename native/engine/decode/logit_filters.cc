@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "engine/core/error.h"
+#include "engine/core/python_round.h"
 
 namespace wn {
 namespace {
@@ -128,8 +129,12 @@ void apply_timestamp_rules(float* logits, const SpecialTokens& s, const int32_t*
 }
 
 int max_initial_timestamp_index(double seconds) {
-  // round(seconds / 0.02) as the reference; past 30 s it no longer limits anything.
-  return static_cast<int>(std::round(std::min(seconds, 30.0) / kSecondsPerTimestamp));
+  // The reference: no cap when the option is 0 (`if options.max_initial_timestamp:`),
+  // else Python's round(seconds / precision), precision = 30 s / 1500 positions.
+  // Past 30 s it no longer limits anything.
+  if (!(seconds > 0)) return -1;
+  constexpr double kPrecision = 30.0 / 1500;
+  return static_cast<int>(round_half_even(std::min(seconds, 31.0) / kPrecision));
 }
 
 LogitFilters::LogitFilters(const Tokenizer& tokenizer, const LogitFilterOptions& options)
