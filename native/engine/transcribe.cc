@@ -200,7 +200,7 @@ class WindowLoop {
     while (seek < range.end) {
       throw_if_cancelled(callbacks_.cancel);
       const int64_t window_frames = std::min<int64_t>(kWindowFrames, range.end - seek);
-      encode_window(seek);
+      encode_window(seek, range.end);
       if (language_index_ < 0) detect_language_here();
       const WindowDecoding window = decode_with_fallback();
       if (is_silence(window.quality, thresholds_)) {
@@ -267,8 +267,20 @@ class WindowLoop {
     decoder_.reset();
   }
 
-  void encode_window(int64_t seek) {
+  // end_frame: where the audio to transcribe ends. When that is before the
+  // audio's end (offset + duration), the encoder must not hear what follows,
+  // as the reference's clip end (its mel_segment stops there and is padded):
+  // those frames become the log-mel of silence, as past the audio's end.
+  void encode_window(int64_t seek, int64_t end_frame) {
     mel_.window(seek, mel_window_.data());
+    if (end_frame < mel_.content_frames()) {
+      const int64_t keep = std::clamp<int64_t>(end_frame - seek, 0, kWindowFrames);
+      const float silence = mel_.silence_value();
+      for (int m = 0; m < mel_.n_mels(); ++m) {
+        float* row = mel_window_.data() + static_cast<size_t>(m) * kWindowFrames;
+        std::fill(row + keep, row + kWindowFrames, silence);
+      }
+    }
     encoder_.encode(mel_window_.data(), encoded_.data(), callbacks_.cancel);
     decoder_.set_audio(encoded_.data());  // cross-attention K/V, once per window
   }

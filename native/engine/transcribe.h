@@ -85,7 +85,9 @@ struct TranscribeOptions {
 
   // --- what to transcribe and how to cut it
   double offset = 0;    // seconds: start here
-  double duration = 0;  // seconds after offset to transcribe; 0: to the end
+  // Seconds after offset to transcribe; 0: to the end. As the reference's clip
+  // end, the audio after it is not heard (the encoder gets silence there).
+  double duration = 0;
   // Cut segments longer than this many characters (Unicode code points); 0: no
   // limit. See split_long_segment in transcribe.cc for how times are assigned.
   int max_segment_length = 0;
