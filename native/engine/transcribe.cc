@@ -101,11 +101,9 @@ LogitFilterOptions filter_options(const TranscribeOptions& options) {
 // encode(" " + text.strip()), as the reference encodes a prompt or prefix
 // given as text; nothing for blank text.
 std::vector<int32_t> encode_as_reference(const std::string& text, const Tokenizer& tok) {
-  const char* kSpace = " \t\n\r\f\v";
-  const size_t begin = text.find_first_not_of(kSpace);
-  if (begin == std::string::npos) return {};
-  const size_t end = text.find_last_not_of(kSpace);
-  return tok.encode(" " + text.substr(begin, end - begin + 1));
+  const std::string stripped = python_strip(text);
+  if (stripped.empty()) return {};
+  return tok.encode(" " + stripped);
 }
 
 // The initial prompt's tokens: the ids as given, or the text encoded.
