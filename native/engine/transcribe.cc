@@ -198,6 +198,14 @@ class WindowLoop {
     while (seek < range.end) {
       throw_if_cancelled(callbacks_.cancel);
       const int64_t window_frames = std::min<int64_t>(kWindowFrames, range.end - seek);
+      if (language_index_ < 0 && !(seek == 0 && (range.end >= mel_.content_frames() ||
+                                                 range.end >= kWindowFrames))) {
+        // The reference detects on the audio's first 30 s (pad_or_trim(mel)),
+        // whatever part of it is transcribed: that window, whole, when the
+        // first one transcribed is not it.
+        encode_window(0, mel_.content_frames());
+        detect_language_here();
+      }
       encode_window(seek, range.end);
       if (language_index_ < 0) detect_language_here();
       const WindowDecoding window = decode_with_fallback();
@@ -256,7 +264,7 @@ class WindowLoop {
     language_index_ = index;
   }
 
-  // The reference detects once, on the first window, and keeps the answer.
+  // The reference detects once, before the first window, and keeps the answer.
   void detect_language_here() {
     const int32_t sot = tokenizer_.special().sot;
     throw_if_cancelled(callbacks_.cancel);
