@@ -75,7 +75,7 @@ export interface DecodingOptions {
   initialPrompt?: string | number[];
   /** Text (or token ids) every window's output is forced to start with. Default: none. */
   prefix?: string | number[];
-  /** The first timestamp may not be later than this many seconds. Default: 1. */
+  /** The first timestamp may not be later than this many seconds (0: no limit, as the reference). Default: 1. */
   maxInitialTimestamp?: number;
   /** Never start a window with a blank or end-of-text token. Default: true. */
   suppressBlank?: boolean;

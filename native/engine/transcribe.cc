@@ -95,21 +95,16 @@ LogitFilterOptions filter_options(const TranscribeOptions& options, kernels::Isa
     }
   }
   f.timestamps = !options.without_timestamps;
-  // round(seconds / 0.02) as the reference; past 30 s it no longer limits anything.
-  const double index =
-      std::round(std::min(options.max_initial_timestamp, 30.0f) / kSecondsPerTimestamp);
-  f.max_initial_timestamp_index = static_cast<int>(index);
+  f.max_initial_timestamp_index = max_initial_timestamp_index(options.max_initial_timestamp);
   return f;
 }
 
 // encode(" " + text.strip()), as the reference encodes a prompt or prefix
 // given as text; nothing for blank text.
 std::vector<int32_t> encode_as_reference(const std::string& text, const Tokenizer& tok) {
-  const char* kSpace = " \t\n\r\f\v";
-  const size_t begin = text.find_first_not_of(kSpace);
-  if (begin == std::string::npos) return {};
-  const size_t end = text.find_last_not_of(kSpace);
-  return tok.encode(" " + text.substr(begin, end - begin + 1));
+  const std::string stripped = python_strip(text);
+  if (stripped.empty()) return {};
+  return tok.encode(" " + stripped);
 }
 
 // The initial prompt's tokens: the ids as given, or the text encoded.
@@ -207,7 +202,15 @@ class WindowLoop {
     while (seek < range.end) {
       throw_if_cancelled(callbacks_.cancel);
       const int64_t window_frames = std::min<int64_t>(kWindowFrames, range.end - seek);
-      encode_window(seek);
+      if (language_index_ < 0 && !(seek == 0 && (range.end >= mel_.content_frames() ||
+                                                 range.end >= kWindowFrames))) {
+        // The reference detects on the audio's first 30 s (pad_or_trim(mel)),
+        // whatever part of it is transcribed: that window, whole, when the
+        // first one transcribed is not it.
+        encode_window(0, mel_.content_frames());
+        detect_language_here();
+      }
+      encode_window(seek, range.end);
       if (language_index_ < 0) detect_language_here();
       const WindowDecoding window = decode_with_fallback();
       if (is_silence(window.quality, thresholds_)) {
@@ -265,7 +268,7 @@ class WindowLoop {
     language_index_ = index;
   }
 
-  // The reference detects once, on the first window, and keeps the answer.
+  // The reference detects once, before the first window, and keeps the answer.
   void detect_language_here() {
     const int32_t sot = tokenizer_.special().sot;
     throw_if_cancelled(callbacks_.cancel);
@@ -274,8 +277,20 @@ class WindowLoop {
     decoder_.reset();
   }
 
-  void encode_window(int64_t seek) {
+  // end_frame: where the audio to transcribe ends. When that is before the
+  // audio's end (offset + duration), the encoder must not hear what follows,
+  // as the reference's clip end (its mel_segment stops there and is padded):
+  // those frames become the log-mel of silence, as past the audio's end.
+  void encode_window(int64_t seek, int64_t end_frame) {
     mel_.window(seek, mel_window_.data());
+    if (end_frame < mel_.content_frames()) {
+      const int64_t keep = std::clamp<int64_t>(end_frame - seek, 0, kWindowFrames);
+      const float silence = mel_.silence_value();
+      for (int m = 0; m < mel_.n_mels(); ++m) {
+        float* row = mel_window_.data() + static_cast<size_t>(m) * kWindowFrames;
+        std::fill(row + keep, row + kWindowFrames, silence);
+      }
+    }
     encoder_.encode(mel_window_.data(), encoded_.data(), callbacks_.cancel);
     decoder_.set_audio(encoded_.data());  // cross-attention K/V, once per window
   }

@@ -72,7 +72,9 @@ struct TranscribeOptions {
   std::vector<int32_t> prefix_tokens;  // the same, as text token ids
 
   // --- token filters
-  float max_initial_timestamp = 1.0f;  // seconds; the first timestamp may not be later
+  // Seconds; the first timestamp may not be later. 0: no limit, as the
+  // reference (its `if options.max_initial_timestamp:`).
+  double max_initial_timestamp = 1.0;
   bool suppress_blank = true;          // no " " or eot as the first sampled token
   // Ids never sampled. -1 stands for the reference's non-speech symbol set
   // (its default suppress_tokens="-1"); an empty list suppresses nothing extra.
@@ -83,7 +85,9 @@ struct TranscribeOptions {
 
   // --- what to transcribe and how to cut it
   double offset = 0;    // seconds: start here
-  double duration = 0;  // seconds after offset to transcribe; 0: to the end
+  // Seconds after offset to transcribe; 0: to the end. As the reference's clip
+  // end, the audio after it is not heard (the encoder gets silence there).
+  double duration = 0;
   // Cut segments longer than this many characters (Unicode code points); 0: no
   // limit. See split_long_segment in transcribe.cc for how times are assigned.
   int max_segment_length = 0;

@@ -184,6 +184,32 @@ TEST(one_beam_is_greedy) {
   CHECK(ids(out) == Seq({'a', 'x'}));
 }
 
+TEST(max_candidates_rounds_half_to_even_as_python) {
+  // BeamSearchDecoder: max_candidates = round(beam_size * patience), Python's
+  // round: 5 * 0.5 = 2.5 -> 2 finished sequences end the search (not 3).
+  // Step 0 (5 beams, 6 candidates): [eot] finishes; a b c d and the
+  // background's lowest id live. Step 1: every live beam says eot for sure:
+  // [a eot] finishes second and the list is full.
+  TableSource src;
+  src.table = {{{}, {{kEot, 0.5}, {'a', 0.2}, {'b', 0.15}, {'c', 0.1}, {'d', 0.05}}}};
+  wn::BeamSearchOptions o;
+  o.beam_size = 5;
+  o.patience = 0.5;
+  wn::BeamSearchDecoder beam(plain_filters(), 224, 448, o);
+  wn::DecodedWindow out;
+  beam.decode(src.prompt(), src.fn(), nullptr, &out);
+  int n_finished = 0;
+  for (const wn::DecodedWindow& w : beam.finished()) n_finished += w.ended_with_eot ? 1 : 0;
+  CHECK(n_finished == 2);
+  // finalize() fills the list up to beam_size with live beams, best first.
+  CHECK(beam.finished().size() == 5);
+  CHECK(ids(out) == Seq({'a'}));  // [eot] alone scores -inf (length 0)
+  // 3 * 0.5 = 1.5 -> 2 and 9 * 0.5 = 4.5 -> 4; 1 * 0.5 = 0.5 -> 0 is invalid.
+  o.beam_size = 1;
+  CHECK_THROWS_CODE(wn::BeamSearchDecoder(plain_filters(), 224, 448, o),
+                    wn::ErrorCode::kInvalidArgument);
+}
+
 TEST(invalid_settings_and_cancellation) {
   wn::BeamSearchOptions o;
   o.beam_size = 0;

@@ -108,6 +108,25 @@ TEST(initial_timestamp_cap_follows_the_option) {
   CHECK(wn::argmax_logit(row2.data(), kTestVocab) == ts(1500));
 }
 
+TEST(initial_timestamp_index_from_seconds_as_the_reference) {
+  // DecodingTask: `if options.max_initial_timestamp:` then
+  // round(max_initial_timestamp / precision), precision = 30 / 1500.
+  // 0 is falsy there: no cap at all (whisper.cpp also treats 0 as none).
+  CHECK(wn::max_initial_timestamp_index(0.0) < 0);
+  CHECK(wn::max_initial_timestamp_index(1.0) == 50);
+  CHECK(wn::max_initial_timestamp_index(0.3) == 15);
+  // Python's round() sends halves to the even integer:
+  // round(0.01 / 0.02) = round(0.5) = 0, round(0.05 / 0.02) = round(2.5) = 2,
+  // round(1.01 / 0.02) = round(50.5) = 50, round(0.03 / 0.02) = round(1.5) = 2.
+  CHECK(wn::max_initial_timestamp_index(0.01) == 0);
+  CHECK(wn::max_initial_timestamp_index(0.05) == 2);
+  CHECK(wn::max_initial_timestamp_index(1.01) == 50);
+  CHECK(wn::max_initial_timestamp_index(0.03) == 2);
+  CHECK(wn::max_initial_timestamp_index(0.55) == 28);  // 27.500000000000004
+  // Past the window it limits nothing, and never overflows.
+  CHECK(wn::max_initial_timestamp_index(1e30) >= 1500);
+}
+
 // --- pairs and monotonic timestamps ---------------------------------------------------
 
 TEST(after_a_lone_opening_timestamp_text_follows) {

@@ -12,7 +12,9 @@
 #include "engine/core/error.h"
 #include "engine/decode/greedy.h"
 #include "engine/decode/logit_filters.h"
+#include "engine/decode/compression_ratio.h"
 #include "engine/decode/quality.h"
+#include "engine/decode/segments.h"
 
 using namespace wn_test;
 
@@ -259,6 +261,21 @@ TEST(measure_window_scores_a_loop_as_repetitive) {
   CHECK(q.no_speech_prob == 0.3f);
   CHECK(wn::measure_window(speech, fake_tokenizer(), 0).compression_ratio < 2.4);
   CHECK(wn::default_temperatures() == std::vector<float>({0.0f, 0.2f, 0.4f, 0.6f, 0.8f, 1.0f}));
+}
+
+TEST(measure_window_strips_the_text_as_python_does) {
+  // The reference's text is tokenizer.decode(tokens).strip(): str.strip()
+  // removes Unicode whitespace too (U+3000, U+00A0, U+2003, U+0085, \x1c..\x1f)
+  // before the compression ratio is taken.
+  const std::string core = "abcabcabcabcabcabcabcabc";
+  const std::string padded = "\xE3\x80\x80\xC2\xA0\x1c " + core + " \xE2\x80\x83\xC2\x85";
+  wn::DecodedWindow w;
+  for (unsigned char ch : padded) w.tokens.push_back({ch, 1.0f, 0.0f});
+  CHECK(wn::measure_window(w, fake_tokenizer(), 0).compression_ratio ==
+        wn::compression_ratio(core));
+  CHECK(wn::python_strip(padded) == core);
+  CHECK(wn::python_strip(" \t\n ") == "");
+  CHECK(wn::python_strip("\xE2\x80\x8B x") == "\xE2\x80\x8B x");  // U+200B is not a space
 }
 
 int main() {

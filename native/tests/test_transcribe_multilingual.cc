@@ -103,6 +103,25 @@ TEST(detects_the_favoured_language_with_99_languages) {
                     wn::ErrorCode::kInvalidArgument);
 }
 
+TEST(detects_on_the_first_30_s_whatever_offset_and_duration_say) {
+  // The reference detects on pad_or_trim(mel) (the audio's first 30 s) before
+  // its window loop; a window elsewhere (offset) or cut short (duration) takes
+  // one more encoder pass of that first window. (The generated model favours
+  // one language whatever the audio, so this checks the path, not the window.)
+  const auto model = model_favouring(51865, wn::language_index("de"));
+  const std::vector<float> audio = quiet_audio(40);
+  for (const auto& [offset, duration] :
+       std::vector<std::pair<double, double>>{{35, 0}, {0, 5}, {31, 3}, {0, 35}}) {
+    wn::TranscribeOptions o = fast();
+    o.sample_len = 8;
+    o.offset = offset;
+    o.duration = duration;
+    const wn::TranscribeResult r = wn::transcribe(*model, audio.data(), audio.size(), o, {});
+    CHECK(r.language == "de");
+    for (const wn::Segment& s : r.segments) CHECK(s.start >= offset && s.end <= 40.0);
+  }
+}
+
 TEST(detects_cantonese_with_the_large_v3_layout) {
   const auto model = model_favouring(51866, wn::language_index("yue"));
   const std::vector<float> audio = quiet_audio(2);

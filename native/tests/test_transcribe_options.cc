@@ -160,6 +160,34 @@ TEST(offset_and_duration_bound_the_segments) {
   CHECK(run(audio, o).segments.empty());
 }
 
+TEST(audio_after_offset_plus_duration_is_not_heard) {
+  // The reference's clip end (transcribe(): mel[:, seek:seek + segment_size],
+  // segment_size <= clip end - seek, then padded): the encoder sees nothing
+  // of the audio after offset + duration. Two files that differ only after
+  // 5 s (beyond the last STFT frame before it, and quieter, so the log-mel's
+  // clamp maximum is the same) transcribe [1 s, 5 s) identically.
+  std::vector<float> a = test_audio(8);
+  std::vector<float> b = a;
+  for (size_t i = 5 * 16000 + 400; i < a.size(); ++i) {
+    a[i] *= 0.3f;
+    b[i] = 0.0f;
+  }
+  wn::TranscribeOptions o = greedy_only();
+  o.no_speech_threshold.reset();
+  o.offset = 1.0;
+  o.duration = 4.0;
+  const wn::TranscribeResult ra = run(a, o);
+  const wn::TranscribeResult rb = run(b, o);
+  CHECK(!ra.segments.empty());
+  CHECK(all_ids(ra) == all_ids(rb));
+  CHECK(ra.segments.size() == rb.segments.size());
+  for (size_t i = 0; i < std::min(ra.segments.size(), rb.segments.size()); ++i) {
+    CHECK(ra.segments[i].avg_logprob == rb.segments[i].avg_logprob);
+    CHECK(ra.segments[i].no_speech_prob == rb.segments[i].no_speech_prob);
+    CHECK(ra.segments[i].start == rb.segments[i].start && ra.segments[i].end == rb.segments[i].end);
+  }
+}
+
 TEST(without_timestamps_gives_one_segment_per_window) {
   const std::vector<float> audio = test_audio(5);
   wn::TranscribeOptions o = greedy_only();

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "engine/core/error.h"
+#include "engine/core/python_round.h"
 #include "engine/decode/quality.h"
 
 namespace wn {
@@ -39,6 +40,14 @@ void top_k(const float* row, int n, int k, std::vector<int32_t>* ids) {
   }
 }
 
+// round(beam_size * patience) with Python's round (halves to even), as the
+// reference; clamped so that absurd values cannot overflow the int.
+int max_beam_candidates(int beam_size, double patience) {
+  const double n = round_half_even(static_cast<double>(beam_size) * patience);
+  if (!(n >= 0)) return 0;  // negative or NaN: rejected by the constructor
+  return n > 1e9 ? 1000000000 : static_cast<int>(n);
+}
+
 }  // namespace
 
 BeamSearchDecoder::BeamSearchDecoder(const LogitFilters& filters, int sample_len, int n_ctx,
@@ -48,7 +57,7 @@ BeamSearchDecoder::BeamSearchDecoder(const LogitFilters& filters, int sample_len
       sample_len_(sample_len),
       n_ctx_(n_ctx),
       options_(options),
-      max_candidates_(static_cast<int>(std::round(options.beam_size * options.patience))),
+      max_candidates_(max_beam_candidates(options.beam_size, options.patience)),
       filtered_(static_cast<size_t>(n_vocab_)) {
   if (options.beam_size < 1 || max_candidates_ < 1 || !std::isfinite(options.patience)) {
     throw Error(ErrorCode::kInvalidArgument,

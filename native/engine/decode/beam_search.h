@@ -41,7 +41,7 @@ using BatchLogitsFn = std::function<const float*(const std::vector<int32_t>& tok
 
 struct BeamSearchOptions {
   int beam_size = 5;
-  double patience = 1.0;                 // max_candidates = round(beam_size * patience)
+  double patience = 1.0;  // max_candidates = round(beam_size * patience), Python's round
   std::optional<double> length_penalty;  // the ranking's (quality.h)
 };
 

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "engine/core/error.h"
+#include "engine/core/python_round.h"
 
 namespace wn {
 namespace {
@@ -94,6 +95,15 @@ void apply_timestamp_rules(float* logits, const SpecialTokens& s, const int32_t*
   enforce_monotonic_timestamps(logits, s, sampled, n_sampled);
   enforce_initial_timestamp(logits, s, n_sampled, max_initial_timestamp_index);
   prefer_timestamps_when_likely(logits, s, isa);
+}
+
+int max_initial_timestamp_index(double seconds) {
+  // The reference: no cap when the option is 0 (`if options.max_initial_timestamp:`),
+  // else Python's round(seconds / precision), precision = 30 s / 1500 positions.
+  // Past 30 s it no longer limits anything.
+  if (!(seconds > 0)) return -1;
+  constexpr double kPrecision = 30.0 / 1500;
+  return static_cast<int>(round_half_even(std::min(seconds, 31.0) / kPrecision));
 }
 
 LogitFilters::LogitFilters(const Tokenizer& tokenizer, const LogitFilterOptions& options)

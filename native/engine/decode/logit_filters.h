@@ -57,11 +57,16 @@ void apply_timestamp_rules(float* logits, const SpecialTokens& s, const int32_t*
                            int n_sampled, int max_initial_timestamp_index,
                            kernels::Isa isa = kernels::Isa::kGeneric);
 
+// The max_initial_timestamp_index for a max_initial_timestamp in seconds, as
+// the reference's DecodingTask: -1 (no cap) for 0, else Python's
+// round(seconds / 0.02) (halves to even: 0.05 s -> 2).
+int max_initial_timestamp_index(double seconds);
+
 struct LogitFilterOptions {
   bool suppress_blank = true;       // reference default
   bool suppress_non_speech = true;  // reference default suppress_tokens="-1"
   bool timestamps = true;           // false: the <|notimestamps|> mode (issue 5)
-  // round(max_initial_timestamp / 0.02): 50 for the reference's 1.0 s; < 0: none
+  // max_initial_timestamp_index(seconds): 50 for the reference's 1.0 s; < 0: none
   int max_initial_timestamp_index = 50;
   std::vector<int32_t> extra_suppressed;  // the user's suppress_tokens (issue 5)
   // The kernel path of the passes over a row of logits (max, argmax,

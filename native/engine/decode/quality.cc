@@ -6,21 +6,9 @@
 #include <string>
 
 #include "engine/decode/compression_ratio.h"
+#include "engine/decode/segments.h"
 
 namespace wn {
-namespace {
-
-// Python's str.strip() whitespace in ASCII (the texts here are UTF-8; the
-// non-ASCII spaces Python also strips are rare in decoded speech).
-std::string strip_ascii_space(const std::string& s) {
-  const char* kSpace = " \t\n\r\f\v\x1c\x1d\x1e\x1f";
-  const size_t begin = s.find_first_not_of(kSpace);
-  if (begin == std::string::npos) return "";
-  const size_t end = s.find_last_not_of(kSpace);
-  return s.substr(begin, end - begin + 1);
-}
-
-}  // namespace
 
 double average_logprob(const DecodedWindow& window) {
   return window.sum_logprob / static_cast<double>(window.tokens.size() + 1);
@@ -33,7 +21,7 @@ WindowQuality measure_window(const DecodedWindow& window, const Tokenizer& token
   for (const SampledToken& t : window.tokens) ids.push_back(t.id);
   WindowQuality q;
   q.avg_logprob = average_logprob(window);
-  q.compression_ratio = compression_ratio(strip_ascii_space(tokenizer.decode(ids)));
+  q.compression_ratio = compression_ratio(python_strip(tokenizer.decode(ids)));
   q.no_speech_prob = no_speech_prob;
   q.temperature = window.temperature;
   return q;

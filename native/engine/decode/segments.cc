@@ -92,23 +92,54 @@ void assemble_text(const int32_t* ids, const Tokenizer& tok, WindowSegment* seg)
 
 }  // namespace
 
+namespace {
+
+// Python's str.isspace() set: ASCII \t..\r, \x1c..\x1f and space, and the
+// Unicode spaces U+0085, U+00A0, U+1680, U+2000..U+200A, U+2028, U+2029,
+// U+202F, U+205F, U+3000.
+bool is_python_space(uint32_t cp) {
+  return cp == ' ' || (cp >= '\t' && cp <= '\r') || (cp >= 0x1C && cp <= 0x1F) || cp == 0x85 ||
+         cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 ||
+         cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
+}
+
+// The code point at text[i] and its length in bytes (text is valid UTF-8; a
+// stray byte counts as one non-space character).
+uint32_t code_point_at(const std::string& text, size_t i, int* len) {
+  const uint8_t b = static_cast<uint8_t>(text[i]);
+  *len = b < 0x80 ? 1 : b < 0xC0 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+  if (i + *len > text.size()) *len = 1;
+  if (*len == 1) return b < 0x80 ? b : 0xFFFD;
+  uint32_t cp = *len == 2 ? b & 0x1F : *len == 3 ? b & 0x0F : b & 0x07;
+  for (int k = 1; k < *len; ++k) cp = (cp << 6) | (static_cast<uint8_t>(text[i + k]) & 0x3F);
+  return cp;
+}
+
+}  // namespace
+
+std::string python_strip(const std::string& text) {
+  size_t begin = 0;
+  while (begin < text.size()) {
+    int len = 0;
+    if (!is_python_space(code_point_at(text, begin, &len))) break;
+    begin += static_cast<size_t>(len);
+  }
+  // From the end: find the last non-space character's end.
+  size_t end = begin;
+  for (size_t i = begin; i < text.size();) {
+    int len = 0;
+    const bool space = is_python_space(code_point_at(text, i, &len));
+    i += static_cast<size_t>(len);
+    if (!space) end = i;
+  }
+  return text.substr(begin, end - begin);
+}
+
 bool has_visible_text(const std::string& text) {
-  // Python's str.isspace() set: ASCII \t..\r, \x1c..\x1f and space, and the
-  // Unicode spaces U+0085, U+00A0, U+1680, U+2000..U+200A, U+2028, U+2029,
-  // U+202F, U+205F, U+3000. The text is valid UTF-8 (it came from the assembler).
-  size_t i = 0;
-  while (i < text.size()) {
-    const uint8_t b = static_cast<uint8_t>(text[i]);
-    const int len = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
-    uint32_t cp = len == 1 ? b : len == 2 ? b & 0x1F : len == 3 ? b & 0x0F : b & 0x07;
-    for (int k = 1; k < len && i + k < text.size(); ++k) {
-      cp = (cp << 6) | (static_cast<uint8_t>(text[i + k]) & 0x3F);
-    }
-    const bool space = cp == ' ' || (cp >= '\t' && cp <= '\r') || (cp >= 0x1C && cp <= 0x1F) ||
-                       cp == 0x85 || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) ||
-                       cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
-    if (!space) return true;
-    i += len;
+  for (size_t i = 0; i < text.size();) {
+    int len = 0;
+    if (!is_python_space(code_point_at(text, i, &len))) return true;
+    i += static_cast<size_t>(len);
   }
   return false;
 }

@@ -55,5 +55,8 @@ WindowSplit split_window(const int32_t* ids, size_t n, const Tokenizer& tokenize
 // Whether text holds anything but whitespace (the reference drops segments whose
 // text.strip() is empty).
 bool has_visible_text(const std::string& text);
+// Python's str.strip() on UTF-8 text: without the leading and trailing
+// characters str.isspace() counts as whitespace (Unicode spaces included).
+std::string python_strip(const std::string& text);
 
 }  // namespace wn

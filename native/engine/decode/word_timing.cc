@@ -21,15 +21,6 @@ bool is_substring(const std::string& needle, const std::string& haystack) {
   return haystack.find(needle) != std::string::npos;
 }
 
-// str.strip() for the whitespace Whisper's text contains.
-std::string strip(const std::string& s) {
-  const char* kSpace = " \t\n\r\f\v";
-  const size_t begin = s.find_first_not_of(kSpace);
-  if (begin == std::string::npos) return "";
-  const size_t end = s.find_last_not_of(kSpace);
-  return s.substr(begin, end - begin + 1);
-}
-
 // Python's round(x, 2) closely enough for times (ties are not a concern here).
 double round_centiseconds(double seconds) {
   return std::round(seconds * 100.0) / 100.0;
@@ -164,7 +155,7 @@ std::vector<WordSpan> split_words(const Tokenizer& tokenizer, const int32_t* tok
   std::vector<WordSpan> words;
   for (WordSpan& r : runs) {
     const bool with_space = !r.text.empty() && r.text[0] == ' ';
-    const bool punctuation = is_substring(strip(r.text), kAsciiPunctuation);
+    const bool punctuation = is_substring(python_strip(r.text), kAsciiPunctuation);
     if (with_space || punctuation || words.empty()) {
       words.push_back(std::move(r));
     } else {
@@ -185,7 +176,7 @@ void merge_punctuation(std::vector<TimedWord>* words, const std::string& prepend
     TimedWord& previous = w[i];
     TimedWord& following = w[j];
     if (!previous.word.empty() && previous.word[0] == ' ' &&
-        is_substring(strip(previous.word), prepend)) {
+        is_substring(python_strip(previous.word), prepend)) {
       following.word = previous.word + following.word;
       following.begin = previous.begin;
       previous.word.clear();
