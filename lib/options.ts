@@ -40,7 +40,11 @@ export interface DecodingOptions {
    * plain greedy decoding, never retried. Default: [0, 0.2, 0.4, 0.6, 0.8, 1].
    */
   temperature?: number | number[];
-  /** Candidates sampled at each temperature above 0; the most likely is kept. Default: 5. */
+  /**
+   * Candidates sampled at each temperature above 0; the most likely is kept.
+   * Default: 1, as the reference library's `transcribe()` (its command line,
+   * and ours, use 5).
+   */
   bestOf?: number;
   /** Beam search width at temperature 0 (0 or 1: greedy). Default: 0. */
   beamSize?: number;
@@ -139,7 +143,7 @@ export const TRANSCRIBE_DEFAULTS = Object.freeze({
   language: 'auto',
   translate: false,
   temperature: Object.freeze([0, 0.2, 0.4, 0.6, 0.8, 1]) as readonly number[],
-  bestOf: 5,
+  bestOf: 1,
   beamSize: 0,
   patience: 1,
   lengthPenalty: null,

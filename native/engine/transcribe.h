@@ -31,8 +31,9 @@ struct TranscribeOptions {
   // next temperature. Must be non-empty and each >= 0.
   std::vector<float> temperatures = {0.0f, 0.2f, 0.4f, 0.6f, 0.8f, 1.0f};
   // Candidates sampled at each temperature > 0; the best by
-  // sum_logprob / length is kept. >= 1.
-  int best_of = 5;
+  // sum_logprob / length is kept. >= 1. 1 as the reference library's
+  // transcribe() (DecodingOptions.best_of None); its command line uses 5.
+  int best_of = 1;
   uint64_t seed = 0;  // of the sampling RNG: the same seed gives the same result
   // The most tokens sampled per window; 0: n_text_ctx / 2 (224), the reference's default.
   int sample_len = 0;

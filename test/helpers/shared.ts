@@ -21,7 +21,7 @@ export const TEST_THREADS = 2;
 /**
  * Plain greedy decoding. With the random model every window fails the
  * reference's quality thresholds, so the default fallback decodes it again at
- * five more temperatures, five candidates each (~26x the work). Tests of
+ * five more temperatures (~6x the work; the CLI's 5 candidates each: ~26x). Tests of
  * structure and host behaviour use this; test/api/decoding.test.ts covers the
  * fallback and the other decoding options.
  */
