@@ -109,15 +109,18 @@ namespace {
 // Keys of every head transposed to [head][d_head][ld_kt] so a kernel can
 // multiply a block of queries by many keys with vector loads along keys.
 // f16 keys are widened on the way (a row of d_head at a time, by the ISA).
+// Row length of the transposed keys: whole key tiles of every ISA (64 keys),
+// plus one cache line so that the d_head rows of a tile do not all fall into
+// the same few L1 sets (a row stride of 1536 floats is 1.5 x 4 KiB).
+int64_t transposed_key_row(int n_kv) {
+  return (int64_t)(n_kv + 63) / 64 * 64 + 16;
+}
+
 void transpose_keys(const Context& ctx, const IsaKernels& kern, AttentionArgs& at, int n_head,
-                    std::vector<float>& buf) {
-  // Whole key tiles of every ISA (64 keys), plus one cache line so that the
-  // d_head rows of a tile do not all fall into the same few L1 sets (a row
-  // stride of 1536 floats is 1.5 x 4 KiB).
-  at.ld_kt = (at.n_kv + 63) / 64 * 64 + 16;
+                    float* buf) {
+  at.ld_kt = transposed_key_row(at.n_kv);
   at.kt_head_stride = at.ld_kt * at.d_head;
-  buf.resize((size_t)(at.kt_head_stride * n_head));
-  at.kt = buf.data();
+  at.kt = buf;
   const int64_t key_block = 64;
   const int64_t n_key_blocks = (at.n_kv + key_block - 1) / key_block;
   run_tasks(ctx, n_head * n_key_blocks, true, [&](int64_t task, int) {
@@ -147,7 +150,7 @@ void transpose_keys(const Context& ctx, const IsaKernels& kern, AttentionArgs& a
 }
 
 // attention() for either storage of K/V: `at` has k/v or k16/v16 set.
-void attention_impl(const Context& ctx, AttentionArgs& at, int n_head) {
+void attention_impl(const Context& ctx, AttentionArgs& at, int n_head, float* key_scratch) {
   const int n_q = at.n_q, n_kv = at.n_kv, d_head = at.d_head;
   if (n_q < 0 || n_kv < 0 || n_head <= 0 || d_head <= 0) {
     invalid("attention: bad shape n_q=" + std::to_string(n_q) + " n_kv=" + std::to_string(n_kv) +
@@ -191,8 +194,15 @@ void attention_impl(const Context& ctx, AttentionArgs& at, int n_head) {
     return;
   }
   // The encoder: blocks of query rows per head, keys transposed once.
-  thread_local std::vector<float> kt_buffer;
-  if (kern.wants_transposed_keys && n_kv > 0) transpose_keys(ctx, kern, at, n_head, kt_buffer);
+  std::vector<float> own_keys;  // only when the caller lent no scratch
+  if (kern.wants_transposed_keys && n_kv > 0) {
+    float* keys = key_scratch;
+    if (keys == nullptr) {
+      own_keys.resize(attention_key_scratch_floats(n_kv, n_head, d_head));
+      keys = own_keys.data();
+    }
+    transpose_keys(ctx, kern, at, n_head, keys);
+  }
   const int block = kern.attention_block_rows;
   const int64_t n_blocks = (n_q + block - 1) / block;
   const size_t scratch_floats = kern.attention_scratch_floats(n_kv, d_head);
@@ -207,13 +217,18 @@ void attention_impl(const Context& ctx, AttentionArgs& at, int n_head) {
 
 }  // namespace
 
+size_t attention_key_scratch_floats(int n_kv, int n_head, int d_head) {
+  if (n_kv <= 0 || n_head <= 0 || d_head <= 0) return 0;
+  return (size_t)transposed_key_row(n_kv) * d_head * n_head;
+}
+
 void attention(const Context& ctx, const float* q, int64_t ldq, int n_q, const float* k,
                int64_t ldk, const float* v, int64_t ldv, int n_kv, int n_head, int d_head,
-               float scale, int causal_offset, float* out, int64_t ldo) {
+               float scale, int causal_offset, float* out, int64_t ldo, float* key_scratch) {
   AttentionArgs at = {
       q,   ldq, n_q,     k,       ldk,    v,      ldv,     n_kv, d_head, scale, causal_offset,
       out, ldo, nullptr, nullptr, d_head, d_head, nullptr, 0,    0};
-  attention_impl(ctx, at, n_head);
+  attention_impl(ctx, at, n_head, key_scratch);
 }
 
 void attention(const Context& ctx, const float* q, int64_t ldq, int n_q, const uint16_t* k,
@@ -240,7 +255,7 @@ void attention(const Context& ctx, const float* q, int64_t ldq, int n_q, const u
                       nullptr,
                       0,
                       0};
-  attention_impl(ctx, at, n_head);
+  attention_impl(ctx, at, n_head, nullptr);
 }
 
 void layer_norm(const Context& ctx, const float* x, int64_t ldx, int m, int n, const float* gamma,

@@ -106,9 +106,14 @@ void linear_rows(const Context& ctx, const float* a, int64_t lda, int m, const R
 //   head h uses columns [h*d_head, (h+1)*d_head) of each.
 //   out_i = Σ_t softmax_t(scale · q_i·k_t) v_t, over t allowed by the mask:
 //   causal_offset < 0: no mask; otherwise query i sees t <= causal_offset + i.
+//   key_scratch (optional): attention_key_scratch_floats(n_kv, n_head, d_head)
+//   floats the call may use for the keys re-laid out per head (many queries
+//   only); without it the call allocates them for its own duration.
 void attention(const Context& ctx, const float* q, int64_t ldq, int n_q, const float* k,
                int64_t ldk, const float* v, int64_t ldv, int n_kv, int n_head, int d_head,
-               float scale, int causal_offset, float* out, int64_t ldo);
+               float scale, int causal_offset, float* out, int64_t ldo,
+               float* key_scratch = nullptr);
+size_t attention_key_scratch_floats(int n_kv, int n_head, int d_head);
 
 // The same with keys and values stored as f16 and widened as they are read
 // (the decoder's cross-attention cache: half the bytes to stream per token).

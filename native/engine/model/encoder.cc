@@ -78,7 +78,9 @@ void im2col_time_major(ThreadPool& pool, const float* in, int n_channels, int n_
 
 namespace {
 
-// The scratch layout: h [n_ctx][d], qkv [n_ctx][3d], chunk [kChunkRows][width].
+// The scratch layout: h [n_ctx][d], qkv [n_ctx][3d], chunk [kChunkRows][width]
+// (the MLP hidden rows or im2col patches; during attention, the keys
+// transposed per head).
 struct ScratchLayout {
   int64_t h_size, qkv_size, chunk_size;
   int64_t total() const { return h_size + qkv_size + chunk_size; }
@@ -87,8 +89,11 @@ struct ScratchLayout {
 ScratchLayout scratch_layout(const HParams& hp) {
   const int64_t ctx = hp.n_audio_ctx, d = hp.n_audio_state;
   const int64_t chunk_width = std::max({4 * d, int64_t{kConvWidth} * hp.n_mels, kConvWidth * d});
+  const int64_t keys = static_cast<int64_t>(kernels::attention_key_scratch_floats(
+      hp.n_audio_ctx, hp.n_audio_head, hp.n_audio_state / hp.n_audio_head));
   // qkv >= conv1's output, n_frames * d = ctx * 2d.
-  return {cache_lines(ctx * d), cache_lines(ctx * 3 * d), cache_lines(kChunkRows * chunk_width)};
+  return {cache_lines(ctx * d), cache_lines(ctx * 3 * d),
+          cache_lines(std::max(kChunkRows * chunk_width, keys))};
 }
 
 }  // namespace
@@ -172,7 +177,8 @@ void Encoder::attention(const EncoderBlock& b, float* x) {
   kernels::linear(ctx, h, d, n_ctx_, b.qkv, qkv, d3, kernels::Epilogue{b.qkv_bias.data()});
   // h is free again: it takes the attention output.
   kernels::attention(ctx, qkv, d3, n_ctx_, qkv + d, d3, qkv + 2 * d, d3, n_ctx_, n_head, d_head,
-                     1.0f / std::sqrt(static_cast<float>(d_head)), /*causal_offset=*/-1, h, d);
+                     1.0f / std::sqrt(static_cast<float>(d_head)), /*causal_offset=*/-1, h, d,
+                     /*key_scratch=*/chunk_);
   kernels::linear(ctx, h, d, n_ctx_, b.attn_out, x, d,
                   kernels::Epilogue{b.attn_out_bias.data(), /*gelu=*/false, /*accumulate=*/true});
 }

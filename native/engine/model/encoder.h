@@ -42,7 +42,7 @@ class Encoder {
   PageBuffer own_scratch_;  // empty when the caller lent the scratch
   float* h_;                // [n_ctx][d]: LayerNorm output, then attention output
   float* qkv_;              // [n_ctx][3d]: q|k|v; conv1's output in the stem
-  float* chunk_;            // [kChunkRows][chunk_width_]: MLP hidden or im2col patches
+  float* chunk_;  // [kChunkRows][chunk_width_]: MLP hidden or im2col patches; transposed keys
 };
 
 }  // namespace wn
