@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / n);
   }
   std::sort(per_token.begin(), per_token.end());
-  std::printf("decoder per token (pos ~50, %d threads): min %.3f ms, median %.3f ms\n",
-              opt.threads, per_token[0] * 1e3, per_token[per_token.size() / 2] * 1e3);
+  std::printf("decoder per token (pos ~50, %d threads): min %.3f ms, median %.3f ms\n", opt.threads,
+              per_token[0] * 1e3, per_token[per_token.size() / 2] * 1e3);
   return 0;
 }

@@ -51,7 +51,8 @@ Napi::Value MeasurePeakGflops(const Napi::CallbackInfo& info) {
   const int threads = info[0].As<Napi::Number>().Int32Value();
   const double seconds = info[1].As<Napi::Number>().DoubleValue();
   if (threads < 1 || threads > 256 || !(seconds > 0 && seconds <= 60)) {
-    throw_js_error(env, "ERR_INVALID_ARG_VALUE", "Expected threads in [1, 256] and seconds in (0, 60]");
+    throw_js_error(env, "ERR_INVALID_ARG_VALUE",
+                   "Expected threads in [1, 256] and seconds in (0, 60]");
   }
   return Napi::Number::New(env, wn::kernels::measure_peak_gflops(threads, seconds));
 }
@@ -66,7 +67,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("loadModel", Napi::Function::New<LoadModel>(env, "loadModel"));
   exports.Set("supportedIsas", Napi::Function::New<SupportedIsas>(env, "supportedIsas"));
   exports.Set("bestIsa", Napi::Function::New<BestIsa>(env, "bestIsa"));
-  exports.Set("measurePeakGflops", Napi::Function::New<MeasurePeakGflops>(env, "measurePeakGflops"));
+  exports.Set("measurePeakGflops",
+              Napi::Function::New<MeasurePeakGflops>(env, "measurePeakGflops"));
   exports.Set("NativeModel", ModelWrap::DefineClass(env));
   exports.Set("napiVersion", NAPI_VERSION);
   return exports;

@@ -202,8 +202,8 @@ class WindowLoop {
     while (seek < range.end) {
       throw_if_cancelled(callbacks_.cancel);
       const int64_t window_frames = std::min<int64_t>(kWindowFrames, range.end - seek);
-      if (language_index_ < 0 && !(seek == 0 && (range.end >= mel_.content_frames() ||
-                                                 range.end >= kWindowFrames))) {
+      if (language_index_ < 0 &&
+          !(seek == 0 && (range.end >= mel_.content_frames() || range.end >= kWindowFrames))) {
         // The reference detects on the audio's first 30 s (pad_or_trim(mel)),
         // whatever part of it is transcribed: that window, whole, when the
         // first one transcribed is not it.

@@ -76,7 +76,7 @@ struct TranscribeOptions {
   // Seconds; the first timestamp may not be later. 0: no limit, as the
   // reference (its `if options.max_initial_timestamp:`).
   double max_initial_timestamp = 1.0;
-  bool suppress_blank = true;          // no " " or eot as the first sampled token
+  bool suppress_blank = true;  // no " " or eot as the first sampled token
   // Ids never sampled. -1 stands for the reference's non-speech symbol set
   // (its default suppress_tokens="-1"); an empty list suppresses nothing extra.
   std::vector<int32_t> suppress_tokens = {-1};
@@ -85,7 +85,7 @@ struct TranscribeOptions {
   bool without_timestamps = false;
 
   // --- what to transcribe and how to cut it
-  double offset = 0;    // seconds: start here
+  double offset = 0;  // seconds: start here
   // Seconds after offset to transcribe; 0: to the end. As the reference's clip
   // end, the audio after it is not heard (the encoder gets silence there).
   double duration = 0;

@@ -1,6 +1,10 @@
 // A minimal test harness for the C++ tests (we vendor no test framework).
 //
-//   TEST(name) { CHECK(a == b); CHECK_NEAR(x, y, 1e-6); CHECK_THROWS_CODE(expr, wn::ErrorCode::kModelFormat); }
+//   TEST(name) {
+//     CHECK(a == b);
+//     CHECK_NEAR(x, y, 1e-6);
+//     CHECK_THROWS_CODE(expr, wn::ErrorCode::kModelFormat);
+//   }
 //   int main() { return wn_test::run_all(); }
 //
 // Each test prints "ok"/"FAIL" with the failing expression; run_all returns
@@ -31,7 +35,9 @@ inline int& failures() {
 }
 
 struct Register {
-  Register(const char* name, std::function<void()> fn) { registry().push_back({name, std::move(fn)}); }
+  Register(const char* name, std::function<void()> fn) {
+    registry().push_back({name, std::move(fn)});
+  }
 };
 
 // The shared/ test data folder: $WHISPER_SHARED, else the path CMake baked in.
@@ -66,46 +72,46 @@ inline int run_all() {
 
 #define WN_CAT2(a, b) a##b
 #define WN_CAT(a, b) WN_CAT2(a, b)
-#define TEST(name)                                                        \
-  static void name();                                                     \
-  static wn_test::Register WN_CAT(wn_register_, name)(#name, name);       \
+#define TEST(name)                                                  \
+  static void name();                                               \
+  static wn_test::Register WN_CAT(wn_register_, name)(#name, name); \
   static void name()
 
-#define CHECK(cond)                                                              \
-  do {                                                                           \
-    if (!(cond)) {                                                               \
-      std::printf("  %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);     \
-      wn_test::failures()++;                                                     \
-    }                                                                            \
+#define CHECK(cond)                                                          \
+  do {                                                                       \
+    if (!(cond)) {                                                           \
+      std::printf("  %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
+      wn_test::failures()++;                                                 \
+    }                                                                        \
   } while (0)
 
-#define CHECK_NEAR(a, b, tol)                                                          \
-  do {                                                                                 \
-    const double wn_a = (a), wn_b = (b);                                               \
-    if (!(std::fabs(wn_a - wn_b) <= (tol))) {                                          \
-      std::printf("  %s:%d: %s = %.9g, %s = %.9g, |diff| > %g\n", __FILE__, __LINE__, #a, \
-                  wn_a, #b, wn_b, (double)(tol));                                      \
-      wn_test::failures()++;                                                           \
-    }                                                                                  \
+#define CHECK_NEAR(a, b, tol)                                                                   \
+  do {                                                                                          \
+    const double wn_a = (a), wn_b = (b);                                                        \
+    if (!(std::fabs(wn_a - wn_b) <= (tol))) {                                                   \
+      std::printf("  %s:%d: %s = %.9g, %s = %.9g, |diff| > %g\n", __FILE__, __LINE__, #a, wn_a, \
+                  #b, wn_b, (double)(tol));                                                     \
+      wn_test::failures()++;                                                                    \
+    }                                                                                           \
   } while (0)
 
 // Expects expr to throw wn::Error with the given code.
-#define CHECK_THROWS_CODE(expr, expected_code)                                              \
-  do {                                                                                      \
-    bool wn_threw = false;                                                                  \
-    try {                                                                                   \
-      (void)(expr);                                                                         \
-    } catch (const wn::Error& wn_e) {                                                       \
-      wn_threw = true;                                                                      \
-      if (wn_e.code() != (expected_code)) {                                                 \
-        std::printf("  %s:%d: %s threw %s (%s), expected %s\n", __FILE__, __LINE__, #expr,  \
-                    wn::error_code_name(wn_e.code()), wn_e.what(),                          \
-                    wn::error_code_name(expected_code));                                    \
-        wn_test::failures()++;                                                              \
-      }                                                                                     \
-    }                                                                                       \
-    if (!wn_threw) {                                                                        \
-      std::printf("  %s:%d: %s did not throw\n", __FILE__, __LINE__, #expr);                \
-      wn_test::failures()++;                                                                \
-    }                                                                                       \
+#define CHECK_THROWS_CODE(expr, expected_code)                                             \
+  do {                                                                                     \
+    bool wn_threw = false;                                                                 \
+    try {                                                                                  \
+      (void)(expr);                                                                        \
+    } catch (const wn::Error& wn_e) {                                                      \
+      wn_threw = true;                                                                     \
+      if (wn_e.code() != (expected_code)) {                                                \
+        std::printf("  %s:%d: %s threw %s (%s), expected %s\n", __FILE__, __LINE__, #expr, \
+                    wn::error_code_name(wn_e.code()), wn_e.what(),                         \
+                    wn::error_code_name(expected_code));                                   \
+        wn_test::failures()++;                                                             \
+      }                                                                                    \
+    }                                                                                      \
+    if (!wn_threw) {                                                                       \
+      std::printf("  %s:%d: %s did not throw\n", __FILE__, __LINE__, #expr);               \
+      wn_test::failures()++;                                                               \
+    }                                                                                      \
   } while (0)

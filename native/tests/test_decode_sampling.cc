@@ -10,9 +10,9 @@
 #include "check.h"
 #include "decode_test_vocab.h"
 #include "engine/core/error.h"
+#include "engine/decode/compression_ratio.h"
 #include "engine/decode/greedy.h"
 #include "engine/decode/logit_filters.h"
-#include "engine/decode/compression_ratio.h"
 #include "engine/decode/quality.h"
 #include "engine/decode/segments.h"
 

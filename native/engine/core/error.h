@@ -9,15 +9,15 @@
 namespace wn {
 
 enum class ErrorCode {
-  kModelNotFound,         // ERR_MODEL_NOT_FOUND: the path does not exist or cannot be opened
-  kModelFormat,           // ERR_MODEL_FORMAT: not a ggml Whisper file, or inconsistent contents
-  kModelTruncated,        // ERR_MODEL_TRUNCATED: the file ends inside a record
-  kUnsupportedTensorType, // ERR_UNSUPPORTED_TENSOR_TYPE: a tensor type this build cannot run
-  kInvalidArgument,       // ERR_INVALID_ARG_VALUE: a value the engine cannot use (shape, token id, ...)
-  kInvalidAudio,          // ERR_INVALID_AUDIO: NaN/Inf samples and the like
-  kAborted,               // ERR_ABORTED: the caller's abort flag was raised
-  kOutOfMemory,           // ERR_OUT_OF_MEMORY
-  kInternal,              // ERR_INTERNAL: a broken engine invariant (a bug)
+  kModelNotFound,          // ERR_MODEL_NOT_FOUND: the path does not exist or cannot be opened
+  kModelFormat,            // ERR_MODEL_FORMAT: not a ggml Whisper file, or inconsistent contents
+  kModelTruncated,         // ERR_MODEL_TRUNCATED: the file ends inside a record
+  kUnsupportedTensorType,  // ERR_UNSUPPORTED_TENSOR_TYPE: a tensor type this build cannot run
+  kInvalidArgument,  // ERR_INVALID_ARG_VALUE: a value the engine cannot use (shape, token id, ...)
+  kInvalidAudio,     // ERR_INVALID_AUDIO: NaN/Inf samples and the like
+  kAborted,          // ERR_ABORTED: the caller's abort flag was raised
+  kOutOfMemory,      // ERR_OUT_OF_MEMORY
+  kInternal,         // ERR_INTERNAL: a broken engine invariant (a bug)
 };
 
 // The string code JavaScript sees, e.g. "ERR_MODEL_FORMAT".

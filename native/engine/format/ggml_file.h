@@ -90,11 +90,11 @@ struct TensorView {
 struct ModelFile {
   std::shared_ptr<const FileBytes> bytes;  // keeps every pointer below valid
   HParams hparams;
-  int32_t n_mel_filters = 0;      // rows of the filterbank (== hparams.n_mels)
-  int32_t n_fft_bins = 0;         // columns (201)
-  std::vector<float> mel_filters; // [n_mel_filters][n_fft_bins]
-  std::vector<std::string> vocab; // raw bytes of each stored token; id = index
-  std::vector<TensorView> tensors;  // in file order
+  int32_t n_mel_filters = 0;                      // rows of the filterbank (== hparams.n_mels)
+  int32_t n_fft_bins = 0;                         // columns (201)
+  std::vector<float> mel_filters;                 // [n_mel_filters][n_fft_bins]
+  std::vector<std::string> vocab;                 // raw bytes of each stored token; id = index
+  std::vector<TensorView> tensors;                // in file order
   std::unordered_map<std::string, size_t> index;  // name -> position in `tensors`
 
   const TensorView* find(const std::string& name) const;

@@ -41,25 +41,25 @@ namespace {
 
 // 12 independent accumulator chains: enough to hide FMA latency (4 cycles) on
 // two FMA pipes. Every chain feeds the returned sum, so none can be dropped.
-#define WN_PEAK_CHAINS(V, SET1, FMA, ADD)                                               \
-  V c0 = SET1(0.f), c1 = SET1(1.f), c2 = SET1(2.f), c3 = SET1(3.f), c4 = SET1(4.f),     \
-    c5 = SET1(5.f), c6 = SET1(6.f), c7 = SET1(7.f), c8 = SET1(8.f), c9 = SET1(9.f),     \
-    c10 = SET1(10.f), c11 = SET1(11.f);                                                 \
-  const V mul = SET1(0.999999f), inc = SET1(1e-7f);                                     \
-  for (long it = 0; it < iters; ++it) {                                                 \
-    c0 = FMA(c0, mul, inc);                                                             \
-    c1 = FMA(c1, mul, inc);                                                             \
-    c2 = FMA(c2, mul, inc);                                                             \
-    c3 = FMA(c3, mul, inc);                                                             \
-    c4 = FMA(c4, mul, inc);                                                             \
-    c5 = FMA(c5, mul, inc);                                                             \
-    c6 = FMA(c6, mul, inc);                                                             \
-    c7 = FMA(c7, mul, inc);                                                             \
-    c8 = FMA(c8, mul, inc);                                                             \
-    c9 = FMA(c9, mul, inc);                                                             \
-    c10 = FMA(c10, mul, inc);                                                           \
-    c11 = FMA(c11, mul, inc);                                                           \
-  }                                                                                     \
+#define WN_PEAK_CHAINS(V, SET1, FMA, ADD)                                                \
+  V c0 = SET1(0.f), c1 = SET1(1.f), c2 = SET1(2.f), c3 = SET1(3.f), c4 = SET1(4.f),      \
+    c5 = SET1(5.f), c6 = SET1(6.f), c7 = SET1(7.f), c8 = SET1(8.f), c9 = SET1(9.f),      \
+    c10 = SET1(10.f), c11 = SET1(11.f);                                                  \
+  const V mul = SET1(0.999999f), inc = SET1(1e-7f);                                      \
+  for (long it = 0; it < iters; ++it) {                                                  \
+    c0 = FMA(c0, mul, inc);                                                              \
+    c1 = FMA(c1, mul, inc);                                                              \
+    c2 = FMA(c2, mul, inc);                                                              \
+    c3 = FMA(c3, mul, inc);                                                              \
+    c4 = FMA(c4, mul, inc);                                                              \
+    c5 = FMA(c5, mul, inc);                                                              \
+    c6 = FMA(c6, mul, inc);                                                              \
+    c7 = FMA(c7, mul, inc);                                                              \
+    c8 = FMA(c8, mul, inc);                                                              \
+    c9 = FMA(c9, mul, inc);                                                              \
+    c10 = FMA(c10, mul, inc);                                                            \
+    c11 = FMA(c11, mul, inc);                                                            \
+  }                                                                                      \
   const V total = ADD(ADD(ADD(ADD(c0, c1), ADD(c2, c3)), ADD(ADD(c4, c5), ADD(c6, c7))), \
                       ADD(ADD(c8, c9), ADD(c10, c11)));
 
@@ -90,9 +90,15 @@ float fma_chains_neon(long iters) {
 }
 #endif
 
-float scalar_set1(float x) { return x; }
-float scalar_fma(float a, float b, float c) { return std::fma(a, b, c); }
-float scalar_add(float a, float b) { return a + b; }
+float scalar_set1(float x) {
+  return x;
+}
+float scalar_fma(float a, float b, float c) {
+  return std::fma(a, b, c);
+}
+float scalar_add(float a, float b) {
+  return a + b;
+}
 
 float fma_chains_scalar(long iters) {
   WN_PEAK_CHAINS(float, scalar_set1, scalar_fma, scalar_add)
