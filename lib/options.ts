@@ -203,7 +203,10 @@ export interface Segment {
   text: string;
   /** The segment's text tokens (no timestamp or special tokens). */
   tokens: Token[];
-  /** The temperature of the window's decoding this segment came from (0: greedy). */
+  /**
+   * The temperature of the window's decoding this segment came from (0: greedy): one of
+   * `options.temperature`, the very number given.
+   */
   temperature: number;
   /** Average log-probability of that decoding's tokens. */
   avgLogprob: number;

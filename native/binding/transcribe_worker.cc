@@ -22,7 +22,7 @@ Napi::Object segment_to_js(Napi::Env env, const wn::Segment& segment, bool with_
     tokens.Set(static_cast<uint32_t>(i), token);
   }
   out.Set("tokens", tokens);
-  out.Set("temperature", static_cast<double>(segment.temperature));
+  out.Set("temperature", segment.temperature);
   out.Set("avgLogprob", segment.avg_logprob);
   out.Set("compressionRatio", segment.compression_ratio);
   out.Set("noSpeechProb", static_cast<double>(segment.no_speech_prob));

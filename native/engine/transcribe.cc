@@ -53,7 +53,7 @@ void check_options(const TranscribeOptions& o) {
             "; expected a number of seconds >= 0");
   }
   if (o.temperatures.empty()) invalid("temperatures is empty; expected at least one value");
-  for (float t : o.temperatures) {
+  for (double t : o.temperatures) {
     if (!(t >= 0) || !std::isfinite(t)) {
       invalid("a temperature is " + std::to_string(t) + "; expected a finite value >= 0");
     }
@@ -202,8 +202,8 @@ class WindowLoop {
     while (seek < range.end) {
       throw_if_cancelled(callbacks_.cancel);
       const int64_t window_frames = std::min<int64_t>(kWindowFrames, range.end - seek);
-      if (language_index_ < 0 && !(seek == 0 && (range.end >= mel_.content_frames() ||
-                                                 range.end >= kWindowFrames))) {
+      if (language_index_ < 0 &&
+          !(seek == 0 && (range.end >= mel_.content_frames() || range.end >= kWindowFrames))) {
         // The reference detects on the audio's first 30 s (pad_or_trim(mel)),
         // whatever part of it is transcribed: that window, whole, when the
         // first one transcribed is not it.
@@ -237,7 +237,7 @@ class WindowLoop {
         for (size_t i = 0; i < pieces_.size(); ++i)
           emit_segment(pieces_[i], words_[i], window, result);
         // The reference drops the prompt after a window it had to sample hot.
-        if (!options_.condition_on_previous_text || window.quality.temperature > 0.5f) {
+        if (!options_.condition_on_previous_text || window.quality.temperature > 0.5) {
           history_.clear();
         }
         seek = split.next_seek_frames;
@@ -312,7 +312,7 @@ class WindowLoop {
     FedPrompt fed;
     sampler_.feed_prompt(prompt, sot_index, logits, callbacks_.cancel, &fed);
     WindowDecoding kept;
-    for (float temperature : options_.temperatures) {
+    for (double temperature : options_.temperatures) {
       if (temperature == 0 && beam_) {
         beam_caches_->start(fed.n_prompt);
         const BatchLogitsFn step = [this](const std::vector<int32_t>& tokens,
@@ -334,7 +334,7 @@ class WindowLoop {
 
   // One candidate at temperature 0, best_of above it; each starts from the
   // fed prompt (the decoder's cache is cut back to it).
-  void sample_candidates(const FedPrompt& fed, float temperature, const LogitsFn& logits) {
+  void sample_candidates(const FedPrompt& fed, double temperature, const LogitsFn& logits) {
     const size_t n_candidates = temperature > 0 ? static_cast<size_t>(options_.best_of) : 1;
     candidates_.resize(n_candidates);
     for (DecodedWindow& candidate : candidates_) {

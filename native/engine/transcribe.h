@@ -28,8 +28,11 @@ struct TranscribeOptions {
   // --- sampling and the quality fallback
   // Each window is decoded at temperatures[0]; when the result is too
   // repetitive or too unlikely (thresholds below) it is decoded again at the
-  // next temperature. Must be non-empty and each >= 0.
-  std::vector<float> temperatures = {0.0f, 0.2f, 0.4f, 0.6f, 0.8f, 1.0f};
+  // next temperature. Must be non-empty and each >= 0. Doubles, as the
+  // caller gave them: they are reported back unchanged (Segment::temperature)
+  // and compared as the reference does (> 0.5 resets the prompt); sampling
+  // divides the logits by the float nearest to each (greedy.h).
+  std::vector<double> temperatures = {0.0, 0.2, 0.4, 0.6, 0.8, 1.0};
   // Candidates sampled at each temperature > 0; the best by
   // sum_logprob / length is kept. >= 1. 1 as the reference library's
   // transcribe() (DecodingOptions.best_of None); its command line uses 5.
@@ -76,7 +79,7 @@ struct TranscribeOptions {
   // Seconds; the first timestamp may not be later. 0: no limit, as the
   // reference (its `if options.max_initial_timestamp:`).
   double max_initial_timestamp = 1.0;
-  bool suppress_blank = true;          // no " " or eot as the first sampled token
+  bool suppress_blank = true;  // no " " or eot as the first sampled token
   // Ids never sampled. -1 stands for the reference's non-speech symbol set
   // (its default suppress_tokens="-1"); an empty list suppresses nothing extra.
   std::vector<int32_t> suppress_tokens = {-1};
@@ -85,7 +88,7 @@ struct TranscribeOptions {
   bool without_timestamps = false;
 
   // --- what to transcribe and how to cut it
-  double offset = 0;    // seconds: start here
+  double offset = 0;  // seconds: start here
   // Seconds after offset to transcribe; 0: to the end. As the reference's clip
   // end, the audio after it is not heard (the encoder gets silence there).
   double duration = 0;
@@ -122,7 +125,7 @@ struct Segment {
   std::vector<TokenResult> tokens;  // text tokens and timestamp tokens as decoded
   std::vector<WordResult> words;    // with word_timestamps only
   // The window's decoding this segment came from (shared by its segments):
-  float temperature = 0;         // the temperature of the kept decoding
+  double temperature = 0;        // of the kept decoding: one of options.temperatures, exactly
   double avg_logprob = 0;        // sum_logprob / (sampled tokens + 1)
   double compression_ratio = 0;  // of the window's text
   float no_speech_prob = 0;      // p(<|nospeech|>) at the sot position

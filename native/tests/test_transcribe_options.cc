@@ -43,7 +43,7 @@ std::vector<float> test_audio(double seconds) {
 
 wn::TranscribeOptions greedy_only() {
   wn::TranscribeOptions o;
-  o.temperatures = {0.0f};
+  o.temperatures = {0.0};
   return o;
 }
 
@@ -85,7 +85,7 @@ TEST(greedy_segments_carry_their_window_quality) {
   CHECK(r.language == "en");
   CHECK(all_ids(r).size() <= static_cast<size_t>(kSampleLen));  // one window, capped
   for (const wn::Segment& s : r.segments) {
-    CHECK(s.temperature == 0.0f);
+    CHECK(s.temperature == 0.0);
     CHECK(s.avg_logprob < 0 && s.avg_logprob > -30);
     CHECK(s.compression_ratio > 0);
     CHECK(s.no_speech_prob >= 0 && s.no_speech_prob <= 1);
@@ -95,7 +95,7 @@ TEST(greedy_segments_carry_their_window_quality) {
 TEST(fallback_retries_hot_and_is_reproducible_by_seed) {
   const std::vector<float> audio = test_audio(4);
   wn::TranscribeOptions o;
-  o.temperatures = {0.0f, 0.6f};
+  o.temperatures = {0.0, 0.6};
   o.best_of = 2;
   o.seed = 7;
   o.no_speech_threshold.reset();
@@ -104,9 +104,9 @@ TEST(fallback_retries_hot_and_is_reproducible_by_seed) {
   print_quality("fallback", a);
   CHECK(all_ids(a) == all_ids(b));
   for (const wn::Segment& s : a.segments) {
-    CHECK(s.temperature == 0.0f || s.temperature == 0.6f);
+    CHECK(s.temperature == 0.0 || s.temperature == 0.6);
     // Kept at 0 only when the window passed the rules.
-    if (s.temperature == 0.0f) CHECK(s.avg_logprob >= -1.0 && s.compression_ratio <= 2.4);
+    if (s.temperature == 0.0) CHECK(s.avg_logprob >= -1.0 && s.compression_ratio <= 2.4);
   }
   // The random model's text fails them, so T = 0.6 is reached; the greedy
   // result differs from the sampled one.
@@ -117,7 +117,7 @@ TEST(fallback_retries_hot_and_is_reproducible_by_seed) {
   }());
   if (!greedy.segments.empty() &&
       (greedy.segments[0].avg_logprob < -1.0 || greedy.segments[0].compression_ratio > 2.4)) {
-    CHECK(!a.segments.empty() && a.segments[0].temperature == 0.6f);
+    CHECK(!a.segments.empty() && a.segments[0].temperature == 0.6);
     CHECK(all_ids(a) != all_ids(greedy));
     o.seed = 8;
     CHECK(all_ids(run(audio, o)) != all_ids(a));
@@ -261,7 +261,7 @@ TEST(prompt_is_reset_after_a_window_sampled_above_half) {
   size_t windows = 0;
   wn::TranscribeCallbacks cb;
   cb.on_progress = [&](double) { windows++; };
-  auto ids_with = [&](float temperature, bool condition) {
+  auto ids_with = [&](double temperature, bool condition) {
     o.temperatures = {temperature};
     o.condition_on_previous_text = condition;
     windows = 0;
@@ -270,8 +270,8 @@ TEST(prompt_is_reset_after_a_window_sampled_above_half) {
     CHECK(windows >= 2);
     return all_ids(r);
   };
-  CHECK(ids_with(0.6f, true) == ids_with(0.6f, false));
-  CHECK(ids_with(0.4f, true) != ids_with(0.4f, false));
+  CHECK(ids_with(0.6, true) == ids_with(0.6, false));
+  CHECK(ids_with(0.4, true) != ids_with(0.4, false));
 }
 
 TEST(beam_search_agrees_with_greedy_on_a_confident_first_token) {
@@ -285,7 +285,7 @@ TEST(beam_search_agrees_with_greedy_on_a_confident_first_token) {
   double previous_end = 0;
   for (const wn::Segment& s : beam.segments) {
     CHECK(s.start >= previous_end && s.end > s.start && s.end <= 4.0);
-    CHECK(s.temperature == 0.0f);
+    CHECK(s.temperature == 0.0);
     previous_end = s.end;
   }
   if (greedy.segments.empty() || beam.segments.empty()) return;

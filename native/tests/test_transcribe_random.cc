@@ -132,7 +132,7 @@ void check_structure(const wn::TranscribeResult& r, size_t n_samples) {
 // structure tests 26 times slower. The fallback has its own tests.
 wn::TranscribeOptions greedy_only() {
   wn::TranscribeOptions options;
-  options.temperatures = {0.0f};
+  options.temperatures = {0.0};
   return options;
 }
 
@@ -287,7 +287,7 @@ TEST(invalid_options_are_rejected) {
   options = {};
   options.temperatures = {};
   rejects(options);
-  options.temperatures = {0.0f, -0.2f};
+  options.temperatures = {0.0, -0.2};
   rejects(options);
   options = {};
   options.best_of = 0;

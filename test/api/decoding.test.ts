@@ -55,7 +55,25 @@ describe.skipIf(!hasShared)('decoding options', () => {
     const a = await model.transcribe(clip, options);
     const b = await model.transcribe(clip, options);
     expect(b).toEqual(a);
-    for (const s of a.segments) expect(s.temperature).toBeCloseTo(0.8, 6); // a C++ float
+    for (const s of a.segments) expect(s.temperature).toBe(0.8);
+  });
+
+  it("reports each segment's temperature exactly as given", async () => {
+    // 0.2 and 0.7 are no floats: the engine hands back the caller's numbers.
+    const kept = await model.transcribe(clip, {
+      temperature: 0.2,
+      compressionRatioThreshold: null,
+      logprobThreshold: null,
+      maxTokensPerWindow: 24,
+    });
+    expect(kept.segments.length).toBeGreaterThan(0);
+    for (const s of kept.segments) expect(s.temperature).toBe(0.2);
+    const fallback = await model.transcribe(clip, {
+      temperature: [0.2, 0.7],
+      maxTokensPerWindow: 24,
+    });
+    expect(fallback.segments.length).toBeGreaterThan(0);
+    for (const s of fallback.segments) expect(s.temperature).toBe(0.7);
   });
 
   it('limits the tokens decoded per window', async () => {

@@ -138,7 +138,7 @@ void GreedyDecoder::feed_prompt(const std::vector<int32_t>& prompt, int sot_inde
   out->first_row.assign(row, row + n_vocab_);
 }
 
-void GreedyDecoder::sample(const FedPrompt& prompt, float temperature, Rng* rng,
+void GreedyDecoder::sample(const FedPrompt& prompt, double temperature, Rng* rng,
                            const LogitsFn& logits_fn, const CancellationFlag* cancel,
                            DecodedWindow* out) {
   if (temperature > 0 && rng == nullptr) {
@@ -152,6 +152,10 @@ void GreedyDecoder::sample(const FedPrompt& prompt, float temperature, Rng* rng,
   out->sum_logprob = 0;
   out->temperature = temperature;
   sampled_ids_.clear();
+  // The float nearest to temperature (at most the largest float: a huge one
+  // samples uniformly among the allowed tokens, as 1 / inf = 0 would).
+  const float sampling_temperature = static_cast<float>(
+      std::min(temperature, static_cast<double>(std::numeric_limits<float>::max())));
 
   // The reference stops after sample_len tokens or once the sequence is longer
   // than n_ctx; the last sampled token is never fed, hence the + 1.
@@ -160,7 +164,7 @@ void GreedyDecoder::sample(const FedPrompt& prompt, float temperature, Rng* rng,
 
   const float* row = prompt.first_row.data();
   for (int step = 0; step < max_sampled; ++step) {
-    const SampledToken token = choose(row, step, temperature, rng);
+    const SampledToken token = choose(row, step, sampling_temperature, rng);
     out->sum_logprob += token.logprob;
     if (token.id == eot) {
       out->ended_with_eot = true;

@@ -60,7 +60,7 @@ struct DecodedWindow {
   // Sum of the sampled tokens' logprobs, eot's included (the reference's
   // sum_logprobs; avg_logprob = sum_logprob / (tokens.size() + 1)).
   double sum_logprob = 0;
-  float temperature = 0;
+  double temperature = 0;  // as passed to sample() (0 for greedy and beam search)
 };
 
 // The reference's prompt layout: [<|startofprev|>, last max_previous of
@@ -102,10 +102,12 @@ class GreedyDecoder {
   // Samples one candidate continuation of a fed prompt. The logits source must
   // be positioned right after the prompt (the caller truncates its cache back
   // to prompt.n_prompt tokens between candidates). temperature 0: argmax;
-  // > 0: a draw from softmax(filtered / temperature) using rng (required).
-  // Logprobs are always those of the filtered logits at temperature 1, as the
-  // reference's.
-  void sample(const FedPrompt& prompt, float temperature, Rng* rng, const LogitsFn& logits_fn,
+  // > 0: a draw from softmax(filtered / temperature) using rng (required);
+  // the logits are divided by the float nearest to temperature, as the
+  // reference divides its float32 logits. out->temperature is temperature
+  // itself. Logprobs are always those of the filtered logits at temperature
+  // 1, as the reference's.
+  void sample(const FedPrompt& prompt, double temperature, Rng* rng, const LogitsFn& logits_fn,
               const CancellationFlag* cancel, DecodedWindow* out);
 
  private:
