@@ -90,7 +90,10 @@ export interface DecodingOptions {
   suppressTokens?: number[];
   /** Decode without timestamp tokens: each window becomes one segment. Default: false. */
   withoutTimestamps?: boolean;
-  /** Start this many seconds into the audio. Default: 0. */
+  /**
+   * Start this many seconds into the audio. As the reference's clip timestamps, `offset` and
+   * `offset + duration` are rounded to 10 ms frames, a half frame to the even one. Default: 0.
+   */
   offset?: number;
   /** Transcribe this many seconds after `offset` (0: to the end). Default: 0. */
   duration?: number;

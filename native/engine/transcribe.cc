@@ -17,6 +17,7 @@
 
 #include "engine/audio/mel.h"
 #include "engine/core/error.h"
+#include "engine/core/python_round.h"
 #include "engine/decode/beam_search.h"
 #include "engine/decode/greedy.h"
 #include "engine/decode/logit_filters.h"
@@ -132,14 +133,22 @@ struct FrameRange {
   int64_t begin = 0, end = 0;
 };
 
+// Seconds -> a mel frame as the reference turns its clip_timestamps into seek
+// points: round(seconds * FRAMES_PER_SECOND), Python's round (a half frame to
+// the even one). Clamped so that absurd values cannot overflow.
+int64_t seconds_to_frame(double seconds, int64_t max_frame) {
+  const double frame = round_half_even(seconds * 100.0);
+  return frame >= static_cast<double>(max_frame) ? max_frame : static_cast<int64_t>(frame);
+}
+
+// offset and duration are the reference's clip_timestamps "offset,offset + duration":
+// both ends are rounded from seconds, so the end is round(offset + duration), not
+// begin + round(duration).
 FrameRange frames_to_transcribe(const TranscribeOptions& o, int64_t content_frames) {
-  constexpr double kFramesPerSecond = 100.0;
   FrameRange r;
-  r.begin = std::min<int64_t>(content_frames, std::llround(o.offset * kFramesPerSecond));
+  r.begin = seconds_to_frame(o.offset, content_frames);
   r.end = content_frames;
-  if (o.duration > 0) {
-    r.end = std::min<int64_t>(r.end, r.begin + std::llround(o.duration * kFramesPerSecond));
-  }
+  if (o.duration > 0) r.end = seconds_to_frame(o.offset + o.duration, content_frames);
   return r;
 }
 

@@ -88,7 +88,10 @@ struct TranscribeOptions {
   bool without_timestamps = false;
 
   // --- what to transcribe and how to cut it
-  double offset = 0;  // seconds: start here
+  // Seconds: start here. The reference's clip_timestamps "offset,offset +
+  // duration": each end becomes the 10 ms mel frame round(seconds * 100), with
+  // Python's round (a half frame goes to the even one: 0.125 s -> frame 12).
+  double offset = 0;
   // Seconds after offset to transcribe; 0: to the end. As the reference's clip
   // end, the audio after it is not heard (the encoder gets silence there).
   double duration = 0;

@@ -188,6 +188,28 @@ TEST(audio_after_offset_plus_duration_is_not_heard) {
   }
 }
 
+TEST(offset_and_duration_round_half_frames_to_even) {
+  // The reference's seek points are round(t * 100) with Python's round, for
+  // both clip ends: offset 0.125 s is frame 12.5 -> 12 (llround: 13), and the
+  // end, 0.125 + 2.25 = 2.375 s, frame 237.5 -> 238 (begin + round(225) would
+  // be 237). One segment without timestamps spans exactly those frames.
+  const std::vector<float> audio = test_audio(4);
+  wn::TranscribeOptions o = greedy_only();
+  o.no_speech_threshold.reset();
+  o.without_timestamps = true;
+  o.offset = 0.125;
+  o.duration = 2.25;
+  const wn::TranscribeResult r = run(audio, o);
+  CHECK(r.segments.size() == 1);
+  if (r.segments.size() != 1) return;
+  CHECK(r.segments[0].start == 0.12);
+  CHECK_NEAR(r.segments[0].end, 2.38, 1e-9);
+  o.offset = 0.375;  // frame 37.5 -> 38, to the end of the audio
+  o.duration = 0;
+  const wn::TranscribeResult to_end = run(audio, o);
+  CHECK(to_end.segments.size() == 1 && to_end.segments[0].start == 0.38);
+}
+
 TEST(without_timestamps_gives_one_segment_per_window) {
   const std::vector<float> audio = test_audio(5);
   wn::TranscribeOptions o = greedy_only();
