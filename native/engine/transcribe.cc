@@ -380,7 +380,8 @@ class WindowLoop {
         window_words(tokenizer_, window_ids_.data(), &pieces_, alignment.token_frames,
                      alignment.token_probs, time_offset, language, &last_speech_end_);
     double earliest = std::max(position.earliest_start, 0.0);
-    double last_word_end = -1;
+    bool any_word = false;
+    double last_word_end = 0;  // of the window's last word, whichever segment holds it
     for (size_t i = 0; i < pieces_.size(); ++i) {
       WindowSegment& piece = pieces_[i];
       piece.start = std::max(piece.start, earliest);
@@ -396,15 +397,17 @@ class WindowLoop {
         words_[i].push_back(std::move(w));
       }
       earliest = piece.end;
-      last_word_end = words_[i].empty() ? piece.end : words_[i].back().end;
+      if (!words_[i].empty()) {
+        any_word = true;
+        last_word_end = words_[i].back().end;
+      }
     }
     const int32_t* ids = window_ids_.data();
     const size_t n = window_ids_.size();
     const bool single_timestamp_ending =
         n >= 2 && !tokenizer_.is_timestamp(ids[n - 2]) && tokenizer_.is_timestamp(ids[n - 1]);
-    if (!single_timestamp_ending && last_word_end > time_offset) {
-      *next_seek_frames = std::max(position.seek_frames + 1,
-                                   static_cast<int64_t>(std::llround(last_word_end * 100)));
+    if (!single_timestamp_ending && any_word) {
+      *next_seek_frames = seek_after_words(position.seek_frames, last_word_end, *next_seek_frames);
     }
   }
 
