@@ -77,7 +77,11 @@ export interface DecodingOptions {
   conditionOnPreviousText?: boolean;
   /** Text (or token ids) placed before the first window's prompt: vocabulary, names. Default: none. */
   initialPrompt?: string | number[];
-  /** Text (or token ids) every window's output is forced to start with. Default: none. */
+  /**
+   * Text (or token ids) every window's output is forced to start with. Cut as the reference
+   * cuts it: whole at the default maxTokensPerWindow, only its last 224 − maxTokensPerWindow
+   * tokens below 224, without its first maxTokensPerWindow − 224 above. Default: none.
+   */
   prefix?: string | number[];
   /** The first timestamp may not be later than this many seconds (0: no limit, as the reference). Default: 1. */
   maxInitialTimestamp?: number;

@@ -189,7 +189,8 @@ class WindowLoop {
     thresholds_.logprob = options.logprob_threshold;
     thresholds_.no_speech = options.no_speech_threshold;
     history_ = initial_prompt_tokens(options, tokenizer_);
-    prefix_ = prefix_tokens(options, tokenizer_);
+    prefix_ = reference_prefix(prefix_tokens(options, tokenizer_), model.hparams().n_text_ctx,
+                               sample_len(model, options));
     choose_language_if_given();
     if (options.word_timestamps) alignment_heads_ = alignment_heads(model.hparams());
     if (options.beam_size > 1) {

@@ -72,6 +72,9 @@ struct TranscribeOptions {
   // sequence (the reference's `prefix`, passed to each window as its
   // transcribe() does; not part of the returned tokens). Encoded as
   // encode(" " + trimmed text); ignored when prefix_tokens is non-empty.
+  // Cut as the reference cuts it (decode/greedy.h reference_prefix): whole
+  // with the default sample_len, its last 224 - sample_len tokens with a
+  // smaller one, without its first sample_len - 224 with a larger one.
   std::string prefix;
   std::vector<int32_t> prefix_tokens;  // the same, as text token ids
 

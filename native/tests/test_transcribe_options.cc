@@ -267,6 +267,30 @@ TEST(initial_prompt_text_and_tokens_agree) {
   CHECK(with_prefix.empty() || with_prefix[0] != prefix_ids.prefix_tokens[0]);
 }
 
+TEST(a_prefix_is_cut_as_the_reference_for_a_custom_sample_len) {
+  // The reference feeds prefix[-(224 - sample_len):] of a 420-token prefix:
+  // with 40 tokens to sample, its last 184 (the whole prefix would leave
+  // room for only 28); with 250, all but its first 26. That leaves room for
+  // 448 + 1 - 395 = 54 sampled tokens, as many as the default sample_len
+  // (224) samples after those 394 tokens given alone (kept whole: [-0:]).
+  const std::vector<float> audio = test_audio(4);
+  wn::TranscribeOptions o = greedy_only();
+  o.no_speech_threshold.reset();
+  auto ids_with = [&](const std::vector<int32_t>& prefix, size_t drop, int sample_len) {
+    o.prefix_tokens.assign(prefix.begin() + static_cast<std::ptrdiff_t>(drop), prefix.end());
+    o.sample_len = sample_len;
+    return all_ids(wn::transcribe(*random_model(), audio.data(), audio.size(), o, {}));
+  };
+  std::vector<int32_t> prefix;
+  for (int i = 0; i < 420; ++i) prefix.push_back(300 + 7 * i);  // text tokens
+  const std::vector<int32_t> kept_tail = ids_with(prefix, 420 - 184, 40);
+  CHECK(!kept_tail.empty());
+  CHECK(ids_with(prefix, 0, 40) == kept_tail);
+  const std::vector<int32_t> without_head = ids_with(prefix, 26, 224);
+  CHECK(!without_head.empty());
+  CHECK(ids_with(prefix, 0, 250) == without_head);
+}
+
 TEST(prompt_is_reset_after_a_window_sampled_above_half) {
   // Two windows sampled at 0.6 with one candidate and no retries: the
   // reference drops the prompt after each, so conditioning on previous text

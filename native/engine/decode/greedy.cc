@@ -45,6 +45,16 @@ std::vector<int32_t> window_prompt(const Tokenizer& tokenizer,
                        max_previous, {});
 }
 
+std::vector<int32_t> reference_prefix(const std::vector<int32_t>& prefix, int n_ctx,
+                                      int sample_len) {
+  // Python's a[-m:] for m = n_ctx // 2 - sample_len: from len - m (at least 0)
+  // when m > 0, from -m (at most len) when m <= 0.
+  const int64_t n = static_cast<int64_t>(prefix.size());
+  const int64_t m = static_cast<int64_t>(n_ctx / 2) - sample_len;
+  const int64_t begin = m > 0 ? std::max<int64_t>(n - m, 0) : std::min<int64_t>(-m, n);
+  return std::vector<int32_t>(prefix.begin() + begin, prefix.end());
+}
+
 float softmax_probability(const float* logits, int n, int32_t id, kernels::Isa isa) {
   if (id < 0 || id >= n || !(logits[id] > -std::numeric_limits<float>::infinity())) return 0;
   return static_cast<float>(std::exp(logits[id] - log_sum_exp(logits, n, isa)));

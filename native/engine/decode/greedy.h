@@ -74,6 +74,15 @@ std::vector<int32_t> window_prompt(const std::vector<int32_t>& sot_sequence, int
                                    const std::vector<int32_t>& previous_tokens, int max_previous,
                                    const std::vector<int32_t>& prefix);
 
+// The part of a prefix the reference feeds (_get_initial_tokens):
+// prefix[-(n_ctx // 2 - sample_len):] with Python's slicing. So with the
+// default sample_len (n_ctx / 2) the bound is 0 and prefix[-0:] keeps the
+// whole prefix; a smaller sample_len keeps the last n_ctx / 2 - sample_len
+// tokens (all when the prefix is shorter); a larger one drops the first
+// sample_len - n_ctx / 2 (nothing is left when the prefix is no longer).
+std::vector<int32_t> reference_prefix(const std::vector<int32_t>& prefix, int n_ctx,
+                                      int sample_len);
+
 // softmax(logits)[id], max-shifted (NaN counts as -inf).
 float softmax_probability(const float* logits, int n, int32_t id,
                           kernels::Isa isa = kernels::Isa::kGeneric);
