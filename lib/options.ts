@@ -52,7 +52,8 @@ export interface DecodingOptions {
   patience?: number;
   /**
    * Candidate ranking: null ranks by sum of log-probabilities / length; a
-   * number uses Google NMT's length penalty with that alpha. Default: null.
+   * number from 0 to 1 uses Google NMT's length penalty with that alpha, as
+   * the reference (which allows no other). Default: null.
    */
   lengthPenalty?: number | null;
   /** Seed of the sampling RNG: the same seed gives the same result. Default: 0. */

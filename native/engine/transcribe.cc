@@ -67,6 +67,10 @@ void check_options(const TranscribeOptions& o) {
   if (o.beam_size < 0) {
     invalid("beam_size is " + std::to_string(o.beam_size) + "; expected >= 0 (0 or 1: greedy)");
   }
+  if (o.length_penalty && !(*o.length_penalty >= 0 && *o.length_penalty <= 1)) {
+    invalid("length_penalty is " + std::to_string(*o.length_penalty) +
+            "; expected a value between 0 and 1 (the reference's alpha)");
+  }
   if (o.patience && !(*o.patience > 0 && std::isfinite(*o.patience))) {
     invalid("patience is " + std::to_string(*o.patience) + "; expected a number > 0");
   }

@@ -56,7 +56,7 @@ struct TranscribeOptions {
   std::optional<double> patience;
   // Candidate ranking (beams and best_of samples): unset = sum_logprob /
   // length (the reference's None); else sum_logprob / ((5 + length) / 6) ^
-  // length_penalty.
+  // length_penalty, which must be in [0, 1] as the reference requires.
   std::optional<double> length_penalty;
 
   // --- prompting

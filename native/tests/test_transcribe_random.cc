@@ -312,6 +312,23 @@ TEST(invalid_options_are_rejected) {
   rejects(options);
 }
 
+TEST(length_penalty_must_be_between_0_and_1) {
+  // The reference's _verify_options: "length_penalty (alpha) should be a
+  // value between 0 and 1". 100 samples: no window, the options still checked.
+  const std::vector<float> audio(100, 0.0f);
+  wn::TranscribeOptions options = greedy_only();
+  for (double alpha : {-0.1, 1.5, std::nan("")}) {
+    options.length_penalty = alpha;
+    CHECK_THROWS_CODE(wn::transcribe(*random_model(), audio.data(), audio.size(), options, {}),
+                      wn::ErrorCode::kInvalidArgument);
+  }
+  for (double alpha : {0.0, 0.6, 1.0}) {
+    options.length_penalty = alpha;
+    CHECK(
+        wn::transcribe(*random_model(), audio.data(), audio.size(), options, {}).segments.empty());
+  }
+}
+
 int main() {
   return wn_test::run_all();
 }

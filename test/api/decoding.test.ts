@@ -154,6 +154,18 @@ describe.skipIf(!hasShared)('decoding options', () => {
     ],
     [{ patience: 0 }, 'Expected a number > 0 for options.patience but received 0'],
     [
+      { lengthPenalty: 1.5 },
+      'Expected a number between 0 and 1 for options.lengthPenalty but received 1.5',
+    ],
+    [
+      { lengthPenalty: -0.1 },
+      'Expected a number between 0 and 1 for options.lengthPenalty but received -0.1',
+    ],
+    [
+      { lengthPenalty: Number.NaN },
+      'Expected a number between 0 and 1 for options.lengthPenalty but received NaN',
+    ],
+    [
       { logprobThreshold: 'low' },
       "Expected number for options.logprobThreshold but received type string ('low')",
     ],
@@ -175,6 +187,13 @@ describe.skipIf(!hasShared)('decoding options', () => {
     const error = await model.transcribe(clip, options as never).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WhisperError);
     expect((error as WhisperError).message).toBe(message);
+  });
+
+  it('accepts a lengthPenalty from 0 to 1, as the reference', async () => {
+    for (const lengthPenalty of [0, 1, null]) {
+      const options = { ...GREEDY, beamSize: 2, lengthPenalty, maxTokensPerWindow: 8 };
+      await expect(model.transcribe(clip, options)).resolves.toHaveProperty('segments');
+    }
   });
 
   it('hints at a misspelled option', async () => {
