@@ -263,7 +263,7 @@ async function runTranscription(
   if (callbackError) throw callbackError.error;
   return {
     segments: result.segments,
-    text: result.segments.map((s) => s.text).join(''),
+    text: result.text,
     duration: result.duration,
     language: result.language,
   };

@@ -233,7 +233,12 @@ export interface Segment {
 export interface TranscriptionResult {
   /** In order, not overlapping, within [0, duration]. */
   segments: Segment[];
-  /** All segments' text joined. */
+  /**
+   * The whole text: all segments' tokens decoded at once, as the reference's `text`. It is the
+   * segments' texts joined, except where a character's bytes are split between the last token of
+   * one segment and the first of the next: each of those segments' texts has U+FFFD for its part
+   * (as the reference's segment texts do), this text the character.
+   */
   text: string;
   /** Seconds of audio. */
   duration: number;

@@ -141,6 +141,7 @@ void TranscribeWorker::OnOK() {
                    segment_to_js(env, result_.segments[i], options_.word_timestamps));
     }
     out.Set("segments", segments);
+    out.Set("text", Napi::String::New(env, result_.text));
     out.Set("duration", result_.duration);
     out.Set("language", Napi::String::New(env, result_.language));
     deferred_.Resolve(out);

@@ -261,6 +261,7 @@ class WindowLoop {
                                static_cast<double>(range.end - range.begin));
       }
     }
+    result->text = transcript_text(result->segments, tokenizer_);
     // "" when a multilingual model never saw a window to detect the language on.
     if (language_index_ >= 0) {
       result->language = tokenizer_.special().multilingual ? language_code(language_index_) : "en";
@@ -479,6 +480,14 @@ class WindowLoop {
 };
 
 }  // namespace
+
+std::string transcript_text(const std::vector<Segment>& segments, const Tokenizer& tokenizer) {
+  std::vector<int32_t> ids;
+  for (const Segment& segment : segments) {
+    for (const TokenResult& token : segment.tokens) ids.push_back(token.id);
+  }
+  return tokenizer.decode(ids);  // text tokens only: timestamps are skipped, as the reference's
+}
 
 TranscribeResult transcribe(const Model& model, const float* samples, size_t n_samples,
                             const TranscribeOptions& options,

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "engine/core/cancel.h"
+#include "engine/decode/tokenizer.h"
 #include "engine/model/model.h"
 
 namespace wn {
@@ -139,6 +140,8 @@ struct Segment {
 
 struct TranscribeResult {
   std::vector<Segment> segments;
+  // transcript_text(segments): the whole text, as the reference's result["text"].
+  std::string text;
   double duration = 0;   // seconds of audio
   std::string language;  // the language code used ("en" for English-only models)
 };
@@ -148,6 +151,14 @@ struct TranscribeCallbacks {
   std::function<void(const Segment&)> on_segment;    // as each segment is final
   const CancellationFlag* cancel = nullptr;          // polled before each decoder step
 };
+
+// The text tokens of all segments, in order, decoded at once: the reference's
+// tokenizer.decode(all_tokens[len(initial_prompt_tokens):]) (transcribe.py).
+// Each segment's text is its own tokens decoded alone, as the reference's
+// segment["text"], so a character whose bytes are split between the last
+// token of one segment and the first of the next is U+FFFD in both segments'
+// texts but whole here; otherwise this is the segments' texts joined.
+std::string transcript_text(const std::vector<Segment>& segments, const Tokenizer& tokenizer);
 
 // samples: 16 kHz mono in [-1, 1]. Throws wn::Error (kInvalidAudio for NaN/Inf,
 // kInvalidArgument for an invalid option, kAborted when cancelled). Empty audio
