@@ -36,8 +36,9 @@ export interface DecodingOptions {
   translate?: boolean;
   /**
    * Sampling temperature, or the list tried in turn when a window's decoding
-   * fails the quality thresholds below (the reference's fallback). 0 alone is
-   * plain greedy decoding, never retried. Default: [0, 0.2, 0.4, 0.6, 0.8, 1].
+   * fails the quality thresholds below (the reference's fallback). 0 alone
+   * decodes each window once, never retried (greedy, or beam search with
+   * beamSize > 1). Default: [0, 0.2, 0.4, 0.6, 0.8, 1].
    */
   temperature?: number | number[];
   /**
@@ -65,8 +66,9 @@ export interface DecodingOptions {
   /** Retry a window whose average log-probability is below this; null: never. Default: -1. */
   logprobThreshold?: number | null;
   /**
-   * Skip a window as silence when p(no speech) is above this and its average
-   * log-probability is below logprobThreshold; null: never. Default: 0.6.
+   * Skip a window as silence when p(no speech) is above this, unless its
+   * average log-probability is above logprobThreshold (when that is not
+   * null); null: never. Default: 0.6.
    */
   noSpeechThreshold?: number | null;
   /**
@@ -209,7 +211,10 @@ export interface Segment {
   end: number;
   /** The segment's text; usually begins with a space, as Whisper writes it. */
   text: string;
-  /** The segment's text tokens (no timestamp or special tokens). */
+  /**
+   * The segment's tokens as decoded: its text tokens and its timestamp tokens
+   * (named `<|1.24|>`, seconds from the start of their 30 s window).
+   */
   tokens: Token[];
   /**
    * The temperature of the window's decoding this segment came from (0: greedy): one of
