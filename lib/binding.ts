@@ -10,9 +10,11 @@ import { WhisperError } from './errors.js';
 import type { LanguageProbability, ModelInfo, Samples, Segment } from './options.js';
 import type { NativeTranscribeOptions } from './transcribe-options.js';
 
-/** What the engine returns; lib/model.ts adds `text`. */
+/** What the engine returns. */
 export interface NativeResult {
   segments: Segment[];
+  /** All segments' text tokens decoded at once (see TranscriptionResult.text). */
+  text: string;
   duration: number;
   language: string;
 }

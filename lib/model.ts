@@ -74,8 +74,10 @@ export class WhisperModel {
   }
 
   /**
-   * Transcribes 16 kHz mono audio with greedy decoding and timestamps. Runs on
-   * native threads; the event loop stays free. Empty audio gives
+   * Transcribes 16 kHz mono audio with timestamps; by default as the
+   * reference's transcribe(): greedy, each 30 s window decoded again at the
+   * next temperature when its text looks wrong. Runs on native threads; the
+   * event loop stays free. Empty audio gives
    * `{ segments: [], text: '', duration: 0 }`.
    */
   async transcribe(samples: Samples, options?: TranscribeOptions): Promise<TranscriptionResult> {
@@ -263,7 +265,7 @@ async function runTranscription(
   if (callbackError) throw callbackError.error;
   return {
     segments: result.segments,
-    text: result.segments.map((s) => s.text).join(''),
+    text: result.text,
     duration: result.duration,
     language: result.language,
   };

@@ -36,8 +36,9 @@ export interface DecodingOptions {
   translate?: boolean;
   /**
    * Sampling temperature, or the list tried in turn when a window's decoding
-   * fails the quality thresholds below (the reference's fallback). 0 alone is
-   * plain greedy decoding, never retried. Default: [0, 0.2, 0.4, 0.6, 0.8, 1].
+   * fails the quality thresholds below (the reference's fallback). 0 alone
+   * decodes each window once, never retried (greedy, or beam search with
+   * beamSize > 1). Default: [0, 0.2, 0.4, 0.6, 0.8, 1].
    */
   temperature?: number | number[];
   /**
@@ -52,7 +53,8 @@ export interface DecodingOptions {
   patience?: number;
   /**
    * Candidate ranking: null ranks by sum of log-probabilities / length; a
-   * number uses Google NMT's length penalty with that alpha. Default: null.
+   * number from 0 to 1 uses Google NMT's length penalty with that alpha, as
+   * the reference (which allows no other). Default: null.
    */
   lengthPenalty?: number | null;
   /** Seed of the sampling RNG: the same seed gives the same result. Default: 0. */
@@ -64,8 +66,9 @@ export interface DecodingOptions {
   /** Retry a window whose average log-probability is below this; null: never. Default: -1. */
   logprobThreshold?: number | null;
   /**
-   * Skip a window as silence when p(no speech) is above this and its average
-   * log-probability is below logprobThreshold; null: never. Default: 0.6.
+   * Skip a window as silence when p(no speech) is above this, unless its
+   * average log-probability is above logprobThreshold (when that is not
+   * null); null: never. Default: 0.6.
    */
   noSpeechThreshold?: number | null;
   /**
@@ -77,7 +80,11 @@ export interface DecodingOptions {
   conditionOnPreviousText?: boolean;
   /** Text (or token ids) placed before the first window's prompt: vocabulary, names. Default: none. */
   initialPrompt?: string | number[];
-  /** Text (or token ids) every window's output is forced to start with. Default: none. */
+  /**
+   * Text (or token ids) every window's output is forced to start with. Cut as the reference
+   * cuts it: whole at the default maxTokensPerWindow, only its last 224 − maxTokensPerWindow
+   * tokens below 224, without its first maxTokensPerWindow − 224 above. Default: none.
+   */
   prefix?: string | number[];
   /** The first timestamp may not be later than this many seconds (0: no limit, as the reference). Default: 1. */
   maxInitialTimestamp?: number;
@@ -90,7 +97,10 @@ export interface DecodingOptions {
   suppressTokens?: number[];
   /** Decode without timestamp tokens: each window becomes one segment. Default: false. */
   withoutTimestamps?: boolean;
-  /** Start this many seconds into the audio. Default: 0. */
+  /**
+   * Start this many seconds into the audio. As the reference's clip timestamps, `offset` and
+   * `offset + duration` are rounded to 10 ms frames, a half frame to the even one. Default: 0.
+   */
   offset?: number;
   /** Transcribe this many seconds after `offset` (0: to the end). Default: 0. */
   duration?: number;
@@ -201,9 +211,15 @@ export interface Segment {
   end: number;
   /** The segment's text; usually begins with a space, as Whisper writes it. */
   text: string;
-  /** The segment's text tokens (no timestamp or special tokens). */
+  /**
+   * The segment's tokens as decoded: its text tokens and its timestamp tokens
+   * (named `<|1.24|>`, seconds from the start of their 30 s window).
+   */
   tokens: Token[];
-  /** The temperature of the window's decoding this segment came from (0: greedy). */
+  /**
+   * The temperature of the window's decoding this segment came from (0: greedy): one of
+   * `options.temperature`, the very number given.
+   */
   temperature: number;
   /** Average log-probability of that decoding's tokens. */
   avgLogprob: number;
@@ -222,7 +238,12 @@ export interface Segment {
 export interface TranscriptionResult {
   /** In order, not overlapping, within [0, duration]. */
   segments: Segment[];
-  /** All segments' text joined. */
+  /**
+   * The whole text: all segments' tokens decoded at once, as the reference's `text`. It is the
+   * segments' texts joined, except where a character's bytes are split between the last token of
+   * one segment and the first of the next: each of those segments' texts has U+FFFD for its part
+   * (as the reference's segment texts do), this text the character.
+   */
   text: string;
   /** Seconds of audio. */
   duration: number;

@@ -30,6 +30,10 @@ const finiteAtLeast =
     if (!Number.isFinite(v) || v < min)
       throw check.valueError(`a finite number >= ${min}`, name, String(v));
   };
+const numberBetween =
+  (min: number, max: number): Rule =>
+  (v, name) =>
+    check.assertNumberInRange(v, name, min, max);
 const finiteNumber: Rule = (v, name) => {
   if (typeof v !== 'number') throw check.typeError('number', name, v);
   if (!Number.isFinite(v)) throw check.valueError('a finite number', name, String(v));
@@ -75,7 +79,8 @@ const RULES: Record<keyof NativeTranscribeOptions, Rule> = {
     finiteAtLeast(0)(v, name);
     if (v === 0) throw check.valueError('a number > 0', name, '0');
   },
-  lengthPenalty: orNull(finiteNumber),
+  // The reference's _verify_options: "length_penalty (alpha) should be a value between 0 and 1".
+  lengthPenalty: orNull(numberBetween(0, 1)),
   seed: integer(0, Number.MAX_SAFE_INTEGER),
   maxTokensPerWindow: integer(0, 10000),
   compressionRatioThreshold: orNull(finiteNumber),

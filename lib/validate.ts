@@ -73,6 +73,19 @@ export function assertIntegerInRange(
   }
 }
 
+/** A number in [min, max] (NaN is not). */
+export function assertNumberInRange(
+  value: unknown,
+  name: string,
+  min: number,
+  max: number,
+): asserts value is number {
+  if (typeof value !== 'number') throw typeError('number', name, value);
+  if (!(value >= min && value <= max)) {
+    throw valueError(`a number between ${min} and ${max}`, name, String(value));
+  }
+}
+
 export function assertFiniteNonNegative(value: unknown, name: string): asserts value is number {
   if (typeof value !== 'number') throw typeError('number', name, value);
   if (!Number.isFinite(value) || value < 0) {

@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
   const double load_s = since(t0);
   t0 = std::chrono::steady_clock::now();
   wn::TranscribeOptions options;
-  options.temperatures = {0.0f};  // greedy, no fallback: the jfk.wav figure
+  options.temperatures = {0.0};  // greedy, no fallback: the jfk.wav figure
   const wn::TranscribeResult r = wn::transcribe(*model, audio.data(), audio.size(), options, {});
   std::printf("load %.3f s, transcribe %.3f s, %zu segments\n", load_s, since(t0),
               r.segments.size());

@@ -22,7 +22,7 @@ Napi::Object segment_to_js(Napi::Env env, const wn::Segment& segment, bool with_
     tokens.Set(static_cast<uint32_t>(i), token);
   }
   out.Set("tokens", tokens);
-  out.Set("temperature", static_cast<double>(segment.temperature));
+  out.Set("temperature", segment.temperature);
   out.Set("avgLogprob", segment.avg_logprob);
   out.Set("compressionRatio", segment.compression_ratio);
   out.Set("noSpeechProb", static_cast<double>(segment.no_speech_prob));
@@ -141,6 +141,7 @@ void TranscribeWorker::OnOK() {
                    segment_to_js(env, result_.segments[i], options_.word_timestamps));
     }
     out.Set("segments", segments);
+    out.Set("text", Napi::String::New(env, result_.text));
     out.Set("duration", result_.duration);
     out.Set("language", Napi::String::New(env, result_.language));
     deferred_.Resolve(out);

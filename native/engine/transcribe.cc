@@ -17,6 +17,7 @@
 
 #include "engine/audio/mel.h"
 #include "engine/core/error.h"
+#include "engine/core/python_round.h"
 #include "engine/decode/beam_search.h"
 #include "engine/decode/greedy.h"
 #include "engine/decode/logit_filters.h"
@@ -53,7 +54,7 @@ void check_options(const TranscribeOptions& o) {
             "; expected a number of seconds >= 0");
   }
   if (o.temperatures.empty()) invalid("temperatures is empty; expected at least one value");
-  for (float t : o.temperatures) {
+  for (double t : o.temperatures) {
     if (!(t >= 0) || !std::isfinite(t)) {
       invalid("a temperature is " + std::to_string(t) + "; expected a finite value >= 0");
     }
@@ -65,6 +66,10 @@ void check_options(const TranscribeOptions& o) {
   }
   if (o.beam_size < 0) {
     invalid("beam_size is " + std::to_string(o.beam_size) + "; expected >= 0 (0 or 1: greedy)");
+  }
+  if (o.length_penalty && !(*o.length_penalty >= 0 && *o.length_penalty <= 1)) {
+    invalid("length_penalty is " + std::to_string(*o.length_penalty) +
+            "; expected a value between 0 and 1 (the reference's alpha)");
   }
   if (o.patience && !(*o.patience > 0 && std::isfinite(*o.patience))) {
     invalid("patience is " + std::to_string(*o.patience) + "; expected a number > 0");
@@ -132,14 +137,22 @@ struct FrameRange {
   int64_t begin = 0, end = 0;
 };
 
+// Seconds -> a mel frame as the reference turns its clip_timestamps into seek
+// points: round(seconds * FRAMES_PER_SECOND), Python's round (a half frame to
+// the even one). Clamped so that absurd values cannot overflow.
+int64_t seconds_to_frame(double seconds, int64_t max_frame) {
+  const double frame = round_half_even(seconds * 100.0);
+  return frame >= static_cast<double>(max_frame) ? max_frame : static_cast<int64_t>(frame);
+}
+
+// offset and duration are the reference's clip_timestamps "offset,offset + duration":
+// both ends are rounded from seconds, so the end is round(offset + duration), not
+// begin + round(duration).
 FrameRange frames_to_transcribe(const TranscribeOptions& o, int64_t content_frames) {
-  constexpr double kFramesPerSecond = 100.0;
   FrameRange r;
-  r.begin = std::min<int64_t>(content_frames, std::llround(o.offset * kFramesPerSecond));
+  r.begin = seconds_to_frame(o.offset, content_frames);
   r.end = content_frames;
-  if (o.duration > 0) {
-    r.end = std::min<int64_t>(r.end, r.begin + std::llround(o.duration * kFramesPerSecond));
-  }
+  if (o.duration > 0) r.end = seconds_to_frame(o.offset + o.duration, content_frames);
   return r;
 }
 
@@ -180,7 +193,8 @@ class WindowLoop {
     thresholds_.logprob = options.logprob_threshold;
     thresholds_.no_speech = options.no_speech_threshold;
     history_ = initial_prompt_tokens(options, tokenizer_);
-    prefix_ = prefix_tokens(options, tokenizer_);
+    prefix_ = reference_prefix(prefix_tokens(options, tokenizer_), model.hparams().n_text_ctx,
+                               sample_len(model, options));
     choose_language_if_given();
     if (options.word_timestamps) alignment_heads_ = alignment_heads(model.hparams());
     if (options.beam_size > 1) {
@@ -237,7 +251,7 @@ class WindowLoop {
         for (size_t i = 0; i < pieces_.size(); ++i)
           emit_segment(pieces_[i], words_[i], window, result);
         // The reference drops the prompt after a window it had to sample hot.
-        if (!options_.condition_on_previous_text || window.quality.temperature > 0.5f) {
+        if (!options_.condition_on_previous_text || window.quality.temperature > 0.5) {
           history_.clear();
         }
         seek = split.next_seek_frames;
@@ -247,6 +261,7 @@ class WindowLoop {
                                static_cast<double>(range.end - range.begin));
       }
     }
+    result->text = transcript_text(result->segments, tokenizer_);
     // "" when a multilingual model never saw a window to detect the language on.
     if (language_index_ >= 0) {
       result->language = tokenizer_.special().multilingual ? language_code(language_index_) : "en";
@@ -312,7 +327,7 @@ class WindowLoop {
     FedPrompt fed;
     sampler_.feed_prompt(prompt, sot_index, logits, callbacks_.cancel, &fed);
     WindowDecoding kept;
-    for (float temperature : options_.temperatures) {
+    for (double temperature : options_.temperatures) {
       if (temperature == 0 && beam_) {
         beam_caches_->start(fed.n_prompt);
         const BatchLogitsFn step = [this](const std::vector<int32_t>& tokens,
@@ -334,7 +349,7 @@ class WindowLoop {
 
   // One candidate at temperature 0, best_of above it; each starts from the
   // fed prompt (the decoder's cache is cut back to it).
-  void sample_candidates(const FedPrompt& fed, float temperature, const LogitsFn& logits) {
+  void sample_candidates(const FedPrompt& fed, double temperature, const LogitsFn& logits) {
     const size_t n_candidates = temperature > 0 ? static_cast<size_t>(options_.best_of) : 1;
     candidates_.resize(n_candidates);
     for (DecodedWindow& candidate : candidates_) {
@@ -371,7 +386,8 @@ class WindowLoop {
         window_words(tokenizer_, window_ids_.data(), &pieces_, alignment.token_frames,
                      alignment.token_probs, time_offset, language, &last_speech_end_);
     double earliest = std::max(position.earliest_start, 0.0);
-    double last_word_end = -1;
+    bool any_word = false;
+    double last_word_end = 0;  // of the window's last word, whichever segment holds it
     for (size_t i = 0; i < pieces_.size(); ++i) {
       WindowSegment& piece = pieces_[i];
       piece.start = std::max(piece.start, earliest);
@@ -387,15 +403,17 @@ class WindowLoop {
         words_[i].push_back(std::move(w));
       }
       earliest = piece.end;
-      last_word_end = words_[i].empty() ? piece.end : words_[i].back().end;
+      if (!words_[i].empty()) {
+        any_word = true;
+        last_word_end = words_[i].back().end;
+      }
     }
     const int32_t* ids = window_ids_.data();
     const size_t n = window_ids_.size();
     const bool single_timestamp_ending =
         n >= 2 && !tokenizer_.is_timestamp(ids[n - 2]) && tokenizer_.is_timestamp(ids[n - 1]);
-    if (!single_timestamp_ending && last_word_end > time_offset) {
-      *next_seek_frames = std::max(position.seek_frames + 1,
-                                   static_cast<int64_t>(std::llround(last_word_end * 100)));
+    if (!single_timestamp_ending && any_word) {
+      *next_seek_frames = seek_after_words(position.seek_frames, last_word_end, *next_seek_frames);
     }
   }
 
@@ -462,6 +480,14 @@ class WindowLoop {
 };
 
 }  // namespace
+
+std::string transcript_text(const std::vector<Segment>& segments, const Tokenizer& tokenizer) {
+  std::vector<int32_t> ids;
+  for (const Segment& segment : segments) {
+    for (const TokenResult& token : segment.tokens) ids.push_back(token.id);
+  }
+  return tokenizer.decode(ids);  // text tokens only: timestamps are skipped, as the reference's
+}
 
 TranscribeResult transcribe(const Model& model, const float* samples, size_t n_samples,
                             const TranscribeOptions& options,

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "engine/core/cancel.h"
+#include "engine/decode/tokenizer.h"
 #include "engine/model/model.h"
 
 namespace wn {
@@ -28,8 +29,11 @@ struct TranscribeOptions {
   // --- sampling and the quality fallback
   // Each window is decoded at temperatures[0]; when the result is too
   // repetitive or too unlikely (thresholds below) it is decoded again at the
-  // next temperature. Must be non-empty and each >= 0.
-  std::vector<float> temperatures = {0.0f, 0.2f, 0.4f, 0.6f, 0.8f, 1.0f};
+  // next temperature. Must be non-empty and each >= 0. Doubles, as the
+  // caller gave them: they are reported back unchanged (Segment::temperature)
+  // and compared as the reference does (> 0.5 resets the prompt); sampling
+  // divides the logits by the float nearest to each (greedy.h).
+  std::vector<double> temperatures = {0.0, 0.2, 0.4, 0.6, 0.8, 1.0};
   // Candidates sampled at each temperature > 0; the best by
   // sum_logprob / length is kept. >= 1. 1 as the reference library's
   // transcribe() (DecodingOptions.best_of None); its command line uses 5.
@@ -53,7 +57,7 @@ struct TranscribeOptions {
   std::optional<double> patience;
   // Candidate ranking (beams and best_of samples): unset = sum_logprob /
   // length (the reference's None); else sum_logprob / ((5 + length) / 6) ^
-  // length_penalty.
+  // length_penalty, which must be in [0, 1] as the reference requires.
   std::optional<double> length_penalty;
 
   // --- prompting
@@ -69,6 +73,9 @@ struct TranscribeOptions {
   // sequence (the reference's `prefix`, passed to each window as its
   // transcribe() does; not part of the returned tokens). Encoded as
   // encode(" " + trimmed text); ignored when prefix_tokens is non-empty.
+  // Cut as the reference cuts it (decode/greedy.h reference_prefix): whole
+  // with the default sample_len, its last 224 - sample_len tokens with a
+  // smaller one, without its first sample_len - 224 with a larger one.
   std::string prefix;
   std::vector<int32_t> prefix_tokens;  // the same, as text token ids
 
@@ -85,7 +92,10 @@ struct TranscribeOptions {
   bool without_timestamps = false;
 
   // --- what to transcribe and how to cut it
-  double offset = 0;  // seconds: start here
+  // Seconds: start here. The reference's clip_timestamps "offset,offset +
+  // duration": each end becomes the 10 ms mel frame round(seconds * 100), with
+  // Python's round (a half frame goes to the even one: 0.125 s -> frame 12).
+  double offset = 0;
   // Seconds after offset to transcribe; 0: to the end. As the reference's clip
   // end, the audio after it is not heard (the encoder gets silence there).
   double duration = 0;
@@ -122,7 +132,7 @@ struct Segment {
   std::vector<TokenResult> tokens;  // text tokens and timestamp tokens as decoded
   std::vector<WordResult> words;    // with word_timestamps only
   // The window's decoding this segment came from (shared by its segments):
-  float temperature = 0;         // the temperature of the kept decoding
+  double temperature = 0;        // of the kept decoding: one of options.temperatures, exactly
   double avg_logprob = 0;        // sum_logprob / (sampled tokens + 1)
   double compression_ratio = 0;  // of the window's text
   float no_speech_prob = 0;      // p(<|nospeech|>) at the sot position
@@ -130,6 +140,8 @@ struct Segment {
 
 struct TranscribeResult {
   std::vector<Segment> segments;
+  // transcript_text(segments): the whole text, as the reference's result["text"].
+  std::string text;
   double duration = 0;   // seconds of audio
   std::string language;  // the language code used ("en" for English-only models)
 };
@@ -139,6 +151,14 @@ struct TranscribeCallbacks {
   std::function<void(const Segment&)> on_segment;    // as each segment is final
   const CancellationFlag* cancel = nullptr;          // polled before each decoder step
 };
+
+// The text tokens of all segments, in order, decoded at once: the reference's
+// tokenizer.decode(all_tokens[len(initial_prompt_tokens):]) (transcribe.py).
+// Each segment's text is its own tokens decoded alone, as the reference's
+// segment["text"], so a character whose bytes are split between the last
+// token of one segment and the first of the next is U+FFFD in both segments'
+// texts but whole here; otherwise this is the segments' texts joined.
+std::string transcript_text(const std::vector<Segment>& segments, const Tokenizer& tokenizer);
 
 // samples: 16 kHz mono in [-1, 1]. Throws wn::Error (kInvalidAudio for NaN/Inf,
 // kInvalidArgument for an invalid option, kAborted when cancelled). Empty audio

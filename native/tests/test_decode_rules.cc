@@ -393,6 +393,20 @@ TEST(prompt_layout_with_a_task_sequence_and_a_prefix) {
         std::vector<int32_t>({kSot, tok.special().no_timestamps, 'h'}));
 }
 
+TEST(prefix_is_cut_as_the_reference_slices_it) {
+  // prefix[-(n_ctx // 2 - sample_len):] with n_ctx 448.
+  const std::vector<int32_t> p = {10, 11, 12, 13, 14, 15};
+  using V = std::vector<int32_t>;
+  CHECK(wn::reference_prefix(p, 448, 224) == p);                    // [-0:]: all of it
+  CHECK(wn::reference_prefix(p, 448, 220) == V({12, 13, 14, 15}));  // the last 4
+  CHECK(wn::reference_prefix(p, 448, 100) == p);                    // the last 124: all of these
+  CHECK(wn::reference_prefix(p, 448, 226) == V({12, 13, 14, 15}));  // [2:]: the first 2 dropped
+  CHECK(wn::reference_prefix(p, 448, 230) == V());                  // [6:]: nothing left
+  CHECK(wn::reference_prefix(p, 448, 1000) == V());
+  CHECK(wn::reference_prefix({}, 448, 220) == V());
+  CHECK(wn::reference_prefix(p, 449, 223) == V({15}));  // n_ctx // 2 rounds down
+}
+
 TEST(argmax_and_log_sum_exp_edge_cases) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const float values[] = {nan, 1.0f, 3.0f, 3.0f, kNegInf};

@@ -56,7 +56,7 @@ struct TwoChoiceSource {
   }
 };
 
-double fraction_of_a(float temperature, uint64_t seed, int draws) {
+double fraction_of_a(double temperature, uint64_t seed, int draws) {
   TwoChoiceSource source;
   wn::GreedyDecoder decoder(plain_filters(), 224, 448);
   wn::Rng rng(seed);
@@ -90,9 +90,9 @@ TEST(rng_is_deterministic_and_uniform) {
 
 TEST(sampling_follows_softmax_of_logits_over_temperature) {
   // T = 1: p(a) = 3/4. T = 0.5: weights 3^2 : 1, p(a) = 0.9. T = 0: always a.
-  CHECK_NEAR(fraction_of_a(1.0f, 7, 1500), 0.75, 0.04);  // ~3.5 standard deviations
-  CHECK_NEAR(fraction_of_a(0.5f, 7, 1500), 0.90, 0.03);
-  CHECK_NEAR(fraction_of_a(0.0f, 7, 50), 1.0, 0.0);
+  CHECK_NEAR(fraction_of_a(1.0, 7, 1500), 0.75, 0.04);  // ~3.5 standard deviations
+  CHECK_NEAR(fraction_of_a(0.5, 7, 1500), 0.90, 0.03);
+  CHECK_NEAR(fraction_of_a(0.0, 7, 50), 1.0, 0.0);
 }
 
 TEST(sampled_logprobs_are_those_of_temperature_one) {
@@ -102,15 +102,39 @@ TEST(sampled_logprobs_are_those_of_temperature_one) {
   wn::DecodedWindow out;
   bool saw_a = false, saw_b = false;
   for (int i = 0; i < 200 && !(saw_a && saw_b); ++i) {
-    decoder.sample(source.prompt(), 0.5f, &rng, source.fn(), nullptr, &out);
+    decoder.sample(source.prompt(), 0.5, &rng, source.fn(), nullptr, &out);
     const double expected = out.tokens[0].id == 'a' ? std::log(0.75) : std::log(0.25);
     CHECK_NEAR(out.tokens[0].logprob, expected, 1e-5);
     CHECK_NEAR(out.sum_logprob, expected, 1e-5);  // + log p(eot) = 0
-    CHECK(out.temperature == 0.5f);
+    CHECK(out.temperature == 0.5);
     saw_a = saw_a || out.tokens[0].id == 'a';
     saw_b = saw_b || out.tokens[0].id == 'b';
   }
   CHECK(saw_a && saw_b);
+}
+
+TEST(the_reported_temperature_is_exactly_the_one_given) {
+  // 0.2 is no float: the decoding and its quality carry the caller's double
+  // (JS reads 0.2, not 0.20000000298), while the draws divide by the float
+  // nearest to it, so they are those of 0.2f.
+  std::vector<float> row = background_row();
+  for (int c = 'a'; c <= 'z'; ++c) row[c] = 0.1f * static_cast<float>(c - 'a');  // never eot
+  const wn::LogitsFn source = [&](const int32_t*, int) { return row.data(); };
+  wn::FedPrompt prompt;
+  prompt.first_row = row;
+  prompt.n_prompt = 1;
+  wn::GreedyDecoder decoder(plain_filters(), 40, 448);
+  std::vector<int32_t> draws[2];
+  const double temperatures[2] = {0.2, static_cast<double>(0.2f)};
+  for (int r = 0; r < 2; ++r) {
+    wn::Rng rng(11);
+    wn::DecodedWindow out;
+    decoder.sample(prompt, temperatures[r], &rng, source, nullptr, &out);
+    CHECK(out.temperature == temperatures[r]);
+    CHECK(wn::measure_window(out, fake_tokenizer(), 0).temperature == temperatures[r]);
+    for (const wn::SampledToken& t : out.tokens) draws[r].push_back(t.id);
+  }
+  CHECK(draws[0].size() == 40 && draws[0] == draws[1]);
 }
 
 TEST(same_seed_gives_the_same_samples) {
@@ -260,7 +284,7 @@ TEST(measure_window_scores_a_loop_as_repetitive) {
   CHECK_NEAR(q.avg_logprob, -10.0 / (looped.size() + 2), 1e-12);
   CHECK(q.no_speech_prob == 0.3f);
   CHECK(wn::measure_window(speech, fake_tokenizer(), 0).compression_ratio < 2.4);
-  CHECK(wn::default_temperatures() == std::vector<float>({0.0f, 0.2f, 0.4f, 0.6f, 0.8f, 1.0f}));
+  CHECK(wn::default_temperatures() == std::vector<double>({0.0, 0.2, 0.4, 0.6, 0.8, 1.0}));
 }
 
 TEST(measure_window_strips_the_text_as_python_does) {

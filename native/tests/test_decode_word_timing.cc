@@ -234,6 +234,18 @@ TEST(window_words_time_each_segment_from_the_alignment) {
   CHECK_NEAR(last_speech, 10.8, 1e-9);
 }
 
+TEST(the_seek_after_words_is_the_reference_seek_shift) {
+  // seek_shift = round((last word end - time_offset) * 100), Python's round.
+  CHECK(wn::seek_after_words(0, 0.125, 3000) == 12);  // 12.5 -> 12 (llround: 13)
+  CHECK(wn::seek_after_words(0, 0.135, 3000) == 14);  // 13.5 -> 14 (0.135 * 100 is 13.5)
+  CHECK(wn::seek_after_words(3000, 32.5, 6000) == 3250);
+  // The shift counts from the window's start: 30 s + 12.5 frames -> 3012.
+  CHECK(wn::seek_after_words(3000, 30.125, 6000) == 3012);
+  // A shift that rounds to 0 (or below) keeps the segments' seek.
+  CHECK(wn::seek_after_words(3000, 30.004, 4500) == 4500);
+  CHECK(wn::seek_after_words(3000, 29.5, 4500) == 4500);
+}
+
 int main() {
   return wn_test::run_all();
 }

@@ -68,7 +68,7 @@ std::vector<float> quiet_audio(double seconds) {
 
 wn::TranscribeOptions fast() {
   wn::TranscribeOptions o;
-  o.temperatures = {0.0f};
+  o.temperatures = {0.0};
   o.no_speech_threshold.reset();
   return o;
 }

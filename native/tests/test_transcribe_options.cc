@@ -43,7 +43,7 @@ std::vector<float> test_audio(double seconds) {
 
 wn::TranscribeOptions greedy_only() {
   wn::TranscribeOptions o;
-  o.temperatures = {0.0f};
+  o.temperatures = {0.0};
   return o;
 }
 
@@ -85,7 +85,7 @@ TEST(greedy_segments_carry_their_window_quality) {
   CHECK(r.language == "en");
   CHECK(all_ids(r).size() <= static_cast<size_t>(kSampleLen));  // one window, capped
   for (const wn::Segment& s : r.segments) {
-    CHECK(s.temperature == 0.0f);
+    CHECK(s.temperature == 0.0);
     CHECK(s.avg_logprob < 0 && s.avg_logprob > -30);
     CHECK(s.compression_ratio > 0);
     CHECK(s.no_speech_prob >= 0 && s.no_speech_prob <= 1);
@@ -95,7 +95,7 @@ TEST(greedy_segments_carry_their_window_quality) {
 TEST(fallback_retries_hot_and_is_reproducible_by_seed) {
   const std::vector<float> audio = test_audio(4);
   wn::TranscribeOptions o;
-  o.temperatures = {0.0f, 0.6f};
+  o.temperatures = {0.0, 0.6};
   o.best_of = 2;
   o.seed = 7;
   o.no_speech_threshold.reset();
@@ -104,9 +104,9 @@ TEST(fallback_retries_hot_and_is_reproducible_by_seed) {
   print_quality("fallback", a);
   CHECK(all_ids(a) == all_ids(b));
   for (const wn::Segment& s : a.segments) {
-    CHECK(s.temperature == 0.0f || s.temperature == 0.6f);
+    CHECK(s.temperature == 0.0 || s.temperature == 0.6);
     // Kept at 0 only when the window passed the rules.
-    if (s.temperature == 0.0f) CHECK(s.avg_logprob >= -1.0 && s.compression_ratio <= 2.4);
+    if (s.temperature == 0.0) CHECK(s.avg_logprob >= -1.0 && s.compression_ratio <= 2.4);
   }
   // The random model's text fails them, so T = 0.6 is reached; the greedy
   // result differs from the sampled one.
@@ -117,7 +117,7 @@ TEST(fallback_retries_hot_and_is_reproducible_by_seed) {
   }());
   if (!greedy.segments.empty() &&
       (greedy.segments[0].avg_logprob < -1.0 || greedy.segments[0].compression_ratio > 2.4)) {
-    CHECK(!a.segments.empty() && a.segments[0].temperature == 0.6f);
+    CHECK(!a.segments.empty() && a.segments[0].temperature == 0.6);
     CHECK(all_ids(a) != all_ids(greedy));
     o.seed = 8;
     CHECK(all_ids(run(audio, o)) != all_ids(a));
@@ -188,6 +188,28 @@ TEST(audio_after_offset_plus_duration_is_not_heard) {
   }
 }
 
+TEST(offset_and_duration_round_half_frames_to_even) {
+  // The reference's seek points are round(t * 100) with Python's round, for
+  // both clip ends: offset 0.125 s is frame 12.5 -> 12 (llround: 13), and the
+  // end, 0.125 + 2.25 = 2.375 s, frame 237.5 -> 238 (begin + round(225) would
+  // be 237). One segment without timestamps spans exactly those frames.
+  const std::vector<float> audio = test_audio(4);
+  wn::TranscribeOptions o = greedy_only();
+  o.no_speech_threshold.reset();
+  o.without_timestamps = true;
+  o.offset = 0.125;
+  o.duration = 2.25;
+  const wn::TranscribeResult r = run(audio, o);
+  CHECK(r.segments.size() == 1);
+  if (r.segments.size() != 1) return;
+  CHECK(r.segments[0].start == 0.12);
+  CHECK_NEAR(r.segments[0].end, 2.38, 1e-9);
+  o.offset = 0.375;  // frame 37.5 -> 38, to the end of the audio
+  o.duration = 0;
+  const wn::TranscribeResult to_end = run(audio, o);
+  CHECK(to_end.segments.size() == 1 && to_end.segments[0].start == 0.38);
+}
+
 TEST(without_timestamps_gives_one_segment_per_window) {
   const std::vector<float> audio = test_audio(5);
   wn::TranscribeOptions o = greedy_only();
@@ -245,6 +267,30 @@ TEST(initial_prompt_text_and_tokens_agree) {
   CHECK(with_prefix.empty() || with_prefix[0] != prefix_ids.prefix_tokens[0]);
 }
 
+TEST(a_prefix_is_cut_as_the_reference_for_a_custom_sample_len) {
+  // The reference feeds prefix[-(224 - sample_len):] of a 420-token prefix:
+  // with 40 tokens to sample, its last 184 (the whole prefix would leave
+  // room for only 28); with 250, all but its first 26. That leaves room for
+  // 448 + 1 - 395 = 54 sampled tokens, as many as the default sample_len
+  // (224) samples after those 394 tokens given alone (kept whole: [-0:]).
+  const std::vector<float> audio = test_audio(4);
+  wn::TranscribeOptions o = greedy_only();
+  o.no_speech_threshold.reset();
+  auto ids_with = [&](const std::vector<int32_t>& prefix, size_t drop, int sample_len) {
+    o.prefix_tokens.assign(prefix.begin() + static_cast<std::ptrdiff_t>(drop), prefix.end());
+    o.sample_len = sample_len;
+    return all_ids(wn::transcribe(*random_model(), audio.data(), audio.size(), o, {}));
+  };
+  std::vector<int32_t> prefix;
+  for (int i = 0; i < 420; ++i) prefix.push_back(300 + 7 * i);  // text tokens
+  const std::vector<int32_t> kept_tail = ids_with(prefix, 420 - 184, 40);
+  CHECK(!kept_tail.empty());
+  CHECK(ids_with(prefix, 0, 40) == kept_tail);
+  const std::vector<int32_t> without_head = ids_with(prefix, 26, 224);
+  CHECK(!without_head.empty());
+  CHECK(ids_with(prefix, 0, 250) == without_head);
+}
+
 TEST(prompt_is_reset_after_a_window_sampled_above_half) {
   // Two windows sampled at 0.6 with one candidate and no retries: the
   // reference drops the prompt after each, so conditioning on previous text
@@ -261,7 +307,7 @@ TEST(prompt_is_reset_after_a_window_sampled_above_half) {
   size_t windows = 0;
   wn::TranscribeCallbacks cb;
   cb.on_progress = [&](double) { windows++; };
-  auto ids_with = [&](float temperature, bool condition) {
+  auto ids_with = [&](double temperature, bool condition) {
     o.temperatures = {temperature};
     o.condition_on_previous_text = condition;
     windows = 0;
@@ -270,8 +316,8 @@ TEST(prompt_is_reset_after_a_window_sampled_above_half) {
     CHECK(windows >= 2);
     return all_ids(r);
   };
-  CHECK(ids_with(0.6f, true) == ids_with(0.6f, false));
-  CHECK(ids_with(0.4f, true) != ids_with(0.4f, false));
+  CHECK(ids_with(0.6, true) == ids_with(0.6, false));
+  CHECK(ids_with(0.4, true) != ids_with(0.4, false));
 }
 
 TEST(beam_search_agrees_with_greedy_on_a_confident_first_token) {
@@ -285,7 +331,7 @@ TEST(beam_search_agrees_with_greedy_on_a_confident_first_token) {
   double previous_end = 0;
   for (const wn::Segment& s : beam.segments) {
     CHECK(s.start >= previous_end && s.end > s.start && s.end <= 4.0);
-    CHECK(s.temperature == 0.0f);
+    CHECK(s.temperature == 0.0);
     previous_end = s.end;
   }
   if (greedy.segments.empty() || beam.segments.empty()) return;

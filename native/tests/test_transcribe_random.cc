@@ -132,7 +132,7 @@ void check_structure(const wn::TranscribeResult& r, size_t n_samples) {
 // structure tests 26 times slower. The fallback has its own tests.
 wn::TranscribeOptions greedy_only() {
   wn::TranscribeOptions options;
-  options.temperatures = {0.0f};
+  options.temperatures = {0.0};
   return options;
 }
 
@@ -287,7 +287,7 @@ TEST(invalid_options_are_rejected) {
   options = {};
   options.temperatures = {};
   rejects(options);
-  options.temperatures = {0.0f, -0.2f};
+  options.temperatures = {0.0, -0.2};
   rejects(options);
   options = {};
   options.best_of = 0;
@@ -310,6 +310,23 @@ TEST(invalid_options_are_rejected) {
   options = {};
   options.initial_prompt_tokens = {50360};  // startofprev
   rejects(options);
+}
+
+TEST(length_penalty_must_be_between_0_and_1) {
+  // The reference's _verify_options: "length_penalty (alpha) should be a
+  // value between 0 and 1". 100 samples: no window, the options still checked.
+  const std::vector<float> audio(100, 0.0f);
+  wn::TranscribeOptions options = greedy_only();
+  for (double alpha : {-0.1, 1.5, std::nan("")}) {
+    options.length_penalty = alpha;
+    CHECK_THROWS_CODE(wn::transcribe(*random_model(), audio.data(), audio.size(), options, {}),
+                      wn::ErrorCode::kInvalidArgument);
+  }
+  for (double alpha : {0.0, 0.6, 1.0}) {
+    options.length_penalty = alpha;
+    CHECK(
+        wn::transcribe(*random_model(), audio.data(), audio.size(), options, {}).segments.empty());
+  }
 }
 
 int main() {

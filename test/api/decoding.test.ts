@@ -55,7 +55,25 @@ describe.skipIf(!hasShared)('decoding options', () => {
     const a = await model.transcribe(clip, options);
     const b = await model.transcribe(clip, options);
     expect(b).toEqual(a);
-    for (const s of a.segments) expect(s.temperature).toBeCloseTo(0.8, 6); // a C++ float
+    for (const s of a.segments) expect(s.temperature).toBe(0.8);
+  });
+
+  it("reports each segment's temperature exactly as given", async () => {
+    // 0.2 and 0.7 are no floats: the engine hands back the caller's numbers.
+    const kept = await model.transcribe(clip, {
+      temperature: 0.2,
+      compressionRatioThreshold: null,
+      logprobThreshold: null,
+      maxTokensPerWindow: 24,
+    });
+    expect(kept.segments.length).toBeGreaterThan(0);
+    for (const s of kept.segments) expect(s.temperature).toBe(0.2);
+    const fallback = await model.transcribe(clip, {
+      temperature: [0.2, 0.7],
+      maxTokensPerWindow: 24,
+    });
+    expect(fallback.segments.length).toBeGreaterThan(0);
+    for (const s of fallback.segments) expect(s.temperature).toBe(0.7);
   });
 
   it('limits the tokens decoded per window', async () => {
@@ -136,6 +154,18 @@ describe.skipIf(!hasShared)('decoding options', () => {
     ],
     [{ patience: 0 }, 'Expected a number > 0 for options.patience but received 0'],
     [
+      { lengthPenalty: 1.5 },
+      'Expected a number between 0 and 1 for options.lengthPenalty but received 1.5',
+    ],
+    [
+      { lengthPenalty: -0.1 },
+      'Expected a number between 0 and 1 for options.lengthPenalty but received -0.1',
+    ],
+    [
+      { lengthPenalty: Number.NaN },
+      'Expected a number between 0 and 1 for options.lengthPenalty but received NaN',
+    ],
+    [
       { logprobThreshold: 'low' },
       "Expected number for options.logprobThreshold but received type string ('low')",
     ],
@@ -157,6 +187,13 @@ describe.skipIf(!hasShared)('decoding options', () => {
     const error = await model.transcribe(clip, options as never).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WhisperError);
     expect((error as WhisperError).message).toBe(message);
+  });
+
+  it('accepts a lengthPenalty from 0 to 1, as the reference', async () => {
+    for (const lengthPenalty of [0, 1, null]) {
+      const options = { ...GREEDY, beamSize: 2, lengthPenalty, maxTokensPerWindow: 8 };
+      await expect(model.transcribe(clip, options)).resolves.toHaveProperty('segments');
+    }
   });
 
   it('hints at a misspelled option', async () => {

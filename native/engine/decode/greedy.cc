@@ -45,6 +45,16 @@ std::vector<int32_t> window_prompt(const Tokenizer& tokenizer,
                        max_previous, {});
 }
 
+std::vector<int32_t> reference_prefix(const std::vector<int32_t>& prefix, int n_ctx,
+                                      int sample_len) {
+  // Python's a[-m:] for m = n_ctx // 2 - sample_len: from len - m (at least 0)
+  // when m > 0, from -m (at most len) when m <= 0.
+  const int64_t n = static_cast<int64_t>(prefix.size());
+  const int64_t m = static_cast<int64_t>(n_ctx / 2) - sample_len;
+  const int64_t begin = m > 0 ? std::max<int64_t>(n - m, 0) : std::min<int64_t>(-m, n);
+  return std::vector<int32_t>(prefix.begin() + begin, prefix.end());
+}
+
 float softmax_probability(const float* logits, int n, int32_t id, kernels::Isa isa) {
   if (id < 0 || id >= n || !(logits[id] > -std::numeric_limits<float>::infinity())) return 0;
   return static_cast<float>(std::exp(logits[id] - log_sum_exp(logits, n, isa)));
@@ -138,7 +148,7 @@ void GreedyDecoder::feed_prompt(const std::vector<int32_t>& prompt, int sot_inde
   out->first_row.assign(row, row + n_vocab_);
 }
 
-void GreedyDecoder::sample(const FedPrompt& prompt, float temperature, Rng* rng,
+void GreedyDecoder::sample(const FedPrompt& prompt, double temperature, Rng* rng,
                            const LogitsFn& logits_fn, const CancellationFlag* cancel,
                            DecodedWindow* out) {
   if (temperature > 0 && rng == nullptr) {
@@ -152,6 +162,10 @@ void GreedyDecoder::sample(const FedPrompt& prompt, float temperature, Rng* rng,
   out->sum_logprob = 0;
   out->temperature = temperature;
   sampled_ids_.clear();
+  // The float nearest to temperature (at most the largest float: a huge one
+  // samples uniformly among the allowed tokens, as 1 / inf = 0 would).
+  const float sampling_temperature = static_cast<float>(
+      std::min(temperature, static_cast<double>(std::numeric_limits<float>::max())));
 
   // The reference stops after sample_len tokens or once the sequence is longer
   // than n_ctx; the last sampled token is never fed, hence the + 1.
@@ -160,7 +174,7 @@ void GreedyDecoder::sample(const FedPrompt& prompt, float temperature, Rng* rng,
 
   const float* row = prompt.first_row.data();
   for (int step = 0; step < max_sampled; ++step) {
-    const SampledToken token = choose(row, step, temperature, rng);
+    const SampledToken token = choose(row, step, sampling_temperature, rng);
     out->sum_logprob += token.logprob;
     if (token.id == eot) {
       out->ended_with_eot = true;

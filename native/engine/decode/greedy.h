@@ -60,7 +60,7 @@ struct DecodedWindow {
   // Sum of the sampled tokens' logprobs, eot's included (the reference's
   // sum_logprobs; avg_logprob = sum_logprob / (tokens.size() + 1)).
   double sum_logprob = 0;
-  float temperature = 0;
+  double temperature = 0;  // as passed to sample() (0 for greedy and beam search)
 };
 
 // The reference's prompt layout: [<|startofprev|>, last max_previous of
@@ -73,6 +73,15 @@ std::vector<int32_t> window_prompt(const Tokenizer& tokenizer,
 std::vector<int32_t> window_prompt(const std::vector<int32_t>& sot_sequence, int32_t start_of_prev,
                                    const std::vector<int32_t>& previous_tokens, int max_previous,
                                    const std::vector<int32_t>& prefix);
+
+// The part of a prefix the reference feeds (_get_initial_tokens):
+// prefix[-(n_ctx // 2 - sample_len):] with Python's slicing. So with the
+// default sample_len (n_ctx / 2) the bound is 0 and prefix[-0:] keeps the
+// whole prefix; a smaller sample_len keeps the last n_ctx / 2 - sample_len
+// tokens (all when the prefix is shorter); a larger one drops the first
+// sample_len - n_ctx / 2 (nothing is left when the prefix is no longer).
+std::vector<int32_t> reference_prefix(const std::vector<int32_t>& prefix, int n_ctx,
+                                      int sample_len);
 
 // softmax(logits)[id], max-shifted (NaN counts as -inf).
 float softmax_probability(const float* logits, int n, int32_t id,
@@ -102,10 +111,12 @@ class GreedyDecoder {
   // Samples one candidate continuation of a fed prompt. The logits source must
   // be positioned right after the prompt (the caller truncates its cache back
   // to prompt.n_prompt tokens between candidates). temperature 0: argmax;
-  // > 0: a draw from softmax(filtered / temperature) using rng (required).
-  // Logprobs are always those of the filtered logits at temperature 1, as the
-  // reference's.
-  void sample(const FedPrompt& prompt, float temperature, Rng* rng, const LogitsFn& logits_fn,
+  // > 0: a draw from softmax(filtered / temperature) using rng (required);
+  // the logits are divided by the float nearest to temperature, as the
+  // reference divides its float32 logits. out->temperature is temperature
+  // itself. Logprobs are always those of the filtered logits at temperature
+  // 1, as the reference's.
+  void sample(const FedPrompt& prompt, double temperature, Rng* rng, const LogitsFn& logits_fn,
               const CancellationFlag* cancel, DecodedWindow* out);
 
  private:

@@ -66,8 +66,8 @@ size_t best_candidate(const std::vector<DecodedWindow>& candidates,
   return best;
 }
 
-std::vector<float> default_temperatures() {
-  return {0.0f, 0.2f, 0.4f, 0.6f, 0.8f, 1.0f};
+std::vector<double> default_temperatures() {
+  return {0.0, 0.2, 0.4, 0.6, 0.8, 1.0};
 }
 
 }  // namespace wn

@@ -19,7 +19,7 @@ struct WindowQuality {
   double avg_logprob = 0;        // sum_logprob / (sampled tokens + 1)
   double compression_ratio = 0;  // of the window's text (compression_ratio.h)
   float no_speech_prob = 0;
-  float temperature = 0;
+  double temperature = 0;
 };
 
 // Each threshold unset disables its rule, as None does in the reference.
@@ -59,6 +59,6 @@ size_t best_candidate(const std::vector<DecodedWindow>& candidates,
                       std::optional<double> length_penalty);
 
 // The reference's default temperature schedule: 0, 0.2, ..., 1.0.
-std::vector<float> default_temperatures();
+std::vector<double> default_temperatures();
 
 }  // namespace wn

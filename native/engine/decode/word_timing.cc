@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 
+#include "engine/core/python_round.h"
+
 namespace wn {
 
 const char* const kPrependPunctuation = "\"'\u201c\u00bf([{-";
@@ -324,6 +326,13 @@ std::vector<std::vector<TimedWord>> window_words(const Tokenizer& tokenizer, con
         clamp_segment_words(&words[s], &seg.start, &seg.end, median_duration, *last_speech_end);
   }
   return words;
+}
+
+int64_t seek_after_words(int64_t seek_frames, double last_word_end, int64_t next_seek_frames) {
+  const double time_offset = static_cast<double>(seek_frames) / 100.0;
+  const double shift = round_half_even((last_word_end - time_offset) * 100.0);
+  if (!(shift > 0)) return next_seek_frames;
+  return seek_frames + static_cast<int64_t>(std::min(shift, 1e15));  // finite, no overflow
 }
 
 }  // namespace wn

@@ -130,4 +130,11 @@ std::vector<std::vector<TimedWord>> window_words(const Tokenizer& tokenizer, con
                                                  double time_offset, const std::string& language,
                                                  double* last_speech_end);
 
+// Where the next window starts after one whose words were timed, as the
+// reference's transcribe(): seek_shift = round((last_word_end - time_offset) *
+// 100) frames with Python's round (time_offset = seek_frames / 100 s), and
+// seek_frames + seek_shift when that shift is > 0; otherwise next_seek_frames
+// (the segments' own seek) is kept.
+int64_t seek_after_words(int64_t seek_frames, double last_word_end, int64_t next_seek_frames);
+
 }  // namespace wn
