@@ -14,8 +14,9 @@
 // Measured:
 //   peak fp32 FMA GFLOP/s, 1 and 2 threads (register-only loop, kernels/peak_flops.cc)
 //   model load time, 1 and 2 threads
-//   encoder time per 30 s window, 1 and 2 threads, its GFLOP/s and % of peak
-//   decoder ms per token: a greedy transcription's time minus its encoder time, over the tokens
+//   encoder time per 30 s window, 1 and 2 threads, its GFLOP/s and % of peak, and
+//   decoder ms per token: both from the timings of greedy transcriptions of the
+//   clip (result.timings: encodeMs / encoderPasses, decodeMs / decoderSteps)
 //   the clip's greedy transcription time (model loaded)
 //   real-time factor over every clip in ../shared/audio (greedy, 2 threads)
 //   peak RSS of a fresh Node process that loads the model and transcribes the clip
@@ -58,13 +59,13 @@ const stats = (xs) => {
 };
 async function timeRuns(n, fn) {
   const times = [];
-  let last;
+  const results = [];
   for (let i = 0; i < n; i++) {
     const t = performance.now();
-    last = await fn();
+    results.push(await fn());
     times.push(performance.now() - t);
   }
-  return { ...stats(times), last };
+  return { ...stats(times), results, last: results.at(-1) };
 }
 const fmt = (s, digits = 1) => `${s.median.toFixed(digits)} (min ${s.min.toFixed(digits)})`;
 function commit() {
@@ -89,22 +90,24 @@ for (const threads of [1, 2]) {
   });
   const model = await loadModel(args.model, { threads });
   info = model.info;
-  const mel = model.melWindow(clip.samples);
-  await model.encode(mel); // warm-up: first touch of the scratch pages
-  const encode = await timeRuns(runs, () => model.encode(mel));
-  const gflops = encoderFlops(info.hparams) / (encode.min / 1000) / 1e9;
+  await model.transcribe(clip.samples, GREEDY); // warm-up: code, caches, allocator
+  // Each run is one greedy transcription of the clip; its timings say how
+  // long its encoder passes and its decoder steps took, inside the real run.
   const transcribe = await timeRuns(runs, () => model.transcribe(clip.samples, GREEDY));
+  const t = transcribe.results.map((r) => r.timings);
+  const encode = stats(t.map((x) => x.encodeMs / x.encoderPasses));
+  const decoderMsPerToken = stats(t.map((x) => x.decodeMs / x.decoderSteps));
+  const gflops = encoderFlops(info.hparams) / (encode.min / 1000) / 1e9;
   const tokens = transcribe.last.segments.reduce((n, s) => n + s.tokens.length, 0);
-  const windows = Math.max(1, Math.ceil(clip.duration / 30));
-  const decodeMs = (t) => (tokens ? (t - windows * encode.median) / tokens : NaN);
   perThreads[threads] = {
     load,
     encode,
     gflops,
     percentOfPeak: (100 * gflops) / peak[threads],
-    transcribe,
+    transcribe: { median: transcribe.median, min: transcribe.min },
     tokens,
-    decoderMsPerToken: { median: decodeMs(transcribe.median), min: decodeMs(transcribe.min) },
+    decoderSteps: t[0].decoderSteps,
+    decoderMsPerToken,
   };
   await model.close();
 }
@@ -164,7 +167,7 @@ const rows = [
   ],
   [
     'clip transcription ms',
-    `${fmt(t2.transcribe, 0)} 2 threads, ${t2.tokens} tokens (model loaded, greedy)`,
+    `${fmt(t2.transcribe, 0)} 2 threads, ${t2.tokens} tokens, ${t2.decoderSteps} decoder steps (model loaded, greedy)`,
   ],
   [
     'real-time factor',

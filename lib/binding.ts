@@ -7,7 +7,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import nodeGypBuild from 'node-gyp-build';
 import { WhisperError } from './errors.js';
-import type { LanguageProbability, ModelInfo, Samples, Segment } from './options.js';
+import type {
+  LanguageProbability,
+  ModelInfo,
+  Samples,
+  Segment,
+  TranscriptionTimings,
+} from './options.js';
 import type { NativeTranscribeOptions } from './transcribe-options.js';
 
 /** What the engine returns. */
@@ -17,6 +23,7 @@ export interface NativeResult {
   text: string;
   duration: number;
   language: string;
+  timings: TranscriptionTimings;
 }
 
 /** A running native transcription. abort() may be called any time, also after it settled. */

@@ -10,6 +10,7 @@ export {
   type TranscribeOptions,
   type DecodingOptions,
   type TranscriptionResult,
+  type TranscriptionTimings,
   type Segment,
   type Token,
   type LanguageProbability,

@@ -78,7 +78,7 @@ export class WhisperModel {
    * reference's transcribe(): greedy, each 30 s window decoded again at the
    * next temperature when its text looks wrong. Runs on native threads; the
    * event loop stays free. Empty audio gives
-   * `{ segments: [], text: '', duration: 0 }`.
+   * `{ segments: [], text: '', duration: 0, ... }`.
    */
   async transcribe(samples: Samples, options?: TranscribeOptions): Promise<TranscriptionResult> {
     const site = captureCallSite(this.transcribe);
@@ -268,5 +268,6 @@ async function runTranscription(
     text: result.text,
     duration: result.duration,
     language: result.language,
+    timings: result.timings,
   };
 }

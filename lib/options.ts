@@ -249,6 +249,34 @@ export interface TranscriptionResult {
   duration: number;
   /** The language code used ('en' for English-only models). */
   language: string;
+  /** Where the time went, measured in this transcription. */
+  timings: TranscriptionTimings;
+}
+
+/**
+ * Wall-clock milliseconds of a transcription's stages, measured as it ran (all 0 for empty
+ * audio). What is not in a stage (the log-mel front end, segmenting, setup) is the rest of
+ * `totalMs`.
+ */
+export interface TranscriptionTimings {
+  /** The whole native run. */
+  totalMs: number;
+  /** The encoder, all passes. */
+  encodeMs: number;
+  /** Encoder passes: one per 30 s window, one more when the language is detected apart. */
+  encoderPasses: number;
+  /**
+   * The decoder: each window's cross-attention keys and values, prompts, every sampled step of
+   * every candidate and fallback temperature, beam steps and token choice.
+   */
+  decodeMs: number;
+  /**
+   * Tokens the decoder ran on one step at a time after each window's prompt (a beam step counts
+   * each beam). `decodeMs / decoderSteps` is the cost of a token.
+   */
+  decoderSteps: number;
+  /** Word timestamps: the alignment passes and DTW (0 without `wordTimestamps`). */
+  alignMs: number;
 }
 
 /** One language's probability, as detectLanguage() ranks them. */

@@ -144,6 +144,15 @@ void TranscribeWorker::OnOK() {
     out.Set("text", Napi::String::New(env, result_.text));
     out.Set("duration", result_.duration);
     out.Set("language", Napi::String::New(env, result_.language));
+    const wn::TranscribeTimings& t = result_.timings;
+    Napi::Object timings = Napi::Object::New(env);
+    timings.Set("totalMs", t.total_ms);
+    timings.Set("encodeMs", t.encode_ms);
+    timings.Set("encoderPasses", t.encoder_passes);
+    timings.Set("decodeMs", t.decode_ms);
+    timings.Set("decoderSteps", t.decoder_steps);
+    timings.Set("alignMs", t.align_ms);
+    out.Set("timings", timings);
     deferred_.Resolve(out);
   } catch (const Napi::Error& e) {
     deferred_.Reject(e.Value());

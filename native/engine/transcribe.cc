@@ -11,6 +11,7 @@
 #include "engine/transcribe.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -34,6 +35,25 @@
 
 namespace wn {
 namespace {
+
+// Adds the milliseconds from construction to destruction to *total_ms (so a
+// stage that throws still counts up to the throw).
+class ScopedTimer {
+ public:
+  explicit ScopedTimer(double* total_ms)
+      : total_ms_(total_ms), start_(std::chrono::steady_clock::now()) {}
+  ~ScopedTimer() {
+    *total_ms_ +=
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_)
+            .count();
+  }
+  ScopedTimer(const ScopedTimer&) = delete;
+  ScopedTimer& operator=(const ScopedTimer&) = delete;
+
+ private:
+  double* total_ms_;
+  std::chrono::steady_clock::time_point start_;
+};
 
 void check_samples(const float* samples, size_t n_samples) {
   if (n_samples > 0 && samples == nullptr) {
@@ -209,6 +229,7 @@ class WindowLoop {
   }
 
   void run(TranscribeResult* result) {
+    timings_ = &result->timings;
     const FrameRange range = frames_to_transcribe(options_, mel_.content_frames());
     const double end_seconds = std::min(audio_seconds_, range.end / 100.0);
     if (range.end <= range.begin && callbacks_.on_progress) callbacks_.on_progress(1.0);
@@ -247,7 +268,10 @@ class WindowLoop {
           }
         }
         words_.assign(pieces_.size(), {});
-        if (options_.word_timestamps) time_words(position, &split.next_seek_frames);
+        if (options_.word_timestamps) {
+          const ScopedTimer timer(&timings_->align_ms);
+          time_words(position, &split.next_seek_frames);
+        }
         for (size_t i = 0; i < pieces_.size(); ++i)
           emit_segment(pieces_[i], words_[i], window, result);
         // The reference drops the prompt after a window it had to sample hot.
@@ -285,6 +309,7 @@ class WindowLoop {
 
   // The reference detects once, before the first window, and keeps the answer.
   void detect_language_here() {
+    const ScopedTimer timer(&timings_->decode_ms);
     const int32_t sot = tokenizer_.special().sot;
     throw_if_cancelled(callbacks_.cancel);
     const float* row = decoder_.forward(&sot, 1);
@@ -306,13 +331,19 @@ class WindowLoop {
         std::fill(row + keep, row + kWindowFrames, silence);
       }
     }
-    encoder_.encode(mel_window_.data(), encoded_.data(), callbacks_.cancel);
+    {
+      const ScopedTimer timer(&timings_->encode_ms);
+      encoder_.encode(mel_window_.data(), encoded_.data(), callbacks_.cancel);
+      timings_->encoder_passes += 1;
+    }
+    const ScopedTimer timer(&timings_->decode_ms);
     decoder_.set_audio(encoded_.data());  // cross-attention K/V, once per window
   }
 
   // Decodes the encoded window at each temperature in turn until the result
   // passes the quality rules (or the temperatures run out: the last is kept).
   WindowDecoding decode_with_fallback() {
+    const ScopedTimer timer(&timings_->decode_ms);
     decoder_.reset();
     const std::vector<int32_t> sot_sequence =
         tokenizer_.sot_sequence(language_index_, options_.translate, !options_.without_timestamps);
@@ -321,17 +352,22 @@ class WindowLoop {
     const std::vector<int32_t> prompt = window_prompt(
         sot_sequence, tokenizer_.special().start_of_prev, history_, max_previous, prefix_);
     const int sot_index = n_previous > 0 ? static_cast<int>(n_previous) + 1 : 0;
+    const LogitsFn feed = [this](const int32_t* tokens, int n) {
+      return decoder_.forward(tokens, n);
+    };
     const LogitsFn logits = [this](const int32_t* tokens, int n) {
+      timings_->decoder_steps += n;
       return decoder_.forward(tokens, n);
     };
     FedPrompt fed;
-    sampler_.feed_prompt(prompt, sot_index, logits, callbacks_.cancel, &fed);
+    sampler_.feed_prompt(prompt, sot_index, feed, callbacks_.cancel, &fed);
     WindowDecoding kept;
     for (double temperature : options_.temperatures) {
       if (temperature == 0 && beam_) {
         beam_caches_->start(fed.n_prompt);
         const BatchLogitsFn step = [this](const std::vector<int32_t>& tokens,
                                           const std::vector<int>& parents) {
+          timings_->decoder_steps += static_cast<int>(tokens.size());
           return beam_caches_->step(tokens, parents);
         };
         beam_->decode(fed, step, callbacks_.cancel, &kept.decoded);
@@ -448,6 +484,7 @@ class WindowLoop {
   const Model& model_;
   const TranscribeOptions& options_;
   const TranscribeCallbacks& callbacks_;
+  TranscribeTimings* timings_ = nullptr;  // the result's, set by run()
   QualityThresholds thresholds_;
   Tokenizer tokenizer_;
   LogitFilters filters_;
@@ -501,9 +538,12 @@ TranscribeResult transcribe(const Model& model, const float* samples, size_t n_s
     if (!model.multilingual()) result.language = "en";
     return result;
   }
-  throw_if_cancelled(callbacks.cancel);
-  WindowLoop loop(model, samples, n_samples, options, callbacks);
-  loop.run(&result);
+  {
+    const ScopedTimer timer(&result.timings.total_ms);  // stops before the return
+    throw_if_cancelled(callbacks.cancel);
+    WindowLoop loop(model, samples, n_samples, options, callbacks);
+    loop.run(&result);
+  }
   return result;
 }
 

@@ -138,7 +138,25 @@ struct Segment {
   float no_speech_prob = 0;      // p(<|nospeech|>) at the sot position
 };
 
+// Where a transcription's time went (wall clock, milliseconds), measured in
+// the run itself: what whisper.cpp prints after a run, and what the benchmark
+// reads instead of timing the parts apart from a real transcription.
+struct TranscribeTimings {
+  double total_ms = 0;
+  double encode_ms = 0;  // encoder passes (the log-mel windows excluded)
+  int encoder_passes = 0;
+  // The decoder: each window's cross-attention K/V, prompts, every sampled
+  // step of every candidate and fallback temperature, beam steps, token choice.
+  double decode_ms = 0;
+  // Tokens the decoder ran on one step at a time after each prompt (a beam
+  // step counts each of its beams): decode_ms / decoder_steps is the cost of a
+  // token, prompts and the per-window K/V included.
+  int decoder_steps = 0;
+  double align_ms = 0;  // word timestamps: the alignment passes and DTW
+};
+
 struct TranscribeResult {
+  TranscribeTimings timings;
   std::vector<Segment> segments;
   // transcript_text(segments): the whole text, as the reference's result["text"].
   std::string text;

@@ -2,7 +2,14 @@
 // Each must equal what the same call gives alone.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, type TranscriptionResult, type WhisperModel } from '../../lib/index.js';
-import { GREEDY, TEST_THREADS, hasShared, randomModelPath, readClip } from '../helpers/shared.js';
+import {
+  GREEDY,
+  TEST_THREADS,
+  hasShared,
+  randomModelPath,
+  readClip,
+  transcript,
+} from '../helpers/shared.js';
 
 const CLIPS = ['jfk', 'timit_LDC93S1', 'pocketsphinx_goforward'];
 
@@ -21,7 +28,7 @@ describe.skipIf(!hasShared)('concurrent calls on one model', () => {
     // model's texts may coincide), so mixed-up state would show.
     expect(new Set(solo.map((r) => JSON.stringify(r.segments))).size).toBe(CLIPS.length);
     const together = await Promise.all(audio.map((samples) => model.transcribe(samples, GREEDY)));
-    together.forEach((result, i) => expect(result).toEqual(solo[i]));
+    together.forEach((result, i) => expect(transcript(result)).toEqual(transcript(solo[i]!)));
   });
 
   it('runs encode and logits alongside a transcription without changing either', async () => {
@@ -48,7 +55,7 @@ describe.skipIf(!hasShared)('concurrent calls on one model', () => {
         model.transcribe(samples, GREEDY),
         other.transcribe(samples, GREEDY),
       ]);
-      expect(b).toEqual(a);
+      expect(transcript(b)).toEqual(transcript(a));
     } finally {
       await other.close();
     }

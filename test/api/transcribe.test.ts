@@ -11,6 +11,7 @@ import {
   hasShared,
   randomModelPath,
   readClip,
+  transcript,
 } from '../helpers/shared.js';
 
 const JFK_REFERENCE =
@@ -76,8 +77,49 @@ describe.skipIf(!hasShared)('transcribe every clip (random model)', () => {
       model.transcribe(asBuffer, GREEDY),
       model.transcribe(asFloat, GREEDY),
     ]);
-    expect(b).toEqual(a);
-    expect(c).toEqual(a);
+    expect(transcript(b)).toEqual(transcript(a));
+    expect(transcript(c)).toEqual(transcript(a));
+  });
+});
+
+describe.skipIf(!hasShared)('timings', () => {
+  let model: WhisperModel;
+  beforeAll(async () => {
+    model = await loadModel(randomModelPath, { threads: TEST_THREADS });
+  });
+  afterAll(() => model?.close());
+
+  it('says where the time went: one encoder pass, a decoder step per token after the prompt', async () => {
+    const result = await model.transcribe(await readClip('jfk'), GREEDY);
+    const t = result.timings;
+    expect(t.encoderPasses).toBe(1);
+    expect(t.encodeMs).toBeGreaterThan(0);
+    expect(t.decodeMs).toBeGreaterThan(0);
+    expect(t.alignMs).toBe(0);
+    expect(t.encodeMs + t.decodeMs).toBeLessThanOrEqual(t.totalMs);
+    // Greedy, one candidate: every sampled token but the last was fed back,
+    // and the segments hold the sampled tokens (eot aside) of the one window.
+    const tokens = result.segments.reduce((n, s) => n + s.tokens.length, 0);
+    expect(t.decoderSteps).toBeGreaterThanOrEqual(tokens - 1);
+    expect(t.decoderSteps).toBeLessThanOrEqual(224);
+  });
+
+  it('counts every window, fallback candidate and word-timing pass', async () => {
+    const clip = await readClip('osr_us_000_0034_8k'); // 36 s: two windows
+    const greedy = await model.transcribe(clip, GREEDY);
+    expect(greedy.timings.encoderPasses).toBe(2);
+    const short = { maxTokensPerWindow: 24 };
+    const timed = await model.transcribe(clip, { ...GREEDY, ...short, wordTimestamps: true });
+    expect(timed.timings.alignMs).toBeGreaterThan(0);
+    // Two candidates at one fallback temperature decode at least twice the steps.
+    const hot = await model.transcribe(clip, { ...short, temperature: [1], bestOf: 2, seed: 3 });
+    const hotTokens = hot.segments.reduce((n, s) => n + s.tokens.length, 0);
+    expect(hot.timings.decoderSteps).toBeGreaterThan(hotTokens);
+  });
+
+  it('is all zero for empty audio', async () => {
+    const result = await model.transcribe(new Int16Array(0), GREEDY);
+    expect(Object.values(result.timings).every((v) => v === 0)).toBe(true);
   });
 });
 

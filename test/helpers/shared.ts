@@ -27,6 +27,16 @@ export const TEST_THREADS = 2;
  */
 export const GREEDY = { temperature: 0 } as const;
 
+/**
+ * What a transcription found, without its timings (which differ from run to
+ * run): for comparing two runs that must agree.
+ */
+export function transcript<T extends { timings?: unknown }>(result: T): Omit<T, 'timings'> {
+  const rest: Partial<T> = { ...result };
+  delete rest.timings;
+  return rest as Omit<T, 'timings'>;
+}
+
 export function audioPath(name: string): string {
   return path.join(sharedDir, 'audio', `${name}.wav`);
 }
