@@ -226,7 +226,8 @@ TEST(quantized_weight_parses_but_cannot_run_yet) {
                  "tensor 'encoder.blocks.0.mlp.2.weight' has type q5_1, which this build cannot "
                  "run yet; supported: f32, f16"));
   // A quantized LayerNorm is not a supported-later case: it is a broken file.
-  m = make_test_model({20, 6, 32, 2, 1, 5, 32, 2, 1, 80, 1});  // rows of 32: whole q8_0 blocks
+  // Rows of 32: whole q8_0 blocks. 2007: a q8_0 file, quantization version 2.
+  m = make_test_model({20, 6, 32, 2, 1, 5, 32, 2, 1, 80, 2007});
   m.find("decoder.ln.weight")->type = (int32_t)GgmlType::kQ8_0;
   CHECK_THROWS_CODE(bind_model(m), ErrorCode::kModelFormat);
   CHECK(contains(bind_error(m), "'decoder.ln.weight' has type q8_0, expected f32"));
