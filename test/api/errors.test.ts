@@ -202,14 +202,14 @@ describe.skipIf(!hasShared)('broken model files', () => {
     fs.writeFileSync(file, writeGgml({ ...layout, hparams, tensors }));
   };
 
-  it('reports a weight in a type this build cannot run', async () => {
-    const name = 'encoder.blocks.0.mlp.0.weight';
-    const file = path.join(tmp, 'q8_0-weight.bin');
-    withWeightAs(name, GGML_TYPE.q8_0, 2007, file);
+  it('reports a weight in a type this build cannot run (a K-quant)', async () => {
+    const name = 'encoder.blocks.0.mlp.2.weight'; // rows of 1536: whole blocks of 256
+    const file = path.join(tmp, 'q4_K-weight.bin');
+    withWeightAs(name, GGML_TYPE.q4_K, 2012, file);
     const e = await failure(loadModel(file, { threads: 1 }));
     expect(e.code).toBe('ERR_UNSUPPORTED_TENSOR_TYPE');
     expect(e.message).toBe(
-      `model file '${file}': tensor '${name}' has type q8_0, which this build cannot run yet; supported: f32, f16`,
+      `model file '${file}': tensor '${name}' has type q4_K, which this build cannot run; supported: f32, f16, q4_0, q4_1, q5_0, q5_1, q8_0`,
     );
     fs.rmSync(file);
   });
