@@ -436,8 +436,8 @@ void linear_tile_quant(const float* a, int64_t lda, int m, const PackedWeights::
   }
 }
 
-void linear_tile_simd(const float* a, int64_t lda, int m, const PackedWeights::Impl& w, int p0,
-                      int p1, float* c, int64_t ldc, const Epilogue& ep, float* scratch) {
+void linear_tile_by_type(const float* a, int64_t lda, int m, const PackedWeights::Impl& w, int p0,
+                         int p1, float* c, int64_t ldc, const Epilogue& ep, float* scratch) {
   switch (w.type) {
     case GgmlType::kF16:
       return linear_tile_t<uint16_t>(a, lda, m, w, p0, p1, c, ldc, ep);
@@ -454,6 +454,12 @@ void linear_tile_simd(const float* a, int64_t lda, int m, const PackedWeights::I
     default:
       return linear_tile_t<float>(a, lda, m, w, p0, p1, c, ldc, ep);
   }
+}
+
+void linear_tile_simd(const float* a, int64_t lda, int m, const PackedWeights::Impl& w, int p0,
+                      int p1, float* c, int64_t ldc, const Epilogue& ep, float* scratch) {
+  linear_tile_by_type(a, lda, m, w, p0, p1, c, ldc, ep, scratch);
+  simd::zero_upper();
 }
 
 // ---------------------------------------------------------------------------

@@ -115,6 +115,9 @@ inline float reduce_max(V a) {
   return vmaxvq_f32(a);
 }
 
+// NEON has no upper register state to clear (see simd_avx512.h).
+inline void zero_upper() {}
+
 // Integer lanes, for unpacking quantized weights (4 int32).
 using VI = int32x4_t;
 // kW bytes widened to int32 lanes: unsigned (pairs of nibbles) or signed (q8_0).
