@@ -250,6 +250,35 @@ TEST(each_hparam_out_of_range_is_a_format_error) {
   CHECK(parse_edited(set(kNAudioHead, 8)).hparams.n_audio_head == 8);
 }
 
+TEST(quantized_records_need_the_current_quantization_version) {
+  // mlp.2 has rows of 32: one q5_1 block per row.
+  TestModel m = tiny_test_model();
+  m.find("encoder.blocks.0.mlp.2.weight")->type = (int32_t)GgmlType::kQ5_1;
+  for (int32_t stored : {9, 1009}) {  // versions 0 and 1 laid blocks out otherwise
+    m.header[kFtype] = stored;
+    const std::vector<uint8_t> bytes = write_test_model(m);
+    CHECK_THROWS_CODE(parse_bytes(bytes), ErrorCode::kUnsupportedTensorType);
+    CHECK(contains(error_message([&] { parse_bytes(bytes); }),
+                   "tensor 'encoder.blocks.0.mlp.2.weight' (record 16) is q5_1 in a file of "
+                   "quantization version " +
+                       std::to_string(stored / 1000) + " (header ftype " + std::to_string(stored) +
+                       "); this build reads version 2 blocks only"));
+  }
+  m.header[kFtype] = 2009;
+  CHECK(parse_bytes(write_test_model(m)).find("encoder.blocks.0.mlp.2.weight")->nbytes == 8 * 24);
+  m.header[kFtype] = 3009;
+  CHECK_THROWS_CODE(parse_bytes(write_test_model(m)), ErrorCode::kModelFormat);
+  CHECK(contains(error_message([&] { parse_bytes(write_test_model(m)); }),
+                 "header field ftype is 3009: quantization version 3 is newer than the one this "
+                 "reader knows (2)"));
+  // Files without quantized records do not depend on the version.
+  for (int32_t stored : {1, 1001, 2001}) {
+    TestModel f16 = tiny_test_model();
+    f16.header[kFtype] = stored;
+    CHECK(parse_bytes(write_test_model(f16)).hparams.ftype == 1);
+  }
+}
+
 TEST(mel_filterbank_is_checked) {
   auto mel = [](int which, int32_t value) {
     return [=](std::vector<uint8_t>& b, const TestLayout& at) {
@@ -328,13 +357,14 @@ TEST(record_header_fields_are_checked) {
 }
 
 TEST(tensor_sizes_follow_type_and_shape) {
-  // q5_1 rows must be whole blocks of 32: attn.query has rows of 8.
-  TestModel m = tiny_test_model();
+  // q5_1 rows must be whole blocks of 32: attn.query has rows of 8. (A q5_1
+  // file of quantization version 2 says 2009.)
+  TestModel m = tiny_test_model(2009);
   m.find("encoder.blocks.0.attn.query.weight")->type = (int32_t)GgmlType::kQ5_1;
   CHECK(contains(error_message([&] { parse_bytes(write_test_model(m)); }),
                  "rows of 8 elements, not a whole number"));
   // mlp.2 has rows of 32: a valid q5_1 tensor, 8 rows x 24 bytes.
-  m = tiny_test_model();
+  m = tiny_test_model(2009);
   m.find("encoder.blocks.0.mlp.2.weight")->type = (int32_t)GgmlType::kQ5_1;
   const wn::ModelFile f = parse_bytes(write_test_model(m));
   const wn::TensorView* t = f.find("encoder.blocks.0.mlp.2.weight");

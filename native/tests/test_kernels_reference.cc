@@ -189,8 +189,8 @@ TEST(packed_weights_rows_and_errors) {
                         wn::ErrorCode::kInvalidArgument);
     }
   }
-  const uint8_t q[64] = {};
-  CHECK_THROWS_CODE(PackedWeights::pack(Isa::kGeneric, GgmlType::kQ8_0, q, 1, 32),
+  const uint8_t q[256] = {};  // K-quants have no kernels (the block types: test_kernels_quant)
+  CHECK_THROWS_CODE(PackedWeights::pack(Isa::kGeneric, GgmlType::kQ4_K, q, 1, 256),
                     wn::ErrorCode::kUnsupportedTensorType);
   CHECK_THROWS_CODE(PackedWeights::pack(Isa::kGeneric, GgmlType::kF32, q, 0, 4),
                     wn::ErrorCode::kInvalidArgument);

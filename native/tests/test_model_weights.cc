@@ -1,8 +1,9 @@
 // Tests of bind_weights (engine/model/weights.cc): the real random tiny.en
-// binds; written models with one tensor wrong (missing, unknown, duplicate,
-// wrong shape or type, quantized) fail with the right code and a message
-// naming the tensor; header fields of the real file set to impossible values
-// and files cut at record boundaries never load.
+// binds, and so do models with quantized matrices; written models with one
+// tensor wrong (missing, unknown, duplicate, wrong shape or type, a K-quant)
+// fail with the right code and a message naming the tensor; header fields of
+// the real file set to impossible values and files cut at record boundaries
+// never load.
 #include <cstring>
 #include <limits>
 #include <utility>
@@ -215,18 +216,35 @@ TEST(wrong_types) {
   CHECK(bind_model(m).dec_blocks[0].attn_out_w.type == GgmlType::kF32);
 }
 
-TEST(quantized_weight_parses_but_cannot_run_yet) {
-  TestModel m = tiny_test_model();
-  m.header[kFtype] = 2009;  // a q5_1 file, version 2
-  m.find("encoder.blocks.0.mlp.2.weight")->type = (int32_t)GgmlType::kQ5_1;  // rows of 32
+TEST(quantized_matrices_bind) {
+  // d = 32: every matrix row is one whole block.
+  for (GgmlType type :
+       {GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1, GgmlType::kQ8_0}) {
+    TestModel m = make_test_model({20, 6, 32, 2, 1, 5, 32, 2, 1, 80, 2000 + whisper_ftype(type)});
+    for (TestTensor& t : m.tensors) {
+      if (t.type == 1 && t.ne.size() == 2) t.type = (int32_t)type;  // matrices, not convolutions
+    }
+    const wn::WhisperWeights w = bind_model(m);
+    CHECK(w.tok_emb.type == type && w.enc_blocks[0].mlp_fc2_w.type == type);
+    CHECK(w.dec_blocks[0].cross_k_w.type == type && w.conv1_w.type == GgmlType::kF16);
+  }
+}
+
+TEST(k_quants_parse_but_cannot_run) {
+  TestModel m = make_test_model({20, 6, 64, 2, 1, 5, 64, 2, 1, 80, 2012});  // mlp.2 rows of 256
+  m.find("encoder.blocks.0.mlp.2.weight")->type = (int32_t)GgmlType::kQ4_K;
   const wn::ModelFile f = parse_bytes(write_test_model(m));
-  CHECK(f.find("encoder.blocks.0.mlp.2.weight")->type == GgmlType::kQ5_1);
+  CHECK(f.find("encoder.blocks.0.mlp.2.weight")->type == GgmlType::kQ4_K);
   CHECK_THROWS_CODE(wn::bind_weights(f), ErrorCode::kUnsupportedTensorType);
   CHECK(contains(error_message([&] { wn::bind_weights(f); }),
-                 "tensor 'encoder.blocks.0.mlp.2.weight' has type q5_1, which this build cannot "
-                 "run yet; supported: f32, f16"));
-  // A quantized LayerNorm is not a supported-later case: it is a broken file.
-  m = make_test_model({20, 6, 32, 2, 1, 5, 32, 2, 1, 80, 1});  // rows of 32: whole q8_0 blocks
+                 "tensor 'encoder.blocks.0.mlp.2.weight' has type q4_K, which this build cannot "
+                 "run; supported: f32, f16, q4_0, q4_1, q5_0, q5_1, q8_0"));
+}
+
+TEST(quantized_vectors_are_broken_files) {
+  // A quantized LayerNorm is not a type to support: whisper.cpp never writes one.
+  // Rows of 32: whole q8_0 blocks. 2007: a q8_0 file, quantization version 2.
+  TestModel m = make_test_model({20, 6, 32, 2, 1, 5, 32, 2, 1, 80, 2007});
   m.find("decoder.ln.weight")->type = (int32_t)GgmlType::kQ8_0;
   CHECK_THROWS_CODE(bind_model(m), ErrorCode::kModelFormat);
   CHECK(contains(bind_error(m), "'decoder.ln.weight' has type q8_0, expected f32"));

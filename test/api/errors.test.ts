@@ -198,24 +198,49 @@ describe.skipIf(!hasShared)('broken model files', () => {
     });
   });
 
-  it('reports a weight in a type this build cannot run', async () => {
-    const name = 'encoder.blocks.0.mlp.0.weight';
+  // One weight replaced by zero bytes of `type`, in a file whose header says ftype.
+  const withWeightAs = (name: string, type: number, ftype: number, file: string) => {
     const tensors = layout.tensors.map((t) => {
       if (t.name !== name) return t;
       const n = t.ne.reduce((a, b) => a * b, 1);
-      return {
-        ...t,
-        type: GGML_TYPE.q8_0,
-        data: new Uint8Array(tensorByteLength(GGML_TYPE.q8_0, n)),
-      };
+      return { ...t, type, data: new Uint8Array(tensorByteLength(type, n)) };
     });
-    const file = path.join(tmp, 'q8_0-weight.bin');
-    fs.writeFileSync(file, writeGgml({ ...layout, tensors }));
+    const hparams = { ...layout.hparams, ftype };
+    fs.writeFileSync(file, writeGgml({ ...layout, hparams, tensors }));
+  };
+
+  it('reports a weight in a type this build cannot run (a K-quant)', async () => {
+    const name = 'encoder.blocks.0.mlp.2.weight'; // rows of 1536: whole blocks of 256
+    const file = path.join(tmp, 'q4_K-weight.bin');
+    withWeightAs(name, GGML_TYPE.q4_K, 2012, file);
     const e = await failure(loadModel(file, { threads: 1 }));
     expect(e.code).toBe('ERR_UNSUPPORTED_TENSOR_TYPE');
     expect(e.message).toBe(
-      `model file '${file}': tensor '${name}' has type q8_0, which this build cannot run yet; supported: f32, f16`,
+      `model file '${file}': tensor '${name}' has type q4_K, which this build cannot run; supported: f32, f16, q4_0, q4_1, q5_0, q5_1, q8_0`,
     );
+    fs.rmSync(file);
+  });
+
+  it('reports quantized weights of an older quantization version', async () => {
+    const name = 'encoder.blocks.0.mlp.0.weight';
+    const file = path.join(tmp, 'q8_0-version-1.bin');
+    withWeightAs(name, GGML_TYPE.q8_0, 1007, file);
+    const e = await failure(loadModel(file, { threads: 1 }));
+    expect(e.code).toBe('ERR_UNSUPPORTED_TENSOR_TYPE');
+    expect(e.message).toMatch(
+      new RegExp(
+        `^model file '${file}': tensor '${name}' \\(record \\d+\\) is q8_0 in a file of quantization version 1 \\(header ftype 1007\\); this build reads version 2 blocks only`,
+      ),
+    );
+    fs.rmSync(file);
+  });
+
+  it('reports an unknown quantization version as a format error', async () => {
+    const file = path.join(tmp, 'version-3.bin');
+    withWeightAs('encoder.blocks.0.mlp.0.weight', GGML_TYPE.q8_0, 3007, file);
+    const e = await failure(loadModel(file, { threads: 1 }));
+    expect(e.code).toBe('ERR_MODEL_FORMAT');
+    expect(e.message).toMatch(/ftype is 3007: quantization version 3 is newer than the one/);
     fs.rmSync(file);
   });
 

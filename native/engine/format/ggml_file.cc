@@ -140,11 +140,32 @@ void check_hparams(const HParams& h, int32_t stored_ftype) {
   if (h.n_mels != 80 && h.n_mels != 128) {
     format_error("header field n_mels is " + std::to_string(h.n_mels) + ", expected 80 or 128");
   }
-  if (stored_ftype < 0 || !known_file_type(h.ftype) || h.qntvr > 2) {
+  if (stored_ftype < 0 || !known_file_type(h.ftype)) {
     format_error("header field ftype is " + std::to_string(stored_ftype) +
                  ", expected a ggml file type (0 f32, 1 f16, 2..4 or 7..14 quantized), plus "
-                 "1000 x a quantization version of at most 2");
+                 "1000 x the quantization version");
   }
+  if (h.qntvr > kQuantizationVersion) {
+    format_error("header field ftype is " + std::to_string(stored_ftype) +
+                 ": quantization version " + std::to_string(h.qntvr) +
+                 " is newer than the one this reader knows (" +
+                 std::to_string(kQuantizationVersion) + ")");
+  }
+}
+
+// Quantized records are read only from files of the current quantization
+// version: older ones lay their blocks out differently (same type ids, other
+// sizes and nibble order), so their sizes would be misread. f16/f32 files of
+// any version are fine.
+void check_quantization_version(const TensorView& t, const HParams& h, size_t record) {
+  if (!ggml_type_is_quantized(t.type) || h.qntvr == kQuantizationVersion) return;
+  throw Error(ErrorCode::kUnsupportedTensorType,
+              "tensor '" + t.name + "' (record " + std::to_string(record) + ") is " +
+                  ggml_type_name(t.type) + " in a file of quantization version " +
+                  std::to_string(h.qntvr) + " (header ftype " +
+                  std::to_string(h.ftype + 1000 * h.qntvr) + "); this build reads version " +
+                  std::to_string(kQuantizationVersion) +
+                  " blocks only: quantize the model again with a current whisper.cpp");
 }
 
 HParams read_hparams(Reader& r) {
@@ -302,6 +323,7 @@ void read_tensors(Reader& r, ModelFile* file) {
     const size_t record = file->tensors.size();
     const size_t start = r.offset();
     TensorView t = read_record_header(r, record);
+    check_quantization_version(t, file->hparams, record);
     t.nbytes = tensor_data_bytes(t);
     r.need(t.nbytes, "the data of tensor '" + t.name + "'");
     t.data = r.skip(t.nbytes);

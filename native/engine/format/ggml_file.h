@@ -34,9 +34,18 @@ enum class GgmlType : int32_t {
 };
 
 const char* ggml_type_name(GgmlType type);  // "f16", "q5_1", ... or "unknown"
+// True for the block types (q4_0 ... q6_K): those whose layout depends on the
+// file's quantization version.
+bool ggml_type_is_quantized(GgmlType type);
 // Bytes taken by n_elements of `type`; false for an unknown type or when n
 // is not a whole number of the type's blocks.
 bool ggml_type_bytes(GgmlType type, int64_t n_elements, uint64_t* bytes);
+
+// The quantization format version whose block layouts this reader knows
+// (ggml's GGML_QNT_VERSION since May 2023; versions 0 and 1 laid blocks out
+// differently: f32 scales in some types, another nibble order). A file
+// stores it in its ftype field as ftype + 1000 * version.
+constexpr int32_t kQuantizationVersion = 2;
 
 struct HParams {
   int32_t n_vocab = 0;
@@ -102,7 +111,8 @@ struct ModelFile {
 
 // Parses and checks the container. Throws wn::Error: kModelFormat (bad magic,
 // impossible header values, duplicate tensor names, bad type ids ...),
-// kModelTruncated (the file ends inside a record).
+// kModelTruncated (the file ends inside a record), kUnsupportedTensorType (a
+// quantized record in a file of an older quantization version).
 ModelFile parse_model_file(std::shared_ptr<const FileBytes> bytes);
 ModelFile open_model_file(const std::string& path);  // map_file + parse
 

@@ -43,6 +43,11 @@ const char* ggml_type_name(GgmlType type) {
   return info ? info->name : "unknown";
 }
 
+bool ggml_type_is_quantized(GgmlType type) {
+  const TypeInfo* info = find_type(type);
+  return info != nullptr && info->block_elements > 1;
+}
+
 bool ggml_type_bytes(GgmlType type, int64_t n_elements, uint64_t* bytes) {
   const TypeInfo* info = find_type(type);
   if (info == nullptr || n_elements < 0 || n_elements % info->block_elements != 0) return false;

@@ -37,8 +37,10 @@ struct Context {
 
 // The weight matrix of a Linear layer, W [n][k] (n outputs, k inputs; PyTorch
 // layout, ggml ne = {k, n}), repacked once at load into the layout the ISA's
-// GEMM micro-kernel streams. Storage stays f16 for f16 sources (f32 sources
-// stay f32); arithmetic is always f32.
+// GEMM micro-kernel streams. Storage keeps the source's type: f16 stays f16,
+// f32 stays f32, and a block-quantized type (quant.h) keeps its blocks, so a
+// quantized model holds no dequantized copy. Arithmetic is always f32, on
+// the exactly dequantized weights.
 class PackedWeights {
  public:
   PackedWeights();
@@ -46,16 +48,28 @@ class PackedWeights {
   PackedWeights(PackedWeights&&) noexcept;
   PackedWeights& operator=(PackedWeights&&) noexcept;
 
-  // src: n*k elements of `type` (kF16 or kF32; anything else throws
-  // kUnsupportedTensorType), row-major [n][k].
+  // src: W row-major [n][k] in `type`: kF16, kF32, or q4_0/q4_1/q5_0/q5_1/q8_0
+  // blocks as ggml stores them (k a multiple of 32, else kInvalidArgument);
+  // any other type throws kUnsupportedTensorType.
   static PackedWeights pack(Isa isa, GgmlType type, const void* src, int n, int k);
+
+  // pack() in two steps, for a big matrix packed by several threads, each
+  // taking a range of panels (and releasing the source rows it has read):
+  // allocate() checks and reserves (contents undefined until packed);
+  // pack_panels() fills panels [p0, p1), which read rows [p0 * panel_width(),
+  // p1 * panel_width()) of src (the same src pack() takes).
+  static PackedWeights allocate(Isa isa, GgmlType type, int n, int k);
+  void pack_panels(const void* src, int p0, int p1);
+  int n_panels() const;
+  int panel_width() const;  // output columns per panel
 
   int n() const;
   int k() const;
   Isa isa() const;
-  size_t bytes() const;  // memory held
-  // Row i of W widened to f32 (k floats): embedding lookups read the packed copy
-  // so the source tensor can be released.
+  size_t bytes() const;   // memory held
+  GgmlType type() const;  // storage type
+  // Row i of W widened (or dequantized) to f32, k floats: also the embedding
+  // lookup of a quantized model, whose token embedding is packed.
   void row(int i, float* out) const;
 
   struct Impl;
@@ -66,9 +80,10 @@ class PackedWeights {
 };
 
 // A weight matrix W [n][k] used where it lies, row by row (k contiguous
-// elements per output), f16 or f32: the token embedding, read straight from the
-// model file's mapping instead of a packed copy. Not owned, and rows may start
-// at any byte (ggml records are unaligned): kernels load it unaligned.
+// elements per output), f16 or f32: the token embedding of f16/f32 models,
+// read from a plain copy of the file's rows instead of a packed copy (a
+// quantized model's embedding is a PackedWeights). Not owned, and rows may
+// start at any byte (ggml records are unaligned): kernels load it unaligned.
 struct RowMajorWeights {
   GgmlType type = GgmlType::kF32;  // kF16 or kF32
   const void* data = nullptr;

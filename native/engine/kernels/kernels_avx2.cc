@@ -14,6 +14,7 @@ namespace kernels {
 namespace {
 
 constexpr int kMr = 6;
+constexpr int kQuantRows = 3;  // 12 accumulators, then the scales and unpacking (16 ymm)
 constexpr int kScoreRows = 3;
 constexpr int kValueRows = 3;
 

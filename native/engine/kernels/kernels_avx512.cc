@@ -22,6 +22,7 @@ namespace kernels {
 namespace {
 
 constexpr int kMr = 12;
+constexpr int kQuantRows = 8;  // 16 accumulators, then the scales and unpacking (32 zmm)
 constexpr int kScoreRows = 4;
 constexpr int kValueRows = 6;
 

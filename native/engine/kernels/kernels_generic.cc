@@ -13,6 +13,7 @@
 
 #include "engine/core/f16.h"
 #include "engine/kernels/kernels_internal.h"
+#include "engine/kernels/quant.h"
 
 namespace wn {
 namespace kernels {
@@ -51,10 +52,13 @@ inline void store_epilogue(float v, int64_t j, const Epilogue& ep, float* dst) {
   *dst = ep.accumulate ? *dst + v : v;
 }
 
-// Widens panel p to f32 (k x nr floats), so the row loop below reads plain floats.
+// Widens panel p to f32 (k x nr floats), so the row loop below reads plain
+// floats. Quantized panels go through the reference dequantizer.
 void panel_to_f32(const PackedWeights::Impl& w, int p, float* out) {
   const size_t count = (size_t)w.k * w.nr;
-  if (w.type == GgmlType::kF16) {
+  if (is_block_quantized(w.type)) {
+    dequantize_quant_panel(w.type, w.panel(p), w.k, w.nr, out);
+  } else if (w.type == GgmlType::kF16) {
     const uint16_t* src = static_cast<const uint16_t*>(w.panel(p));
     for (size_t i = 0; i < count; ++i) out[i] = half_to_float_fast(src[i]);
   } else {
@@ -134,7 +138,7 @@ void micro_tile_generic(const float* a, int64_t lda, const float* panel, int k, 
 }
 
 void linear_tile_generic(const float* a, int64_t lda, int m, const PackedWeights::Impl& w, int p0,
-                         int p1, float* c, int64_t ldc, const Epilogue& ep) {
+                         int p1, float* c, int64_t ldc, const Epilogue& ep, float*) {
   thread_local std::vector<float> panel;
   panel.resize((size_t)w.k * w.nr);
   for (int p = p0; p < p1; ++p) {

@@ -12,7 +12,10 @@
 // output columns; panel p holds k rows of nr values, element (kk, jj) =
 // W[p*nr + jj][kk] at offset (p*k + kk)*nr + jj, zero-padded past n. A
 // micro-kernel therefore reads one contiguous vector of nr weights per k step
-// and a panel is one contiguous stream.
+// and a panel is one contiguous stream. Quantized weights keep their blocks in
+// panels of the same nr columns, one tile of 32 k rows after another (layout
+// in quant.h); the kernels widen a panel into f32 scratch for many rows of a,
+// or unpack it in the registers for the decoder's one to three rows.
 #pragma once
 
 #include <cstddef>
@@ -20,6 +23,7 @@
 #include <memory>
 
 #include "engine/kernels/kernels.h"
+#include "engine/kernels/quant.h"
 
 namespace wn {
 namespace kernels {
@@ -40,7 +44,8 @@ AlignedBytes aligned_bytes(size_t n);
 
 struct PackedWeights::Impl {
   Isa isa = Isa::kGeneric;
-  GgmlType type = GgmlType::kF32;  // storage: kF16 (uint16_t) or kF32
+  // storage: kF16 (uint16_t), kF32, or a block-quantized type (quant.h panels)
+  GgmlType type = GgmlType::kF32;
   int n = 0;
   int k = 0;
   int nr = 0;        // panel width (output columns per panel)
@@ -51,11 +56,10 @@ struct PackedWeights::Impl {
   // be the copy the linker keeps for every file).
   const unsigned char* base = nullptr;
   size_t data_bytes = 0;
+  size_t panel_bytes = 0;  // bytes per panel: panel p starts at base + p * panel_bytes
 
-  size_t elem_bytes() const { return type == GgmlType::kF16 ? 2 : 4; }
-  const void* panel(int p) const {
-    return data.get() + (size_t)p * (size_t)k * (size_t)nr * elem_bytes();
-  }
+  size_t elem_bytes() const { return type == GgmlType::kF16 ? 2 : 4; }  // f16/f32 storage
+  const void* panel(int p) const { return data.get() + (size_t)p * panel_bytes; }
 };
 
 // Arguments of one attention call, as the dispatcher hands them to a kernel.
@@ -104,9 +108,10 @@ struct IsaKernels {
   int nr;  // panel width of this ISA's packed weights
   // Packs columns of panel p from src [n][k] (f16 or f32, as w.type).
   void (*pack_panel)(const PackedWeights::Impl& w, const void* src, int p, void* dst);
-  // c rows [0, m) x panels [p0, p1): c = epilogue(a · Wᵀ).
+  // c rows [0, m) x panels [p0, p1): c = epilogue(a · Wᵀ). panel_scratch holds
+  // k * nr floats (64-byte aligned) when w is quantized, else it may be null.
   void (*linear_tile)(const float* a, int64_t lda, int m, const PackedWeights::Impl& w, int p0,
-                      int p1, float* c, int64_t ldc, const Epilogue& ep);
+                      int p1, float* c, int64_t ldc, const Epilogue& ep, float* panel_scratch);
   // c[i][j] = a[i] · W[j] for rows i in [0, m) and W rows j in [j0, j1) of a
   // row-major W (c points at column 0).
   void (*rows_tile)(const float* a, int64_t lda, int m, const RowMajorWeights& w, int j0, int j1,

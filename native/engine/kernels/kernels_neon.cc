@@ -16,6 +16,7 @@ namespace kernels {
 namespace {
 
 constexpr int kMr = 12;
+constexpr int kQuantRows = 8;  // 16 accumulators, then the scales and unpacking (32 registers)
 constexpr int kScoreRows = 6;
 constexpr int kValueRows = 6;
 

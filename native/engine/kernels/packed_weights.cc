@@ -1,6 +1,8 @@
 // PackedWeights: a Linear layer's W [n][k] rearranged once at load into the
 // panel layout of kernels_internal.h, in the panel width of the chosen ISA.
-// f16 weights stay f16 (half the bytes to stream); f32 stay f32.
+// f16 weights stay f16 (half the bytes to stream); f32 stay f32; quantized
+// blocks are regrouped into quantized panels (quant.h), as many bytes as the
+// file holds.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -15,6 +17,7 @@
 #include "engine/core/error.h"
 #include "engine/core/f16.h"
 #include "engine/kernels/kernels_internal.h"
+#include "engine/kernels/quant.h"
 
 namespace wn {
 namespace kernels {
@@ -141,6 +144,10 @@ AlignedBytes aligned_bytes(size_t n) {
 // elements are loaded through memcpy: ggml tensor records are not aligned to
 // their element size. Only the last (partial) panel needs zeroing.
 void pack_panel_any(const PackedWeights::Impl& w, const void* src, int p, void* dst) {
+  if (is_block_quantized(w.type)) {
+    pack_quant_panel(w.type, src, w.n, w.k, w.nr, p, dst);
+    return;
+  }
   const int nr = w.nr, k = w.k;
   const size_t es = w.elem_bytes();
   const int64_t j0 = (int64_t)p * nr;
@@ -168,17 +175,20 @@ PackedWeights::~PackedWeights() = default;
 PackedWeights::PackedWeights(PackedWeights&&) noexcept = default;
 PackedWeights& PackedWeights::operator=(PackedWeights&&) noexcept = default;
 
-PackedWeights PackedWeights::pack(Isa isa, GgmlType type, const void* src, int n, int k) {
-  if (type != GgmlType::kF16 && type != GgmlType::kF32) {
+PackedWeights PackedWeights::allocate(Isa isa, GgmlType type, int n, int k) {
+  const bool quantized = is_block_quantized(type);
+  if (type != GgmlType::kF16 && type != GgmlType::kF32 && !quantized) {
     throw Error(ErrorCode::kUnsupportedTensorType,
-                "PackedWeights::pack: expected f16 or f32 weights, got ggml type " +
+                "PackedWeights::pack: expected f16, f32, q4_0, q4_1, q5_0, q5_1 or q8_0 weights, "
+                "got ggml type " +
                     std::to_string((int)type));
   }
-  if (n <= 0 || k <= 0) {
-    throw Error(ErrorCode::kInvalidArgument, "PackedWeights::pack: expected n, k >= 1, got n=" +
-                                                 std::to_string(n) + " k=" + std::to_string(k));
+  if (n <= 0 || k <= 0 || (quantized && k % kQuantBlock != 0)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "PackedWeights::pack: expected n, k >= 1 (k a multiple of 32 when quantized), "
+                "got n=" +
+                    std::to_string(n) + " k=" + std::to_string(k));
   }
-  if (src == nullptr) throw Error(ErrorCode::kInvalidArgument, "PackedWeights::pack: null source");
   const IsaKernels& kern = kernels_for(isa);
   PackedWeights w;
   w.impl_.reset(new Impl);
@@ -189,13 +199,32 @@ PackedWeights PackedWeights::pack(Isa isa, GgmlType type, const void* src, int n
   m.k = k;
   m.nr = kern.nr;
   m.n_panels = (n + m.nr - 1) / m.nr;
-  const size_t panel_bytes = (size_t)k * m.nr * m.elem_bytes();
-  m.data_bytes = panel_bytes * m.n_panels;
+  m.panel_bytes = quantized ? quant_panel_bytes(type, k, m.nr) : (size_t)k * m.nr * m.elem_bytes();
+  m.data_bytes = m.panel_bytes * m.n_panels;
   m.data = aligned_bytes(m.data_bytes);
   m.base = m.data.get();
-  for (int p = 0; p < m.n_panels; ++p) {
-    kern.pack_panel(m, src, p, m.data.get() + (size_t)p * panel_bytes);
+  return w;
+}
+
+void PackedWeights::pack_panels(const void* src, int p0, int p1) {
+  if (!impl_ || src == nullptr || p0 < 0 || p1 > impl_->n_panels || p0 > p1) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "PackedWeights::pack_panels: no weights, no source, "
+                "or panels [" +
+                    std::to_string(p0) + ", " + std::to_string(p1) + ") outside [0, " +
+                    std::to_string(n_panels()) + ")");
   }
+  Impl& m = *impl_;
+  const IsaKernels& kern = kernels_for(m.isa);
+  for (int p = p0; p < p1; ++p) {
+    kern.pack_panel(m, src, p, m.data.get() + (size_t)p * m.panel_bytes);
+  }
+}
+
+PackedWeights PackedWeights::pack(Isa isa, GgmlType type, const void* src, int n, int k) {
+  if (src == nullptr) throw Error(ErrorCode::kInvalidArgument, "PackedWeights::pack: null source");
+  PackedWeights w = allocate(isa, type, n, k);
+  w.pack_panels(src, 0, w.n_panels());
   return w;
 }
 
@@ -208,8 +237,17 @@ int PackedWeights::k() const {
 Isa PackedWeights::isa() const {
   return impl_ ? impl_->isa : Isa::kGeneric;
 }
+int PackedWeights::n_panels() const {
+  return impl_ ? impl_->n_panels : 0;
+}
+int PackedWeights::panel_width() const {
+  return impl_ ? impl_->nr : 0;
+}
 size_t PackedWeights::bytes() const {
   return impl_ ? impl_->data_bytes : 0;
+}
+GgmlType PackedWeights::type() const {
+  return impl_ ? impl_->type : GgmlType::kF32;
 }
 
 void PackedWeights::row(int i, float* out) const {
@@ -219,7 +257,10 @@ void PackedWeights::row(int i, float* out) const {
   }
   const Impl& m = *impl_;
   const int p = i / m.nr, jj = i % m.nr;
-  if (m.type == GgmlType::kF16) {
+  if (is_block_quantized(m.type)) {
+    // The reference dequantizer: the embedding lookup of a quantized model.
+    dequantize_quant_panel_column(m.type, m.panel(p), m.k, m.nr, jj, out);
+  } else if (m.type == GgmlType::kF16) {
     const uint16_t* panel = static_cast<const uint16_t*>(m.panel(p));
     for (int kk = 0; kk < m.k; ++kk) out[kk] = wn::f16_to_f32(panel[(size_t)kk * m.nr + jj]);
   } else {

@@ -116,6 +116,44 @@ inline float reduce_max(V a) {
   return _mm_cvtss_f32(s);
 }
 
+// Clears the upper halves of the vector registers before a kernel returns to
+// code built for the baseline (SSE): left dirty, they made the decode step's
+// scalar SSE loops 4-5x slower on this AMD CPU (log_sum_exp after the q8_0
+// vocabulary GEMV: 21% of a transcription's time instead of 4%). GCC's own
+// vzeroupper is missing on some paths (tail calls into helpers that take
+// vector arguments).
+inline void zero_upper() {
+  _mm256_zeroupper();
+}
+
+// Integer lanes, for unpacking quantized weights (8 int32).
+using VI = __m256i;
+// kW bytes widened to int32 lanes: unsigned (pairs of nibbles) or signed (q8_0).
+inline VI widen_u8(const uint8_t* p) {
+  return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+}
+inline VI widen_i8(const int8_t* p) {
+  return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+}
+inline VI low_nibbles(VI a) {
+  return _mm256_and_si256(a, _mm256_set1_epi32(15));
+}
+inline VI high_nibbles(VI a) {  // of lanes holding one byte each
+  return _mm256_srli_epi32(a, 4);
+}
+// a | 16 in each lane l whose bit first + l of the little-endian bit string
+// at `bits` is set (first a multiple of kW): the fifth bit of q5 weights.
+// AVX2 has no mask registers: the byte is broadcast, each lane tests its bit.
+inline VI or_bit4(VI a, const uint8_t* bits, int first) {
+  const __m256i lane_bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+  const __m256i set = _mm256_and_si256(_mm256_set1_epi32(bits[first / 8]), lane_bit);
+  const __m256i is_set = _mm256_cmpeq_epi32(set, lane_bit);
+  return _mm256_or_si256(a, _mm256_and_si256(is_set, _mm256_set1_epi32(16)));
+}
+inline V to_float(VI a) {
+  return _mm256_cvtepi32_ps(a);
+}
+
 }  // namespace simd
 }  // namespace
 }  // namespace kernels

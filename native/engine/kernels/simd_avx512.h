@@ -7,6 +7,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstring>
 
 namespace wn {
 namespace kernels {
@@ -103,6 +104,42 @@ inline float reduce_add(V a) {
 }
 inline float reduce_max(V a) {
   return _mm512_reduce_max_ps(a);
+}
+
+// Clears the upper halves of the vector registers before a kernel returns to
+// code built for the baseline (SSE): left dirty, they made the decode step's
+// scalar SSE loops 4-5x slower on this AMD CPU (log_sum_exp after the q8_0
+// vocabulary GEMV: 21% of a transcription's time instead of 4%). GCC's own
+// vzeroupper is missing on some paths (tail calls into helpers that take
+// vector arguments).
+inline void zero_upper() {
+  _mm256_zeroupper();
+}
+
+// Integer lanes, for unpacking quantized weights (16 int32).
+using VI = __m512i;
+// kW bytes widened to int32 lanes: unsigned (pairs of nibbles) or signed (q8_0).
+inline VI widen_u8(const uint8_t* p) {
+  return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+inline VI widen_i8(const int8_t* p) {
+  return _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+inline VI low_nibbles(VI a) {
+  return _mm512_and_si512(a, _mm512_set1_epi32(15));
+}
+inline VI high_nibbles(VI a) {  // of lanes holding one byte each
+  return _mm512_srli_epi32(a, 4);
+}
+// a | 16 in each lane l whose bit first + l of the little-endian bit string
+// at `bits` is set (first a multiple of kW): the fifth bit of q5 weights.
+inline VI or_bit4(VI a, const uint8_t* bits, int first) {
+  uint16_t mask;
+  std::memcpy(&mask, bits + first / 8, sizeof mask);
+  return _mm512_mask_or_epi32(a, (__mmask16)mask, a, _mm512_set1_epi32(16));
+}
+inline V to_float(VI a) {
+  return _mm512_cvtepi32_ps(a);
 }
 
 }  // namespace simd

@@ -3,6 +3,8 @@
 // kernels_<isa>.cc, which includes this file inside an anonymous namespace
 // after defining:
 //   kMr          rows of the GEMM micro-tile (kMr x 2 vectors of accumulators)
+//   kQuantRows   rows of the micro-tile that unpacks quantized weights in the
+//                registers (fewer: the scales and the unpacking take some)
 // simd_attention.inl follows it with the attention kernels.
 //
 // Not a header: no include guard, internal linkage only.
@@ -131,7 +133,7 @@ void layer_norm_row_simd(const float* x, int n, const float* gamma, const float*
 
 template <typename WT>
 const WT* panel_ptr(const PackedWeights::Impl& w, int p) {
-  return reinterpret_cast<const WT*>(w.base) + (size_t)p * (size_t)w.k * kNr;
+  return reinterpret_cast<const WT*>(w.base + (size_t)p * w.panel_bytes);
 }
 
 // Epilogue for one vector of row results at columns [j, j + kW), clipped to n.
@@ -216,6 +218,19 @@ void micro_tile_rows(int rows, const float* a, int64_t lda, const WT* panel, int
   }
 }
 
+// Every row tile of rows [0, m) against one panel (columns from j0).
+template <typename WT>
+void panel_rows(const float* a, int64_t lda, int m, const WT* panel, int k, int64_t j0, int n,
+                float* c, int64_t ldc, const Epilogue& ep) {
+  int i = 0;
+  for (; i + kMr <= m; i += kMr) {
+    micro_tile<kMr>(a + i * lda, lda, panel, k, j0, n, c + i * ldc, ldc, ep);
+  }
+  if (i < m) {
+    micro_tile_rows<kMr - 1>(m - i, a + i * lda, lda, panel, k, j0, n, c + i * ldc, ldc, ep);
+  }
+}
+
 // Panels outer, row tiles inner: a panel (k x kNr, f16: 24 KB at k = 384)
 // stays in L1 while every row tile of this task's rows streams past it. There
 // is no blocking over k: the task's rows of A (48 x k) sit in L2, and at
@@ -226,25 +241,225 @@ template <typename WT>
 void linear_tile_t(const float* a, int64_t lda, int m, const PackedWeights::Impl& w, int p0, int p1,
                    float* c, int64_t ldc, const Epilogue& ep) {
   for (int p = p0; p < p1; ++p) {
-    const WT* panel = panel_ptr<WT>(w, p);
-    const int64_t j0 = (int64_t)p * kNr;
-    int i = 0;
-    for (; i + kMr <= m; i += kMr) {
-      micro_tile<kMr>(a + i * lda, lda, panel, w.k, j0, w.n, c + i * ldc, ldc, ep);
+    panel_rows(a, lda, m, panel_ptr<WT>(w, p), w.k, (int64_t)p * kNr, w.n, c, ldc, ep);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Block-quantized weights (quant.h): the bytes the reference dequantizer
+// reads, unpacked with integer vector ops into the same f32 weights. The
+// integer part of a weight (at most 8 bits) times its f16 scale is exact in
+// f32, so fmadd(q, d, m) is the reference's q * d + m (which rounds once
+// too), and fmadd(q, d, -offset * d) is its (q - offset) * d: both exact
+// products, so the fused sum is exact (only a zero may come out +0 where the
+// reference has -0, which no sum sees). One fused op per vector, no integer
+// subtraction.
+
+template <GgmlType T>
+struct Quant {
+  static constexpr bool kHasMin = T == GgmlType::kQ4_1 || T == GgmlType::kQ5_1;
+  static constexpr int kBits = T == GgmlType::kQ8_0                             ? 8
+                               : (T == GgmlType::kQ5_0 || T == GgmlType::kQ5_1) ? 5
+                                                                                : 4;
+  static constexpr int kOffset = T == GgmlType::kQ4_0 ? 8 : T == GgmlType::kQ5_0 ? 16 : 0;
+  // d, [m], [qh], qs: 18, 20, 22, 24 or 34 bytes
+  static constexpr int kBlockBytes =
+      2 + (kHasMin ? 2 : 0) + (kBits == 5 ? 4 : 0) + (kBits == 8 ? kQuantBlock : kQuantBlock / 2);
+  // Byte offsets in a panel tile of kNr columns (quant.h).
+  static constexpr int kTileQuants = (kHasMin ? 4 : 2) * kNr;
+  static constexpr int kTileQuantRow = kBits == 8 ? kNr : kNr / 2;
+  static constexpr int kTileHigh = kTileQuants + kQuantBlock * kTileQuantRow;
+  static constexpr int kTileHighRow = kNr / 8;
+  static constexpr int kTileBytes = kBlockBytes * kNr;
+};
+
+// Integers -> weights: q * d + m, where m is the minimum of the _1 types or
+// -offset * d (quant_tile_scales); q8_0 has neither.
+template <GgmlType T>
+inline simd::V quant_weights(simd::VI q, simd::V d, simd::V m) {
+  using namespace simd;
+  if constexpr (Quant<T>::kHasMin || Quant<T>::kOffset != 0) {
+    return fmadd(to_float(q), d, m);
+  } else {
+    return mul(to_float(q), d);
+  }
+}
+
+// The per-column scales of one panel tile and what quant_weights adds (the
+// minimums, or -offset * d), as two vectors each.
+template <GgmlType T>
+inline void quant_tile_scales(const uint8_t* tile, simd::V* d0, simd::V* d1, simd::V* m0,
+                              simd::V* m1) {
+  using namespace simd;
+  const uint16_t* d = reinterpret_cast<const uint16_t*>(tile);
+  *d0 = load_f16(d);
+  *d1 = load_f16(d + kW);
+  if constexpr (Quant<T>::kHasMin) {
+    *m0 = load_f16(d + kNr);
+    *m1 = load_f16(d + kNr + kW);
+  } else {
+    const V offset = set1((float)-Quant<T>::kOffset);  // exact: a power of two times d
+    *m0 = mul(*d0, offset);
+    *m1 = mul(*d1, offset);
+  }
+}
+
+// Row kk of a panel tile: the weights of its kNr columns, as w0 (columns
+// [0, kW)) and w1 ([kW, kNr)). A q4/q5 row's kW bytes hold w0 in their low
+// nibbles and w1 in their high ones, so one widening serves both.
+template <GgmlType T>
+inline void quant_tile_row(const uint8_t* tile, int kk, simd::V d0, simd::V d1, simd::V m0,
+                           simd::V m1, simd::V* w0, simd::V* w1) {
+  using namespace simd;
+  using Q = Quant<T>;
+  const uint8_t* q = tile + Q::kTileQuants + kk * Q::kTileQuantRow;
+  VI q0, q1;
+  if constexpr (Q::kBits == 8) {
+    q0 = widen_i8(reinterpret_cast<const int8_t*>(q));
+    q1 = widen_i8(reinterpret_cast<const int8_t*>(q + kW));
+  } else {
+    const VI bytes = widen_u8(q);
+    q0 = low_nibbles(bytes);
+    q1 = high_nibbles(bytes);
+    if constexpr (Q::kBits == 5) {
+      const uint8_t* high = tile + Q::kTileHigh + kk * Q::kTileHighRow;
+      q0 = or_bit4(q0, high, 0);
+      q1 = or_bit4(q1, high, kW);
     }
-    if (i < m) {
-      micro_tile_rows<kMr - 1>(m - i, a + i * lda, lda, panel, w.k, j0, w.n, c + i * ldc, ldc, ep);
+  }
+  *w0 = quant_weights<T>(q0, d0, m0);
+  *w1 = quant_weights<T>(q1, d1, m1);
+}
+
+// A whole quantized panel widened into an f32 panel (k x kNr floats).
+template <GgmlType T>
+void widen_quant_panel(const uint8_t* panel, int k, float* out) {
+  using namespace simd;
+  for (int t = 0; t < k / kQuantBlock; ++t) {
+    const uint8_t* tile = panel + (size_t)t * Quant<T>::kTileBytes;
+    V d0, d1, m0, m1;
+    quant_tile_scales<T>(tile, &d0, &d1, &m0, &m1);
+    float* o = out + (size_t)t * kQuantBlock * kNr;
+    for (int kk = 0; kk < kQuantBlock; ++kk) {
+      V w0, w1;
+      quant_tile_row<T>(tile, kk, d0, d1, m0, m1, &w0, &w1);
+      store(o + kk * kNr, w0);
+      store(o + kk * kNr + kW, w1);
     }
   }
 }
 
-void linear_tile_simd(const float* a, int64_t lda, int m, const PackedWeights::Impl& w, int p0,
-                      int p1, float* c, int64_t ldc, const Epilogue& ep) {
-  if (w.type == GgmlType::kF16) {
-    linear_tile_t<uint16_t>(a, lda, m, w, p0, p1, c, ldc, ep);
-  } else {
-    linear_tile_t<float>(a, lda, m, w, p0, p1, c, ldc, ep);
+// micro_tile for R <= kQuantRows rows (the decoder's GEMVs, one row per
+// beam) reading a quantized panel and unpacking each k row in the registers:
+// the weights cross the memory bus quantized, which is what the memory-bound
+// decoder gains. Its k streams and sums are micro_tile's, so it computes
+// exactly what micro_tile<R> does on the widened panel.
+template <int R, GgmlType T>
+void micro_tile_quant(const float* a, int64_t lda, const uint8_t* panel, int k, int64_t j0, int n,
+                      float* c, int64_t ldc, const Epilogue& ep) {
+  using namespace simd;
+  static_assert(R <= kQuantRows, "more rows than the registers hold");
+  constexpr int S = R == 1 ? 4 : R <= 3 ? 2 : 1;
+  V acc[S][R][2];
+#pragma GCC unroll 4
+  for (int s = 0; s < S; ++s) {
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) acc[s][r][0] = acc[s][r][1] = zero();
   }
+  for (int t = 0; t < k / kQuantBlock; ++t) {
+    const uint8_t* tile = panel + (size_t)t * Quant<T>::kTileBytes;
+    V d0, d1, m0, m1;
+    quant_tile_scales<T>(tile, &d0, &d1, &m0, &m1);
+    const float* at = a + t * kQuantBlock;
+    for (int kk = 0; kk < kQuantBlock; kk += S) {
+#pragma GCC unroll 4
+      for (int s = 0; s < S; ++s) {
+        V w0, w1;
+        quant_tile_row<T>(tile, kk + s, d0, d1, m0, m1, &w0, &w1);
+#pragma GCC unroll 16
+        for (int r = 0; r < R; ++r) {
+          const V b = set1(at[r * lda + kk + s]);
+          acc[s][r][0] = fmadd(b, w0, acc[s][r][0]);
+          acc[s][r][1] = fmadd(b, w1, acc[s][r][1]);
+        }
+      }
+    }
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) {
+    V x0 = acc[0][r][0], x1 = acc[0][r][1];
+#pragma GCC unroll 4
+    for (int s = 1; s < S; ++s) {
+      x0 = add(x0, acc[s][r][0]);
+      x1 = add(x1, acc[s][r][1]);
+    }
+    store_epilogue_v(x0, j0, n, ep, c + r * ldc);
+    store_epilogue_v(x1, j0 + kW, n, ep, c + r * ldc);
+  }
+}
+
+// Rows left over after whole kQuantRows tiles: picks the micro_tile_quant<rem>.
+template <int R, GgmlType T>
+void micro_tile_quant_rows(int rows, const float* a, int64_t lda, const uint8_t* panel, int k,
+                           int64_t j0, int n, float* c, int64_t ldc, const Epilogue& ep) {
+  if (rows == R) {
+    micro_tile_quant<R, T>(a, lda, panel, k, j0, n, c, ldc, ep);
+  } else if constexpr (R > 1) {
+    micro_tile_quant_rows<R - 1, T>(rows, a, lda, panel, k, j0, n, c, ldc, ep);
+  }
+}
+
+// Few rows (up to two tiles of kQuantRows: the decoder's tokens and beams):
+// unpack in the registers for each row tile. More: widen each panel into the
+// scratch once (kernels.cc gives such tasks many rows, so the widening costs
+// a few percent of the FMAs that follow) and run the f32 micro-kernel.
+template <GgmlType T>
+void linear_tile_quant(const float* a, int64_t lda, int m, const PackedWeights::Impl& w, int p0,
+                       int p1, float* c, int64_t ldc, const Epilogue& ep, float* scratch) {
+  for (int p = p0; p < p1; ++p) {
+    const uint8_t* panel = w.base + (size_t)p * w.panel_bytes;
+    const int64_t j0 = (int64_t)p * kNr;
+    if (m <= 2 * kQuantRows) {
+      int i = 0;
+      for (; i + kQuantRows <= m; i += kQuantRows) {
+        micro_tile_quant<kQuantRows, T>(a + i * lda, lda, panel, w.k, j0, w.n, c + i * ldc, ldc,
+                                        ep);
+      }
+      if (i < m) {
+        micro_tile_quant_rows<kQuantRows - 1, T>(m - i, a + i * lda, lda, panel, w.k, j0, w.n,
+                                                 c + i * ldc, ldc, ep);
+      }
+    } else {
+      widen_quant_panel<T>(panel, w.k, scratch);
+      panel_rows<float>(a, lda, m, scratch, w.k, j0, w.n, c, ldc, ep);
+    }
+  }
+}
+
+void linear_tile_by_type(const float* a, int64_t lda, int m, const PackedWeights::Impl& w, int p0,
+                         int p1, float* c, int64_t ldc, const Epilogue& ep, float* scratch) {
+  switch (w.type) {
+    case GgmlType::kF16:
+      return linear_tile_t<uint16_t>(a, lda, m, w, p0, p1, c, ldc, ep);
+    case GgmlType::kQ4_0:
+      return linear_tile_quant<GgmlType::kQ4_0>(a, lda, m, w, p0, p1, c, ldc, ep, scratch);
+    case GgmlType::kQ4_1:
+      return linear_tile_quant<GgmlType::kQ4_1>(a, lda, m, w, p0, p1, c, ldc, ep, scratch);
+    case GgmlType::kQ5_0:
+      return linear_tile_quant<GgmlType::kQ5_0>(a, lda, m, w, p0, p1, c, ldc, ep, scratch);
+    case GgmlType::kQ5_1:
+      return linear_tile_quant<GgmlType::kQ5_1>(a, lda, m, w, p0, p1, c, ldc, ep, scratch);
+    case GgmlType::kQ8_0:
+      return linear_tile_quant<GgmlType::kQ8_0>(a, lda, m, w, p0, p1, c, ldc, ep, scratch);
+    default:
+      return linear_tile_t<float>(a, lda, m, w, p0, p1, c, ldc, ep);
+  }
+}
+
+void linear_tile_simd(const float* a, int64_t lda, int m, const PackedWeights::Impl& w, int p0,
+                      int p1, float* c, int64_t ldc, const Epilogue& ep, float* scratch) {
+  linear_tile_by_type(a, lda, m, w, p0, p1, c, ldc, ep, scratch);
+  simd::zero_upper();
 }
 
 // ---------------------------------------------------------------------------

@@ -115,6 +115,42 @@ inline float reduce_max(V a) {
   return vmaxvq_f32(a);
 }
 
+// NEON has no upper register state to clear (see simd_avx512.h).
+inline void zero_upper() {}
+
+// Integer lanes, for unpacking quantized weights (4 int32).
+using VI = int32x4_t;
+// kW bytes widened to int32 lanes: unsigned (pairs of nibbles) or signed (q8_0).
+inline VI widen_u8(const uint8_t* p) {
+  uint32_t word;
+  std::memcpy(&word, p, sizeof word);
+  const uint8x8_t bytes = vreinterpret_u8_u32(vdup_n_u32(word));
+  return vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(vmovl_u8(bytes))));
+}
+inline VI widen_i8(const int8_t* p) {
+  uint32_t word;
+  std::memcpy(&word, p, sizeof word);
+  const int8x8_t bytes = vreinterpret_s8_u32(vdup_n_u32(word));
+  return vmovl_s16(vget_low_s16(vmovl_s8(bytes)));
+}
+inline VI low_nibbles(VI a) {
+  return vandq_s32(a, vdupq_n_s32(15));
+}
+inline VI high_nibbles(VI a) {  // of lanes holding one byte each
+  return vshrq_n_s32(a, 4);
+}
+// a | 16 in each lane l whose bit first + l of the little-endian bit string
+// at `bits` is set (first a multiple of kW): the fifth bit of q5 weights.
+inline VI or_bit4(VI a, const uint8_t* bits, int first) {
+  const int32_t lane_bits[4] = {1, 2, 4, 8};
+  const int32x4_t nibble = vdupq_n_s32((bits[first / 8] >> (first % 8)) & 15);
+  const uint32x4_t is_set = vtstq_s32(nibble, vld1q_s32(lane_bits));
+  return vorrq_s32(a, vandq_s32(vreinterpretq_s32_u32(is_set), vdupq_n_s32(16)));
+}
+inline V to_float(VI a) {
+  return vcvtq_f32_s32(a);
+}
+
 }  // namespace simd
 }  // namespace
 }  // namespace kernels

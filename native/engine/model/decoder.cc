@@ -250,7 +250,7 @@ const float* Decoder::run(const int32_t* tokens, int n, int first_logit_row) {
     logits_.resize(int64_t{rows} * n_vocab_);
   kernels::layer_norm(ctx, x_.data() + first * d, d, rows, d_, model_.dec_ln.gamma.data(),
                       model_.dec_ln.beta.data(), kLayerNormEps, h_.data(), d);
-  kernels::linear_rows(ctx, h_.data(), d, rows, model_.tok_emb, logits_.data(), n_vocab_);
+  model_.vocab_logits(ctx, h_.data(), d, rows, logits_.data(), n_vocab_);
   return logits_.data();
 }
 
@@ -259,7 +259,7 @@ void Decoder::embed(const int32_t* tokens) {
     for (int r = 0; r < g.n_rows; r++) {
       const int i = g.first_row + r;
       float* row = x_.data() + int64_t{i} * d_;
-      model_.tok_emb.row(tokens[i], row);
+      model_.embedding_row(tokens[i], row);
       const float* pos = model_.dec_pos.data() + int64_t{g.position + r} * d_;
       for (int c = 0; c < d_; c++) row[c] += pos[c];
     }

@@ -16,6 +16,7 @@
 
 #include "engine/core/error.h"
 #include "engine/core/f16.h"
+#include "engine/kernels/quant.h"
 #include "engine/model/weights.h"
 
 namespace wn {
@@ -29,11 +30,14 @@ struct PackJob {
   std::function<void()> run;
 };
 
-// Widens an f32 or f16 tensor to f32 (parameters, biases, embeddings).
+// Widens an f32, f16 or block-quantized tensor to f32 (parameters, biases,
+// embeddings; the parts of a stacked matrix whose types differ).
 std::vector<float> widen(const TensorView& t) {
   const int64_t n = t.n_elements();
   std::vector<float> out(n);
-  if (t.type == GgmlType::kF32) {
+  if (kernels::is_block_quantized(t.type)) {
+    kernels::dequantize_row(t.type, t.data, n, out.data());
+  } else if (t.type == GgmlType::kF32) {
     std::memcpy(out.data(), t.data, n * sizeof(float));
   } else if (t.type == GgmlType::kF16) {
     // Record data need not be 2-byte aligned in the file: read through memcpy.
@@ -44,7 +48,7 @@ std::vector<float> widen(const TensorView& t) {
     }
   } else {
     throw Error(ErrorCode::kUnsupportedTensorType,
-                "tensor " + t.name + ": expected f32 or f16 for a parameter vector, got " +
+                "tensor " + t.name + ": expected f32, f16 or a block-quantized type, got " +
                     ggml_type_name(t.type));
   }
   return out;
@@ -167,6 +171,27 @@ class Packer {
                      }});
   }
 
+  // A quantized token embedding, packed into panels by several jobs of about
+  // 2 MB of the file each (one tensor would be one thread's work for the
+  // whole load); each job releases the file rows it has read.
+  void quantized_embedding(kernels::PackedWeights* dst, const TensorView& w) {
+    *dst = kernels::PackedWeights::allocate(isa_, w.type, rows_of(w), cols_of(w));
+    const uint64_t row_bytes = w.nbytes / static_cast<uint64_t>(rows_of(w));
+    const int panel_rows = dst->panel_width();
+    constexpr uint64_t kSlice = uint64_t{2} << 20;
+    const int panels_per_job =
+        static_cast<int>(std::max<uint64_t>(1, kSlice / (row_bytes * panel_rows)));
+    for (int p0 = 0; p0 < dst->n_panels(); p0 += panels_per_job) {
+      const int p1 = std::min(dst->n_panels(), p0 + panels_per_job);
+      const uint64_t begin = static_cast<uint64_t>(p0) * panel_rows * row_bytes;
+      const uint64_t end = std::min(w.nbytes, static_cast<uint64_t>(p1) * panel_rows * row_bytes);
+      jobs_.push_back({end - begin, [this, dst, &w, p0, p1, begin, end] {
+                         dst->pack_panels(w.data, p0, p1);
+                         file_.bytes->release_range(w.data + begin, end - begin);
+                       }});
+    }
+  }
+
   void vec(std::vector<float>* dst, const TensorView& t) {
     jobs_.push_back({t.nbytes, [this, dst, &t] {
                        *dst = widen(t);
@@ -231,7 +256,11 @@ void add_encoder_jobs(Packer& p, const WhisperWeights& w, Model& m) {
 }
 
 void add_decoder_jobs(Packer& p, const WhisperWeights& w, Model& m) {
-  p.row_major(&m.tok_emb, &m.tok_emb_storage, w.tok_emb);
+  if (kernels::is_block_quantized(w.tok_emb.type)) {
+    p.quantized_embedding(&m.tok_emb_quant, w.tok_emb);
+  } else {
+    p.row_major(&m.tok_emb, &m.tok_emb_storage, w.tok_emb);
+  }
   p.vec(&m.dec_pos, w.dec_pos);
   m.dec_blocks.resize(w.dec_blocks.size());
   for (size_t i = 0; i < w.dec_blocks.size(); i++) {
@@ -350,11 +379,29 @@ std::string Model::type_name() const {
   return multilingual() ? name : name + ".en";
 }
 
+void Model::embedding_row(int token, float* out) const {
+  if (tok_emb_quant.n() > 0) {
+    tok_emb_quant.row(token, out);
+  } else {
+    tok_emb.row(token, out);
+  }
+}
+
+void Model::vocab_logits(const kernels::Context& ctx, const float* h, int64_t ldh, int rows,
+                         float* logits, int64_t ldl) const {
+  if (tok_emb_quant.n() > 0) {
+    kernels::linear(ctx, h, ldh, rows, tok_emb_quant, logits, ldl, kernels::Epilogue{});
+  } else {
+    kernels::linear_rows(ctx, h, ldh, rows, tok_emb, logits, ldl);
+  }
+}
+
 size_t Model::weight_bytes() const {
   auto vec = [](const std::vector<float>& v) { return v.size() * sizeof(float); };
   auto norm = [&](const Norm& n) { return vec(n.gamma) + vec(n.beta); };
   size_t total = conv1.bytes() + conv2.bytes() + vec(conv1_bias) + vec(conv2_bias) + vec(enc_pos) +
-                 norm(enc_ln_post) + tok_emb.bytes() + vec(dec_pos) + norm(dec_ln);
+                 norm(enc_ln_post) + tok_emb.bytes() + tok_emb_quant.bytes() + vec(dec_pos) +
+                 norm(dec_ln);
   for (const EncoderBlock& b : enc_blocks) {
     total += norm(b.attn_ln) + b.qkv.bytes() + vec(b.qkv_bias) + b.attn_out.bytes() +
              vec(b.attn_out_bias) + norm(b.mlp_ln) + b.fc1.bytes() + b.fc2.bytes() +

@@ -80,15 +80,29 @@ class Model {
   std::vector<float> enc_pos;  // [n_audio_ctx][d]
   std::vector<EncoderBlock> enc_blocks;
   Norm enc_ln_post;
-  // [n_vocab][d_text]: the output projection and the embedding lookups, as
-  // stored in the file (row-major, f16 or f32) but copied into huge-page
-  // backed memory (tok_emb_storage_). Why a copy and not the file's mapping:
-  // the decoder streams all of it per token, and from the 4 KiB pages of a file
-  // mapping that measured 4x slower than from 2 MiB pages (TLB misses; this VM
-  // kind has costly page walks). Why not packed: the row-major GEMV streams it
-  // as fast, and a plain copy can release the file's pages as it goes.
+  // The token embedding [n_vocab][d_text]: the output projection and the
+  // embedding lookups (embedding_row, vocab_logits pick the storage).
+  //
+  // f16/f32 files: tok_emb, as stored in the file (row-major) but copied into
+  // huge-page backed memory (tok_emb_storage). Why a copy and not the file's
+  // mapping: the decoder streams all of it per token, and from the 4 KiB pages
+  // of a file mapping that measured 4x slower than from 2 MiB pages (TLB
+  // misses; this VM kind has costly page walks). Why not packed: the row-major
+  // GEMV streams it as fast, and a plain copy can release the file's pages as
+  // it goes.
   kernels::RowMajorWeights tok_emb;
   PageBuffer tok_emb_storage;  // what tok_emb points into
+  // Quantized files: tok_emb_quant, the blocks in quantized panels like the
+  // layer weights (huge pages too). Why packed: unpacking the blocks is the
+  // cost here, not the bytes, and the panel kernel unpacks 32 outputs' weights
+  // per k step with their scales loaded once per block of 32 k steps, and
+  // once for all beams; row by row it measured 1.2-1.5x slower for one row.
+  kernels::PackedWeights tok_emb_quant;
+  // Row `token` of the embedding, widened to f32 (d_text floats).
+  void embedding_row(int token, float* out) const;
+  // logits[r][j] = h[r] · embedding[j] for r in [0, rows), j in [0, n_vocab).
+  void vocab_logits(const kernels::Context& ctx, const float* h, int64_t ldh, int rows,
+                    float* logits, int64_t ldl) const;
   std::vector<float> dec_pos;  // [n_text_ctx][d_text]
   std::vector<DecoderBlock> dec_blocks;
   Norm dec_ln;

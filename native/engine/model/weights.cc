@@ -4,8 +4,9 @@
 // The expected tensors are one table, written as code below (expected_tensors
 // and the two block functions): each entry is a name, a role, a shape in ggml
 // ne order and the WhisperWeights field it fills. The role alone decides which
-// types are acceptable, so supporting a quantized type later means accepting
-// it in can_run_matrix_type(), nothing else. This file copies no weight data.
+// types are acceptable: matrices may be f32, f16 or one of the block-quantized
+// types the kernels run (can_run_matrix_type), everything else is fixed. This
+// file copies no weight data.
 #include "engine/model/weights.h"
 
 #include <string>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "engine/core/error.h"
+#include "engine/kernels/quant.h"
 
 namespace wn {
 
@@ -114,10 +116,9 @@ ExpectedList expected_tensors(const HParams& h, WhisperWeights* w) {
   return e;
 }
 
-// The types kernels::PackedWeights::pack accepts. A quantized type becomes
-// usable by adding it here once the kernels can pack it.
+// The types kernels::PackedWeights::pack and kernels::RowMajorWeights take.
 bool can_run_matrix_type(GgmlType type) {
-  return type == GgmlType::kF32 || type == GgmlType::kF16;
+  return type == GgmlType::kF32 || type == GgmlType::kF16 || kernels::is_block_quantized(type);
 }
 
 std::string shape_text(const int64_t* ne, int n_dims) {
@@ -170,7 +171,8 @@ void check_type(const Expected& e, const TensorView& t, const HParams& h) {
       if (can_run_matrix_type(t.type)) return;
       throw Error(ErrorCode::kUnsupportedTensorType,
                   "tensor '" + e.name + "' has type " + ggml_type_name(t.type) +
-                      ", which this build cannot run yet; supported: f32, f16");
+                      ", which this build cannot run; supported: f32, f16, q4_0, q4_1, q5_0, "
+                      "q5_1, q8_0");
   }
 }
 
