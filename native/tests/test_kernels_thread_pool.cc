@@ -2,6 +2,8 @@
 // are in range and never shared by two running tasks, exceptions reach the
 // caller, and concurrent callers sharing one pool all get their own results.
 #include <atomic>
+#include <cstdlib>
+#include <new>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -10,7 +12,36 @@
 #include "engine/core/thread_pool.h"
 #include "tests/check.h"
 
+// Every allocation in this test program is counted, to check that a
+// parallel_for call allocates nothing.
+std::atomic<long> g_allocations{0};
+
+void* operator new(std::size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+
 namespace {
+
+TEST(a_call_allocates_nothing_whatever_the_task_captures) {
+  wn::ThreadPool pool(2);
+  double a = 1, b = 2, c = 3, d = 4, e = 5;  // a capture too big for std::function's buffer
+  std::vector<double> out(64);
+  pool.parallel_for(64, [&](int64_t t, int) { out[t] = a + b + c + d + e + t; });  // warm-up
+  const long before = g_allocations.load();
+  for (int repeat = 0; repeat < 100; ++repeat) {
+    pool.parallel_for(64, [&](int64_t t, int) { out[t] = a + b + c + d + e + t + repeat; });
+  }
+  CHECK(g_allocations.load() == before);
+  CHECK(out[63] == 15 + 63 + 99);
+}
 
 TEST(every_task_runs_exactly_once) {
   for (int threads : {1, 2, 3}) {

@@ -92,7 +92,7 @@ struct ThreadPool::Impl {
   std::mutex call_mutex;  // held by one parallel_for at a time
 
   // The current job (valid while it is open or has active workers).
-  const std::function<void(int64_t, int)>* fn = nullptr;
+  const TaskFn* fn = nullptr;
   int64_t n_tasks = 0;
   std::atomic<int64_t> next_task{0};
   std::atomic<bool> failed{false};
@@ -186,8 +186,7 @@ int ThreadPool::size() const {
   return impl_->n_threads;
 }
 
-void ThreadPool::parallel_for(int64_t n_tasks,
-                              const std::function<void(int64_t task, int thread_index)>& fn) {
+void ThreadPool::parallel_for(int64_t n_tasks, TaskFn fn) {
   if (n_tasks <= 0) return;
   if (tls_pool == impl_.get()) {  // nested call from one of our own tasks
     const int index = tls_thread_index;

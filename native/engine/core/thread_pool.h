@@ -8,10 +8,30 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <memory>
+#include <type_traits>
+#include <utility>
 
 namespace wn {
+
+// A non-owning reference to a callable `void(int64_t task, int thread_index)`:
+// two pointers, never a heap allocation (std::function allocates for a lambda
+// capturing more than two references, and the decoder issues dozens of
+// parallel_for calls per token). Valid only while the referenced callable is:
+// pass it down, never store it.
+class TaskFn {
+ public:
+  template <typename F, typename = std::enable_if_t<!std::is_same_v<std::decay_t<F>, TaskFn>>>
+  TaskFn(const F& f)  // NOLINT: implicit, as std::function's
+      : object_(&f), call_([](const void* o, int64_t task, int thread) {
+          (*static_cast<const F*>(o))(task, thread);
+        }) {}
+  void operator()(int64_t task, int thread_index) const { call_(object_, task, thread_index); }
+
+ private:
+  const void* object_;
+  void (*call_)(const void*, int64_t, int);
+};
 
 class ThreadPool {
  public:
@@ -29,7 +49,7 @@ class ThreadPool {
   // in [0, size()) and unique among concurrently running calls of fn, so it can
   // index per-thread scratch space. An exception thrown by fn is rethrown here
   // (the first one; remaining tasks are skipped).
-  void parallel_for(int64_t n_tasks, const std::function<void(int64_t task, int thread_index)>& fn);
+  void parallel_for(int64_t n_tasks, TaskFn fn);
 
  private:
   struct Impl;
