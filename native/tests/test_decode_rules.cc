@@ -407,6 +407,81 @@ TEST(prefix_is_cut_as_the_reference_slices_it) {
   CHECK(wn::reference_prefix(p, 449, 223) == V({15}));  // n_ctx // 2 rounds down
 }
 
+// The fused step (filters, then maximum, index and log-sum-exp from the last
+// rule's pass) must give what the separate passes give: the same row, the
+// same argmax, the same log-sum-exp; on every kernel path.
+TEST(apply_and_summarize_equals_apply_then_argmax_and_log_sum_exp) {
+  struct Case {
+    const char* what;
+    std::vector<float> row;
+    std::vector<int32_t> sampled;
+  };
+  std::vector<Case> cases;
+  {
+    Case c{"timestamps win: text forbidden", background_row(), {ts(0), 'a'}};
+    c.row['t'] = 5.0f;
+    for (int k = 50; k < 54; ++k) c.row[ts(k)] = 4.0f;
+    cases.push_back(c);
+  }
+  {
+    Case c{"text wins", background_row(), {ts(0), 'a'}};
+    c.row['t'] = 5.0f;
+    c.row[ts(50)] = 4.0f;
+    c.row[ts(51)] = 4.5f;
+    cases.push_back(c);
+  }
+  {
+    Case c{"a text and a timestamp logit tie: the text one, first", background_row(), {ts(0)}};
+    c.row['t'] = 3.0f;
+    c.row[ts(9)] = 3.0f;
+    cases.push_back(c);
+  }
+  {
+    Case c{"first step: only timestamps", background_row(), {}};
+    c.row['x'] = 9.0f;
+    c.row[ts(3)] = 1.0f;
+    cases.push_back(c);
+  }
+  {
+    Case c{"spread values with NaN", background_row(), {ts(0), 'q', 'r'}};
+    for (int i = 0; i < kTestVocab; ++i) c.row[i] = std::sin(0.37 * i) * 6.0f;
+    c.row[7] = std::numeric_limits<float>::quiet_NaN();
+    cases.push_back(c);
+  }
+  for (wn::kernels::Isa isa : {wn::kernels::Isa::kGeneric, wn::kernels::Isa::kAvx2,
+                               wn::kernels::Isa::kAvx512, wn::kernels::Isa::kNeon}) {
+    if (!wn::kernels::isa_supported(isa)) continue;
+    for (bool timestamps : {true, false}) {
+      wn::LogitFilterOptions options;
+      options.timestamps = timestamps;
+      options.isa = isa;
+      const wn::LogitFilters filters(fake_tokenizer(), options);
+      for (const Case& c : cases) {
+        std::vector<float> separate = c.row, fused = c.row;
+        const int n = static_cast<int>(c.sampled.size());
+        filters.apply(separate.data(), c.sampled.data(), n);
+        const wn::kernels::LogitSummary got =
+            filters.apply_and_summarize(fused.data(), c.sampled.data(), n);
+        bool same_row = true;
+        for (int i = 0; i < kTestVocab; ++i) {
+          same_row &=
+              (separate[i] == fused[i]) || (std::isnan(separate[i]) && std::isnan(fused[i]));
+        }
+        const int32_t want_id = wn::argmax_logit(separate.data(), kTestVocab);
+        const double want_lse = wn::log_sum_exp(separate.data(), kTestVocab);
+        const bool ok = same_row && got.max_index == want_id &&
+                        std::fabs(got.log_sum_exp - want_lse) <= 1e-6 * std::fabs(want_lse) + 1e-9;
+        if (!ok) {
+          std::printf("  %s (%s, timestamps %d): id %d vs %d, lse %.9g vs %.9g, row %s\n", c.what,
+                      wn::kernels::isa_name(isa), timestamps, got.max_index, want_id,
+                      got.log_sum_exp, want_lse, same_row ? "same" : "differs");
+        }
+        CHECK(ok);
+      }
+    }
+  }
+}
+
 TEST(argmax_and_log_sum_exp_edge_cases) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const float values[] = {nan, 1.0f, 3.0f, 3.0f, kNegInf};

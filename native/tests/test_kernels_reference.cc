@@ -570,7 +570,7 @@ TEST(f32_to_f16_rows_narrows_a_strided_block_and_nothing_else) {
                     wn::ErrorCode::kInvalidArgument);
 }
 
-TEST(max_index_and_log_sum_exp_match_double_reference) {
+TEST(max_index_log_sum_exp_and_their_one_pass_match_double_reference) {
   Rng rng(17);
   const float inf = INFINITY;
   for (Isa isa : supported_isas()) {
@@ -598,6 +598,11 @@ TEST(max_index_and_log_sum_exp_match_double_reference) {
       }
       const wn::kernels::MaxIndex got = wn::kernels::max_index(isa, x.data(), n);
       const double lse = wn::kernels::log_sum_exp(isa, x.data(), n);
+      const wn::kernels::LogitSummary fused = wn::kernels::summarize_logits(isa, x.data(), n);
+      CHECK(fused.max_index == got.index && fused.max_value == got.value);
+      CHECK(want_index < 0
+                ? std::isinf(fused.log_sum_exp)
+                : std::fabs(fused.log_sum_exp - lse) <= 1e-6 * std::max(1.0, std::fabs(lse)));
       const bool ok = got.index == want_index && got.value == want_max &&
                       (want_index < 0 ? std::isinf(lse) && lse < 0
                                       : std::fabs(lse - (want_max + std::log(sum))) <=
@@ -609,7 +614,21 @@ TEST(max_index_and_log_sum_exp_match_double_reference) {
       }
       CHECK(ok);
     }
+    // Increasing block maxima (every block rescales the sum) and a +inf
+    // after finite blocks, in one pass.
+    std::vector<float> rising((size_t)2000);
+    for (int i = 0; i < 2000; ++i) rising[(size_t)i] = 0.01f * i;
+    double rising_sum = 0;
+    for (float v : rising) rising_sum += std::exp((double)v - rising.back());
+    const wn::kernels::LogitSummary r = wn::kernels::summarize_logits(isa, rising.data(), 2000);
+    CHECK(r.max_index == 1999);
+    CHECK_NEAR(r.log_sum_exp, rising.back() + std::log(rising_sum), 1e-5);
+    rising[1500] = inf;
+    CHECK(wn::kernels::summarize_logits(isa, rising.data(), 2000).log_sum_exp == inf);
+    CHECK(wn::kernels::summarize_logits(isa, rising.data(), 2000).max_index == 1500);
     const float none[3] = {-inf, NAN, -inf};
+    CHECK(wn::kernels::summarize_logits(isa, none, 3).max_index == -1);
+    CHECK(std::isinf(wn::kernels::summarize_logits(isa, none, 3).log_sum_exp));
     CHECK(wn::kernels::max_index(isa, none, 3).index == -1);
     CHECK(std::isinf(wn::kernels::log_sum_exp(isa, none, 3)));
     CHECK(wn::kernels::max_index(isa, none, 0).index == -1);

@@ -73,8 +73,8 @@ void BeamSearchDecoder::expand(const float* row, int beam, int n_sampled) {
   std::memcpy(filtered_.data(), row, sizeof(float) * filtered_.size());
   sampled_.clear();
   for (const SampledToken& t : b.tokens) sampled_.push_back(t.id);
-  filters_.apply(filtered_.data(), sampled_.data(), n_sampled);
-  const double lse = log_sum_exp(filtered_.data(), n_vocab_, filters_.isa());
+  const double lse =
+      filters_.apply_and_summarize(filtered_.data(), sampled_.data(), n_sampled).log_sum_exp;
   top_k(filtered_.data(), n_vocab_, options_.beam_size + 1, &best_);
   for (int32_t id : best_) {
     Candidate c;

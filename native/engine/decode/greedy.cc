@@ -92,16 +92,20 @@ int32_t draw_token(const float* logits, int n, int32_t max_id, float temperature
 }
 
 SampledToken GreedyDecoder::choose(const float* row, int n_sampled, float temperature, Rng* rng) {
+  // A copy: the row may be shared (a prompt's first row serves every
+  // candidate). The filters then mask it, and their last pass over it also
+  // gives its maximum and log-sum-exp: one read of the row after the masks.
   std::memcpy(filtered_.data(), row, sizeof(float) * filtered_.size());
-  filters_.apply(filtered_.data(), sampled_ids_.data(), n_sampled);
-  int32_t id = argmax_logit(filtered_.data(), n_vocab_, filters_.isa());
+  const kernels::LogitSummary summary =
+      filters_.apply_and_summarize(filtered_.data(), sampled_ids_.data(), n_sampled);
+  int32_t id = summary.max_index;
   if (id < 0) {
     throw Error(ErrorCode::kInternal, "no token is allowed at sampled step " +
                                           std::to_string(n_sampled) +
                                           " (every logit is -inf or NaN after filtering)");
   }
   if (temperature > 0) id = draw_token(filtered_.data(), n_vocab_, id, temperature, rng);
-  const double logprob = filtered_[id] - log_sum_exp(filtered_.data(), n_vocab_, filters_.isa());
+  const double logprob = filtered_[id] - summary.log_sum_exp;
   SampledToken token;
   token.id = id;
   token.logprob = static_cast<float>(logprob);

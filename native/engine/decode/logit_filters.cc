@@ -128,12 +128,48 @@ LogitFilters::LogitFilters(const Tokenizer& tokenizer, const LogitFilterOptions&
 }
 
 void LogitFilters::apply(float* logits, const int32_t* sampled, int n_sampled) const {
+  apply_and_summarize(logits, sampled, n_sampled);
+}
+
+kernels::LogitSummary LogitFilters::apply_and_summarize(float* logits, const int32_t* sampled,
+                                                        int n_sampled) const {
   suppress_blank_at_start(logits, blank_ids_, n_sampled);
   suppress_token_ids(logits, always_suppressed_);
-  if (options_.timestamps) {
-    apply_timestamp_rules(logits, tokenizer_.special(), sampled, n_sampled,
-                          options_.max_initial_timestamp_index, options_.isa);
+  const int n = tokenizer_.n_vocab();
+  if (!options_.timestamps) return kernels::summarize_logits(options_.isa, logits, n);
+  const SpecialTokens& s = tokenizer_.special();
+  forbid_no_timestamps(logits, s);
+  enforce_timestamp_pairs(logits, s, sampled, n_sampled);
+  enforce_monotonic_timestamps(logits, s, sampled, n_sampled);
+  enforce_initial_timestamp(logits, s, n_sampled, options_.max_initial_timestamp_index);
+  // prefer_timestamps_when_likely and the summary of what it leaves, from one
+  // pass: the text part [0, timestamp_begin) and the timestamps apart.
+  const kernels::LogitSummary text =
+      kernels::summarize_logits(options_.isa, logits, s.timestamp_begin);
+  kernels::LogitSummary times = kernels::summarize_logits(options_.isa, logits + s.timestamp_begin,
+                                                          s.timestamp_end - s.timestamp_begin);
+  if (times.max_index >= 0) times.max_index += s.timestamp_begin;
+  if (s.timestamp_end < n) {
+    // Ids past the timestamps (none in Whisper's layouts) would count as text.
+    throw Error(ErrorCode::kInternal, "logit filters: tokens after the last timestamp");
   }
+  if (times.log_sum_exp > text.max_value) {  // the rule: text is forbidden
+    forbid_range(logits, 0, s.timestamp_begin);
+    return times;
+  }
+  kernels::LogitSummary all = text;
+  if (times.max_value > text.max_value) {  // ties: the first index, a text one
+    all.max_value = times.max_value;
+    all.max_index = times.max_index;
+  }
+  const double hi = std::max(text.log_sum_exp, times.log_sum_exp);
+  const double lo = std::min(text.log_sum_exp, times.log_sum_exp);
+  if (hi != -std::numeric_limits<double>::infinity() && !std::isinf(hi)) {
+    all.log_sum_exp = hi + std::log1p(std::exp(lo - hi));
+  } else {
+    all.log_sum_exp = hi;
+  }
+  return all;
 }
 
 int32_t argmax_logit(const float* logits, int n, kernels::Isa isa) {

@@ -83,6 +83,11 @@ class LogitFilters {
 
   // logits: [n_vocab], modified in place.
   void apply(float* logits, const int32_t* sampled, int n_sampled) const;
+  // The same, and the filtered row's maximum, its index and log-sum-exp, with
+  // the last rule's own pass over the row serving both (a decoder step reads
+  // its row of logits once after the masks).
+  kernels::LogitSummary apply_and_summarize(float* logits, const int32_t* sampled,
+                                            int n_sampled) const;
 
   const std::vector<int32_t>& always_suppressed() const { return always_suppressed_; }
   const std::vector<int32_t>& blank_ids() const { return blank_ids_; }

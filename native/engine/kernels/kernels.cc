@@ -371,6 +371,44 @@ MaxIndex max_index(Isa isa, const float* x, int n) {
   }
 }
 
+LogitSummary summarize_logits(Isa isa, const float* x, int n) {
+  const IsaKernels& kern = kernels_for(isa);
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  // Blocks of 2 KB: the block's maximum, then its exponentials against the
+  // running maximum while the block is still in L1; a larger maximum rescales
+  // the sum so far. One read of the row from memory, one exp per entry.
+  constexpr int kBlock = 512;
+  LogitSummary out{kNegInf, -1, -std::numeric_limits<double>::infinity()};
+  int best_block = -1;
+  double sum = 0;
+  for (int b = 0; b < n; b += kBlock) {
+    const int len = std::min(kBlock, n - b);
+    const float m = kern.row_max(x + b, len);
+    if (!(m > kNegInf)) continue;
+    if (m > out.max_value) {
+      if (m == std::numeric_limits<float>::infinity()) {
+        sum = std::numeric_limits<double>::infinity();
+      } else if (best_block >= 0) {
+        sum *= std::exp((double)out.max_value - m);
+      }
+      out.max_value = m;
+      best_block = b;
+    }
+    if (out.max_value < std::numeric_limits<float>::infinity()) {
+      sum += kern.sum_exp(x + b, len, out.max_value);
+    }
+  }
+  if (best_block < 0) return out;
+  for (int i = best_block;; ++i) {
+    if (x[i] == out.max_value) {
+      out.max_index = i;
+      break;
+    }
+  }
+  out.log_sum_exp = std::isinf(sum) ? sum : out.max_value + std::log(sum);
+  return out;
+}
+
 double log_sum_exp(Isa isa, const float* x, int n) {
   const IsaKernels& kern = kernels_for(isa);
   const float max_value = n > 0 ? kern.row_max(x, n) : -std::numeric_limits<float>::infinity();

@@ -173,6 +173,15 @@ struct MaxIndex {
 };
 MaxIndex max_index(Isa isa, const float* x, int n);
 
+// Both of the above in one pass over x (blocks of it stay in L1 for their
+// second look): what a decoder step needs of its row of logits.
+struct LogitSummary {
+  float max_value;     // -inf when no entry is above -inf
+  int max_index;       // first index of max_value; -1 with it
+  double log_sum_exp;  // -inf with it; +inf when an entry is +inf
+};
+LogitSummary summarize_logits(Isa isa, const float* x, int n);
+
 // log Σ exp(x[i]) over x[0, n), shifted by the maximum; -inf and NaN entries
 // count as exp(-inf) = 0. -inf when no entry is above -inf. Float terms, double
 // accumulation: within ~1e-6 relative of the exact value. One thread.
