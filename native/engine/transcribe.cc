@@ -216,6 +216,8 @@ class WindowLoop {
     prefix_ = reference_prefix(prefix_tokens(options, tokenizer_), model.hparams().n_text_ctx,
                                sample_len(model, options));
     choose_language_if_given();
+    // decoder_.forward()'s rows are scratch until its next pass.
+    sampler_.set_rows_are_scratch(true);
     if (options.word_timestamps) alignment_heads_ = alignment_heads(model.hparams());
     if (options.beam_size > 1) {
       BeamSearchOptions b;

@@ -137,6 +137,36 @@ TEST(the_reported_temperature_is_exactly_the_one_given) {
   CHECK(draws[0].size() == 40 && draws[0] == draws[1]);
 }
 
+// With rows that are the source's scratch, a step filters the row in place
+// (no copy) and chooses exactly what it chooses on a copy.
+TEST(scratch_rows_are_filtered_in_place_with_the_same_choices) {
+  std::vector<float> row = background_row();
+  for (int c = 'a'; c <= 'z'; ++c) row[c] = 0.05f * static_cast<float>(c - 'a');
+  const int32_t suppressed = plain_filters().always_suppressed().front();
+  row[suppressed] = 50.0f;  // would win if it were not suppressed
+  std::vector<float> scratch;
+  const wn::LogitsFn source = [&](const int32_t*, int) {
+    scratch = row;  // a fresh row each pass, as the decoder's scratch
+    return scratch.data();
+  };
+  wn::FedPrompt prompt;
+  prompt.first_row = row;
+  prompt.n_prompt = 1;
+  std::vector<int32_t> tokens[2];
+  for (int mode = 0; mode < 2; ++mode) {
+    wn::GreedyDecoder decoder(plain_filters(), 20, 448);
+    decoder.set_rows_are_scratch(mode == 1);
+    wn::Rng rng(3);
+    wn::DecodedWindow out;
+    decoder.sample(prompt, 0.7, &rng, source, nullptr, &out);
+    for (const wn::SampledToken& t : out.tokens) tokens[mode].push_back(t.id);
+    // In place: the source's last row carries the mask; on a copy it does not.
+    CHECK((scratch[suppressed] == -INFINITY) == (mode == 1));
+  }
+  CHECK(tokens[0].size() == 20 && tokens[0] == tokens[1]);
+  CHECK(prompt.first_row[suppressed] == 50.0f);  // the shared first row is never touched
+}
+
 TEST(same_seed_gives_the_same_samples) {
   std::vector<float> row = background_row();
   for (int c = 'a'; c <= 'z'; ++c) row[c] = 0.0f;  // 26 equally likely letters, never eot

@@ -91,21 +91,28 @@ int32_t draw_token(const float* logits, int n, int32_t max_id, float temperature
   return max_id;
 }
 
-SampledToken GreedyDecoder::choose(const float* row, int n_sampled, float temperature, Rng* rng) {
-  // A copy: the row may be shared (a prompt's first row serves every
-  // candidate). The filters then mask it, and their last pass over it also
-  // gives its maximum and log-sum-exp: one read of the row after the masks.
-  std::memcpy(filtered_.data(), row, sizeof(float) * filtered_.size());
+SampledToken GreedyDecoder::choose(const float* row, bool row_is_scratch, int n_sampled,
+                                   float temperature, Rng* rng) {
+  // The filters mask the row, and their last pass over it also gives its
+  // maximum and log-sum-exp: one read of the row after the masks. A row that
+  // is not scratch is copied first (it may be shared: a prompt's first row
+  // serves every candidate).
+  float* logits = filtered_.data();
+  if (row_is_scratch) {
+    logits = const_cast<float*>(row);  // the caller's scratch, see set_rows_are_scratch
+  } else {
+    std::memcpy(logits, row, sizeof(float) * filtered_.size());
+  }
   const kernels::LogitSummary summary =
-      filters_.apply_and_summarize(filtered_.data(), sampled_ids_.data(), n_sampled);
+      filters_.apply_and_summarize(logits, sampled_ids_.data(), n_sampled);
   int32_t id = summary.max_index;
   if (id < 0) {
     throw Error(ErrorCode::kInternal, "no token is allowed at sampled step " +
                                           std::to_string(n_sampled) +
                                           " (every logit is -inf or NaN after filtering)");
   }
-  if (temperature > 0) id = draw_token(filtered_.data(), n_vocab_, id, temperature, rng);
-  const double logprob = filtered_[id] - summary.log_sum_exp;
+  if (temperature > 0) id = draw_token(logits, n_vocab_, id, temperature, rng);
+  const double logprob = logits[id] - summary.log_sum_exp;
   SampledToken token;
   token.id = id;
   token.logprob = static_cast<float>(logprob);
@@ -178,7 +185,8 @@ void GreedyDecoder::sample(const FedPrompt& prompt, double temperature, Rng* rng
 
   const float* row = prompt.first_row.data();
   for (int step = 0; step < max_sampled; ++step) {
-    const SampledToken token = choose(row, step, sampling_temperature, rng);
+    const SampledToken token = choose(row, /*row_is_scratch=*/step > 0 && rows_are_scratch_, step,
+                                      sampling_temperature, rng);
     out->sum_logprob += token.logprob;
     if (token.id == eot) {
       out->ended_with_eot = true;

@@ -119,14 +119,25 @@ class GreedyDecoder {
   void sample(const FedPrompt& prompt, double temperature, Rng* rng, const LogitsFn& logits_fn,
               const CancellationFlag* cancel, DecodedWindow* out);
 
+  // The engine's decoder returns rows that are its scratch until its next
+  // pass: with this set, a sampled step filters the row where it lies instead
+  // of copying its 51864+ floats first (the prompt's first row, which every
+  // candidate starts from, is still copied). Off by default: a LogitsFn may
+  // return the same row twice, as the crafted-logit tests do.
+  void set_rows_are_scratch(bool scratch) { rows_are_scratch_ = scratch; }
+
  private:
   // Filters a copy of row into filtered_ and picks a token.
-  SampledToken choose(const float* row, int n_sampled, float temperature, Rng* rng);
+  // row_is_scratch: the row may be filtered where it lies (see
+  // set_rows_are_scratch); else it is copied first.
+  SampledToken choose(const float* row, bool row_is_scratch, int n_sampled, float temperature,
+                      Rng* rng);
 
   const LogitFilters& filters_;
   const int n_vocab_;
   const int sample_len_;
   const int n_ctx_;
+  bool rows_are_scratch_ = false;
   std::vector<float> filtered_;       // [n_vocab]
   std::vector<int32_t> sampled_ids_;  // this window's sampled ids, for the filters
 };
