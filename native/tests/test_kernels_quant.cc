@@ -17,6 +17,7 @@
 #include "engine/kernels/kernels.h"
 #include "engine/kernels/quant.h"
 #include "tests/check.h"
+#include "tests/kernel_test_util.h"
 
 using wn::GgmlType;
 using wn::kernels::Context;
@@ -25,11 +26,16 @@ using wn::kernels::Isa;
 using wn::kernels::PackedWeights;
 using wn::kernels::RowMajorWeights;
 
+using wn_test::Rng;
+using wn_test::supported_isas;
+
 namespace {
 
 const GgmlType kTypes[] = {GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1,
                            GgmlType::kQ8_0};
 
+// The name of a quantized type, for messages (ggml_type_name is in format/,
+// which this test does not link).
 const char* type_name(GgmlType t) {
   switch (t) {
     case GgmlType::kQ4_0:
@@ -46,26 +52,6 @@ const char* type_name(GgmlType t) {
       return "?";
   }
 }
-
-std::vector<Isa> supported_isas() {
-  std::vector<Isa> out;
-  for (Isa isa : {Isa::kGeneric, Isa::kAvx2, Isa::kAvx512, Isa::kNeon}) {
-    if (wn::kernels::isa_supported(isa)) out.push_back(isa);
-  }
-  return out;
-}
-
-struct Rng {
-  uint64_t state;
-  explicit Rng(uint64_t seed) : state(seed * 0x9e3779b97f4a7c15ull + 1) {}
-  uint32_t next() {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    return (uint32_t)(state >> 33);
-  }
-  float uniform(float lo, float hi) {
-    return lo + (hi - lo) * (float)(next() * (1.0 / 2147483648.0));
-  }
-};
 
 void put_u16(std::vector<uint8_t>& b, uint16_t v) {
   b.push_back((uint8_t)v);
@@ -231,46 +217,10 @@ TEST(quant_panels_hold_the_rows_blocks) {
   }
 }
 
-// a · Wᵀ in double over the dequantized weights, with the epilogue; scale is
-// the sum of |terms| per output, the yardstick for float rounding.
-struct Reference {
-  std::vector<double> value, scale;
-};
-
-double gelu_ref(double x) {
-  return 0.5 * x * std::erfc(-x / std::sqrt(2.0));
-}
-
-Reference reference(const std::vector<float>& a, int64_t lda, int m, const std::vector<float>& w,
-                    int n, int k, const Epilogue& ep, const std::vector<float>& c0, int64_t ldc) {
-  Reference r;
-  r.value.resize((size_t)m * n);
-  r.scale.resize((size_t)m * n);
-  for (int i = 0; i < m; ++i) {
-    for (int j = 0; j < n; ++j) {
-      double dot = 0, mag = 0;
-      for (int kk = 0; kk < k; ++kk) {
-        const double t = (double)a[i * lda + kk] * w[(size_t)j * k + kk];
-        dot += t;
-        mag += std::fabs(t);
-      }
-      if (ep.bias) {
-        dot += ep.bias[j];
-        mag += std::fabs(ep.bias[j]);
-      }
-      if (ep.gelu) dot = gelu_ref(dot);
-      if (ep.accumulate) dot += c0.empty() ? 0.0 : c0[i * ldc + j];
-      r.value[(size_t)i * n + j] = dot;
-      r.scale[(size_t)i * n + j] = mag + 1.0;
-    }
-  }
-  return r;
-}
-
 // Outputs off by more than float rounding, and padding columns (j >= n) that
 // were written.
-int count_bad(const std::vector<float>& c, const std::vector<float>& c0, const Reference& ref,
-              int m, int n, int64_t ldc, double* worst) {
+int count_bad(const std::vector<float>& c, const std::vector<float>& c0,
+              const wn_test::LinearReference& ref, int m, int n, int64_t ldc, double* worst) {
   int bad = 0;
   for (int i = 0; i < m; ++i) {
     for (int j = 0; j < ldc; ++j) {
@@ -305,7 +255,8 @@ void check_quant_linear(GgmlType type, const Shape& s, int variant, wn::ThreadPo
   ep.bias = variant % 4 != 0 ? bias.data() : nullptr;
   ep.gelu = variant % 4 == 2;
   ep.accumulate = variant % 4 == 3;
-  const Reference ref = reference(a, lda, s.m, w, s.n, s.k, ep, c0, ldc);
+  const wn_test::LinearReference ref =
+      wn_test::linear_reference(a, lda, s.m, w, s.n, s.k, ep, c0, ldc);
   for (Isa isa : supported_isas()) {
     const PackedWeights pw = PackedWeights::pack(isa, type, blocks.data(), s.n, s.k);
     CHECK(pw.type() == type);
@@ -319,8 +270,8 @@ void check_quant_linear(GgmlType type, const Shape& s, int variant, wn::ThreadPo
       const int bad = count_bad(c, c0, ref, s.m, s.n, ldc, &worst);
       if (bad) {
         std::printf("  linear %s %s m=%d n=%d k=%d variant=%d threads=%d: %d bad, worst %.3g\n",
-                    wn::kernels::isa_name(isa), type_name(type), s.m, s.n, s.k, variant, threads,
-                    bad, worst);
+                    wn::kernels::isa_name(isa), type_name(type), s.m, s.n, s.k, variant,
+                    threads, bad, worst);
       }
       CHECK(bad == 0);
     }

@@ -15,41 +15,18 @@
 #include "engine/core/thread_pool.h"
 #include "engine/kernels/kernels.h"
 #include "tests/check.h"
+#include "tests/kernel_test_util.h"
 
 using wn::GgmlType;
 using wn::kernels::Context;
 using wn::kernels::Epilogue;
 using wn::kernels::Isa;
 using wn::kernels::PackedWeights;
+using wn_test::gelu_ref;
+using wn_test::Rng;
+using wn_test::supported_isas;
 
 namespace {
-
-// Deterministic uniform values in [lo, hi).
-struct Rng {
-  uint64_t state;
-  explicit Rng(uint64_t seed) : state(seed * 0x9e3779b97f4a7c15ull + 1) {}
-  float uniform(float lo, float hi) {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    return lo + (hi - lo) * (float)((state >> 40) * (1.0 / 16777216.0));
-  }
-  std::vector<float> vec(size_t n, float lo = -1, float hi = 1) {
-    std::vector<float> v(n);
-    for (auto& x : v) x = uniform(lo, hi);
-    return v;
-  }
-};
-
-std::vector<Isa> supported_isas() {
-  std::vector<Isa> out;
-  for (Isa isa : {Isa::kGeneric, Isa::kAvx2, Isa::kAvx512, Isa::kNeon}) {
-    if (wn::kernels::isa_supported(isa)) out.push_back(isa);
-  }
-  return out;
-}
-
-double gelu_ref(double x) {
-  return 0.5 * x * std::erfc(-x / std::sqrt(2.0));
-}
 
 // Weights in both storage types; `widened` is what the kernels must compute
 // with (f16 rounding applied).
@@ -94,25 +71,10 @@ void check_linear_case(const LinearCase& lc, int variant, wn::ThreadPool& pool2)
   ep.accumulate = variant % 5 == 3 || variant % 5 == 4;
 
   // Reference, and a per-element error scale (sum of |terms|).
-  std::vector<double> ref((size_t)m * n), scale((size_t)m * n);
-  for (int i = 0; i < m; ++i) {
-    for (int j = 0; j < n; ++j) {
-      double dot = 0, mag = 0;
-      for (int kk = 0; kk < k; ++kk) {
-        const double t = (double)a[i * lda + kk] * w.widened[(size_t)j * k + kk];
-        dot += t;
-        mag += std::fabs(t);
-      }
-      if (ep.bias) {
-        dot += ep.bias[j];
-        mag += std::fabs(ep.bias[j]);
-      }
-      if (ep.gelu) dot = gelu_ref(dot);
-      if (ep.accumulate) dot += c0[i * ldc + j];
-      ref[(size_t)i * n + j] = dot;
-      scale[(size_t)i * n + j] = mag + 1.0;
-    }
-  }
+  const wn_test::LinearReference r =
+      wn_test::linear_reference(a, lda, m, w.widened, n, k, ep, c0, ldc);
+  const std::vector<double>& ref = r.value;
+  const std::vector<double>& scale = r.scale;
   const void* src = lc.type == GgmlType::kF16 ? (const void*)w.f16.data() : w.f32.data();
   for (Isa isa : supported_isas()) {
     const PackedWeights pw = PackedWeights::pack(isa, lc.type, src, n, k);

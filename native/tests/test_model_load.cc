@@ -15,35 +15,17 @@
 #include "engine/model/decoder.h"
 #include "engine/model/model.h"
 #include "tests/check.h"
+#include "tests/process_memory.h"
+
+using wn_test::kAddressSanitizer;
+using wn_test::resident_bytes;
 
 namespace {
 
 using wn::ErrorCode;
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAddressSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kAddressSanitizer = true;
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
-
 std::string model_path() {
   return wn_test::shared_dir() + "/models/ggml-tiny.en-random.bin";
-}
-
-// Resident set size of this process in bytes (Linux); -1 elsewhere.
-long long resident_bytes() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
-  }
-  return -1;
 }
 
 TEST(load_reports_name_size_and_time) {

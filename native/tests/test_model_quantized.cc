@@ -20,36 +20,19 @@
 #include "format_test_util.h"
 #include "ggml_test_writer.h"
 #include "tests/check.h"
+#include "tests/process_memory.h"
 
 using wn::GgmlType;
 using wn::kernels::Isa;
+
+using wn_test::kAddressSanitizer;
+using wn_test::resident_bytes;
 
 namespace {
 
 // Summation order is the only difference between the two models: the
 // quantized kernels compute with the exact dequantized weights.
 constexpr double kTwinTol = 2e-6;
-
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAddressSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kAddressSanitizer = true;
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
-
-long long resident_bytes() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
-  }
-  return -1;
-}
 
 double rel_rms(const std::vector<float>& a, const std::vector<float>& b) {
   double err = 0, ref = 0;
