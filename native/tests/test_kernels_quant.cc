@@ -270,8 +270,8 @@ void check_quant_linear(GgmlType type, const Shape& s, int variant, wn::ThreadPo
       const int bad = count_bad(c, c0, ref, s.m, s.n, ldc, &worst);
       if (bad) {
         std::printf("  linear %s %s m=%d n=%d k=%d variant=%d threads=%d: %d bad, worst %.3g\n",
-                    wn::kernels::isa_name(isa), type_name(type), s.m, s.n, s.k, variant,
-                    threads, bad, worst);
+                    wn::kernels::isa_name(isa), type_name(type), s.m, s.n, s.k, variant, threads,
+                    bad, worst);
       }
       CHECK(bad == 0);
     }
