@@ -79,22 +79,40 @@ void enforce_initial_timestamp(float* logits, const SpecialTokens& s, int n_samp
   }
 }
 
-void prefer_timestamps_when_likely(float* logits, const SpecialTokens& s, kernels::Isa isa) {
+kernels::LogitSummary prefer_timestamps_when_likely(float* logits, const SpecialTokens& s,
+                                                    int n_vocab, kernels::Isa isa) {
+  if (s.timestamp_end != n_vocab) {
+    // Ids past the timestamps (none in Whisper's layouts) would count as text.
+    throw Error(ErrorCode::kInternal, "logit filters: the vocabulary does not end with timestamps");
+  }
   // log_softmax subtracts the same constant from both sides of the reference's
-  // comparison, so comparing raw logits is the same test.
-  const double timestamp_mass =
-      log_sum_exp(logits + s.timestamp_begin, s.timestamp_end - s.timestamp_begin, isa);
-  const float best_other = max_logit(logits, s.timestamp_begin, isa);
-  if (timestamp_mass > best_other) forbid_range(logits, 0, s.timestamp_begin);
+  // comparison, so comparing raw logits is the same test. The text part
+  // [0, timestamp_begin) and the timestamps are summarised apart, in one pass.
+  const kernels::LogitSummary text = kernels::summarize_logits(isa, logits, s.timestamp_begin);
+  kernels::LogitSummary times = kernels::summarize_logits(isa, logits + s.timestamp_begin,
+                                                          s.timestamp_end - s.timestamp_begin);
+  if (times.max_index >= 0) times.max_index += s.timestamp_begin;
+  if (times.log_sum_exp > text.max_value) {  // the rule: text is forbidden
+    forbid_range(logits, 0, s.timestamp_begin);
+    return times;
+  }
+  kernels::LogitSummary all = text;
+  if (times.max_value > text.max_value) {  // ties: the first index, a text one
+    all.max_value = times.max_value;
+    all.max_index = times.max_index;
+  }
+  const double hi = std::max(text.log_sum_exp, times.log_sum_exp);
+  const double lo = std::min(text.log_sum_exp, times.log_sum_exp);
+  all.log_sum_exp = std::isinf(hi) ? hi : hi + std::log1p(std::exp(lo - hi));
+  return all;
 }
 
-void apply_timestamp_rules(float* logits, const SpecialTokens& s, const int32_t* sampled,
-                           int n_sampled, int max_initial_timestamp_index, kernels::Isa isa) {
+void apply_timestamp_masks(float* logits, const SpecialTokens& s, const int32_t* sampled,
+                           int n_sampled, int max_initial_timestamp_index) {
   forbid_no_timestamps(logits, s);
   enforce_timestamp_pairs(logits, s, sampled, n_sampled);
   enforce_monotonic_timestamps(logits, s, sampled, n_sampled);
   enforce_initial_timestamp(logits, s, n_sampled, max_initial_timestamp_index);
-  prefer_timestamps_when_likely(logits, s, isa);
 }
 
 int max_initial_timestamp_index(double seconds) {
@@ -138,38 +156,8 @@ kernels::LogitSummary LogitFilters::apply_and_summarize(float* logits, const int
   const int n = tokenizer_.n_vocab();
   if (!options_.timestamps) return kernels::summarize_logits(options_.isa, logits, n);
   const SpecialTokens& s = tokenizer_.special();
-  forbid_no_timestamps(logits, s);
-  enforce_timestamp_pairs(logits, s, sampled, n_sampled);
-  enforce_monotonic_timestamps(logits, s, sampled, n_sampled);
-  enforce_initial_timestamp(logits, s, n_sampled, options_.max_initial_timestamp_index);
-  // prefer_timestamps_when_likely and the summary of what it leaves, from one
-  // pass: the text part [0, timestamp_begin) and the timestamps apart.
-  const kernels::LogitSummary text =
-      kernels::summarize_logits(options_.isa, logits, s.timestamp_begin);
-  kernels::LogitSummary times = kernels::summarize_logits(options_.isa, logits + s.timestamp_begin,
-                                                          s.timestamp_end - s.timestamp_begin);
-  if (times.max_index >= 0) times.max_index += s.timestamp_begin;
-  if (s.timestamp_end < n) {
-    // Ids past the timestamps (none in Whisper's layouts) would count as text.
-    throw Error(ErrorCode::kInternal, "logit filters: tokens after the last timestamp");
-  }
-  if (times.log_sum_exp > text.max_value) {  // the rule: text is forbidden
-    forbid_range(logits, 0, s.timestamp_begin);
-    return times;
-  }
-  kernels::LogitSummary all = text;
-  if (times.max_value > text.max_value) {  // ties: the first index, a text one
-    all.max_value = times.max_value;
-    all.max_index = times.max_index;
-  }
-  const double hi = std::max(text.log_sum_exp, times.log_sum_exp);
-  const double lo = std::min(text.log_sum_exp, times.log_sum_exp);
-  if (hi != -std::numeric_limits<double>::infinity() && !std::isinf(hi)) {
-    all.log_sum_exp = hi + std::log1p(std::exp(lo - hi));
-  } else {
-    all.log_sum_exp = hi;
-  }
-  return all;
+  apply_timestamp_masks(logits, s, sampled, n_sampled, options_.max_initial_timestamp_index);
+  return prefer_timestamps_when_likely(logits, s, n, options_.isa);
 }
 
 int32_t argmax_logit(const float* logits, int n, kernels::Isa isa) {

@@ -44,18 +44,19 @@ void enforce_monotonic_timestamps(float* logits, const SpecialTokens& s, const i
 void enforce_initial_timestamp(float* logits, const SpecialTokens& s, int n_sampled,
                                int max_initial_timestamp_index);
 
-// When the timestamps' total probability exceeds the best text token's, forbid
-// every non-timestamp token. Equivalent to the reference's comparison of
-// log-softmax values: logsumexp(timestamp logits) > max(other logits).
-// `isa`: the kernel path for the passes over the row (any path gives the same
-// decision but for float rounding).
-void prefer_timestamps_when_likely(float* logits, const SpecialTokens& s,
-                                   kernels::Isa isa = kernels::Isa::kGeneric);
+// The four rules above, in order.
+void apply_timestamp_masks(float* logits, const SpecialTokens& s, const int32_t* sampled,
+                           int n_sampled, int max_initial_timestamp_index);
 
-// All the timestamp rules above, in order.
-void apply_timestamp_rules(float* logits, const SpecialTokens& s, const int32_t* sampled,
-                           int n_sampled, int max_initial_timestamp_index,
-                           kernels::Isa isa = kernels::Isa::kGeneric);
+// The last rule: when the timestamps' total probability exceeds the best text
+// token's, forbid every non-timestamp token. Equivalent to the reference's
+// comparison of log-softmax values: logsumexp(timestamp logits) > max(other
+// logits). Its pass over the row also yields the maximum, its index and the
+// log-sum-exp of what the rule leaves allowed, which it returns. `isa`: the
+// kernel path of that pass (any path decides the same but for float rounding).
+kernels::LogitSummary prefer_timestamps_when_likely(float* logits, const SpecialTokens& s,
+                                                    int n_vocab,
+                                                    kernels::Isa isa = kernels::Isa::kGeneric);
 
 // The max_initial_timestamp_index for a max_initial_timestamp in seconds, as
 // the reference's DecodingTask: -1 (no cap) for 0, else Python's
