@@ -359,7 +359,8 @@ class WindowLoop {
     };
     const LogitsFn logits = [this](const int32_t* tokens, int n) {
       timings_->decoder_steps += n;
-      return decoder_.forward(tokens, n);
+      return decoder_.forward(tokens, n, /*all_logits=*/false, /*capture=*/nullptr,
+                              sampler_.first_possible_token());
     };
     FedPrompt fed;
     sampler_.feed_prompt(prompt, sot_index, feed, callbacks_.cancel, &fed);

@@ -193,6 +193,52 @@ TEST(timestamp_rule_functions_alone) {
   CHECK(c['z'] == kNegInf && c[kEot] == 0.0f && c[ts(20)] == 0.0f);
 }
 
+TEST(after_a_closing_timestamp_the_first_possible_token_is_eot) {
+  const wn::LogitFilters& f = default_filters();
+  const std::vector<int32_t> closing = {ts(0), 'a', ts(5)};
+  CHECK(f.first_possible_token(closing.data(), 3) == kEot);
+  CHECK(f.first_possible_token(closing.data(), 2) == 0);  // after text: anything
+  const std::vector<int32_t> pair = {ts(0), 'a', ts(5), ts(5)};
+  CHECK(f.first_possible_token(pair.data(), 4) == 0);     // after a pair: text again
+  CHECK(f.first_possible_token(closing.data(), 1) == 0);  // a lone opening timestamp
+  CHECK(f.first_possible_token(nullptr, 0) == 0);
+  wn::LogitFilterOptions no_timestamps;
+  no_timestamps.timestamps = false;
+  const wn::LogitFilters plain(fake_tokenizer(), no_timestamps);
+  CHECK(plain.first_possible_token(closing.data(), 3) == 0);
+  // Whatever the logits below it, the rules forbid them there.
+  std::vector<float> row = background_row();
+  row['z'] = 50.0f;
+  row[kEot] = 1.0f;
+  f.apply(row.data(), closing.data(), 3);
+  for (int32_t id = 0; id < kEot; ++id) CHECK(row[id] == kNegInf);
+}
+
+// While sampling, the source can ask the decoder which logits it may leave
+// out: after the closing timestamp, all below eot.
+TEST(sampling_tells_the_source_the_first_possible_token) {
+  wn::GreedyDecoder greedy(default_filters(), 224, 448);
+  std::vector<std::vector<float>> rows(4, background_row());
+  rows[0]['a'] = 10;    // 'a' (the prompt's row gave <|0.00|>)
+  rows[1][ts(5)] = 10;  // <|0.10|> closes the segment
+  rows[2][kEot] = 10;   // eot
+  rows[3][kEot] = 10;
+  std::vector<int32_t> hints;
+  size_t call = 0;
+  const wn::LogitsFn source = [&](const int32_t*, int) {
+    hints.push_back(greedy.first_possible_token());
+    return rows[std::min(call++, rows.size() - 1)].data();
+  };
+  wn::FedPrompt prompt;
+  prompt.first_row = background_row();
+  prompt.first_row[ts(0)] = 10;
+  prompt.n_prompt = 1;
+  wn::DecodedWindow out;
+  greedy.sample(prompt, 0.0, nullptr, source, nullptr, &out);
+  CHECK(out.tokens.size() == 3 && out.tokens[2].id == ts(5) && out.ended_with_eot);
+  CHECK(hints == std::vector<int32_t>({0, 0, kEot}));
+}
+
 // --- the timestamp-probability rule -----------------------------------------------------
 
 TEST(timestamps_win_when_their_total_probability_beats_the_best_text) {

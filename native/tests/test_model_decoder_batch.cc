@@ -207,6 +207,26 @@ TEST(forward_batch_rejects_bad_slots) {
 
 }  // namespace
 
+// A step whose filters forbid every token below first_token needs only the
+// logits from there on: those match the full row's exactly (the same
+// arithmetic), the ones below come back -inf.
+TEST(forward_from_first_token_computes_the_rest_of_the_row_alone) {
+  const auto model = load_model();
+  const std::vector<float> encoded = fake_encoded(*model);
+  const int n_vocab = model->hparams().n_vocab;
+  const std::vector<float> full = alone(*model, encoded, kPrompt);
+  wn::Decoder dec(*model);
+  dec.set_audio(encoded.data());
+  const int first = 50256;  // eot
+  const float* row = dec.forward(kPrompt.data(), static_cast<int>(kPrompt.size()),
+                                 /*all_logits=*/false, nullptr, first);
+  bool below = true, same = true;
+  for (int j = 0; j < first; ++j) below &= row[j] == -INFINITY;
+  for (int j = first; j < n_vocab; ++j) same &= row[j] == full[static_cast<size_t>(j)];
+  CHECK(below);
+  CHECK(same);
+}
+
 int main() {
   return wn_test::run_all();
 }

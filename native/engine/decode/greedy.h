@@ -126,6 +126,14 @@ class GreedyDecoder {
   // return the same row twice, as the crafted-logit tests do.
   void set_rows_are_scratch(bool scratch) { rows_are_scratch_ = scratch; }
 
+  // During sample(), when the LogitsFn is called: the lowest token the step
+  // after the tokens sampled so far can choose (LogitFilters::
+  // first_possible_token), so the source may leave the logits below it out.
+  int32_t first_possible_token() const {
+    return filters_.first_possible_token(sampled_ids_.data(),
+                                         static_cast<int>(sampled_ids_.size()));
+  }
+
  private:
   // Filters a copy of row into filtered_ and picks a token.
   // row_is_scratch: the row may be filtered where it lies (see

@@ -34,15 +34,18 @@ void forbid_no_timestamps(float* logits, const SpecialTokens& s) {
   logits[s.no_timestamps] = kNegInf;
 }
 
+bool timestamp_closes_segment(const SpecialTokens& s, const int32_t* sampled, int n_sampled) {
+  return n_sampled >= 2 && sampled[n_sampled - 1] >= s.timestamp_begin &&
+         sampled[n_sampled - 2] < s.timestamp_begin;
+}
+
 void enforce_timestamp_pairs(float* logits, const SpecialTokens& s, const int32_t* sampled,
                              int n_sampled) {
   const bool last_was_timestamp = n_sampled >= 1 && sampled[n_sampled - 1] >= s.timestamp_begin;
   // The reference counts "no penultimate token" as a timestamp: a lone first
   // timestamp opens a segment, so text must follow it.
-  const bool penultimate_was_timestamp =
-      n_sampled < 2 || sampled[n_sampled - 2] >= s.timestamp_begin;
   if (!last_was_timestamp) return;
-  if (penultimate_was_timestamp) {
+  if (!timestamp_closes_segment(s, sampled, n_sampled)) {
     forbid_range(logits, s.timestamp_begin, s.timestamp_end);
   } else {
     forbid_range(logits, 0, s.eot);  // text; eot stays allowed
@@ -147,6 +150,13 @@ LogitFilters::LogitFilters(const Tokenizer& tokenizer, const LogitFilterOptions&
 
 void LogitFilters::apply(float* logits, const int32_t* sampled, int n_sampled) const {
   apply_and_summarize(logits, sampled, n_sampled);
+}
+
+int32_t LogitFilters::first_possible_token(const int32_t* sampled, int n_sampled) const {
+  if (options_.timestamps && timestamp_closes_segment(tokenizer_.special(), sampled, n_sampled)) {
+    return tokenizer_.eot();
+  }
+  return 0;
 }
 
 kernels::LogitSummary LogitFilters::apply_and_summarize(float* logits, const int32_t* sampled,

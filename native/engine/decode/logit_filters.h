@@ -32,6 +32,9 @@ void forbid_no_timestamps(float* logits, const SpecialTokens& s);
 // After two timestamps in a row, or a lone first one: no timestamp.
 void enforce_timestamp_pairs(float* logits, const SpecialTokens& s, const int32_t* sampled,
                              int n_sampled);
+// True when the last sampled token is a timestamp that follows text: it closes
+// a segment, so the next token is a timestamp or eot (no text).
+bool timestamp_closes_segment(const SpecialTokens& s, const int32_t* sampled, int n_sampled);
 
 // Timestamps never decrease. Right after a segment's closing timestamp the next
 // one may equal it (the next segment starts where this one ended); otherwise it
@@ -94,6 +97,10 @@ class LogitFilters {
   const std::vector<int32_t>& blank_ids() const { return blank_ids_; }
   const Tokenizer& tokenizer() const { return tokenizer_; }
   kernels::Isa isa() const { return options_.isa; }
+  // Every token below this is forbidden at the next step whatever its logit
+  // (eot after a timestamp that closes a segment, else 0): the decoder need not
+  // compute those logits.
+  int32_t first_possible_token(const int32_t* sampled, int n_sampled) const;
 
  private:
   const Tokenizer& tokenizer_;

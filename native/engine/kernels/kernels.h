@@ -90,7 +90,8 @@ struct RowMajorWeights {
   int n = 0;
   int k = 0;
 
-  size_t bytes() const { return (size_t)n * k * (type == GgmlType::kF16 ? 2 : 4); }
+  size_t row_bytes() const { return (size_t)k * (type == GgmlType::kF16 ? 2 : 4); }
+  size_t bytes() const { return (size_t)n * row_bytes(); }
   // Row i widened to f32 (k floats): the embedding lookup. Throws
   // kInvalidArgument for i outside [0, n).
   void row(int i, float* out) const;

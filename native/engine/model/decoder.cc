@@ -185,7 +185,7 @@ void Decoder::check_capture(const CrossAttentionCapture& capture) const {
 }
 
 const float* Decoder::forward(const int32_t* tokens, int n, bool all_logits,
-                              CrossAttentionCapture* capture) {
+                              CrossAttentionCapture* capture, int first_token) {
   check_tokens(tokens, n);
   const int n_past = static_cast<int>(held_[0].size());
   if (n > n_ctx_ - n_past) {
@@ -200,7 +200,7 @@ const float* Decoder::forward(const int32_t* tokens, int n, bool all_logits,
   }
   groups_.assign(1, RowGroup{0, 0, n, n_past});
   capture_ = capture;
-  const float* logits = run(tokens, n, all_logits ? 0 : n - 1);
+  const float* logits = run(tokens, n, all_logits ? 0 : n - 1, first_token);
   capture_ = nullptr;
   held_[0].insert(held_[0].end(), tokens, tokens + n);
   return logits;
@@ -230,7 +230,7 @@ const float* Decoder::forward_batch(const int32_t* tokens, const int* slots, int
   return logits;
 }
 
-const float* Decoder::run(const int32_t* tokens, int n, int first_logit_row) {
+const float* Decoder::run(const int32_t* tokens, int n, int first_logit_row, int first_token) {
   reserve_rows(n);
   const kernels::Context ctx = model_.context();
 
@@ -250,7 +250,11 @@ const float* Decoder::run(const int32_t* tokens, int n, int first_logit_row) {
     logits_.resize(int64_t{rows} * n_vocab_);
   kernels::layer_norm(ctx, x_.data() + first * d, d, rows, d_, model_.dec_ln.gamma.data(),
                       model_.dec_ln.beta.data(), kLayerNormEps, h_.data(), d);
-  model_.vocab_logits(ctx, h_.data(), d, rows, logits_.data(), n_vocab_);
+  first_token = std::clamp(first_token, 0, n_vocab_ - 1);
+  model_.vocab_logits(ctx, h_.data(), d, rows, logits_.data(), n_vocab_, first_token);
+  for (int r = 0; r < rows; ++r) {
+    std::fill_n(logits_.data() + int64_t{r} * n_vocab_, first_token, -INFINITY);
+  }
   return logits_.data();
 }
 

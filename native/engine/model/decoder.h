@@ -69,8 +69,11 @@ class Decoder {
   // tokens. Throws kInvalidArgument for n < 1, a token id outside [0,
   // n_vocab), when the context would exceed n_ctx(), for a bad capture, or
   // before the first set_audio().
+  // first_token: the logits of tokens below it are not needed (the next step
+  // forbids them: see LogitFilters::first_possible_token) and come back as
+  // -inf, most of the vocabulary projection left out.
   const float* forward(const int32_t* tokens, int n, bool all_logits = false,
-                       CrossAttentionCapture* capture = nullptr);
+                       CrossAttentionCapture* capture = nullptr, int first_token = 0);
 
   // One new token for each of n sequences in one pass: tokens[i] is appended
   // to slot slots[i] (distinct slots). Returns logits [n][n_vocab], row i for
@@ -97,7 +100,7 @@ class Decoder {
   void reserve_rows(int n);  // grows the row scratch (only ever grows)
   // The pass shared by forward() and forward_batch() over groups_; the final
   // LayerNorm and vocabulary projection run for rows [first_logit_row, n).
-  const float* run(const int32_t* tokens, int n, int first_logit_row);
+  const float* run(const int32_t* tokens, int n, int first_logit_row, int first_token = 0);
   void embed(const int32_t* tokens);
   void self_attention(int layer, int n);
   void cross_attention(int layer, int n);

@@ -388,12 +388,16 @@ void Model::embedding_row(int token, float* out) const {
 }
 
 void Model::vocab_logits(const kernels::Context& ctx, const float* h, int64_t ldh, int rows,
-                         float* logits, int64_t ldl) const {
+                         float* logits, int64_t ldl, int first_token) const {
   if (tok_emb_quant.n() > 0) {
     kernels::linear(ctx, h, ldh, rows, tok_emb_quant, logits, ldl, kernels::Epilogue{});
-  } else {
-    kernels::linear_rows(ctx, h, ldh, rows, tok_emb, logits, ldl);
+    return;
   }
+  first_token = std::clamp(first_token, 0, tok_emb.n - 1);
+  kernels::RowMajorWeights tail = tok_emb;  // rows [first_token, n)
+  tail.data = static_cast<const uint8_t*>(tok_emb.data) + tok_emb.row_bytes() * first_token;
+  tail.n = tok_emb.n - first_token;
+  kernels::linear_rows(ctx, h, ldh, rows, tail, logits + first_token, ldl);
 }
 
 size_t Model::weight_bytes() const {

@@ -100,9 +100,11 @@ class Model {
   kernels::PackedWeights tok_emb_quant;
   // Row `token` of the embedding, widened to f32 (d_text floats).
   void embedding_row(int token, float* out) const;
-  // logits[r][j] = h[r] · embedding[j] for r in [0, rows), j in [0, n_vocab).
+  // logits[r][j] = h[r] · embedding[j] for r in [0, rows), j in [0, n_vocab);
+  // from first_token on only where the embedding is row-major (the rows
+  // before it are then left as they are; quantized panels compute them all).
   void vocab_logits(const kernels::Context& ctx, const float* h, int64_t ldh, int rows,
-                    float* logits, int64_t ldl) const;
+                    float* logits, int64_t ldl, int first_token = 0) const;
   std::vector<float> dec_pos;  // [n_text_ctx][d_text]
   std::vector<DecoderBlock> dec_blocks;
   Norm dec_ln;
