@@ -4,7 +4,6 @@
 // not read (ADPCM, ...) are decoded by an `ffmpeg` found on PATH, which also
 // resamples and down-mixes. Nothing is decoded in a shell: ffmpeg gets its
 // arguments as an array.
-import { spawn } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -187,12 +186,14 @@ async function decodeWithFfmpeg(
   return toAudioData(samples);
 }
 
-function runCollectingStdout(
+async function runCollectingStdout(
   command: string,
   args: string[],
   path: string,
   signal: AbortSignal | undefined,
 ): Promise<Buffer[]> {
+  // Loaded when ffmpeg is first needed, not with the package (resident memory).
+  const { spawn } = await import('node:child_process');
   return new Promise((resolvePromise, reject) => {
     const child = spawn(command, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
