@@ -171,11 +171,11 @@ kernels::LogitSummary LogitFilters::apply_and_summarize(float* logits, const int
 }
 
 int32_t argmax_logit(const float* logits, int n, kernels::Isa isa) {
-  return kernels::max_index(isa, logits, n).index;
+  return kernels::summarize_logits(isa, logits, n).max_index;
 }
 
 float max_logit(const float* logits, int n, kernels::Isa isa) {
-  return kernels::max_index(isa, logits, n).value;
+  return kernels::summarize_logits(isa, logits, n).max_value;
 }
 
 double log_sum_exp(const float* logits, int n, kernels::Isa isa) {

@@ -348,29 +348,6 @@ void f32_to_f16_rows(const Context& ctx, const float* src, int64_t ld_src, int r
   });
 }
 
-MaxIndex max_index(Isa isa, const float* x, int n) {
-  const IsaKernels& kern = kernels_for(isa);
-  // The ISA finds the maximum of each block; only the first block holding the
-  // overall maximum is scanned for its index, in plain code.
-  constexpr int kBlock = 512;
-  MaxIndex best{-std::numeric_limits<float>::infinity(), -1};
-  int best_block = -1;
-  for (int b = 0; b < n; b += kBlock) {
-    const float m = kern.row_max(x + b, std::min(kBlock, n - b));
-    if (m > best.value) {
-      best.value = m;
-      best_block = b;
-    }
-  }
-  if (best_block < 0) return best;
-  for (int i = best_block;; ++i) {
-    if (x[i] == best.value) {
-      best.index = i;
-      return best;
-    }
-  }
-}
-
 LogitSummary summarize_logits(Isa isa, const float* x, int n) {
   const IsaKernels& kern = kernels_for(isa);
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();

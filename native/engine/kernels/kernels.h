@@ -165,19 +165,13 @@ void f32_to_f16(const Context& ctx, const float* src, uint16_t* dst, int64_t n);
 void f32_to_f16_rows(const Context& ctx, const float* src, int64_t ld_src, int rows, int cols,
                      uint16_t* dst, int64_t ld_dst);
 
-// The largest of x[0, n) and the first index that holds it; NaN entries are
-// skipped. {-inf, -1} when no entry is above -inf (or n <= 0). One thread:
-// a row of logits is a few microseconds of work.
-struct MaxIndex {
-  float value;
-  int index;
-};
-MaxIndex max_index(Isa isa, const float* x, int n);
-
-// Both of the above in one pass over x (blocks of it stay in L1 for their
-// second look): what a decoder step needs of its row of logits.
+// One pass over x[0, n) (blocks of it stay in L1 for their second look), what
+// a decoder step needs of its row of logits: the largest entry with NaN
+// skipped, the first index holding it, and log Σ exp(x[i]) with -inf and NaN
+// entries counting as 0 (float terms, double accumulation: within ~1e-6
+// relative). One thread: a row of logits is a few microseconds of work.
 struct LogitSummary {
-  float max_value;     // -inf when no entry is above -inf
+  float max_value;     // -inf when no entry is above -inf (or n <= 0)
   int max_index;       // first index of max_value; -1 with it
   double log_sum_exp;  // -inf with it; +inf when an entry is +inf
 };
