@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "engine/core/error.h"
@@ -127,6 +129,62 @@ TEST(linear_matches_double_reference_at_encoder_sizes) {
   check_linear_case({1500, 33, 80, GgmlType::kF32}, 4, pool2);
 }
 
+// Column blocks (Epilogue::block_width): every element is the one linear()
+// computes without them, stored in its block, and nothing else is written.
+TEST(linear_column_blocks_store_each_block_as_a_matrix) {
+  wn::ThreadPool pool2(2);
+  for (GgmlType type : {GgmlType::kF16, GgmlType::kF32}) {
+    for (const auto& [m, n, k] :
+         {std::tuple<int, int, int>{7, 128, 40}, {61, 384, 96}, {1500, 1152, 384}}) {
+      Rng rng(31u * m + n + k);
+      const TestWeights w = make_weights(rng, type, n, k);
+      const std::vector<float> a = rng.vec((size_t)m * k);
+      const std::vector<float> bias = rng.vec(n);
+      const void* src = type == GgmlType::kF16 ? (const void*)w.f16.data() : w.f32.data();
+      for (Isa isa : supported_isas()) {
+        const PackedWeights pw = PackedWeights::pack(isa, type, src, n, k);
+        for (int threads : {1, 2}) {
+          const Context ctx{isa, threads == 2 ? &pool2 : nullptr};
+          Epilogue ep{bias.data(), /*gelu=*/true};
+          std::vector<float> plain((size_t)m * n);
+          wn::kernels::linear(ctx, a.data(), k, m, pw, plain.data(), n, ep);
+          const int width = 64, ld = width + 3;
+          const int64_t stride = (int64_t)m * ld + 11;
+          std::vector<float> blocks((size_t)(stride * (n / width)), -7.0f);
+          ep.block_width = width;
+          ep.block_stride = stride;
+          wn::kernels::linear(ctx, a.data(), k, m, pw, blocks.data(), ld, ep);
+          int bad = 0;
+          for (int64_t at = 0; at < (int64_t)blocks.size(); ++at) {
+            const int64_t b = at / stride, i = at % stride / ld, j = at % stride % ld;
+            const bool inside = at % stride < (int64_t)m * ld && j < width;
+            const float want = inside ? plain[i * n + b * width + j] : -7.0f;
+            if (blocks[at] != want) bad++;
+          }
+          if (bad) {
+            std::printf("  column blocks %s m=%d n=%d k=%d threads=%d: %d bad\n",
+                        wn::kernels::isa_name(isa), m, n, k, threads, bad);
+          }
+          CHECK(bad == 0);
+        }
+      }
+    }
+  }
+  // Widths that would split a panel, that do not divide n, or blocks that overlap.
+  const Context ctx{Isa::kGeneric, nullptr};
+  std::vector<float> a(4 * 8, 1.0f), c(4096);
+  Rng rng(5);
+  const TestWeights w = make_weights(rng, GgmlType::kF32, 128, 8);
+  const PackedWeights pw = PackedWeights::pack(Isa::kGeneric, GgmlType::kF32, w.f32.data(), 128, 8);
+  for (const auto& [width, stride] : {std::pair<int, int64_t>{32, 512}, {96, 512}, {64, 64 * 3}}) {
+    Epilogue ep;
+    ep.block_width = width;
+    ep.block_stride = stride;
+    CHECK_THROWS_CODE(wn::kernels::linear(ctx, a.data(), 8, 4, pw, c.data(), 64, ep),
+                      wn::ErrorCode::kInvalidArgument);
+  }
+}
+
 TEST(packed_weights_rows_and_errors) {
   Rng rng(5);
   const int n = 37, k = 19;
@@ -232,9 +290,10 @@ struct AttentionCase {
 };
 
 // kv_f16: keys and values stored as f16 (the reference uses the rounded values).
-// head_blocks (with kv_f16): each head's keys and values in a block of their
-// own, [n_head][n_kv][d_head] with a gap between heads, as the decoder's cross
-// attention stores them.
+// head_blocks: each head's rows in a block of their own with a gap between
+// heads: with kv_f16 the keys and values ([n_head][n_kv][d_head]), as the
+// decoder's cross attention stores them; with f32 the queries too, as the
+// encoder lays out its q, k and v (HeadStrides).
 void check_attention_case(const AttentionCase& ac, bool kv_f16, wn::ThreadPool& pool2,
                           bool head_blocks = false) {
   const int width = ac.n_head * ac.d_head;
@@ -293,6 +352,27 @@ void check_attention_case(const AttentionCase& ac, bool kv_f16, wn::ThreadPool& 
         wn::kernels::attention(ctx, q.data(), ldq, ac.n_q, kb.data(), ac.d_head, vb.data(),
                                ac.d_head, ac.n_kv, ac.n_head, ac.d_head, scale, ac.causal_offset,
                                out.data(), ldo, stride, stride);
+      } else if (head_blocks) {
+        // Gaps of NaN between the blocks: a read outside its head would show.
+        const int64_t q_stride = (int64_t)ac.n_q * ac.d_head + 3;
+        const int64_t kv_stride = (int64_t)ac.n_kv * ac.d_head + 5;
+        std::vector<float> qb((size_t)(q_stride * ac.n_head), NAN);
+        std::vector<float> kb((size_t)(kv_stride * ac.n_head), NAN), vb(kb.size(), NAN);
+        for (int h = 0; h < ac.n_head; ++h) {
+          for (int e = 0; e < ac.d_head; ++e) {
+            for (int i = 0; i < ac.n_q; ++i) {
+              qb[h * q_stride + i * ac.d_head + e] = q[i * ldq + h * ac.d_head + e];
+            }
+            for (int t = 0; t < ac.n_kv; ++t) {
+              kb[h * kv_stride + t * ac.d_head + e] = k[t * ldk + h * ac.d_head + e];
+              vb[h * kv_stride + t * ac.d_head + e] = v[t * ldv + h * ac.d_head + e];
+            }
+          }
+        }
+        wn::kernels::attention(ctx, qb.data(), ac.d_head, ac.n_q, kb.data(), ac.d_head, vb.data(),
+                               ac.d_head, ac.n_kv, ac.n_head, ac.d_head, scale, ac.causal_offset,
+                               out.data(), ldo, /*key_scratch=*/nullptr,
+                               {q_stride, kv_stride, kv_stride});
       } else if (kv_f16) {
         wn::kernels::attention(ctx, q.data(), ldq, ac.n_q, k16.data(), ldk, v16.data(), ldv,
                                ac.n_kv, ac.n_head, ac.d_head, scale, ac.causal_offset, out.data(),
@@ -344,8 +424,9 @@ TEST(attention_matches_double_reference) {
       {17, 31, 2, 7, -1},
       {40, 40, 1, 64, 0},
       {129, 200, 1, 64, 71},
-      // Several 512-key chunks of the running softmax; causal rows that end
-      // before, inside and after a chunk boundary.
+      // Many key tiles of the running softmax (64 keys on AVX-512, 32 on
+      // AVX2, 16 on NEON); causal rows that end before, inside and after a
+      // tile boundary, and blocks whose rows see different tiles.
       {30, 1100, 2, 64, -1},
       {48, 1030, 1, 64, 1000},
       {25, 600, 2, 64, 500},
@@ -354,6 +435,7 @@ TEST(attention_matches_double_reference) {
     check_attention_case(ac, /*kv_f16=*/false, pool2);
     check_attention_case(ac, /*kv_f16=*/true, pool2);
     check_attention_case(ac, /*kv_f16=*/true, pool2, /*head_blocks=*/true);
+    check_attention_case(ac, /*kv_f16=*/false, pool2, /*head_blocks=*/true);
   }
 }
 

@@ -68,34 +68,76 @@ void linear(const Context& ctx, const float* a, int64_t lda, int m, const Packed
   if (m == 0) return;
   if (a == nullptr || c == nullptr) invalid("linear: null input or output");
   if (lda < wi->k) invalid("linear: lda " + std::to_string(lda) + " < k " + std::to_string(wi->k));
-  if (ldc < wi->n) invalid("linear: ldc " + std::to_string(ldc) + " < n " + std::to_string(wi->n));
+  const bool blocked = ep.block_width > 0;
+  if (blocked) {
+    // 64: a multiple of every ISA's panel width, so no panel straddles blocks.
+    if (ep.block_width % 64 != 0 || wi->n % ep.block_width != 0 || ldc < ep.block_width ||
+        ep.block_stride < (int64_t)(m - 1) * ldc + ep.block_width) {
+      invalid("linear: column blocks of width " + std::to_string(ep.block_width) + " and stride " +
+              std::to_string(ep.block_stride) + " do not fit n " + std::to_string(wi->n) + ", m " +
+              std::to_string(m) + " and ldc " + std::to_string(ldc));
+    }
+  } else if (ldc < wi->n) {
+    invalid("linear: ldc " + std::to_string(ldc) + " < n " + std::to_string(wi->n));
+  }
   const IsaKernels& kern = kernels_for(wi->isa);
 
   // Task grid: row blocks x groups of panels. Panels are the fast index so
-  // consecutive tasks share a block of A.
+  // consecutive tasks share a block of A. With column blocks, a group of
+  // panels never crosses a block.
   const bool quantized = is_block_quantized(wi->type);
   const int block = quantized ? kQuantRowBlock : kLinearRowBlock;
   const int row_block = m <= 2 * block ? m : block;
   const int64_t n_row_blocks = (m + row_block - 1) / row_block;
   const int threads = ctx.pool ? ctx.pool->size() : 1;
+  const int panels_per_block = blocked ? ep.block_width / wi->nr : wi->n_panels;
+  const int n_column_blocks = wi->n_panels / panels_per_block;
   // Enough tasks for dynamic balancing (up to 8 per thread), but for small
   // ops (the decoder's GEMVs) about one per thread: each task costs a
   // contended atomic and the pool's hand-off.
   const int64_t macs = (int64_t)m * wi->n * wi->k;
   const int64_t want_tasks = threads * std::min<int64_t>(8, std::max<int64_t>(1, macs >> 18));
   int panels_per_task = (int)std::max<int64_t>(1, (wi->n_panels * n_row_blocks) / want_tasks);
-  panels_per_task = std::min(panels_per_task, wi->n_panels);
-  const int64_t n_panel_groups = (wi->n_panels + panels_per_task - 1) / panels_per_task;
+  panels_per_task = std::min(panels_per_task, panels_per_block);
+  const int64_t groups_per_block = (panels_per_block + panels_per_task - 1) / panels_per_task;
+  const int64_t n_panel_groups = groups_per_block * n_column_blocks;
   const bool parallel = macs >= kMinParallelMacs;
+
+  // With column blocks, block b's panels are a matrix of their own: a view of
+  // them (no data of its own) whose columns start at 0, and its own bias.
+  std::vector<PackedWeights::Impl> block_views;
+  if (blocked) {
+    block_views.resize(n_column_blocks);
+    for (int b = 0; b < n_column_blocks; ++b) {
+      PackedWeights::Impl& v = block_views[b];
+      v.isa = wi->isa;
+      v.type = wi->type;
+      v.n = ep.block_width;
+      v.k = wi->k;
+      v.nr = wi->nr;
+      v.n_panels = panels_per_block;
+      v.base = wi->base + (size_t)b * panels_per_block * wi->panel_bytes;
+      v.data_bytes = (size_t)panels_per_block * wi->panel_bytes;
+      v.panel_bytes = wi->panel_bytes;
+    }
+  }
 
   run_tasks(ctx, n_row_blocks * n_panel_groups, parallel, [&](int64_t task, int) {
     const int64_t rb = task / n_panel_groups, pg = task % n_panel_groups;
     const int i0 = (int)(rb * row_block);
     const int rows = std::min(row_block, m - i0);
-    const int p0 = (int)(pg * panels_per_task);
-    const int p1 = std::min(wi->n_panels, p0 + panels_per_task);
+    const int b = (int)(pg / groups_per_block);  // column block (0 without blocks)
+    const int p0 = (int)(pg % groups_per_block) * panels_per_task;
+    const int p1 = std::min(panels_per_block, p0 + panels_per_task);
     float* scratch = quantized ? panel_scratch((size_t)wi->k * wi->nr) : nullptr;
-    kern.linear_tile(a + i0 * lda, lda, rows, *wi, p0, p1, c + i0 * ldc, ldc, ep, scratch);
+    if (!blocked) {
+      kern.linear_tile(a + i0 * lda, lda, rows, *wi, p0, p1, c + i0 * ldc, ldc, ep, scratch);
+      return;
+    }
+    Epilogue block_ep = ep;
+    if (ep.bias != nullptr) block_ep.bias = ep.bias + (int64_t)b * ep.block_width;
+    kern.linear_tile(a + i0 * lda, lda, rows, block_views[b], p0, p1,
+                     c + b * ep.block_stride + i0 * ldc, ldc, block_ep, scratch);
   });
 }
 
@@ -177,17 +219,19 @@ void attention_impl(const Context& ctx, AttentionArgs& at, int n_head, float* ke
             " n_head=" + std::to_string(n_head) + " d_head=" + std::to_string(d_head));
   }
   const int64_t width = (int64_t)n_head * d_head;
-  if (at.ldq < width || at.ldo < width) {
-    invalid("attention: leading dimensions of q and out must be >= n_head*d_head = " +
+  if (at.ldo < width) {
+    invalid("attention: the leading dimension of out must be >= n_head*d_head = " +
             std::to_string(width));
   }
-  // Keys and values: heads either side by side in a row (stride d_head, rows
-  // of >= n_head*d_head) or one block of n_kv rows each (rows of >= d_head).
-  for (const auto& [ld, stride, what] :
-       {std::tuple<int64_t, int64_t, const char*>{at.ldk, at.k_head_stride, "keys"},
-        std::tuple<int64_t, int64_t, const char*>{at.ldv, at.v_head_stride, "values"}}) {
+  // Queries, keys and values: heads either side by side in a row (stride
+  // d_head, rows of >= n_head*d_head) or one block of rows each (rows of >=
+  // d_head).
+  for (const auto& [ld, stride, rows, what] :
+       {std::tuple<int64_t, int64_t, int, const char*>{at.ldq, at.q_head_stride, n_q, "queries"},
+        std::tuple<int64_t, int64_t, int, const char*>{at.ldk, at.k_head_stride, n_kv, "keys"},
+        std::tuple<int64_t, int64_t, int, const char*>{at.ldv, at.v_head_stride, n_kv, "values"}}) {
     const bool columns = stride == d_head && ld >= width;
-    const bool blocks = stride >= (int64_t)n_kv * ld && ld >= d_head;
+    const bool blocks = stride >= (int64_t)rows * ld && ld >= d_head;
     if (!columns && !blocks) {
       invalid(std::string("attention: ") + what + ": head stride " + std::to_string(stride) +
               " and leading dimension " + std::to_string(ld) +
@@ -244,10 +288,25 @@ size_t attention_key_scratch_floats(int n_kv, int n_head, int d_head) {
 
 void attention(const Context& ctx, const float* q, int64_t ldq, int n_q, const float* k,
                int64_t ldk, const float* v, int64_t ldv, int n_kv, int n_head, int d_head,
-               float scale, int causal_offset, float* out, int64_t ldo, float* key_scratch) {
-  AttentionArgs at = {
-      q,   ldq, n_q,     k,       ldk,    v,      ldv,     n_kv, d_head, scale, causal_offset,
-      out, ldo, nullptr, nullptr, d_head, d_head, nullptr, 0,    0};
+               float scale, int causal_offset, float* out, int64_t ldo, float* key_scratch,
+               HeadStrides heads) {
+  AttentionArgs at{};
+  at.q = q;
+  at.ldq = ldq;
+  at.q_head_stride = heads.q < 0 ? d_head : heads.q;
+  at.n_q = n_q;
+  at.k = k;
+  at.ldk = ldk;
+  at.v = v;
+  at.ldv = ldv;
+  at.n_kv = n_kv;
+  at.d_head = d_head;
+  at.scale = scale;
+  at.causal_offset = causal_offset;
+  at.out = out;
+  at.ldo = ldo;
+  at.k_head_stride = heads.k < 0 ? d_head : heads.k;
+  at.v_head_stride = heads.v < 0 ? d_head : heads.v;
   attention_impl(ctx, at, n_head, key_scratch);
 }
 
@@ -255,26 +314,23 @@ void attention(const Context& ctx, const float* q, int64_t ldq, int n_q, const u
                int64_t ldk, const uint16_t* v, int64_t ldv, int n_kv, int n_head, int d_head,
                float scale, int causal_offset, float* out, int64_t ldo, int64_t k_head_stride,
                int64_t v_head_stride) {
-  AttentionArgs at = {q,
-                      ldq,
-                      n_q,
-                      nullptr,
-                      ldk,
-                      nullptr,
-                      ldv,
-                      n_kv,
-                      d_head,
-                      scale,
-                      causal_offset,
-                      out,
-                      ldo,
-                      k,
-                      v,
-                      k_head_stride < 0 ? d_head : k_head_stride,
-                      v_head_stride < 0 ? d_head : v_head_stride,
-                      nullptr,
-                      0,
-                      0};
+  AttentionArgs at{};
+  at.q = q;
+  at.ldq = ldq;
+  at.q_head_stride = d_head;
+  at.n_q = n_q;
+  at.ldk = ldk;
+  at.ldv = ldv;
+  at.n_kv = n_kv;
+  at.d_head = d_head;
+  at.scale = scale;
+  at.causal_offset = causal_offset;
+  at.out = out;
+  at.ldo = ldo;
+  at.k16 = k;
+  at.v16 = v;
+  at.k_head_stride = k_head_stride < 0 ? d_head : k_head_stride;
+  at.v_head_stride = v_head_stride < 0 ? d_head : v_head_stride;
   attention_impl(ctx, at, n_head, nullptr);
 }
 

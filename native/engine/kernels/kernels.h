@@ -103,10 +103,18 @@ struct Epilogue {
   const float* bias = nullptr;  // [n] or null
   bool gelu = false;            // exact erf GELU
   bool accumulate = false;      // c[i][j] += result instead of c[i][j] = result
+  // Column blocks: with block_width > 0, output column j of row i goes to
+  // c + (j / block_width) * block_stride + i * ldc + j % block_width, so each
+  // block of block_width columns is a matrix of its own (ldc >= block_width).
+  // The encoder writes q, k and v this way, one [n_ctx][d_head] block per
+  // head. block_width must be a multiple of 64 and divide n.
+  int block_width = 0;
+  int64_t block_stride = 0;
 };
 
-// c[m][n] = epilogue(a[m][k] · Wᵀ). a has leading dimension lda >= k, c has ldc >= n.
-// Uses w.isa()'s micro-kernel; ctx.pool splits the work.
+// c[m][n] = epilogue(a[m][k] · Wᵀ). a has leading dimension lda >= k, c has
+// ldc >= n (>= block_width with column blocks). Uses w.isa()'s micro-kernel;
+// ctx.pool splits the work.
 void linear(const Context& ctx, const float* a, int64_t lda, int m, const PackedWeights& w,
             float* c, int64_t ldc, const Epilogue& ep);
 
@@ -116,10 +124,20 @@ void linear(const Context& ctx, const float* a, int64_t lda, int m, const Packed
 void linear_rows(const Context& ctx, const float* a, int64_t lda, int m, const RowMajorWeights& w,
                  float* c, int64_t ldc);
 
+// Where the heads of q, k and v lie: head h of row t starts at
+// base + h * stride + t * ld. -1 (the default) means d_head: the heads are
+// column ranges of each row. A stride of at least n_rows * ld gives each head
+// a block of rows of its own ([n_head][n_rows][ld]), as the encoder lays out
+// its q, k and v so that attention streams each head's rows contiguously.
+struct HeadStrides {
+  int64_t q = -1, k = -1, v = -1;
+};
+
 // Multi-head scaled dot-product attention, fused per head: no n_q × n_kv score
 // matrix is materialised for a whole head.
 //   q [n_q][ldq], k [n_kv][ldk], v [n_kv][ldv], out [n_q][ldo];
-//   head h uses columns [h*d_head, (h+1)*d_head) of each.
+//   head h uses columns [h*d_head, (h+1)*d_head) of each (of q, k and v:
+//   unless `heads` says otherwise; out always has the heads side by side).
 //   out_i = Σ_t softmax_t(scale · q_i·k_t) v_t, over t allowed by the mask:
 //   causal_offset < 0: no mask; otherwise query i sees t <= causal_offset + i.
 //   key_scratch (optional): attention_key_scratch_floats(n_kv, n_head, d_head)
@@ -128,7 +146,7 @@ void linear_rows(const Context& ctx, const float* a, int64_t lda, int m, const R
 void attention(const Context& ctx, const float* q, int64_t ldq, int n_q, const float* k,
                int64_t ldk, const float* v, int64_t ldv, int n_kv, int n_head, int d_head,
                float scale, int causal_offset, float* out, int64_t ldo,
-               float* key_scratch = nullptr);
+               float* key_scratch = nullptr, HeadStrides heads = {});
 size_t attention_key_scratch_floats(int n_kv, int n_head, int d_head);
 
 // The same with keys and values stored as f16 and widened as they are read

@@ -1,7 +1,9 @@
 // The AVX-512 (F/BW/VL/DQ) kernels: simd_kernels.inl and simd_attention.inl
 // instantiated with 16-float vectors. Tiles: GEMM 12 rows x 32 columns (24 zmm accumulators of
 // 32, leaving room for the two weight vectors and broadcasts); attention
-// scores 4 rows x 64 keys, P·V 6 rows x 64 dims. Built with AVX-512 flags;
+// scores 6 rows x 64 keys (24 accumulators: 4 key loads and 6 broadcasts per
+// 24 FMAs, where 4 rows measured ~5% slower on an Intel Xeon), P·V 6 rows x 64
+// dims. Built with AVX-512 flags;
 // only called when isa_supported(Isa::kAvx512).
 #include <cmath>
 #include <cstddef>
@@ -23,7 +25,7 @@ namespace {
 
 constexpr int kMr = 12;
 constexpr int kQuantRows = 8;  // 16 accumulators, then the scales and unpacking (32 zmm)
-constexpr int kScoreRows = 4;
+constexpr int kScoreRows = 6;
 constexpr int kValueRows = 6;
 
 #include "engine/kernels/simd_kernels.inl"

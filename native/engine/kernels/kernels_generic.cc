@@ -203,7 +203,7 @@ void attention_rows_t(const AttentionArgs& at, const KT* k_base, const KT* v_bas
   float* scores = scratch;         // [n_kv]
   float* acc = scratch + at.n_kv;  // [d_head]; also the widened key row while scoring
   for (int i = q0; i < q1; ++i) {
-    const float* qi = at.q + i * at.ldq + h * d;
+    const float* qi = at.q + i * at.ldq + h * at.q_head_stride;
     float* oi = at.out + i * at.ldo + h * d;
     const int visible = attention_visible_keys(at, i);
     if (visible == 0) {

@@ -59,13 +59,14 @@ struct PackedWeights::Impl {
   size_t panel_bytes = 0;  // bytes per panel: panel p starts at base + p * panel_bytes
 
   size_t elem_bytes() const { return type == GgmlType::kF16 ? 2 : 4; }  // f16/f32 storage
-  const void* panel(int p) const { return data.get() + (size_t)p * panel_bytes; }
+  const void* panel(int p) const { return base + (size_t)p * panel_bytes; }
 };
 
 // Arguments of one attention call, as the dispatcher hands them to a kernel.
 struct AttentionArgs {
   const float* q;
   int64_t ldq;
+  int64_t q_head_stride;  // head h of query row i starts at q + h * q_head_stride + i * ldq
   int n_q;
   const float* k;
   int64_t ldk;

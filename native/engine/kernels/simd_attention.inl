@@ -6,7 +6,6 @@
 
 constexpr int kKeyTile = 4 * simd::kW;  // keys per attention score tile
 constexpr int kAttnBlockRows = 24;      // query rows per attention task
-constexpr int kKeyChunk = 512;          // keys per running-softmax chunk (whole key tiles)
 // Output vectors attention_query_head keeps for one head: 8, but at least
 // Whisper's d_head of 64 (16 vectors on NEON); larger heads use the generic
 // kernel.
@@ -51,12 +50,29 @@ float softmax_exp_in_place(float* s, int count) {
   return exp_shifted_in_place(s, count, row_max(s, count));
 }
 
-// Scores of R query rows against kKeyTile keys (4 vectors) read from the
-// transposed keys: per head dimension e, one broadcast of q[r][e] and 4 key
-// vectors give 4R FMAs, no horizontal sums.
+// The running softmax of a block of query rows over one tile of keys, as
+// attention_block keeps it: per row the shift m (the largest score so far),
+// the sum of exp(score - m) in one vector of partial sums (reduced once, at
+// the end), and for this tile alpha = exp(m_old - m_new), by which the
+// output so far must be rescaled (1 when the tile does not raise m).
+struct RunningSoftmax {
+  float* max;    // [rows]
+  float* sum;    // [rows][kW]
+  float* alpha;  // [rows]
+};
+
+// Scores of R query rows against one tile of kKeyTile keys (4 vectors) read
+// from the transposed keys: per head dimension e, one broadcast of q[r][e]
+// and 4 key vectors give 4R FMAs, no horizontal sums. Then, while the scores
+// are still in registers, the tile's softmax step:
+// the masked lanes out, the row maxima, the new shifts, and p = exp(s - m)
+// stored to p [R][ldp] (0 for masked keys). count[r]: the keys of this tile
+// row r may see, in [0, kKeyTile]. Fusing saves a store and two re-reads of
+// the scores, and the 4R exponentials of a tile are independent, so their
+// long dependency chains overlap.
 template <int R>
-void score_tile(const float* q, int64_t ldq, const float* kt, int64_t ld_kt, int d, float scale,
-                float* s, int64_t lds) {
+void score_softmax_tile(const float* q, int64_t ldq, const float* kt, int64_t ld_kt, int d,
+                        float scale, const int* count, RunningSoftmax sm, float* p, int64_t ldp) {
   using namespace simd;
   V acc[R][4];
 #pragma GCC unroll 8
@@ -73,20 +89,51 @@ void score_tile(const float* q, int64_t ldq, const float* kt, int64_t ld_kt, int
       acc[r][3] = fmadd(b, k3, acc[r][3]);
     }
   }
-  const V vs = set1(scale);
+  const V vscale = set1(scale);
+  const V neg_inf = set1(-INFINITY);
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
-    for (int v = 0; v < 4; ++v) store(s + r * lds + v * kW, mul(acc[r][v], vs));
+    float* pr = p + r * ldp;
+    const int c = count[r];
+    if (c <= 0) {  // no visible key in this tile: nothing changes
+      for (int v = 0; v < 4; ++v) store(pr + v * kW, zero());
+      sm.alpha[r] = 1.0f;
+      continue;
+    }
+    V sv[4];
+    for (int v = 0; v < 4; ++v) {
+      sv[v] = mul(acc[r][v], vscale);
+      if (c < kKeyTile) sv[v] = select_first_n(sv[v], c - v * kW, neg_inf);
+    }
+    const float tile_max = reduce_max(max(max(sv[0], sv[1]), max(sv[2], sv[3])));
+    float m = sm.max[r], alpha = 1.0f;
+    if (tile_max > m) {
+      alpha = expf(m - tile_max);  // C expf; 0 on the first tile (exp(-inf))
+      m = tile_max;
+      sm.max[r] = m;
+    }
+    sm.alpha[r] = alpha;
+    const V vm = set1(m);
+    V sum = zero();
+    for (int v = 0; v < 4; ++v) {
+      V e = exp_v(sub(sv[v], vm));
+      if (c < kKeyTile) e = select_first_n(e, c - v * kW, zero());
+      store(pr + v * kW, e);
+      sum = add(sum, e);
+    }
+    float* run_sum = sm.sum + r * kW;
+    store(run_sum, fmadd(load(run_sum), set1(alpha), sum));
   }
 }
 
 template <int R>
-void score_tile_rows(int rows, const float* q, int64_t ldq, const float* kt, int64_t ld_kt, int d,
-                     float scale, float* s, int64_t lds) {
+void score_softmax_tile_rows(int rows, const float* q, int64_t ldq, const float* kt, int64_t ld_kt,
+                             int d, float scale, const int* count, RunningSoftmax sm, float* p,
+                             int64_t ldp) {
   if (rows == R) {
-    score_tile<R>(q, ldq, kt, ld_kt, d, scale, s, lds);
+    score_softmax_tile<R>(q, ldq, kt, ld_kt, d, scale, count, sm, p, ldp);
   } else if constexpr (R > 1) {
-    score_tile_rows<R - 1>(rows, q, ldq, kt, ld_kt, d, scale, s, lds);
+    score_softmax_tile_rows<R - 1>(rows, q, ldq, kt, ld_kt, d, scale, count, sm, p, ldp);
   }
 }
 
@@ -171,71 +218,59 @@ void value_all_columns(int rows, int d, const float* p, int64_t ldp, const float
   }
 }
 
-// Scores of the block's rows against keys [c0, c0 + len) into s [rows][lds]
-// (whole key tiles; transposed keys are zero-padded past n_kv).
-void score_chunk(const AttentionArgs& at, const float* q, const float* kt, int rows, int c0,
-                 int len, float* s, int64_t lds) {
-  // Key tiles outer: a tile of transposed keys (d x kKeyTile) stays in L1
-  // while every row group of the block uses it.
-  for (int t0 = 0; t0 < len; t0 += kKeyTile) {
-    int r = 0;
-    for (; r + kScoreRows <= rows; r += kScoreRows) {
-      score_tile<kScoreRows>(q + r * at.ldq, at.ldq, kt + c0 + t0, at.ld_kt, at.d_head, at.scale,
-                             s + r * lds + t0, lds);
-    }
-    if (r < rows) {
-      score_tile_rows<kScoreRows - 1>(rows - r, q + r * at.ldq, at.ldq, kt + c0 + t0, at.ld_kt,
-                                      at.d_head, at.scale, s + r * lds + t0, lds);
-    }
-  }
-}
-
-// A block of query rows against all visible keys (keys pre-transposed), in
-// chunks of kKeyChunk keys with a running softmax: per row the running max m
-// and sum l; a chunk with a larger max rescales what came before by
-// alpha = exp(m_old - m_new). Why chunks: per chunk the transposed keys, the
-// value rows and the scores (~470 KB together at 512 keys) stay in L2, where
-// a whole 1500-key head (~930 KB) did not; no n_q x n_kv matrix ever exists.
+// A block of query rows against all visible keys (keys pre-transposed), one
+// tile of kKeyTile keys at a time with a running softmax (RunningSoftmax): per
+// tile, score_softmax_tile for each group of kScoreRows rows, then the
+// probability-weighted value rows added into the output rows, which are first
+// rescaled by alpha. Why tiles this small: a tile's transposed keys and value
+// rows (16 KB each on AVX-512), the block's probabilities and its output rows
+// fit in L1 together, so every row group of the block reads them from there
+// (in chunks of 512 keys they came from L2 for every group). No n_q x n_kv
+// matrix ever exists.
 template <typename VT>
 void attention_block(const AttentionArgs& at, const VT* v_base, int h, int q0, int q1,
                      float* scratch) {
+  using namespace simd;
   const int d = at.d_head, rows = q1 - q0;
   const int n_keys = attention_visible_keys(at, q1 - 1);  // the widest row of the block
-  // One cache line past whole key tiles against L1 set conflicts between rows.
-  const int64_t lds = kKeyChunk + 16;
-  float* s = scratch;               // [rows][lds]
-  float* run_max = s + rows * lds;  // [rows]
-  float* run_sum = run_max + rows;  // [rows]
-  float* alpha = run_sum + rows;    // [rows]
-  const float* q = at.q + q0 * at.ldq + h * d;
+  // One cache line past the tile against L1 set conflicts between rows.
+  constexpr int64_t ldp = kKeyTile + 16;
+  float* p = scratch;                    // [rows][ldp]: probabilities of a tile
+  float* run_sum = p + rows * ldp;       // [rows][kW]
+  float* run_max = run_sum + rows * kW;  // [rows]
+  float* alpha = run_max + rows;         // [rows]
+  int count[kAttnBlockRows];             // visible keys of the tile, per row
+  const float* q = at.q + q0 * at.ldq + h * at.q_head_stride;
   const float* kt = at.kt + h * at.kt_head_stride;
+  const VT* v = v_base + h * at.v_head_stride;
   float* out = at.out + q0 * at.ldo + h * d;
   for (int r = 0; r < rows; ++r) {
     run_max[r] = -INFINITY;
-    run_sum[r] = 0.0f;
+    store(run_sum + r * kW, zero());
   }
-  for (int c0 = 0; c0 < n_keys; c0 += kKeyChunk) {
-    const int len = imin(kKeyChunk, n_keys - c0);
-    score_chunk(at, q, kt, rows, c0, len, s, lds);
+  for (int t0 = 0; t0 < n_keys; t0 += kKeyTile) {
+    const int len = imin(kKeyTile, n_keys - t0);
     for (int r = 0; r < rows; ++r) {
-      float* sr = s + r * lds;
-      const int visible = attention_visible_keys(at, q0 + r) - c0;  // of this chunk
-      const int count = visible < 0 ? 0 : imin(visible, len);
-      alpha[r] = 1.0f;
-      if (count > 0) {
-        const float chunk_max = row_max(sr, count);
-        const float m_new = chunk_max > run_max[r] ? chunk_max : run_max[r];
-        alpha[r] = expf(run_max[r] - m_new);  // C expf; 0 on the first chunk (exp(-inf))
-        run_sum[r] = run_sum[r] * alpha[r] + exp_shifted_in_place(sr, count, m_new);
-        run_max[r] = m_new;
-      }
-      for (int t = count; t < len; ++t) sr[t] = 0.0f;  // masked keys weigh nothing
+      const int visible = attention_visible_keys(at, q0 + r) - t0;  // of this tile
+      count[r] = visible < 0 ? 0 : imin(visible, len);
     }
-    value_all_columns(rows, d, s, lds, alpha, /*first=*/c0 == 0,
-                      v_base + c0 * at.ldv + h * at.v_head_stride, at.ldv, len, out, at.ldo);
+    int r = 0;
+    for (; r + kScoreRows <= rows; r += kScoreRows) {
+      score_softmax_tile<kScoreRows>(q + r * at.ldq, at.ldq, kt + t0, at.ld_kt, d, at.scale,
+                                     count + r, {run_max + r, run_sum + r * kW, alpha + r},
+                                     p + r * ldp, ldp);
+    }
+    if (r < rows) {
+      score_softmax_tile_rows<kScoreRows - 1>(
+          rows - r, q + r * at.ldq, at.ldq, kt + t0, at.ld_kt, d, at.scale, count + r,
+          {run_max + r, run_sum + r * kW, alpha + r}, p + r * ldp, ldp);
+    }
+    value_all_columns(rows, d, p, ldp, alpha, /*first=*/t0 == 0, v + t0 * at.ldv, at.ldv, len, out,
+                      at.ldo);
   }
   for (int r = 0; r < rows; ++r) {
-    const float inv = run_sum[r] > 0.0f ? 1.0f / run_sum[r] : 0.0f;
+    const float total = reduce_add(load(run_sum + r * kW));
+    const float inv = total > 0.0f ? 1.0f / total : 0.0f;
     float* o = out + r * at.ldo;
     for (int e = 0; e < d; ++e) o[e] *= inv;
   }
@@ -271,7 +306,7 @@ void attention_query_head(const AttentionArgs& at, const KT* k_base, const KT* v
     for (int e = 0; e < d; ++e) out[e] = 0.0f;
     return;
   }
-  const float* q = at.q + i * at.ldq + h * d;
+  const float* q = at.q + i * at.ldq + h * at.q_head_stride;
   const KT* k = k_base + h * at.k_head_stride;
   int t = 0;
   for (; t + 2 <= visible; t += 2) {
@@ -321,7 +356,7 @@ void attention_query_head_fixed(const AttentionArgs& at, const KT* k_base, const
     for (int e = 0; e < d; ++e) out[e] = 0.0f;
     return;
   }
-  const float* q = at.q + i * at.ldq + h * d;
+  const float* q = at.q + i * at.ldq + h * at.q_head_stride;
   const KT* k = k_base + h * at.k_head_stride;
   int t = 0;
   for (; t + kKeys <= visible; t += kKeys) {
@@ -395,7 +430,7 @@ void attention_query_simd(const AttentionArgs& at, int h0, int h1, int i, float*
 }
 
 size_t attention_scratch_floats_simd(int n_kv, int d_head) {
-  const size_t block = kAttnBlockRows * (size_t)(kKeyChunk + 16 + 3);
+  const size_t block = kAttnBlockRows * (size_t)(kKeyTile + 16 + simd::kW + 2);
   const size_t generic = (size_t)n_kv + d_head;  // the odd-head-size fallback
   return block > generic ? block : generic;
 }

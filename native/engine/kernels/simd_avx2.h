@@ -57,6 +57,10 @@ inline V load_n(const float* p, int n) {
 inline void store_n(float* p, V v, int n) {
   _mm256_maskstore_ps(p, first_n(n), v);
 }
+// Lanes [0, n) of x, the others of `other` (any n: the lane compare clamps it).
+inline V select_first_n(V x, int n, V other) {
+  return _mm256_blendv_ps(other, x, _mm256_castsi256_ps(first_n(n)));
+}
 inline V load_f16_n(const uint16_t* p, int n) {
   uint16_t tmp[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   std::memcpy(tmp, p, sizeof(uint16_t) * (n < 8 ? n : 8));

@@ -55,6 +55,10 @@ inline V load_n(const float* p, int n) {
 inline void store_n(float* p, V v, int n) {
   _mm512_mask_storeu_ps(p, first_n(n), v);
 }
+// Lanes [0, n) of x, the others of `other` (n clamped to [0, kW]).
+inline V select_first_n(V x, int n, V other) {
+  return _mm512_mask_blend_ps(first_n(n < 0 ? 0 : n), other, x);
+}
 inline V load_f16_n(const uint16_t* p, int n) {
   return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(first_n(n), p));
 }

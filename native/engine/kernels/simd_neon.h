@@ -63,6 +63,11 @@ inline void store_n(float* p, V v, int n) {
   vst1q_f32(tmp, v);
   std::memcpy(p, tmp, sizeof(float) * (n < 4 ? n : 4));
 }
+// Lanes [0, n) of x, the others of `other` (any n: the lane compare clamps it).
+inline V select_first_n(V x, int n, V other) {
+  const int32_t lanes[4] = {0, 1, 2, 3};
+  return vbslq_f32(vcltq_s32(vld1q_s32(lanes), vdupq_n_s32(n)), x, other);
+}
 inline V load_f16_n(const uint16_t* p, int n) {
   uint16_t tmp[4] = {0, 0, 0, 0};
   std::memcpy(tmp, p, sizeof(uint16_t) * (n < 4 ? n : 4));

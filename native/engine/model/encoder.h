@@ -41,7 +41,7 @@ class Encoder {
   // than one purpose (see encoder.cc). Every element is written before it is read.
   PageBuffer own_scratch_;  // empty when the caller lent the scratch
   float* h_;                // [n_ctx][d]: LayerNorm output, then attention output
-  float* qkv_;              // [n_ctx][3d]: q|k|v; conv1's output in the stem
+  float* qkv_;    // [3 * n_head][n_ctx][d_head]: q, k, v per head; conv1's output in the stem
   float* chunk_;  // [kChunkRows][chunk_width_]: MLP hidden or im2col patches; transposed keys
 };
 
