@@ -13,6 +13,9 @@
 //
 // Measured:
 //   peak fp32 FMA GFLOP/s, 1 and 2 threads (register-only loop, kernels/peak_flops.cc)
+//   read bandwidth, 1 and 2 threads, over a buffer the size of what one decoder
+//   step reads (kernels/peak_bandwidth.cc): the floor of the decoder's time per
+//   token, which the decoder's achieved GB/s is given as a share of
 //   model load time, 1 and 2 threads
 //   encoder time per 30 s window, 1 and 2 threads, its GFLOP/s and % of peak, and
 //   decoder ms per token: both from the timings of greedy transcriptions of the
@@ -51,6 +54,26 @@ function encoderFlops(h) {
   const block =
     2 * h.nAudioCtx * d * (3 * d + d + 2 * 4 * d) + 2 * 2 * h.nAudioCtx * h.nAudioCtx * d;
   return conv + h.nAudioLayer * block;
+}
+
+// Bytes one greedy decoder step reads: the token embedding (the vocabulary
+// projection), every decoder-layer matrix but the cross K/V projections (used
+// once per window), and the window's cross-attention K/V (f16). Matrix bytes
+// per parameter come from the model's own weight bytes (f16, or a quantized
+// type), less the f32 positional embeddings; norms and biases are noise.
+function decoderBytesPerToken(info) {
+  const h = info.hparams;
+  const d = h.nTextState;
+  const positional = 4 * (h.nAudioCtx * h.nAudioState + h.nTextCtx * d);
+  const encoderMatrices =
+    3 * h.nMels * h.nAudioState +
+    3 * h.nAudioState * h.nAudioState +
+    12 * h.nAudioLayer * h.nAudioState * h.nAudioState;
+  const streamed = h.nVocab * d + 14 * h.nTextLayer * d * d;
+  const decoderMatrices = streamed + 2 * h.nTextLayer * d * d;
+  const bytesPerParam = (info.weightBytes - positional) / (encoderMatrices + decoderMatrices);
+  const crossKv = 2 * 2 * h.nTextLayer * h.nAudioCtx * d;
+  return bytesPerParam * streamed + crossKv;
 }
 
 const stats = (xs) => {
@@ -120,6 +143,18 @@ for (const threads of [1, 2]) {
   perThreads[threads].percentOfPeak = (100 * perThreads[threads].gflops) / peak[threads];
 }
 
+// The decoder is bound by memory traffic: its GB/s (best run) against this
+// machine's read bandwidth over a buffer as big as one step's reads, measured
+// now, in the same run.
+const stepBytes = decoderBytesPerToken(info);
+const bandwidth = {};
+for (const threads of [1, 2]) {
+  bandwidth[threads] = native.measureReadBandwidth(threads, stepBytes / 1e6, 1);
+  const t = perThreads[threads];
+  t.decoderGbPerS = stepBytes / (t.decoderMsPerToken.min / 1000) / 1e9;
+  t.percentOfBandwidth = (100 * t.decoderGbPerS) / bandwidth[threads];
+}
+
 // Real-time factor over every clip, 2 threads, greedy.
 let rtf = null;
 if (!args.quick) {
@@ -174,6 +209,14 @@ const rows = [
     `${fmt(t1.decoderMsPerToken, 2)} 1 thread; ${fmt(t2.decoderMsPerToken, 2)} 2 threads`,
   ],
   [
+    `read bandwidth over ${(stepBytes / 1e6).toFixed(0)} MB`,
+    `${bandwidth[1].toFixed(1)} GB/s (1 thread), ${bandwidth[2].toFixed(1)} GB/s (2 threads): a step's reads, ${(stepBytes / 1e6).toFixed(1)} MB, take >= ${((stepBytes / bandwidth[2]) * 1e-6).toFixed(2)} ms (2T)`,
+  ],
+  [
+    'decoder GB/s (best run)',
+    `${t1.decoderGbPerS.toFixed(1)} = ${t1.percentOfBandwidth.toFixed(0)} % of bandwidth (1T); ${t2.decoderGbPerS.toFixed(1)} = ${t2.percentOfBandwidth.toFixed(0)} % of bandwidth (2T)`,
+  ],
+  [
     'clip transcription ms',
     `${fmt(t2.transcribe, 0)} 2 threads, ${t2.tokens} tokens, ${t2.decoderSteps} decoder steps (model loaded, greedy)`,
   ],
@@ -204,6 +247,8 @@ const record = {
   clip: path.basename(args.audio),
   runs,
   peakGflops: peak,
+  readBandwidthGbPerS: bandwidth,
+  decoderBytesPerToken: stepBytes,
   threads: perThreads,
   rtf,
   peakRssMb: probe.maxRssMb,

@@ -59,6 +59,8 @@ export interface NativeAddon {
   bestIsa(): string;
   /** fp32 FMA GFLOP/s of `threads` threads (bench only; blocks for about `seconds`). */
   measurePeakGflops(threads: number, seconds: number): number;
+  /** GB/s at which `threads` threads stream `megabytes` MB (bench only; blocks for about `seconds`). */
+  measureReadBandwidth(threads: number, megabytes: number, seconds: number): number;
   napiVersion: number;
 }
 

@@ -57,6 +57,26 @@ Napi::Value MeasurePeakGflops(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, wn::kernels::measure_peak_gflops(threads, seconds));
 }
 
+// measureReadBandwidth(threads, megabytes, seconds): GB/s at which `threads`
+// threads stream a buffer of that size, for the benchmark's decoder figure
+// (a token reads every decoder weight once). Synchronous, bench only, as above.
+Napi::Value MeasureReadBandwidth(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber()) {
+    throw_js_error(env, "ERR_INVALID_ARG_TYPE",
+                   "Expected (threads: number, megabytes: number, seconds: number)");
+  }
+  const int threads = info[0].As<Napi::Number>().Int32Value();
+  const double megabytes = info[1].As<Napi::Number>().DoubleValue();
+  const double seconds = info[2].As<Napi::Number>().DoubleValue();
+  if (threads < 1 || threads > 256 || !(megabytes >= 1 && megabytes <= 4096) ||
+      !(seconds > 0 && seconds <= 60)) {
+    throw_js_error(env, "ERR_INVALID_ARG_VALUE",
+                   "Expected threads in [1, 256], megabytes in [1, 4096] and seconds in (0, 60]");
+  }
+  return Napi::Number::New(env, wn::kernels::measure_read_bandwidth(threads, megabytes, seconds));
+}
+
 }  // namespace
 }  // namespace wn_binding
 
@@ -69,6 +89,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bestIsa", Napi::Function::New<BestIsa>(env, "bestIsa"));
   exports.Set("measurePeakGflops",
               Napi::Function::New<MeasurePeakGflops>(env, "measurePeakGflops"));
+  exports.Set("measureReadBandwidth",
+              Napi::Function::New<MeasureReadBandwidth>(env, "measureReadBandwidth"));
   exports.Set("NativeModel", ModelWrap::DefineClass(env));
   exports.Set("napiVersion", NAPI_VERSION);
   return exports;

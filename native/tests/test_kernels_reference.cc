@@ -717,6 +717,18 @@ TEST(measure_peak_gflops_is_plausible) {
   CHECK(one <= 2560.0);
 }
 
+TEST(measure_read_bandwidth_is_plausible) {
+  const double one = wn::kernels::measure_read_bandwidth(1, 8, 0.05);
+  const double two = wn::kernels::measure_read_bandwidth(2, 8, 0.05);
+  std::printf("  read bandwidth over 8 MB: %.1f GB/s (1 thread), %.1f GB/s (2 threads)\n", one,
+              two);
+  CHECK(std::isfinite(one) && std::isfinite(two));
+  // Anything from an emulator's crawl to a cache's speed is possible; below
+  // 0.01 GB/s or above 10 TB/s the probe measured something else.
+  CHECK(one > 0.01 && two > 0.01);
+  CHECK(one < 10000.0 && two < 10000.0);
+}
+
 }  // namespace
 
 int main() {

@@ -206,5 +206,11 @@ double log_sum_exp(Isa isa, const float* x, int n);
 // expose it as is; not used by the model.
 extern "C" double measure_peak_gflops(int threads, double seconds);
 
+// GB/s at which `threads` threads together read a buffer of `megabytes` MB
+// (1e6 bytes), each its own slice, with the widest vector loads (best pass
+// within about `seconds`). Sized like the decoder's per-token reads, it is
+// the floor of the decoder's time per token. Not used by the model.
+extern "C" double measure_read_bandwidth(int threads, double megabytes, double seconds);
+
 }  // namespace kernels
 }  // namespace wn
