@@ -358,8 +358,13 @@ void attention_query_head_fixed(const AttentionArgs& at, const KT* k_base, const
   }
   const float* q = at.q + i * at.ldq + h * at.q_head_stride;
   const KT* k = k_base + h * at.k_head_stride;
+  // The rows this head reads end here; kStreamAhead bytes ahead of the row
+  // in use is prefetched up to them.
+  const KT* k_end = k + (int64_t)(visible - 1) * at.ldk + d;
   int t = 0;
   for (; t + kKeys <= visible; t += kKeys) {
+#pragma GCC unroll 8
+    for (int u = 0; u < kKeys; ++u) prefetch_ahead(k + (t + u) * at.ldk, d * sizeof(KT), k_end);
     V a[kKeys];
 #pragma GCC unroll 8
     for (int u = 0; u < kKeys; ++u) a[u] = zero();
@@ -387,9 +392,11 @@ void attention_query_head_fixed(const AttentionArgs& at, const KT* k_base, const
     for (int j = 0; j < NVD; ++j) acc[c][j] = zero();
   }
   const KT* v = v_base + h * at.v_head_stride;
+  const KT* v_end = v + (int64_t)(visible - 1) * at.ldv + d;
   for (t = 0; t + kSets <= visible; t += kSets) {
 #pragma GCC unroll 2
     for (int c = 0; c < kSets; ++c) {
+      prefetch_ahead(v + (t + c) * at.ldv, d * sizeof(KT), v_end);
       const V p = set1(s[t + c]);
 #pragma GCC unroll 8
       for (int j = 0; j < NVD; ++j) {
