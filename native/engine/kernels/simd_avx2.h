@@ -120,10 +120,10 @@ inline float reduce_max(V a) {
   return _mm_cvtss_f32(s);
 }
 
-// Asks for the cache line holding p in L1, ahead of its use (a hint: it
+// Asks for the cache line holding p in L2, ahead of its use (a hint: it
 // never faults and changes no result).
 inline void prefetch(const char* p) {
-  _mm_prefetch(p, _MM_HINT_T0);
+  _mm_prefetch(p, _MM_HINT_T1);
 }
 
 // Clears the upper halves of the vector registers before a kernel returns to

@@ -120,10 +120,10 @@ inline float reduce_max(V a) {
   return vmaxvq_f32(a);
 }
 
-// Asks for the cache line holding p in L1, ahead of its use (a hint: it
+// Asks for the cache line holding p in L2, ahead of its use (a hint: it
 // never faults and changes no result).
 inline void prefetch(const char* p) {
-  __builtin_prefetch(p, 0, 3);
+  __builtin_prefetch(p, 0, 2);  // PLDL2KEEP
 }
 
 // NEON has no upper register state to clear (see simd_avx512.h).
