@@ -24,7 +24,6 @@ using wn::kernels::Context;
 using wn::kernels::Epilogue;
 using wn::kernels::Isa;
 using wn::kernels::PackedWeights;
-using wn::kernels::RowMajorWeights;
 
 using wn_test::Rng;
 using wn_test::supported_isas;
@@ -366,11 +365,6 @@ TEST(quantized_packed_rows_and_errors) {
     }
     // Rows must be whole blocks.
     CHECK_THROWS_CODE(PackedWeights::pack(Isa::kGeneric, type, blocks.data(), 2, 48),
-                      wn::ErrorCode::kInvalidArgument);
-    // The row-major GEMV is for f16/f32 embeddings only.
-    RowMajorWeights rw{type, blocks.data(), 2, 64};
-    std::vector<float> a(64), c(2);
-    CHECK_THROWS_CODE(wn::kernels::linear_rows(Context{}, a.data(), 64, 1, rw, c.data(), 2),
                       wn::ErrorCode::kInvalidArgument);
   }
 }

@@ -220,69 +220,55 @@ TEST(packed_weights_rows_and_errors) {
                     wn::ErrorCode::kInvalidArgument);
 }
 
-// linear_rows() on a row-major W that starts one byte past an aligned address
-// (ggml records are unaligned), for every ISA, 1 and 2 threads.
-void check_linear_rows_case(int m, int n, int k, GgmlType type, wn::ThreadPool& pool2) {
-  Rng rng(31u * m + 17u * n + k + (type == GgmlType::kF16 ? 3 : 0));
-  const TestWeights w = make_weights(rng, type, n, k);
-  const int64_t lda = k + 2, ldc = n + 3;
-  const std::vector<float> a = rng.vec((size_t)m * lda);
-  const size_t bytes = (size_t)n * k * (type == GgmlType::kF16 ? 2 : 4);
-  std::vector<uint8_t> storage(bytes + 1);
-  std::memcpy(storage.data() + 1,
-              type == GgmlType::kF16 ? (const void*)w.f16.data() : (const void*)w.f32.data(),
-              bytes);
-  wn::kernels::RowMajorWeights rw;
-  rw.type = type;
-  rw.data = storage.data() + 1;
-  rw.n = n;
-  rw.k = k;
-  for (Isa isa : supported_isas()) {
-    for (int threads : {1, 2}) {
-      Context ctx{isa, threads == 2 ? &pool2 : nullptr};
-      const float sentinel = 12345.0f;
-      std::vector<float> c((size_t)m * ldc, sentinel);
-      wn::kernels::linear_rows(ctx, a.data(), lda, m, rw, c.data(), ldc);
-      int bad = 0;
-      for (int i = 0; i < m; ++i) {
-        for (int j = 0; j < ldc; ++j) {
-          if (j >= n) {  // padding columns must be untouched
-            bad += c[i * ldc + j] != sentinel;
-            continue;
-          }
-          double dot = 0, mag = 1;
-          for (int kk = 0; kk < k; ++kk) {
-            const double t = (double)a[i * lda + kk] * w.widened[(size_t)j * k + kk];
-            dot += t;
-            mag += std::fabs(t);
-          }
-          bad += !(std::fabs(c[i * ldc + j] - dot) / mag <= 2e-6);
-        }
-      }
-      if (bad) {
-        std::printf("  linear_rows %s m=%d n=%d k=%d threads=%d: %d bad\n",
-                    wn::kernels::isa_name(isa), m, n, k, threads, bad);
-      }
-      CHECK(bad == 0);
-    }
-  }
-  std::vector<float> row(k);
-  rw.row(n - 1, row.data());
-  CHECK(std::memcmp(row.data(), &w.widened[(size_t)(n - 1) * k], k * sizeof(float)) == 0);
-  CHECK_THROWS_CODE(rw.row(n, row.data()), wn::ErrorCode::kInvalidArgument);
-}
-
-TEST(linear_rows_matches_double_reference) {
+// linear() from first_column on (the decoder's vocabulary projection after a
+// segment's closing timestamp): the panels from the one holding first_column
+// compute exactly what a full linear() does, those wholly below it are not
+// written, for every ISA, 1 and 2 threads, f16 and f32, the decoder's few
+// rows and beams.
+TEST(linear_from_a_first_column_leaves_the_panels_below_it_alone) {
   wn::ThreadPool pool2(2);
   for (GgmlType type : {GgmlType::kF16, GgmlType::kF32}) {
-    for (int m : {1, 2, 3, 5, 9}) {
-      for (int k : {3, 16, 37, 384}) check_linear_rows_case(m, 2100, k, type, pool2);
+    const int n = 2100, k = 384;
+    Rng rng(type == GgmlType::kF16 ? 11 : 12);
+    const TestWeights w = make_weights(rng, type, n, k);
+    const void* src = type == GgmlType::kF16 ? (const void*)w.f16.data() : w.f32.data();
+    for (Isa isa : supported_isas()) {
+      const PackedWeights pw = PackedWeights::pack(isa, type, src, n, k);
+      const int nr = pw.panel_width();
+      for (int m : {1, 2, 5}) {
+        const std::vector<float> a = rng.vec((size_t)m * k);
+        for (int threads : {1, 2}) {
+          const Context ctx{isa, threads == 2 ? &pool2 : nullptr};
+          std::vector<float> full((size_t)m * n);
+          wn::kernels::linear(ctx, a.data(), k, m, pw, full.data(), n, Epilogue{});
+          for (int first : {1, nr - 1, nr, 3 * nr + 5, n - 1}) {
+            const float sentinel = 12345.0f;
+            std::vector<float> part((size_t)m * n, sentinel);
+            wn::kernels::linear(ctx, a.data(), k, m, pw, part.data(), n, Epilogue{}, first);
+            const int computed_from = first / nr * nr;
+            int bad = 0;
+            for (int i = 0; i < m; ++i) {
+              for (int j = 0; j < n; ++j) {
+                const float want = j < computed_from ? sentinel : full[(size_t)i * n + j];
+                bad += part[(size_t)i * n + j] != want;
+              }
+            }
+            if (bad) {
+              std::printf("  linear first_column %s m=%d first=%d threads=%d: %d bad\n",
+                          wn::kernels::isa_name(isa), m, first, threads, bad);
+            }
+            CHECK(bad == 0);
+          }
+        }
+      }
+      std::vector<float> a(k), c(n);
+      for (int first : {-1, n}) {
+        CHECK_THROWS_CODE(
+            wn::kernels::linear(Context{isa, nullptr}, a.data(), k, 1, pw, c.data(), n, {}, first),
+            wn::ErrorCode::kInvalidArgument);
+      }
     }
   }
-  wn::kernels::RowMajorWeights empty;
-  std::vector<float> a(4), c(4);
-  CHECK_THROWS_CODE(wn::kernels::linear_rows(Context{}, a.data(), 4, 1, empty, c.data(), 4),
-                    wn::ErrorCode::kInvalidArgument);
 }
 
 struct AttentionCase {

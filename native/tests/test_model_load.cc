@@ -49,7 +49,7 @@ TEST(load_reports_name_size_and_time) {
   CHECK(model->enc_blocks.size() == 4 && model->dec_blocks.size() == 4);
   // f16 storage: 37.7M weights -> about 75 MB, plus f32 biases and embeddings.
   CHECK(model->weight_bytes() > 70'000'000 && model->weight_bytes() < 100'000'000);
-  CHECK(model->tok_emb.n == 51864 && model->tok_emb.k == 384);
+  CHECK(model->tok_emb.n() == 51864 && model->tok_emb.k() == 384);
   CHECK(model->conv1.n() == 384 && model->conv1.k() == 80 * 3);
   CHECK(model->enc_blocks[0].qkv.n() == 3 * 384);
   CHECK(model->dec_blocks[0].cross_kv.n() == 2 * 384);
@@ -80,7 +80,7 @@ TEST(freeing_one_of_two_models_returns_its_memory) {
   std::printf("  RSS with two models %.1f MB, after freeing one %.1f MB (weights %.1f MB)\n",
               both / 1e6, one / 1e6, weights / 1e6);
   CHECK(both - one > weights * 9 / 10);
-  CHECK(second->tok_emb.n == 51864);  // the other model is untouched
+  CHECK(second->tok_emb.n() == 51864);  // the other model is untouched
 }
 
 TEST(embedding_rows_match_the_file) {

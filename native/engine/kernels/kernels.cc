@@ -58,10 +58,13 @@ void run_tasks(const Context& ctx, int64_t n_tasks, bool parallel, const Fn& fn)
   }
 }
 
+void linear_panels(const Context& ctx, const float* a, int64_t lda, int m,
+                   const PackedWeights::Impl& w, float* c, int64_t ldc, const Epilogue& ep);
+
 }  // namespace
 
 void linear(const Context& ctx, const float* a, int64_t lda, int m, const PackedWeights& w,
-            float* c, int64_t ldc, const Epilogue& ep) {
+            float* c, int64_t ldc, const Epilogue& ep, int first_column) {
   const PackedWeights::Impl* wi = w.impl();
   if (wi == nullptr) invalid("linear: weights are empty (not packed)");
   if (m < 0) invalid("linear: m must be >= 0, got " + std::to_string(m));
@@ -80,6 +83,39 @@ void linear(const Context& ctx, const float* a, int64_t lda, int m, const Packed
   } else if (ldc < wi->n) {
     invalid("linear: ldc " + std::to_string(ldc) + " < n " + std::to_string(wi->n));
   }
+  if (first_column < 0 || first_column >= wi->n || (blocked && first_column > 0)) {
+    invalid("linear: first_column " + std::to_string(first_column) + " outside [0, " +
+            std::to_string(wi->n) + ")" + (blocked ? " or with column blocks" : ""));
+  }
+  // The panels from the one holding first_column on, as a view whose column 0
+  // is that panel's first (c and the bias shift with it).
+  PackedWeights::Impl tail;
+  const int first_panel = first_column / wi->nr;
+  if (first_panel > 0) {
+    tail.isa = wi->isa;
+    tail.type = wi->type;
+    tail.n = wi->n - first_panel * wi->nr;
+    tail.k = wi->k;
+    tail.nr = wi->nr;
+    tail.n_panels = wi->n_panels - first_panel;
+    tail.base = wi->base + (size_t)first_panel * wi->panel_bytes;
+    tail.data_bytes = (size_t)tail.n_panels * wi->panel_bytes;
+    tail.panel_bytes = wi->panel_bytes;
+    Epilogue tail_ep = ep;
+    if (ep.bias != nullptr) tail_ep.bias = ep.bias + first_panel * wi->nr;
+    linear_panels(ctx, a, lda, m, tail, c + first_panel * wi->nr, ldc, tail_ep);
+    return;
+  }
+  linear_panels(ctx, a, lda, m, *wi, c, ldc, ep);
+}
+
+namespace {
+
+// linear() after its checks, on the panels of w (a PackedWeights' or a view's).
+void linear_panels(const Context& ctx, const float* a, int64_t lda, int m,
+                   const PackedWeights::Impl& w, float* c, int64_t ldc, const Epilogue& ep) {
+  const PackedWeights::Impl* wi = &w;
+  const bool blocked = ep.block_width > 0;
   const IsaKernels& kern = kernels_for(wi->isa);
 
   // Task grid: row blocks x groups of panels. Panels are the fast index so
@@ -141,30 +177,7 @@ void linear(const Context& ctx, const float* a, int64_t lda, int m, const Packed
   });
 }
 
-void linear_rows(const Context& ctx, const float* a, int64_t lda, int m, const RowMajorWeights& w,
-                 float* c, int64_t ldc) {
-  if (w.data == nullptr || w.n <= 0 || w.k <= 0 ||
-      (w.type != GgmlType::kF16 && w.type != GgmlType::kF32)) {
-    invalid("linear_rows: weights must be a non-empty f16 or f32 matrix");
-  }
-  if (m < 0) invalid("linear_rows: m must be >= 0, got " + std::to_string(m));
-  if (m == 0) return;
-  if (a == nullptr || c == nullptr) invalid("linear_rows: null input or output");
-  if (lda < w.k) invalid("linear_rows: lda " + std::to_string(lda) + " < k " + std::to_string(w.k));
-  if (ldc < w.n) invalid("linear_rows: ldc " + std::to_string(ldc) + " < n " + std::to_string(w.n));
-  const IsaKernels& kern = kernels_for(ctx.isa);
-  // Contiguous ranges of W's rows, about 1.5 MB of f16 at k = 384: each is one
-  // sequential stream for the hardware prefetcher, and 26 of them for the
-  // vocabulary balance two threads dynamically.
-  constexpr int kRowsPerTask = 2048;
-  const int64_t n_tasks = (w.n + kRowsPerTask - 1) / kRowsPerTask;
-  const bool parallel = (int64_t)m * w.n * w.k >= kMinParallelMacs;
-  run_tasks(ctx, n_tasks, parallel, [&](int64_t task, int) {
-    const int j0 = (int)(task * kRowsPerTask);
-    const int j1 = std::min(w.n, j0 + kRowsPerTask);
-    kern.rows_tile(a, lda, m, w, j0, j1, c, ldc);
-  });
-}
+}  // namespace
 
 namespace {
 

@@ -79,24 +79,6 @@ class PackedWeights {
   std::unique_ptr<Impl> impl_;
 };
 
-// A weight matrix W [n][k] used where it lies, row by row (k contiguous
-// elements per output), f16 or f32: the token embedding of f16/f32 models,
-// read from a plain copy of the file's rows instead of a packed copy (a
-// quantized model's embedding is a PackedWeights). Not owned, and rows may
-// start at any byte (ggml records are unaligned): kernels load it unaligned.
-struct RowMajorWeights {
-  GgmlType type = GgmlType::kF32;  // kF16 or kF32
-  const void* data = nullptr;
-  int n = 0;
-  int k = 0;
-
-  size_t row_bytes() const { return (size_t)k * (type == GgmlType::kF16 ? 2 : 4); }
-  size_t bytes() const { return (size_t)n * row_bytes(); }
-  // Row i widened to f32 (k floats): the embedding lookup. Throws
-  // kInvalidArgument for i outside [0, n).
-  void row(int i, float* out) const;
-};
-
 // What linear() does to each output element after the dot product, in order:
 // add bias[j]; apply GELU; then either store or add into c (residual).
 struct Epilogue {
@@ -114,15 +96,11 @@ struct Epilogue {
 
 // c[m][n] = epilogue(a[m][k] · Wᵀ). a has leading dimension lda >= k, c has
 // ldc >= n (>= block_width with column blocks). Uses w.isa()'s micro-kernel;
-// ctx.pool splits the work.
+// ctx.pool splits the work. first_column > 0 leaves out the panels wholly
+// below it (their columns of c keep what they held): the decoder's
+// vocabulary projection when the next step can only be a timestamp or eot.
 void linear(const Context& ctx, const float* a, int64_t lda, int m, const PackedWeights& w,
-            float* c, int64_t ldc, const Epilogue& ep);
-
-// c[m][n] = a[m][k] · Wᵀ for a row-major W (the vocabulary projection, one
-// or a few rows of a). Each task streams one contiguous range of W's rows
-// once, reusing it for every row of a; no epilogue.
-void linear_rows(const Context& ctx, const float* a, int64_t lda, int m, const RowMajorWeights& w,
-                 float* c, int64_t ldc);
+            float* c, int64_t ldc, const Epilogue& ep, int first_column = 0);
 
 // Where the heads of q, k and v lie: head h of row t starts at
 // base + h * stride + t * ld. -1 (the default) means d_head: the heads are

@@ -155,28 +155,6 @@ void linear_tile_generic(const float* a, int64_t lda, int m, const PackedWeights
   }
 }
 
-// W rows [j0, j1) one at a time, widened into an f32 row (memcpy loads: the
-// rows are unaligned), then dotted with every row of a.
-void rows_tile_generic(const float* a, int64_t lda, int m, const RowMajorWeights& w, int j0, int j1,
-                       float* c, int64_t ldc) {
-  thread_local std::vector<float> row;
-  row.resize((size_t)w.k);
-  const unsigned char* base = static_cast<const unsigned char*>(w.data);
-  for (int j = j0; j < j1; ++j) {
-    if (w.type == GgmlType::kF16) {
-      const unsigned char* src = base + (size_t)j * w.k * 2;
-      for (int kk = 0; kk < w.k; ++kk) {
-        uint16_t h;
-        std::memcpy(&h, src + (size_t)kk * 2, 2);
-        row[kk] = half_to_float_fast(h);
-      }
-    } else {
-      std::memcpy(row.data(), base + (size_t)j * w.k * 4, (size_t)w.k * 4);
-    }
-    for (int i = 0; i < m; ++i) c[i * ldc + j] = dot_generic(a + i * lda, row.data(), w.k);
-  }
-}
-
 inline float widen(float x) {
   return x;
 }
@@ -321,7 +299,6 @@ const IsaKernels& generic_kernels() {
       kGenericNr,
       pack_panel_any,
       linear_tile_generic,
-      rows_tile_generic,
       attention_rows_generic,
       /*attention_block_rows=*/16,
       /*wants_transposed_keys=*/false,

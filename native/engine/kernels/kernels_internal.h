@@ -113,10 +113,6 @@ struct IsaKernels {
   // k * nr floats (64-byte aligned) when w is quantized, else it may be null.
   void (*linear_tile)(const float* a, int64_t lda, int m, const PackedWeights::Impl& w, int p0,
                       int p1, float* c, int64_t ldc, const Epilogue& ep, float* panel_scratch);
-  // c[i][j] = a[i] · W[j] for rows i in [0, m) and W rows j in [j0, j1) of a
-  // row-major W (c points at column 0).
-  void (*rows_tile)(const float* a, int64_t lda, int m, const RowMajorWeights& w, int j0, int j1,
-                    float* c, int64_t ldc);
   // Many queries (the encoder): query rows [q0, q1) of head h, keys
   // pre-transposed in a.kt when wants_transposed_keys; scratch holds
   // attention_scratch_floats(n_kv, d_head) floats.

@@ -269,23 +269,5 @@ void PackedWeights::row(int i, float* out) const {
   }
 }
 
-void RowMajorWeights::row(int i, float* out) const {
-  if (data == nullptr || i < 0 || i >= n) {
-    throw Error(ErrorCode::kInvalidArgument, "RowMajorWeights::row: index " + std::to_string(i) +
-                                                 " outside [0, " + std::to_string(n) + ")");
-  }
-  const unsigned char* src = static_cast<const unsigned char*>(data);
-  if (type == GgmlType::kF16) {
-    src += (size_t)i * k * 2;
-    for (int kk = 0; kk < k; ++kk) {
-      uint16_t h;
-      std::memcpy(&h, src + (size_t)kk * 2, 2);  // unaligned records
-      out[kk] = wn::f16_to_f32(h);
-    }
-  } else {
-    std::memcpy(out, src + (size_t)i * k * 4, (size_t)k * 4);
-  }
-}
-
 }  // namespace kernels
 }  // namespace wn

@@ -180,7 +180,7 @@ inline void store_epilogue_v(simd::V x, int64_t j, int n, const Epilogue& ep, fl
 // (decoder GEMV) 2-4 k streams run on separate accumulators, so at least 8
 // FMA chains are in flight and FMA latency does not limit the streaming of
 // the panel.
-// stream_end (R <= 3 only, else ignored): the end of the panels this task
+// stream_end (R <= 8 only, else ignored): the end of the panels this task
 // streams; the weights are then prefetched kStreamAhead bytes ahead.
 template <int R, typename WT>
 void micro_tile(const float* a, int64_t lda, const WT* panel, int k, int64_t j0, int n, float* c,
@@ -195,7 +195,7 @@ void micro_tile(const float* a, int64_t lda, const WT* panel, int k, int64_t j0,
   }
   int kk = 0;
   for (; kk + S <= k; kk += S) {
-    if constexpr (R <= 3) {
+    if constexpr (R <= 8) {
       if (stream_end != nullptr) {
         prefetch_ahead(panel + (size_t)kk * kNr, S * kNr * (int)sizeof(WT), stream_end);
       }
@@ -539,107 +539,4 @@ double sum_exp_simd(const float* x, int n, float shift) {
     sum += block;
   }
   return sum;
-}
-
-// ---------------------------------------------------------------------------
-// Row-major GEMV: c[i][j] = a[i] · W[j] (the vocabulary projection)
-
-inline simd::V load_w_n(const float* p, int n) {
-  return simd::load_n(p, n);
-}
-inline simd::V load_w_n(const uint16_t* p, int n) {
-  return simd::load_f16_n(p, n);
-}
-
-// R rows of a against one row of W, read front to back as one sequential
-// stream (interleaving four rows of W measured 1.7x slower: the hardware
-// prefetcher follows one stream, not four 768-byte ones; software prefetch,
-// temporal or not, measured no faster than this). S
-// accumulators per row of a run along k so that at least 4 FMA chains are in
-// flight; one horizontal sum per output.
-template <int R, typename WT>
-void rows_block(const float* a, int64_t lda, const WT* w, int k, float* c, int64_t ldc) {
-  using namespace simd;
-  constexpr int S = R == 1 ? 4 : R == 2 ? 2 : 1;
-  V acc[S][R];
-#pragma GCC unroll 4
-  for (int s = 0; s < S; ++s) {
-#pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) acc[s][r] = zero();
-  }
-  int kk = 0;
-  for (; kk + S * kW <= k; kk += S * kW) {
-#pragma GCC unroll 4
-    for (int s = 0; s < S; ++s) {
-      const V wv = load_w(w + kk + s * kW);
-#pragma GCC unroll 16
-      for (int r = 0; r < R; ++r) acc[s][r] = fmadd(load(a + r * lda + kk + s * kW), wv, acc[s][r]);
-    }
-  }
-  for (; kk < k; kk += kW) {  // the rest; masked lanes read as 0 in both operands
-    const int rest = imin(kW, k - kk);
-    const V wv = load_w_n(w + kk, rest);
-#pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) acc[0][r] = fmadd(load_n(a + r * lda + kk, rest), wv, acc[0][r]);
-  }
-#pragma GCC unroll 16
-  for (int r = 0; r < R; ++r) {
-    V x = acc[0][r];
-#pragma GCC unroll 4
-    for (int s = 1; s < S; ++s) x = add(x, acc[s][r]);
-    c[r * ldc] = reduce_add(x);
-  }
-}
-
-// The R rows of a against W rows [j0, j1). prefetch_end (or null): the end of
-// the rows this task streams; W is then prefetched kStreamAhead bytes ahead.
-template <int R, typename WT>
-void rows_strip(const float* a, int64_t lda, const WT* w, int k, int j0, int j1, float* c,
-                int64_t ldc, const void* prefetch_end) {
-  for (int j = j0; j < j1; ++j) {
-    if (prefetch_end != nullptr)
-      prefetch_ahead(w + (size_t)j * k, k * (int)sizeof(WT), prefetch_end);
-    rows_block<R>(a, lda, w + (size_t)j * k, k, c + j, ldc);
-  }
-}
-
-template <typename WT>
-void rows_tile_t(const float* a, int64_t lda, int m, const WT* w, int k, int j0, int j1, float* c,
-                 int64_t ldc) {
-  // Blocks of W's rows outer (a block stays in L1 while every group of 4 rows
-  // of a passes over it), so W is read from memory once; the first group
-  // prefetches what the block's later rows and the next blocks will read.
-  constexpr int kBlock = 64;
-  const void* task_end = w + (size_t)j1 * k;
-  for (int b0 = j0; b0 < j1; b0 += kBlock) {
-    const int b1 = imin(j1, b0 + kBlock);
-    int i = 0;
-    for (; i + 4 <= m; i += 4) {
-      rows_strip<4>(a + i * lda, lda, w, k, b0, b1, c + i * ldc, ldc, i == 0 ? task_end : nullptr);
-    }
-    const void* pf = i == 0 ? task_end : nullptr;
-    switch (m - i) {
-      case 3:
-        rows_strip<3>(a + i * lda, lda, w, k, b0, b1, c + i * ldc, ldc, pf);
-        break;
-      case 2:
-        rows_strip<2>(a + i * lda, lda, w, k, b0, b1, c + i * ldc, ldc, pf);
-        break;
-      case 1:
-        rows_strip<1>(a + i * lda, lda, w, k, b0, b1, c + i * ldc, ldc, pf);
-        break;
-      default:
-        break;
-    }
-  }
-}
-
-void rows_tile_simd(const float* a, int64_t lda, int m, const RowMajorWeights& w, int j0, int j1,
-                    float* c, int64_t ldc) {
-  // Unaligned rows are fine: every load below is an unaligned vector load.
-  if (w.type == GgmlType::kF16) {
-    rows_tile_t(a, lda, m, static_cast<const uint16_t*>(w.data), w.k, j0, j1, c, ldc);
-  } else {
-    rows_tile_t(a, lda, m, static_cast<const float*>(w.data), w.k, j0, j1, c, ldc);
-  }
 }

@@ -8,7 +8,6 @@ const IsaKernels& make_table() {
       kNr,
       pack_panel_any,
       linear_tile_simd,
-      rows_tile_simd,
       attention_rows_simd,
       kAttnBlockRows,
       /*wants_transposed_keys=*/true,

@@ -151,30 +151,10 @@ class Packer {
                      }});
   }
 
-  // A Linear weight kept row-major, copied into `storage` a slice at a time,
-  // each slice of the file released once copied (the two copies never both
-  // stay resident).
-  void row_major(kernels::RowMajorWeights* dst, PageBuffer* storage, const TensorView& w) {
-    jobs_.push_back({w.nbytes, [this, dst, storage, &w] {
-                       *storage = PageBuffer((w.nbytes + sizeof(float) - 1) / sizeof(float));
-                       auto* out = reinterpret_cast<uint8_t*>(storage->get());
-                       constexpr uint64_t kSlice = uint64_t{2} << 20;
-                       for (uint64_t at = 0; at < w.nbytes; at += kSlice) {
-                         const uint64_t len = std::min(kSlice, w.nbytes - at);
-                         std::memcpy(out + at, w.data + at, len);
-                         file_.bytes->release_range(w.data + at, len);
-                       }
-                       dst->type = w.type;
-                       dst->data = out;
-                       dst->n = rows_of(w);
-                       dst->k = cols_of(w);
-                     }});
-  }
-
-  // A quantized token embedding, packed into panels by several jobs of about
-  // 2 MB of the file each (one tensor would be one thread's work for the
-  // whole load); each job releases the file rows it has read.
-  void quantized_embedding(kernels::PackedWeights* dst, const TensorView& w) {
+  // The token embedding, packed into panels by several jobs of about 2 MB of
+  // the file each (one tensor would be one thread's work for the whole
+  // load); each job releases the file rows it has read.
+  void embedding(kernels::PackedWeights* dst, const TensorView& w) {
     *dst = kernels::PackedWeights::allocate(isa_, w.type, rows_of(w), cols_of(w));
     const uint64_t row_bytes = w.nbytes / static_cast<uint64_t>(rows_of(w));
     const int panel_rows = dst->panel_width();
@@ -256,11 +236,7 @@ void add_encoder_jobs(Packer& p, const WhisperWeights& w, Model& m) {
 }
 
 void add_decoder_jobs(Packer& p, const WhisperWeights& w, Model& m) {
-  if (kernels::is_block_quantized(w.tok_emb.type)) {
-    p.quantized_embedding(&m.tok_emb_quant, w.tok_emb);
-  } else {
-    p.row_major(&m.tok_emb, &m.tok_emb_storage, w.tok_emb);
-  }
+  p.embedding(&m.tok_emb, w.tok_emb);
   p.vec(&m.dec_pos, w.dec_pos);
   m.dec_blocks.resize(w.dec_blocks.size());
   for (size_t i = 0; i < w.dec_blocks.size(); i++) {
@@ -380,32 +356,20 @@ std::string Model::type_name() const {
 }
 
 void Model::embedding_row(int token, float* out) const {
-  if (tok_emb_quant.n() > 0) {
-    tok_emb_quant.row(token, out);
-  } else {
-    tok_emb.row(token, out);
-  }
+  tok_emb.row(token, out);
 }
 
 void Model::vocab_logits(const kernels::Context& ctx, const float* h, int64_t ldh, int rows,
                          float* logits, int64_t ldl, int first_token) const {
-  if (tok_emb_quant.n() > 0) {
-    kernels::linear(ctx, h, ldh, rows, tok_emb_quant, logits, ldl, kernels::Epilogue{});
-    return;
-  }
-  first_token = std::clamp(first_token, 0, tok_emb.n - 1);
-  kernels::RowMajorWeights tail = tok_emb;  // rows [first_token, n)
-  tail.data = static_cast<const uint8_t*>(tok_emb.data) + tok_emb.row_bytes() * first_token;
-  tail.n = tok_emb.n - first_token;
-  kernels::linear_rows(ctx, h, ldh, rows, tail, logits + first_token, ldl);
+  first_token = std::clamp(first_token, 0, tok_emb.n() - 1);
+  kernels::linear(ctx, h, ldh, rows, tok_emb, logits, ldl, kernels::Epilogue{}, first_token);
 }
 
 size_t Model::weight_bytes() const {
   auto vec = [](const std::vector<float>& v) { return v.size() * sizeof(float); };
   auto norm = [&](const Norm& n) { return vec(n.gamma) + vec(n.beta); };
   size_t total = conv1.bytes() + conv2.bytes() + vec(conv1_bias) + vec(conv2_bias) + vec(enc_pos) +
-                 norm(enc_ln_post) + tok_emb.bytes() + tok_emb_quant.bytes() + vec(dec_pos) +
-                 norm(dec_ln);
+                 norm(enc_ln_post) + tok_emb.bytes() + vec(dec_pos) + norm(dec_ln);
   for (const EncoderBlock& b : enc_blocks) {
     total += norm(b.attn_ln) + b.qkv.bytes() + vec(b.qkv_bias) + b.attn_out.bytes() +
              vec(b.attn_out_bias) + norm(b.mlp_ln) + b.fc1.bytes() + b.fc2.bytes() +

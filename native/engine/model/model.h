@@ -12,7 +12,6 @@
 #include "engine/core/thread_pool.h"
 #include "engine/format/ggml_file.h"
 #include "engine/kernels/kernels.h"
-#include "engine/model/page_buffer.h"
 
 namespace wn {
 
@@ -80,29 +79,20 @@ class Model {
   std::vector<float> enc_pos;  // [n_audio_ctx][d]
   std::vector<EncoderBlock> enc_blocks;
   Norm enc_ln_post;
-  // The token embedding [n_vocab][d_text]: the output projection and the
-  // embedding lookups (embedding_row, vocab_logits pick the storage).
-  //
-  // f16/f32 files: tok_emb, as stored in the file (row-major) but copied into
-  // huge-page backed memory (tok_emb_storage). Why a copy and not the file's
-  // mapping: the decoder streams all of it per token, and from the 4 KiB pages
-  // of a file mapping that measured 4x slower than from 2 MiB pages (TLB
-  // misses; this VM kind has costly page walks). Why not packed: the row-major
-  // GEMV streams it as fast, and a plain copy can release the file's pages as
-  // it goes.
-  kernels::RowMajorWeights tok_emb;
-  PageBuffer tok_emb_storage;  // what tok_emb points into
-  // Quantized files: tok_emb_quant, the blocks in quantized panels like the
-  // layer weights (huge pages too). Why packed: unpacking the blocks is the
-  // cost here, not the bytes, and the panel kernel unpacks 32 outputs' weights
-  // per k step with their scales loaded once per block of 32 k steps, and
-  // once for all beams; row by row it measured 1.2-1.5x slower for one row.
-  kernels::PackedWeights tok_emb_quant;
+  // The token embedding [n_vocab][d_text]: the output projection (the
+  // decoder's vocabulary logits) and the embedding lookups, packed into
+  // panels like the layer weights, in the file's type (f16, f32 or quantized
+  // blocks). Why panels and not the file's row-major rows: the panel kernel
+  // reads each k step's weights for 32 outputs once for every row of h, so
+  // the 5 rows of a beam search cost little more than one (row by row, 5
+  // rows took 1.8x the time of panels on an Intel Xeon; one row measured
+  // the same either way); a lookup gathers one column of a panel.
+  kernels::PackedWeights tok_emb;
   // Row `token` of the embedding, widened to f32 (d_text floats).
   void embedding_row(int token, float* out) const;
   // logits[r][j] = h[r] · embedding[j] for r in [0, rows), j in [0, n_vocab);
-  // from first_token on only where the embedding is row-major (the rows
-  // before it are then left as they are; quantized panels compute them all).
+  // the panels wholly below first_token are left out (their logits are left
+  // as they are).
   void vocab_logits(const kernels::Context& ctx, const float* h, int64_t ldh, int rows,
                     float* logits, int64_t ldl, int first_token = 0) const;
   std::vector<float> dec_pos;  // [n_text_ctx][d_text]

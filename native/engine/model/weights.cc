@@ -116,7 +116,7 @@ ExpectedList expected_tensors(const HParams& h, WhisperWeights* w) {
   return e;
 }
 
-// The types kernels::PackedWeights::pack and kernels::RowMajorWeights take.
+// The types kernels::PackedWeights::pack takes.
 bool can_run_matrix_type(GgmlType type) {
   return type == GgmlType::kF32 || type == GgmlType::kF16 || kernels::is_block_quantized(type);
 }
