@@ -226,6 +226,7 @@ class WindowLoop {
       b.length_penalty = options.length_penalty;
       beam_ = std::make_unique<BeamSearchDecoder>(filters_, sample_len(model, options),
                                                   model.hparams().n_text_ctx, b);
+      beam_->set_rows_are_scratch(true);  // forward_batch()'s rows, as the sampler's
       beam_caches_ = std::make_unique<BeamCaches>(&decoder_);
     }
   }

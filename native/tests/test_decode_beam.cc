@@ -173,6 +173,37 @@ TEST(length_cap_fills_the_list_with_live_beams) {
   if (beam.finished().size() == 2) CHECK(ids(beam.finished()[1]) == Seq({'a', 'a', 'b'}));
 }
 
+// The engine's rows are filtered where they lie (set_rows_are_scratch): the
+// same search as on copies, and the prompt's shared first row is not touched.
+// Ties (equal probabilities) make the top-k's order by id matter.
+TEST(filtering_rows_in_place_searches_the_same_and_spares_the_prompt_row) {
+  Table t = two_paths();
+  t[{}] = {{'a', 0.25}, {'b', 0.25}, {'c', 0.25}, {'d', 0.25}};
+  t[{'c'}] = {{'x', 0.5}, {'y', 0.5}};
+  t[{'d'}] = {{kEot, 1.0}};
+  std::vector<Seq> results;
+  std::vector<std::vector<Seq>> finished;
+  for (bool scratch : {false, true}) {
+    TableSource src;
+    src.table = t;
+    wn::BeamSearchOptions o;
+    o.beam_size = 3;
+    wn::BeamSearchDecoder beam(plain_filters(), 224, 448, o);
+    beam.set_rows_are_scratch(scratch);
+    const wn::FedPrompt prompt = src.prompt();
+    const std::vector<float> first_row = prompt.first_row;
+    wn::DecodedWindow out;
+    beam.decode(prompt, src.fn(), nullptr, &out);
+    CHECK(prompt.first_row == first_row);
+    results.push_back(ids(out));
+    finished.emplace_back();
+    for (const auto& f : beam.finished()) finished.back().push_back(ids(f));
+  }
+  CHECK(results[0] == results[1]);
+  CHECK(finished[0] == finished[1]);
+  CHECK(!finished[0].empty());
+}
+
 TEST(one_beam_is_greedy) {
   TableSource src;
   src.table = two_paths();

@@ -665,6 +665,40 @@ TEST(summarize_logits_and_log_sum_exp_match_double_reference) {
   }
 }
 
+// first_above: the first index above a threshold, NaN never, at every
+// position relative to the 4-vector steps, from any start.
+TEST(first_above_finds_the_first_entry_over_a_threshold) {
+  Rng rng(21);
+  for (Isa isa : supported_isas()) {
+    for (int n : {0, 1, 15, 16, 17, 63, 64, 65, 200, 51864}) {
+      std::vector<float> x = rng.vec((size_t)n + 1, -10, 0);
+      for (int i = 0; i < n; i += 7) x[i] = NAN;
+      for (int i = 3; i < n; i += 11) x[i] = -INFINITY;
+      for (int trial = 0; trial < 6; ++trial) {
+        std::vector<float> y = x;
+        const int hit = n == 0 ? 0 : (int)(rng.next() % (uint32_t)n);
+        if (n > 0 && trial % 2 == 0) y[hit] = 5.0f;  // one entry above 1
+        const float threshold = trial < 4 ? 1.0f : -1e30f;
+        for (int from : {0, n / 3, n}) {
+          int want = n;
+          for (int i = from; i < n; ++i) {
+            if (y[i] > threshold) {
+              want = i;
+              break;
+            }
+          }
+          const int got = wn::kernels::first_above(isa, y.data(), from, n, threshold);
+          if (got != want) {
+            std::printf("  first_above %s n=%d from=%d threshold=%g: got %d, want %d\n",
+                        wn::kernels::isa_name(isa), n, from, threshold, got, want);
+          }
+          CHECK(got == want);
+        }
+      }
+    }
+  }
+}
+
 TEST(isa_selection_follows_environment) {
   CHECK(wn::kernels::isa_supported(Isa::kGeneric));
   CHECK(wn::kernels::isa_supported(wn::kernels::best_isa()));

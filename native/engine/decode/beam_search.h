@@ -61,6 +61,13 @@ class BeamSearchDecoder {
   // The final candidate list of the last decode(), in the reference's order.
   const std::vector<DecodedWindow>& finished() const { return finished_; }
 
+  // The engine's decoder returns rows that are its scratch until its next
+  // pass: with this set, each beam's row is filtered where it lies instead of
+  // being copied first (the prompt's first row, shared, is still copied). Off
+  // by default: a BatchLogitsFn may return the same rows twice, as the
+  // crafted-logit tests do.
+  void set_rows_are_scratch(bool scratch) { rows_are_scratch_ = scratch; }
+
  private:
   struct Candidate {
     int parent = 0;
@@ -68,7 +75,7 @@ class BeamSearchDecoder {
     float logprob = 0;
     double score = 0;  // parent's sum_logprob + logprob
   };
-  void expand(const float* row, int beam, int n_sampled);
+  void expand(const float* row, bool row_is_scratch, int beam, int n_sampled);
   void finalize();
 
   const LogitFilters& filters_;
@@ -82,6 +89,7 @@ class BeamSearchDecoder {
   std::vector<int32_t> step_tokens_;
   std::vector<int> step_parents_;
   std::vector<DecodedWindow> finished_;
+  bool rows_are_scratch_ = false;
 };
 
 }  // namespace wn

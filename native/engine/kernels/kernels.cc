@@ -455,6 +455,11 @@ LogitSummary summarize_logits(Isa isa, const float* x, int n) {
   return out;
 }
 
+int first_above(Isa isa, const float* x, int from, int n, float threshold) {
+  if (from >= n) return n;
+  return from + kernels_for(isa).first_above(x + from, n - from, threshold);
+}
+
 double log_sum_exp(Isa isa, const float* x, int n) {
   const IsaKernels& kern = kernels_for(isa);
   const float max_value = n > 0 ? kern.row_max(x, n) : -std::numeric_limits<float>::infinity();

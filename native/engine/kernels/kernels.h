@@ -173,6 +173,11 @@ struct LogitSummary {
 };
 LogitSummary summarize_logits(Isa isa, const float* x, int n);
 
+// The first index i in [from, n) with x[i] > threshold (a NaN never is), or n
+// when there is none: the scan behind a top-k that skips, a few vectors at a
+// time, the entries that cannot enter the list. One thread.
+int first_above(Isa isa, const float* x, int from, int n, float threshold);
+
 // log Σ exp(x[i]) over x[0, n), shifted by the maximum; -inf and NaN entries
 // count as exp(-inf) = 0. -inf when no entry is above -inf. Float terms, double
 // accumulation: within ~1e-6 relative of the exact value. One thread.

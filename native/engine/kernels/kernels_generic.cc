@@ -261,6 +261,13 @@ void f32_to_f16_generic(const float* src, uint16_t* dst, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dst[i] = wn::f32_to_f16(src[i]);
 }
 
+int first_above_generic(const float* x, int n, float threshold) {
+  for (int i = 0; i < n; ++i) {
+    if (x[i] > threshold) return i;
+  }
+  return n;
+}
+
 float row_max_generic(const float* x, int n) {
   // Eight independent lanes so the compiler can vectorize without fast-math;
   // "a > b ? a : b" skips NaN.
@@ -311,6 +318,7 @@ const IsaKernels& generic_kernels() {
       f32_to_f16_generic,
       row_max_generic,
       sum_exp_generic,
+      first_above_generic,
   };
   return table;
 }

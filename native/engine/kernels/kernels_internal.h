@@ -138,6 +138,8 @@ struct IsaKernels {
   // adding nothing (within float rounding: at most ~1e-38 each).
   float (*row_max)(const float* x, int n);
   double (*sum_exp)(const float* x, int n, float shift);
+  // The first i in [0, n) with x[i] > threshold (never a NaN), else n.
+  int (*first_above)(const float* x, int n, float threshold);
 };
 
 const IsaKernels& generic_kernels();

@@ -107,6 +107,10 @@ inline V pow2_int(V n) {
 inline V select_negative(V x, V a, V b) {
   return _mm256_blendv_ps(b, a, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ));
 }
+// Bit l set where a[l] > b[l] (false for NaN).
+inline unsigned greater_bits(V a, V b) {
+  return (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_GT_OQ));
+}
 inline float reduce_add(V a) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));

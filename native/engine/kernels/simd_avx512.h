@@ -103,6 +103,10 @@ inline V pow2_int(V n) {
 inline V select_negative(V x, V a, V b) {
   return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ), b, a);
 }
+// Bit l set where a[l] > b[l] (false for NaN).
+inline unsigned greater_bits(V a, V b) {
+  return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ);
+}
 inline float reduce_add(V a) {
   return _mm512_reduce_add_ps(a);
 }

@@ -517,6 +517,25 @@ float row_max_simd(const float* x, int n) {
   return best;
 }
 
+// The first i with x[i] > threshold: four vectors compared per step and the
+// lanes' bits OR-ed, so a row where nothing passes (most of the vocabulary
+// once a top-k list is full) costs four compares per 4 kW floats.
+int first_above_simd(const float* x, int n, float threshold) {
+  using namespace simd;
+  const V t = set1(threshold);
+  int i = 0;
+  for (; i + 4 * kW <= n; i += 4 * kW) {
+    const unsigned any = greater_bits(load(x + i), t) | greater_bits(load(x + i + kW), t) |
+                         greater_bits(load(x + i + 2 * kW), t) |
+                         greater_bits(load(x + i + 3 * kW), t);
+    if (any != 0) break;
+  }
+  for (; i < n; ++i) {
+    if (x[i] > threshold) return i;
+  }
+  return n;
+}
+
 // Σ exp(x[i] - shift): exp_v clamps its argument at -87.3, so -inf and NaN
 // entries (NaN clamps to the bound too) add ~1e-38 each, nothing at float
 // precision. Float lanes per block of 1024, blocks summed in double.

@@ -113,6 +113,12 @@ inline V pow2_int(V n) {
 inline V select_negative(V x, V a, V b) {
   return vbslq_f32(vcltq_f32(x, vdupq_n_f32(0.0f)), a, b);
 }
+// Bit l set where a[l] > b[l] (false for NaN).
+inline unsigned greater_bits(V a, V b) {
+  const int32_t weights[4] = {1, 2, 4, 8};
+  const uint32x4_t gt = vcgtq_f32(a, b);
+  return vaddvq_u32(vandq_u32(gt, vreinterpretq_u32_s32(vld1q_s32(weights))));
+}
 inline float reduce_add(V a) {
   return vaddvq_f32(a);
 }

@@ -20,6 +20,7 @@ const IsaKernels& make_table() {
       f32_to_f16_simd,
       row_max_simd,
       sum_exp_simd,
+      first_above_simd,
   };
   return table;
 }
