@@ -97,11 +97,12 @@ inline V abs(V a) {
 inline V round_nearest(V a) {
   return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
-// 2^n for integral n in [-126, 127] held as floats.
-inline V pow2_int(V n) {
+// y * 2^n for integral n in [-126, 127] held as floats (2^n built from its
+// bits, then one multiply).
+inline V mul_pow2(V y, V n) {
   const __m256i bits =
       _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return _mm256_castsi256_ps(bits);
+  return _mm256_mul_ps(y, _mm256_castsi256_ps(bits));
 }
 // x < 0 ? a : b, lane by lane.
 inline V select_negative(V x, V a, V b) {

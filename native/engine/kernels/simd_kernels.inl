@@ -54,7 +54,7 @@ inline simd::V exp_v(simd::V x) {
   p = fmadd(p, r, set1(1.6666665459e-1f));
   p = fmadd(p, r, set1(5.0000001201e-1f));
   const V y = fmadd(mul(p, r), r, add(r, set1(1.0f)));
-  return mul(y, pow2_int(n));
+  return mul_pow2(y, n);
 }
 
 // GELU(x) = 0.5 x erfc(-x/√2). erfc(z) for z >= 0 as t·exp(-z² + P(t)) with

@@ -104,10 +104,11 @@ inline V abs(V a) {
 inline V round_nearest(V a) {
   return vrndnq_f32(a);
 }
-// 2^n for integral n in [-126, 127] held as floats.
-inline V pow2_int(V n) {
+// y * 2^n for integral n in [-126, 127] held as floats (2^n built from its
+// bits, then one multiply).
+inline V mul_pow2(V y, V n) {
   const int32x4_t biased = vaddq_s32(vcvtnq_s32_f32(n), vdupq_n_s32(127));
-  return vreinterpretq_f32_s32(vshlq_n_s32(biased, 23));
+  return vmulq_f32(y, vreinterpretq_f32_s32(vshlq_n_s32(biased, 23)));
 }
 // x < 0 ? a : b, lane by lane.
 inline V select_negative(V x, V a, V b) {
