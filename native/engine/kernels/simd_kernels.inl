@@ -24,11 +24,17 @@ constexpr int kStreamAhead = 8192;
 
 // Prefetches the lines of [p, p + bytes) moved kStreamAhead ahead, where that
 // stays below `end` (the end of the stream: nothing past it is touched).
+// Addresses are compared as integers (forming a pointer past its array would
+// be undefined behaviour), once per call away from the stream's end.
 inline void prefetch_ahead(const void* p, int bytes, const void* end) {
-  const char* from = static_cast<const char*>(p) + kStreamAhead;
-  const char* limit = static_cast<const char*>(end);
-  for (int b = 0; b < bytes; b += 64) {
-    if (from + b < limit) simd::prefetch(from + b);
+  const uintptr_t from = reinterpret_cast<uintptr_t>(p) + kStreamAhead;
+  const uintptr_t limit = reinterpret_cast<uintptr_t>(end);
+  if (from + (uintptr_t)bytes <= limit) {
+    for (int b = 0; b < bytes; b += 64) simd::prefetch(reinterpret_cast<const char*>(from + b));
+    return;
+  }
+  for (int b = 0; b < bytes && from + b < limit; b += 64) {
+    simd::prefetch(reinterpret_cast<const char*>(from + b));
   }
 }
 
