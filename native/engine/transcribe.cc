@@ -201,14 +201,17 @@ class WindowLoop {
         mel_(samples, n_samples, model.mel_filters(), model.hparams().n_mels, model.n_fft_bins(),
              &model.pool()),
         window_memory_(
-            std::max(Encoder::scratch_floats(model), (Decoder::cross_kv_halves(model) + 1) / 2)),
+            std::max(Encoder::scratch_floats(model), (Decoder::cross_kv_halves(model) + 1) / 2),
+            PageBuffer::Pages::kSmall),
         encoder_(model, window_memory_.get()),
         decoder_(model, std::max(1, options.beam_size),  // a slot per beam
                  reinterpret_cast<uint16_t*>(window_memory_.get())),
         rng_(options.seed),
         mel_window_(static_cast<size_t>(model.hparams().n_mels) * kWindowFrames),
-        encoded_(static_cast<size_t>(model.hparams().n_audio_ctx) * model.hparams().n_audio_state),
         audio_seconds_(static_cast<double>(n_samples) / kSampleRate) {
+    // Every window writes all of it (the cross K/V): huge pages over its whole
+    // huge pages (the K/V is streamed per token), small ones for the tail.
+    window_memory_.use_huge_pages(window_memory_.size());
     thresholds_.compression_ratio = options.compression_ratio_threshold;
     thresholds_.logprob = options.logprob_threshold;
     thresholds_.no_speech = options.no_speech_threshold;
@@ -333,13 +336,14 @@ class WindowLoop {
         std::fill(row + keep, row + kWindowFrames, silence);
       }
     }
+    float* encoded = decoder_.audio_buffer();
     {
       const ScopedTimer timer(&timings_->encode_ms);
-      encoder_.encode(mel_window_.data(), encoded_.data(), callbacks_.cancel);
+      encoder_.encode(mel_window_.data(), encoded, callbacks_.cancel);
       timings_->encoder_passes += 1;
     }
     const ScopedTimer timer(&timings_->decode_ms);
-    decoder_.set_audio(encoded_.data());  // cross-attention K/V, once per window
+    decoder_.set_audio(encoded);  // cross-attention K/V, once per window
   }
 
   // Decodes the encoded window at each temperature in turn until the result
@@ -498,6 +502,9 @@ class WindowLoop {
   // the encoder's output, not its scratch) is dead once the window is decoded,
   // before the next encode. Sharing saves the smaller of the two (~9 MB for
   // tiny) at the peak, and no pages are handed back and re-faulted per window.
+  // The encoder's output lies in the decoder's self-attention caches
+  // (Decoder::audio_buffer()), dead from one window's set_audio() to the next
+  // window's first token.
   PageBuffer window_memory_;
   Encoder encoder_;
   Decoder decoder_;
@@ -506,7 +513,6 @@ class WindowLoop {
   std::unique_ptr<BeamCaches> beam_caches_;  // beam_size > 1 only
   int language_index_ = -1;                  // -1: not known yet (detected on the first window)
   std::vector<float> mel_window_;            // [n_mels][3000]
-  std::vector<float> encoded_;               // [n_audio_ctx][n_audio_state]
   std::vector<DecodedWindow> candidates_;
   std::vector<int32_t> window_ids_;
   std::vector<WindowSegment> pieces_;           // the window's final segments
