@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <thread>
 
 #include "engine/core/error.h"
@@ -60,6 +61,22 @@ int rows_of(const TensorView& t) {
 }
 int cols_of(const TensorView& t) {
   return static_cast<int>(t.ne[0]);
+}
+
+// Rows [first, first + rows) of a Linear weight or bias (rows of one value),
+// as a view of their own.
+TensorView slice_rows(const TensorView& t, int first, int rows) {
+  const int all = t.n_dims >= 2 ? rows_of(t) : static_cast<int>(t.ne[0]);
+  const uint64_t row_bytes = t.nbytes / static_cast<uint64_t>(all);
+  TensorView s = t;
+  s.data = t.data + row_bytes * first;
+  s.nbytes = row_bytes * rows;
+  if (t.n_dims >= 2) {
+    s.ne[1] = rows;
+  } else {
+    s.ne[0] = rows;
+  }
+  return s;
 }
 
 // Stacks the rows of several [n_i][k] weights into one [Σn_i][k] source in a
@@ -126,27 +143,32 @@ class Packer {
   }
 
   // Several Linear weights (and their optional biases) as one GEMM; a missing
-  // bias contributes zeros.
-  void stacked(kernels::PackedWeights* dst, std::vector<float>* bias,
-               std::vector<const TensorView*> weights, std::vector<const TensorView*> biases) {
+  // bias contributes zeros. The bias goes to (*bias)[bias_at...], which must
+  // already have room for it.
+  void stacked(kernels::PackedWeights* dst, std::vector<float>* bias, size_t bias_at,
+               std::vector<TensorView> weights, std::vector<std::optional<TensorView>> biases) {
     uint64_t cost = 0;
-    for (const TensorView* w : weights) cost += w->nbytes;
-    jobs_.push_back({cost, [this, dst, bias, weights, biases] {
-                       const StackedSource s = stack_rows(weights);
+    for (const TensorView& w : weights) cost += w.nbytes;
+    jobs_.push_back({cost, [this, dst, bias, bias_at, weights, biases] {
+                       std::vector<const TensorView*> parts;
+                       for (const TensorView& w : weights) parts.push_back(&w);
+                       const StackedSource s = stack_rows(parts);
                        *dst = kernels::PackedWeights::pack(isa_, s.type, s.bytes.data(), s.n,
-                                                           cols_of(*weights[0]));
-                       bias->assign(s.n, 0.0f);
-                       int row = 0;
+                                                           cols_of(weights[0]));
+                       size_t row = bias_at;
                        for (size_t i = 0; i < weights.size(); i++) {
+                         const size_t rows = static_cast<size_t>(rows_of(weights[i]));
                          if (biases[i]) {
                            const std::vector<float> b = widen(*biases[i]);
-                           check_bias(*biases[i], b.size(), rows_of(*weights[i]));
+                           check_bias(*biases[i], b.size(), static_cast<int>(rows));
                            std::copy(b.begin(), b.end(), bias->begin() + row);
+                         } else {
+                           std::fill_n(bias->begin() + row, rows, 0.0f);
                          }
-                         row += rows_of(*weights[i]);
+                         row += rows;
                        }
-                       for (const TensorView* w : weights) release(*w);
-                       for (const TensorView* b : biases)
+                       for (const TensorView& w : weights) release(w);
+                       for (const std::optional<TensorView>& b : biases)
                          if (b) release(*b);
                      }});
   }
@@ -223,17 +245,17 @@ class Packer {
 // The self-attention and MLP parts, the same in encoder and decoder blocks
 // (Src/Dst: EncoderBlockWeights/EncoderBlock or DecoderBlockWeights/DecoderBlock,
 // which name these fields alike). q, k and v are stacked into one GEMM.
-template <typename Src, typename Dst>
-void add_self_attention_jobs(Packer& p, const Src& s, Dst& b) {
+// The self-attention and MLP parts of a decoder block.
+void add_self_attention_jobs(Packer& p, const DecoderBlockWeights& s, DecoderBlock& b) {
   p.norm(&b.attn_ln, s.attn_ln_w, s.attn_ln_b);
-  p.stacked(&b.qkv, &b.qkv_bias, {&s.attn_q_w, &s.attn_k_w, &s.attn_v_w},
-            {&s.attn_q_b, nullptr, &s.attn_v_b});
+  b.qkv_bias.resize(static_cast<size_t>(rows_of(s.attn_q_w)) * 3);
+  p.stacked(&b.qkv, &b.qkv_bias, 0, {s.attn_q_w, s.attn_k_w, s.attn_v_w},
+            {s.attn_q_b, std::nullopt, s.attn_v_b});
   p.linear(&b.attn_out, s.attn_out_w);
   p.vec(&b.attn_out_bias, s.attn_out_b);
 }
 
-template <typename Src, typename Dst>
-void add_mlp_jobs(Packer& p, const Src& s, Dst& b) {
+void add_mlp_jobs(Packer& p, const DecoderBlockWeights& s, DecoderBlock& b) {
   p.norm(&b.mlp_ln, s.mlp_ln_w, s.mlp_ln_b);
   p.linear(&b.fc1, s.mlp_fc1_w);
   p.vec(&b.fc1_bias, s.mlp_fc1_b);
@@ -241,16 +263,39 @@ void add_mlp_jobs(Packer& p, const Src& s, Dst& b) {
   p.vec(&b.fc2_bias, s.mlp_fc2_b);
 }
 
+// An encoder block: q, k and v stacked per head (EncoderBlock::qkv).
+void add_encoder_block_jobs(Packer& p, const EncoderBlockWeights& s, int n_head, EncoderBlock& b) {
+  p.norm(&b.attn_ln, s.attn_ln_w, s.attn_ln_b);
+  const int d = rows_of(s.attn_q_w);
+  const int d_head = d / n_head;
+  b.qkv.resize(static_cast<size_t>(n_head));
+  b.qkv_bias.resize(static_cast<size_t>(3) * d);
+  for (int h = 0; h < n_head; h++) {
+    const int first = h * d_head;
+    p.stacked(&b.qkv[h].packed, &b.qkv_bias, static_cast<size_t>(3) * first,
+              {slice_rows(s.attn_q_w, first, d_head), slice_rows(s.attn_k_w, first, d_head),
+               slice_rows(s.attn_v_w, first, d_head)},
+              {slice_rows(s.attn_q_b, first, d_head), std::nullopt,
+               slice_rows(s.attn_v_b, first, d_head)});
+  }
+  p.linear(&b.attn_out.packed, s.attn_out_w);
+  p.vec(&b.attn_out_bias, s.attn_out_b);
+  p.norm(&b.mlp_ln, s.mlp_ln_w, s.mlp_ln_b);
+  p.linear(&b.fc1.packed, s.mlp_fc1_w);
+  p.vec(&b.fc1_bias, s.mlp_fc1_b);
+  p.linear(&b.fc2.packed, s.mlp_fc2_w);
+  p.vec(&b.fc2_bias, s.mlp_fc2_b);
+}
+
 void add_encoder_jobs(Packer& p, const WhisperWeights& w, Model& m) {
-  p.conv(&m.conv1, w.conv1_w);
+  p.conv(&m.conv1.packed, w.conv1_w);
   p.vec(&m.conv1_bias, w.conv1_b);
-  p.conv(&m.conv2, w.conv2_w);
+  p.conv(&m.conv2.packed, w.conv2_w);
   p.vec(&m.conv2_bias, w.conv2_b);
   p.vec(&m.enc_pos, w.enc_pos);
   m.enc_blocks.resize(w.enc_blocks.size());
   for (size_t i = 0; i < w.enc_blocks.size(); i++) {
-    add_self_attention_jobs(p, w.enc_blocks[i], m.enc_blocks[i]);
-    add_mlp_jobs(p, w.enc_blocks[i], m.enc_blocks[i]);
+    add_encoder_block_jobs(p, w.enc_blocks[i], m.hparams().n_audio_head, m.enc_blocks[i]);
   }
   p.norm(&m.enc_ln_post, w.enc_ln_post_w, w.enc_ln_post_b);
 }
@@ -270,7 +315,9 @@ void add_decoder_jobs(Packer& p, const WhisperWeights& w, Model& m) {
     p.norm(&b.cross_ln, s.cross_ln_w, s.cross_ln_b);
     p.linear(&b.cross_q, s.cross_q_w);
     p.vec(&b.cross_q_bias, s.cross_q_b);
-    p.stacked(&b.cross_kv, &b.cross_kv_bias, {&s.cross_k_w, &s.cross_v_w}, {nullptr, &s.cross_v_b});
+    b.cross_kv_bias.resize(static_cast<size_t>(rows_of(s.cross_k_w)) * 2);
+    p.stacked(&b.cross_kv, &b.cross_kv_bias, 0, {s.cross_k_w, s.cross_v_w},
+              {std::nullopt, s.cross_v_b});
     p.linear(&b.cross_out, s.cross_out_w);
     p.vec(&b.cross_out_bias, s.cross_out_b);
     add_mlp_jobs(p, s, b);
@@ -403,13 +450,14 @@ void Model::vocab_logits(const kernels::Context& ctx, const float* h, int64_t ld
 size_t Model::weight_bytes() const {
   auto vec = [](const std::vector<float>& v) { return v.size() * sizeof(float); };
   auto norm = [&](const Norm& n) { return vec(n.gamma) + vec(n.beta); };
-  size_t total = conv1.bytes() + conv2.bytes() + vec(conv1_bias) + vec(conv2_bias) + vec(enc_pos) +
-                 norm(enc_ln_post) + tok_emb.bytes() + tok_emb_quant.bytes() + vec(dec_pos) +
-                 norm(dec_ln);
+  size_t total = conv1.packed.bytes() + conv2.packed.bytes() + vec(conv1_bias) + vec(conv2_bias) +
+                 vec(enc_pos) + norm(enc_ln_post) + tok_emb.bytes() + tok_emb_quant.bytes() +
+                 vec(dec_pos) + norm(dec_ln);
   for (const EncoderBlock& b : enc_blocks) {
-    total += norm(b.attn_ln) + b.qkv.bytes() + vec(b.qkv_bias) + b.attn_out.bytes() +
-             vec(b.attn_out_bias) + norm(b.mlp_ln) + b.fc1.bytes() + b.fc2.bytes() +
-             vec(b.fc1_bias) + vec(b.fc2_bias);
+    for (const EncoderMatrix& group : b.qkv) total += group.packed.bytes();
+    total += norm(b.attn_ln) + vec(b.qkv_bias) + b.attn_out.packed.bytes() + vec(b.attn_out_bias) +
+             norm(b.mlp_ln) + b.fc1.packed.bytes() + b.fc2.packed.bytes() + vec(b.fc1_bias) +
+             vec(b.fc2_bias);
   }
   for (const DecoderBlock& b : dec_blocks) {
     total += norm(b.attn_ln) + b.qkv.bytes() + vec(b.qkv_bias) + b.attn_out.bytes() +

@@ -28,14 +28,22 @@ struct Norm {
   std::vector<float> gamma, beta;
 };
 
+// A weight matrix [n][k] of the encoder, packed at load.
+struct EncoderMatrix {
+  kernels::PackedWeights packed;
+};
+
 struct EncoderBlock {
   Norm attn_ln;
-  kernels::PackedWeights qkv;   // q, k and v stacked: [3d][d], one GEMM
-  std::vector<float> qkv_bias;  // [3d] (k's part is zero: the key has no bias)
-  kernels::PackedWeights attn_out;
+  // q, k and v of each head as one GEMM ([3 * d_head][d]: the head's rows of
+  // q, then of k, then of v), so that the encoder can compute attention a few
+  // heads at a time and hold only their q, k and v.
+  std::vector<EncoderMatrix> qkv;
+  std::vector<float> qkv_bias;  // [n_head][3][d_head], head by head (the key's part zero)
+  EncoderMatrix attn_out;
   std::vector<float> attn_out_bias;
   Norm mlp_ln;
-  kernels::PackedWeights fc1, fc2;
+  EncoderMatrix fc1, fc2;
   std::vector<float> fc1_bias, fc2_bias;
 };
 
@@ -75,7 +83,7 @@ class Model {
   size_t weight_bytes() const;  // memory held by the weights (packed, copied, widened)
 
   // --- packed weights (read by encoder.cc / decoder.cc) ---
-  kernels::PackedWeights conv1, conv2;  // [d][n_mels*3], [d][d*3]: convolutions as GEMMs (im2col)
+  EncoderMatrix conv1, conv2;  // [d][n_mels*3], [d][d*3]: convolutions as GEMMs (im2col)
   std::vector<float> conv1_bias, conv2_bias;
   std::vector<float> enc_pos;  // [n_audio_ctx][d]
   std::vector<EncoderBlock> enc_blocks;
