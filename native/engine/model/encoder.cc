@@ -87,8 +87,44 @@ namespace {
 // transposed keys; the MLP's hidden rows; the im2col patches, and during
 // conv1 the log-mel window behind them (mel_buffer()).
 struct ScratchLayout {
-  int64_t h = 0, attn = 0, work = 0, mel = 0, total = 0;
+  int64_t h = 0, attn = 0, work = 0, mel = 0, staging = 0, total = 0;
 };
+
+// The matrices each step of an encode uses, staged (packed from the file, in
+// a low-memory model) together: the stem's two convolutions; per block, the
+// heads' q|k|v, the attention output, the MLP (fc1 and fc2 alternate chunk by
+// chunk).
+std::vector<std::vector<const EncoderMatrix*>> staging_rounds(const Model& model) {
+  std::vector<std::vector<const EncoderMatrix*>> rounds = {{&model.conv1, &model.conv2}};
+  for (const EncoderBlock& b : model.enc_blocks) {
+    std::vector<const EncoderMatrix*> heads;
+    for (const EncoderMatrix& head : b.qkv) heads.push_back(&head);
+    rounds.push_back(heads);
+    rounds.push_back({&b.attn_out});
+    rounds.push_back({&b.fc1, &b.fc2});
+  }
+  return rounds;
+}
+
+// Bytes a staged matrix takes: its packed size, whole cache lines (each starts
+// 64-byte aligned).
+size_t staged_bytes(const Model& model, const EncoderMatrix& m) {
+  if (!m.in_file()) return 0;
+  return (kernels::PackedWeights::storage_bytes(model.context().isa, m.type, m.n, m.k) + 63) / 64 *
+         64;
+}
+
+// The staging memory: the largest round's matrices side by side.
+size_t staging_bytes(const Model& model) {
+  if (!model.low_memory()) return 0;
+  size_t most = 0;
+  for (const std::vector<const EncoderMatrix*>& round : staging_rounds(model)) {
+    size_t bytes = 0;
+    for (const EncoderMatrix* m : round) bytes += staged_bytes(model, *m);
+    most = std::max(most, bytes);
+  }
+  return most;
+}
 
 ScratchLayout scratch_layout(const Model& model, int group) {
   const HParams& hp = model.hparams();
@@ -103,9 +139,13 @@ ScratchLayout scratch_layout(const Model& model, int group) {
   l.attn = l.h + cache_lines(ctx * d);
   l.work = l.attn + cache_lines(ctx * d);
   l.mel = l.work + conv1_patches;
-  l.total =
+  l.staging =
       l.work + std::max({qkv + keys, cache_lines(int64_t{kChunkRows} * 4 * d),
                          cache_lines(int64_t{kChunkRows} * kConvWidth * d), conv1_patches + mel});
+  // A low-memory model's matrices are packed here, 64-byte aligned (+16
+  // floats of slack for scratch that is not).
+  const int64_t staging = static_cast<int64_t>(staging_bytes(model) / sizeof(float));
+  l.total = l.staging + (staging > 0 ? staging + 16 : 0);
   return l;
 }
 
@@ -152,6 +192,8 @@ Encoder::Encoder(const Model& model, float* scratch, int heads_per_group)
   attn_ = scratch + layout.attn;
   work_ = scratch + layout.work;
   mel_ = scratch + layout.mel;
+  const uintptr_t staging = reinterpret_cast<uintptr_t>(scratch + layout.staging);
+  staging_ = reinterpret_cast<unsigned char*>((staging + 63) & ~uintptr_t{63});
 }
 
 size_t Encoder::scratch_bytes() const {
@@ -160,6 +202,9 @@ size_t Encoder::scratch_bytes() const {
 
 void Encoder::encode(const float* mel, float* out, const CancellationFlag* cancel) {
   throw_if_cancelled(cancel);
+  // Weights read from the file: refuse a file changed since load (a read
+  // past the end of a truncated one would be SIGBUS).
+  model_.check_file_unchanged();
   stem(mel, out);
   for (const EncoderBlock& b : model_.enc_blocks) {
     throw_if_cancelled(cancel);
@@ -168,30 +213,89 @@ void Encoder::encode(const float* mel, float* out, const CancellationFlag* cance
   const kernels::Context ctx = model_.context();
   kernels::layer_norm(ctx, out, d_, n_ctx_, d_, model_.enc_ln_post.gamma.data(),
                       model_.enc_ln_post.beta.data(), kLayerNormEps, out, d_);
+  // Each round of matrices let its pages go, but not those it shares with
+  // its neighbours in the file, nor what the OS mapped around the pages read.
+  model_.release_file_pages();
   // Our own scratch is dead until the next call: give its pages back so that
   // it and whatever the caller touches next (a decoder's cross K/V, about as
   // big) do not add up in peak RSS. Lent scratch is the caller's to reuse.
   own_scratch_.discard();
 }
 
+void Encoder::stage(const EncoderMatrix* const* matrices, size_t n) {
+  ready_.resize(n);
+  staged_.resize(std::max(staged_.size(), n));
+  // Every part of every matrix in the file, packed as a matrix of its own
+  // into its panels of the staged matrix: one task per panel, one round.
+  tasks_.clear();
+  parts_.clear();
+  const kernels::Isa isa = model_.context().isa;
+  const size_t panel_rows = static_cast<size_t>(kernels::PackedWeights::panel_width(isa));
+  unsigned char* at = staging_;
+  const uint8_t* file_begin = nullptr;
+  const uint8_t* file_end = nullptr;
+  for (size_t i = 0; i < n; i++) {
+    const EncoderMatrix& m = *matrices[i];
+    if (!m.in_file()) {
+      ready_[i] = &m.packed;
+      continue;
+    }
+    staged_[i] = kernels::PackedWeights::allocate_in(at, isa, m.type, m.n, m.k);
+    ready_[i] = &staged_[i];
+    const size_t panel_bytes = staged_[i].bytes() / static_cast<size_t>(staged_[i].n_panels());
+    unsigned char* part_at = at;
+    for (const EncoderMatrix::Part& part : m.parts) {
+      parts_.push_back(kernels::PackedWeights::allocate_in(part_at, isa, m.type, part.rows, m.k));
+      part_at += panel_bytes * ((part.rows + panel_rows - 1) / panel_rows);
+      file_begin = file_begin ? std::min(file_begin, part.data) : part.data;
+      file_end = file_end ? std::max(file_end, part.data + part.bytes) : part.data + part.bytes;
+    }
+    at += staged_bytes(model_, m);
+  }
+  size_t part_index = 0;
+  for (size_t i = 0; i < n; i++) {
+    for (const EncoderMatrix::Part& part : matrices[i]->parts) {
+      kernels::PackedWeights* w = &parts_[part_index++];
+      for (int p = 0; p < w->n_panels(); p++) tasks_.push_back({w, part.data, p});
+    }
+  }
+  if (tasks_.empty()) return;
+  model_.pool().parallel_for(static_cast<int64_t>(tasks_.size()), [&](int64_t t, int) {
+    const PackTask& task = tasks_[t];
+    task.part->pack_panels(task.src, task.panel, task.panel + 1);
+  });
+  // One release for the round: each costs the other threads a TLB flush.
+  model_.release_file_pages(file_begin, static_cast<size_t>(file_end - file_begin));
+}
+
 void Encoder::stem(const float* mel, float* x) {
   const kernels::Context ctx = model_.context();
   const int64_t d = d_;
   float* conv1_out = h_;  // [n_frames][d], over h and attn
+  const EncoderMatrix* convs[] = {&model_.conv1, &model_.conv2};
+  stage(convs, 2);
+  const kernels::PackedWeights& conv1 = ready(0);
+  const kernels::PackedWeights& conv2 = ready(1);
   const kernels::Epilogue ep1{model_.conv1_bias.data(), /*gelu=*/true, /*accumulate=*/false};
   for (int t0 = 0; t0 < n_frames_; t0 += kChunkRows) {
     const int rows = std::min(kChunkRows, n_frames_ - t0);
     im2col_channel_major(model_.pool(), mel, n_mels_, n_frames_, t0, rows, /*stride=*/1, work_);
-    kernels::linear(ctx, work_, int64_t{n_mels_} * kConvWidth, rows, model_.conv1.packed,
-                    conv1_out + t0 * d, d, ep1);
+    kernels::linear(ctx, work_, int64_t{n_mels_} * kConvWidth, rows, conv1, conv1_out + t0 * d, d,
+                    ep1);
   }
   // x = pos + GELU(conv2 + bias): start from the embedding and accumulate.
-  std::memcpy(x, model_.enc_pos.data(), sizeof(float) * n_ctx_ * d);
+  const size_t pos_bytes = sizeof(float) * n_ctx_ * d;
+  if (model_.enc_pos_in_file != nullptr) {
+    std::memcpy(x, model_.enc_pos_in_file, pos_bytes);
+    model_.release_file_pages(model_.enc_pos_in_file, pos_bytes);
+  } else {
+    std::memcpy(x, model_.enc_pos.data(), pos_bytes);
+  }
   const kernels::Epilogue ep2{model_.conv2_bias.data(), /*gelu=*/true, /*accumulate=*/true};
   for (int t0 = 0; t0 < n_ctx_; t0 += kChunkRows) {
     const int rows = std::min(kChunkRows, n_ctx_ - t0);
     im2col_time_major(model_.pool(), conv1_out, d_, n_frames_, t0, rows, /*stride=*/2, work_);
-    kernels::linear(ctx, work_, d * kConvWidth, rows, model_.conv2.packed, x + t0 * d, d, ep2);
+    kernels::linear(ctx, work_, d * kConvWidth, rows, conv2, x + t0 * d, d, ep2);
   }
 }
 
@@ -208,6 +312,9 @@ void Encoder::attention(const EncoderBlock& b, float* x) {
   kernels::layer_norm(ctx, x, d, n_ctx_, d_, b.attn_ln.gamma.data(), b.attn_ln.beta.data(),
                       kLayerNormEps, h_, d);
   const float scale = 1.0f / std::sqrt(static_cast<float>(d_head));
+  heads_.clear();
+  for (const EncoderMatrix& head : b.qkv) heads_.push_back(&head);
+  stage(heads_.data(), heads_.size());
   // A group of heads at a time: their q, k and v (a GEMM per head), then
   // their attention into their columns of attn_. Why: q, k and v of all heads
   // would take 3 n_ctx d floats of scratch (6.9 MB for tiny), one head's
@@ -226,8 +333,7 @@ void Encoder::attention(const EncoderBlock& b, float* x) {
         kernels::Epilogue ep{b.qkv_bias.data() + int64_t{h0 + j} * 3 * d_head};
         ep.block_width = d_head;
         ep.block_stride = head_block;
-        kernels::linear(ctx, h_, d, n_ctx_, b.qkv[h0 + j].packed, work_ + 3 * j * head_block,
-                        d_head, ep);
+        kernels::linear(ctx, h_, d, n_ctx_, ready(h0 + j), work_ + 3 * j * head_block, d_head, ep);
       }
       const int64_t stride = 3 * head_block;  // from one head's q (k, v) to the next's
       kernels::attention(ctx, work_, d_head, n_ctx_, work_ + head_block, d_head,
@@ -238,7 +344,7 @@ void Encoder::attention(const EncoderBlock& b, float* x) {
       // rows, one head at a time.
       for (int j = 0; j < group; j++) {
         const int64_t width = 3 * int64_t{d_head};
-        kernels::linear(ctx, h_, d, n_ctx_, b.qkv[h0 + j].packed, work_, width,
+        kernels::linear(ctx, h_, d, n_ctx_, ready(h0 + j), work_, width,
                         kernels::Epilogue{b.qkv_bias.data() + (h0 + j) * width});
         kernels::attention(ctx, work_, width, n_ctx_, work_ + d_head, width, work_ + 2 * d_head,
                            width, n_ctx_, 1, d_head, scale, /*causal_offset=*/-1,
@@ -246,7 +352,9 @@ void Encoder::attention(const EncoderBlock& b, float* x) {
       }
     }
   }
-  kernels::linear(ctx, attn_, d, n_ctx_, b.attn_out.packed, x, d,
+  const EncoderMatrix* out_proj = &b.attn_out;
+  stage(&out_proj, 1);
+  kernels::linear(ctx, attn_, d, n_ctx_, ready(0), x, d,
                   kernels::Epilogue{b.attn_out_bias.data(), /*gelu=*/false, /*accumulate=*/true});
 }
 
@@ -255,12 +363,16 @@ void Encoder::mlp(const EncoderBlock& b, float* x) {
   const int64_t d = d_, d4 = 4 * d;
   kernels::layer_norm(ctx, x, d, n_ctx_, d_, b.mlp_ln.gamma.data(), b.mlp_ln.beta.data(),
                       kLayerNormEps, h_, d);
+  const EncoderMatrix* fcs[] = {&b.fc1, &b.fc2};
+  stage(fcs, 2);
+  const kernels::PackedWeights& w1 = ready(0);
+  const kernels::PackedWeights& w2 = ready(1);
   const kernels::Epilogue fc1{b.fc1_bias.data(), /*gelu=*/true, /*accumulate=*/false};
   const kernels::Epilogue fc2{b.fc2_bias.data(), /*gelu=*/false, /*accumulate=*/true};
   for (int t0 = 0; t0 < n_ctx_; t0 += kChunkRows) {
     const int rows = std::min(kChunkRows, n_ctx_ - t0);
-    kernels::linear(ctx, h_ + t0 * d, d, rows, b.fc1.packed, work_, d4, fc1);
-    kernels::linear(ctx, work_, d4, rows, b.fc2.packed, x + t0 * d, d, fc2);
+    kernels::linear(ctx, h_ + t0 * d, d, rows, w1, work_, d4, fc1);
+    kernels::linear(ctx, work_, d4, rows, w2, x + t0 * d, d, fc2);
   }
 }
 

@@ -4,6 +4,8 @@
 // model's, shared.
 #pragma once
 
+#include <vector>
+
 #include "engine/core/cancel.h"
 #include "engine/model/model.h"
 #include "engine/model/page_buffer.h"
@@ -42,6 +44,12 @@ class Encoder {
   void block(const EncoderBlock& b, float* x);
   void attention(const EncoderBlock& b, float* x);
   void mlp(const EncoderBlock& b, float* x);
+  // Makes matrices[0, n) ready for GEMMs, ready(i) until the next stage():
+  // the model's packed copies, or, for matrices left in the file (low
+  // memory), packed into the staging memory side by side, by the pool in one
+  // round, and their file pages released from resident memory after.
+  void stage(const EncoderMatrix* const* matrices, size_t n);
+  const kernels::PackedWeights& ready(size_t i) const { return *ready_[i]; }
 
   const Model& model_;
   int n_ctx_, n_frames_, d_, n_mels_;
@@ -54,6 +62,18 @@ class Encoder {
   float* attn_;             // [n_ctx][d]: attention output (conv1's output spans h_ and attn_)
   float* work_;             // a head group's q/k/v and keys; MLP hidden rows; im2col patches
   float* mel_;              // mel_buffer(), inside work_ behind conv1's patches
+  // Low memory: where matrices are packed from the file (staging_bytes in
+  // encoder.cc), and the state of stage(), kept to reuse its allocations.
+  struct PackTask {
+    kernels::PackedWeights* part;
+    const void* src;
+    int panel;
+  };
+  unsigned char* staging_;
+  std::vector<const kernels::PackedWeights*> ready_;
+  std::vector<kernels::PackedWeights> staged_, parts_;
+  std::vector<PackTask> tasks_;
+  std::vector<const EncoderMatrix*> heads_;
 };
 
 }  // namespace wn

@@ -119,10 +119,20 @@ void check_bias(const TensorView& bias, size_t size, int rows) {
   }
 }
 
+// A Conv1d weight [out][in][3] as the matrix it is to the im2col GEMM: it is
+// already row-major [out][in*3].
+TensorView as_matrix(const TensorView& conv) {
+  TensorView m = conv;
+  m.n_dims = 2;
+  m.ne = {conv.ne[0] * conv.ne[1], conv.ne[2], 1, 1};
+  return m;
+}
+
 // Collects the load work for one model; every job writes its own destination.
 class Packer {
  public:
-  Packer(const ModelFile& file, kernels::Isa isa) : file_(file), isa_(isa) {}
+  Packer(const ModelFile& file, kernels::Isa isa, bool low_memory)
+      : file_(file), isa_(isa), low_memory_(low_memory) {}
 
   void linear(kernels::PackedWeights* dst, const TensorView& w) {
     jobs_.push_back({w.nbytes, [this, dst, &w] {
@@ -132,45 +142,68 @@ class Packer {
                      }});
   }
 
-  // Conv1d weight [out][in][3]: already row-major [out][in*3], the im2col layout.
-  void conv(kernels::PackedWeights* dst, const TensorView& w) {
-    jobs_.push_back({w.nbytes, [this, dst, &w] {
-                       *dst = kernels::PackedWeights::pack(isa_, w.type, w.data,
-                                                           static_cast<int>(w.ne[2]),
-                                                           static_cast<int>(w.ne[0] * w.ne[1]));
-                       release(w);
-                     }});
-  }
-
-  // Several Linear weights (and their optional biases) as one GEMM; a missing
-  // bias contributes zeros. The bias goes to (*bias)[bias_at...], which must
-  // already have room for it.
-  void stacked(kernels::PackedWeights* dst, std::vector<float>* bias, size_t bias_at,
-               std::vector<TensorView> weights, std::vector<std::optional<TensorView>> biases) {
+  // Several Linear weights as one GEMM: their rows stacked.
+  void stacked(kernels::PackedWeights* dst, std::vector<TensorView> weights) {
     uint64_t cost = 0;
     for (const TensorView& w : weights) cost += w.nbytes;
-    jobs_.push_back({cost, [this, dst, bias, bias_at, weights, biases] {
+    jobs_.push_back({cost, [this, dst, weights] {
                        std::vector<const TensorView*> parts;
                        for (const TensorView& w : weights) parts.push_back(&w);
                        const StackedSource s = stack_rows(parts);
                        *dst = kernels::PackedWeights::pack(isa_, s.type, s.bytes.data(), s.n,
                                                            cols_of(weights[0]));
-                       size_t row = bias_at;
-                       for (size_t i = 0; i < weights.size(); i++) {
-                         const size_t rows = static_cast<size_t>(rows_of(weights[i]));
+                       for (const TensorView& w : weights) release(w);
+                     }});
+  }
+
+  // The biases of stacked weights into (*bias)[at...], which must already have
+  // room: each part's `rows` values, zeros for a missing bias.
+  void stacked_bias(std::vector<float>* bias, size_t at, std::vector<int> rows,
+                    std::vector<std::optional<TensorView>> biases) {
+    jobs_.push_back({0, [this, bias, at, rows, biases] {
+                       size_t row = at;
+                       for (size_t i = 0; i < biases.size(); i++) {
                          if (biases[i]) {
                            const std::vector<float> b = widen(*biases[i]);
-                           check_bias(*biases[i], b.size(), static_cast<int>(rows));
+                           check_bias(*biases[i], b.size(), rows[i]);
                            std::copy(b.begin(), b.end(), bias->begin() + row);
+                           release(*biases[i]);
                          } else {
-                           std::fill_n(bias->begin() + row, rows, 0.0f);
+                           std::fill_n(bias->begin() + row, rows[i], 0.0f);
                          }
-                         row += rows;
+                         row += static_cast<size_t>(rows[i]);
                        }
-                       for (const TensorView& w : weights) release(w);
-                       for (const std::optional<TensorView>& b : biases)
-                         if (b) release(*b);
                      }});
+  }
+
+  // An encoder matrix whose rows are the parts' rows stacked: packed; or, in a
+  // low-memory model, left in the file when the parts share a type and each
+  // but the last fills whole panels (else packed all the same: the encoder
+  // packs each part into its own panels, of one type; only test models with
+  // small heads miss this).
+  void encoder_matrix(EncoderMatrix* dst, std::vector<TensorView> parts) {
+    bool in_file = low_memory_;
+    const int nr = kernels::PackedWeights::panel_width(isa_);
+    for (size_t i = 0; i < parts.size(); i++) {
+      const TensorView& p = parts[i];
+      in_file &= p.type == parts[0].type && (i + 1 == parts.size() || rows_of(p) % nr == 0);
+      if (cols_of(p) != cols_of(parts[0])) {
+        throw Error(ErrorCode::kModelFormat, "tensor " + p.name + ": expected " +
+                                                 std::to_string(cols_of(parts[0])) +
+                                                 " columns, got " + std::to_string(cols_of(p)));
+      }
+    }
+    if (!in_file) {
+      stacked(&dst->packed, std::move(parts));
+      return;
+    }
+    dst->type = parts[0].type;
+    dst->k = cols_of(parts[0]);
+    dst->n = 0;
+    for (const TensorView& p : parts) {
+      dst->parts.push_back({p.data, rows_of(p), p.nbytes});
+      dst->n += rows_of(p);
+    }
   }
 
   // A Linear weight kept row-major, copied into `storage` a slice at a time,
@@ -239,18 +272,17 @@ class Packer {
 
   const ModelFile& file_;
   kernels::Isa isa_;
+  bool low_memory_;
   std::vector<PackJob> jobs_;
 };
 
-// The self-attention and MLP parts, the same in encoder and decoder blocks
-// (Src/Dst: EncoderBlockWeights/EncoderBlock or DecoderBlockWeights/DecoderBlock,
-// which name these fields alike). q, k and v are stacked into one GEMM.
 // The self-attention and MLP parts of a decoder block.
 void add_self_attention_jobs(Packer& p, const DecoderBlockWeights& s, DecoderBlock& b) {
   p.norm(&b.attn_ln, s.attn_ln_w, s.attn_ln_b);
-  b.qkv_bias.resize(static_cast<size_t>(rows_of(s.attn_q_w)) * 3);
-  p.stacked(&b.qkv, &b.qkv_bias, 0, {s.attn_q_w, s.attn_k_w, s.attn_v_w},
-            {s.attn_q_b, std::nullopt, s.attn_v_b});
+  const int d = rows_of(s.attn_q_w);
+  b.qkv_bias.resize(static_cast<size_t>(3) * d);
+  p.stacked(&b.qkv, {s.attn_q_w, s.attn_k_w, s.attn_v_w});
+  p.stacked_bias(&b.qkv_bias, 0, {d, d, d}, {s.attn_q_b, std::nullopt, s.attn_v_b});
   p.linear(&b.attn_out, s.attn_out_w);
   p.vec(&b.attn_out_bias, s.attn_out_b);
 }
@@ -272,27 +304,32 @@ void add_encoder_block_jobs(Packer& p, const EncoderBlockWeights& s, int n_head,
   b.qkv_bias.resize(static_cast<size_t>(3) * d);
   for (int h = 0; h < n_head; h++) {
     const int first = h * d_head;
-    p.stacked(&b.qkv[h].packed, &b.qkv_bias, static_cast<size_t>(3) * first,
-              {slice_rows(s.attn_q_w, first, d_head), slice_rows(s.attn_k_w, first, d_head),
-               slice_rows(s.attn_v_w, first, d_head)},
-              {slice_rows(s.attn_q_b, first, d_head), std::nullopt,
-               slice_rows(s.attn_v_b, first, d_head)});
+    p.encoder_matrix(&b.qkv[h],
+                     {slice_rows(s.attn_q_w, first, d_head), slice_rows(s.attn_k_w, first, d_head),
+                      slice_rows(s.attn_v_w, first, d_head)});
+    p.stacked_bias(&b.qkv_bias, static_cast<size_t>(3) * first, {d_head, d_head, d_head},
+                   {slice_rows(s.attn_q_b, first, d_head), std::nullopt,
+                    slice_rows(s.attn_v_b, first, d_head)});
   }
-  p.linear(&b.attn_out.packed, s.attn_out_w);
+  p.encoder_matrix(&b.attn_out, {s.attn_out_w});
   p.vec(&b.attn_out_bias, s.attn_out_b);
   p.norm(&b.mlp_ln, s.mlp_ln_w, s.mlp_ln_b);
-  p.linear(&b.fc1.packed, s.mlp_fc1_w);
+  p.encoder_matrix(&b.fc1, {s.mlp_fc1_w});
   p.vec(&b.fc1_bias, s.mlp_fc1_b);
-  p.linear(&b.fc2.packed, s.mlp_fc2_w);
+  p.encoder_matrix(&b.fc2, {s.mlp_fc2_w});
   p.vec(&b.fc2_bias, s.mlp_fc2_b);
 }
 
-void add_encoder_jobs(Packer& p, const WhisperWeights& w, Model& m) {
-  p.conv(&m.conv1.packed, w.conv1_w);
+void add_encoder_jobs(Packer& p, const WhisperWeights& w, bool low_memory, Model& m) {
+  p.encoder_matrix(&m.conv1, {as_matrix(w.conv1_w)});
   p.vec(&m.conv1_bias, w.conv1_b);
-  p.conv(&m.conv2.packed, w.conv2_w);
+  p.encoder_matrix(&m.conv2, {as_matrix(w.conv2_w)});
   p.vec(&m.conv2_bias, w.conv2_b);
-  p.vec(&m.enc_pos, w.enc_pos);
+  if (low_memory) {
+    m.enc_pos_in_file = w.enc_pos.data;  // f32 (bind_weights checks)
+  } else {
+    p.vec(&m.enc_pos, w.enc_pos);
+  }
   m.enc_blocks.resize(w.enc_blocks.size());
   for (size_t i = 0; i < w.enc_blocks.size(); i++) {
     add_encoder_block_jobs(p, w.enc_blocks[i], m.hparams().n_audio_head, m.enc_blocks[i]);
@@ -315,9 +352,10 @@ void add_decoder_jobs(Packer& p, const WhisperWeights& w, Model& m) {
     p.norm(&b.cross_ln, s.cross_ln_w, s.cross_ln_b);
     p.linear(&b.cross_q, s.cross_q_w);
     p.vec(&b.cross_q_bias, s.cross_q_b);
-    b.cross_kv_bias.resize(static_cast<size_t>(rows_of(s.cross_k_w)) * 2);
-    p.stacked(&b.cross_kv, &b.cross_kv_bias, 0, {s.cross_k_w, s.cross_v_w},
-              {std::nullopt, s.cross_v_b});
+    const int d = rows_of(s.cross_k_w);
+    b.cross_kv_bias.resize(static_cast<size_t>(2) * d);
+    p.stacked(&b.cross_kv, {s.cross_k_w, s.cross_v_w});
+    p.stacked_bias(&b.cross_kv_bias, 0, {d, d}, {std::nullopt, s.cross_v_b});
     p.linear(&b.cross_out, s.cross_out_w);
     p.vec(&b.cross_out_bias, s.cross_out_b);
     add_mlp_jobs(p, s, b);
@@ -390,15 +428,40 @@ std::shared_ptr<const Model> Model::load(ModelFile file, const LoadOptions& opti
   m->isa_ = isa;
   m->pool_ = std::make_unique<ThreadPool>(threads);
 
-  Packer packer(file, isa);
-  add_encoder_jobs(packer, weights, *m);
+  Packer packer(file, isa, options.low_memory);
+  add_encoder_jobs(packer, weights, options.low_memory, *m);
   add_decoder_jobs(packer, weights, *m);
   packer.run(*m->pool_);
+  if (options.low_memory) m->keep_file(file.bytes);
 
   m->vocab_ = std::move(file.vocab);
   m->mel_filters_ = std::move(file.mel_filters);
   m->n_fft_bins_ = file.n_fft_bins;
-  return m;  // `file` (and with it the mapping, unless shared elsewhere) goes here
+  return m;  // `file` (and with it the mapping, unless kept or shared elsewhere) goes here
+}
+
+void Model::keep_file(std::shared_ptr<const FileBytes> bytes) {
+  file_ = std::move(bytes);
+  // Nothing of the file needs to stay resident until an encode reads it:
+  // parsing read the header and vocabulary, the small vectors were widened.
+  release_file_pages();
+}
+
+void Model::check_file_unchanged() const {
+  if (file_ == nullptr || file_->unchanged_on_disk()) return;
+  throw Error(ErrorCode::kModelChanged,
+              "model file '" + file_->path() +
+                  "' was modified on disk after it was loaded with lowMemory: true (the encoder "
+                  "reads its weights from the file): load it again. Do not modify a model file "
+                  "in place while a lowMemory model uses it; replacing it by rename is fine");
+}
+
+void Model::release_file_pages(const void* begin, size_t bytes) const {
+  if (file_ != nullptr) file_->release_range(begin, bytes);
+}
+
+void Model::release_file_pages() const {
+  if (file_ != nullptr) file_->release_range(file_->data(), file_->size());
 }
 
 std::string Model::type_name() const {
