@@ -194,6 +194,13 @@ Encoder::Encoder(const Model& model, float* scratch, int heads_per_group)
   mel_ = scratch + layout.mel;
   const uintptr_t staging = reinterpret_cast<uintptr_t>(scratch + layout.staging);
   staging_ = reinterpret_cast<unsigned char*>((staging + 63) & ~uintptr_t{63});
+  for (const std::vector<const EncoderMatrix*>& round : staging_rounds(model)) {
+    for (const EncoderMatrix* m : round) {
+      uint64_t bytes = 0;
+      for (const EncoderMatrix::Part& part : m->parts) bytes += part.bytes;
+      max_round_file_bytes_ = std::max(max_round_file_bytes_, bytes);
+    }
+  }
 }
 
 size_t Encoder::scratch_bytes() const {
@@ -225,15 +232,15 @@ void Encoder::encode(const float* mel, float* out, const CancellationFlag* cance
 void Encoder::stage(const EncoderMatrix* const* matrices, size_t n) {
   ready_.resize(n);
   staged_.resize(std::max(staged_.size(), n));
-  // Every part of every matrix in the file, packed as a matrix of its own
-  // into its panels of the staged matrix: one task per panel, one round.
-  tasks_.clear();
-  parts_.clear();
+  // Each part of a matrix in the file is packed as a matrix of its own into
+  // its panels of the staged matrix (views of the staging memory).
   const kernels::Isa isa = model_.context().isa;
   const size_t panel_rows = static_cast<size_t>(kernels::PackedWeights::panel_width(isa));
+  size_t n_parts = 0;
+  for (size_t i = 0; i < n; i++) n_parts += matrices[i]->parts.size();
+  parts_.clear();
+  parts_.reserve(n_parts);  // tasks point into it
   unsigned char* at = staging_;
-  const uint8_t* file_begin = nullptr;
-  const uint8_t* file_end = nullptr;
   for (size_t i = 0; i < n; i++) {
     const EncoderMatrix& m = *matrices[i];
     if (!m.in_file()) {
@@ -247,25 +254,44 @@ void Encoder::stage(const EncoderMatrix* const* matrices, size_t n) {
     for (const EncoderMatrix::Part& part : m.parts) {
       parts_.push_back(kernels::PackedWeights::allocate_in(part_at, isa, m.type, part.rows, m.k));
       part_at += panel_bytes * ((part.rows + panel_rows - 1) / panel_rows);
-      file_begin = file_begin ? std::min(file_begin, part.data) : part.data;
-      file_end = file_end ? std::max(file_end, part.data + part.bytes) : part.data + part.bytes;
     }
     at += staged_bytes(model_, m);
   }
+  // Packed by the pool in rounds of whole matrices that read at most
+  // max_round_file_bytes_ of the file (a round of tasks costs a wake-up of
+  // the pool, a release of file pages a TLB flush on the other threads: few
+  // of both, while the file's pages resident at once stay below one of the
+  // largest matrices).
   size_t part_index = 0;
+  uint64_t round_bytes = 0;
+  const uint8_t* file_begin = nullptr;
+  const uint8_t* file_end = nullptr;
+  tasks_.clear();
+  auto pack_round = [&] {
+    if (tasks_.empty()) return;
+    model_.pool().parallel_for(static_cast<int64_t>(tasks_.size()), [&](int64_t t, int) {
+      const PackTask& task = tasks_[t];
+      task.part->pack_panels(task.src, task.panel, task.panel + 1);
+    });
+    model_.release_file_pages(file_begin, static_cast<size_t>(file_end - file_begin));
+    tasks_.clear();
+    round_bytes = 0;
+    file_begin = file_end = nullptr;
+  };
   for (size_t i = 0; i < n; i++) {
-    for (const EncoderMatrix::Part& part : matrices[i]->parts) {
+    const EncoderMatrix& m = *matrices[i];
+    uint64_t bytes = 0;
+    for (const EncoderMatrix::Part& part : m.parts) bytes += part.bytes;
+    if (round_bytes > 0 && round_bytes + bytes > max_round_file_bytes_) pack_round();
+    round_bytes += bytes;
+    for (const EncoderMatrix::Part& part : m.parts) {
       kernels::PackedWeights* w = &parts_[part_index++];
       for (int p = 0; p < w->n_panels(); p++) tasks_.push_back({w, part.data, p});
+      file_begin = file_begin ? std::min(file_begin, part.data) : part.data;
+      file_end = file_end ? std::max(file_end, part.data + part.bytes) : part.data + part.bytes;
     }
   }
-  if (tasks_.empty()) return;
-  model_.pool().parallel_for(static_cast<int64_t>(tasks_.size()), [&](int64_t t, int) {
-    const PackTask& task = tasks_[t];
-    task.part->pack_panels(task.src, task.panel, task.panel + 1);
-  });
-  // One release for the round: each costs the other threads a TLB flush.
-  model_.release_file_pages(file_begin, static_cast<size_t>(file_end - file_begin));
+  pack_round();
 }
 
 void Encoder::stem(const float* mel, float* x) {
@@ -284,16 +310,18 @@ void Encoder::stem(const float* mel, float* x) {
                     ep1);
   }
   // x = pos + GELU(conv2 + bias): start from the embedding and accumulate.
-  const size_t pos_bytes = sizeof(float) * n_ctx_ * d;
-  if (model_.enc_pos_in_file != nullptr) {
-    std::memcpy(x, model_.enc_pos_in_file, pos_bytes);
-    model_.release_file_pages(model_.enc_pos_in_file, pos_bytes);
-  } else {
-    std::memcpy(x, model_.enc_pos.data(), pos_bytes);
-  }
   const kernels::Epilogue ep2{model_.conv2_bias.data(), /*gelu=*/true, /*accumulate=*/true};
   for (int t0 = 0; t0 < n_ctx_; t0 += kChunkRows) {
     const int rows = std::min(kChunkRows, n_ctx_ - t0);
+    const size_t pos_bytes = sizeof(float) * rows * d;
+    if (model_.enc_pos_in_file != nullptr) {
+      // From the file a chunk at a time, its pages let go at once.
+      const uint8_t* pos = model_.enc_pos_in_file + sizeof(float) * t0 * d;
+      std::memcpy(x + t0 * d, pos, pos_bytes);
+      model_.release_file_pages(pos, pos_bytes);
+    } else {
+      std::memcpy(x + t0 * d, model_.enc_pos.data() + t0 * d, pos_bytes);
+    }
     im2col_time_major(model_.pool(), conv1_out, d_, n_frames_, t0, rows, /*stride=*/2, work_);
     kernels::linear(ctx, work_, d * kConvWidth, rows, conv2, x + t0 * d, d, ep2);
   }

@@ -46,8 +46,8 @@ class Encoder {
   void mlp(const EncoderBlock& b, float* x);
   // Makes matrices[0, n) ready for GEMMs, ready(i) until the next stage():
   // the model's packed copies, or, for matrices left in the file (low
-  // memory), packed into the staging memory side by side, by the pool in one
-  // round, and their file pages released from resident memory after.
+  // memory), packed into the staging memory side by side by the pool, their
+  // file pages released from resident memory after.
   void stage(const EncoderMatrix* const* matrices, size_t n);
   const kernels::PackedWeights& ready(size_t i) const { return *ready_[i]; }
 
@@ -70,6 +70,7 @@ class Encoder {
     int panel;
   };
   unsigned char* staging_;
+  uint64_t max_round_file_bytes_ = 0;  // the largest matrix's file bytes
   std::vector<const kernels::PackedWeights*> ready_;
   std::vector<kernels::PackedWeights> staged_, parts_;
   std::vector<PackTask> tasks_;
