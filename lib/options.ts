@@ -20,16 +20,16 @@ export interface LoadOptions {
    * Keep the encoder's weights out of memory between 30 s windows: the model
    * file stays open and mapped, and each window's encoding repacks the
    * encoder's weights from it and lets the file's pages go again. For
-   * tiny.en (f16) that is 17 MB less resident memory (peak RSS of a Node
-   * process transcribing an 11 s clip: about 123 MB instead of 141 MB), for
-   * about 1-2 % more encoder time per window; the results are identical.
-   * Quantized files work the same way.
+   * tiny.en (f16) that is 17.5 MB less resident memory (peak RSS of a Node
+   * process transcribing an 11 s clip: 127 MB instead of 147 MB), for a few
+   * percent more encoder time per window (~2.5 % on a 2-core VM); the
+   * results are identical. Quantized files work the same way.
    *
-   * Caveat: do not modify the model file in place (truncate, rewrite,
-   * re-download over it) while such a model is loaded: the next window then
-   * fails with `ERR_MODEL_CHANGED` instead of reading changed weights.
-   * Replacing the file by a rename is fine (the model keeps the file it
-   * opened). Default `false`.
+   * Caveat: do not modify the model file in place (truncate it, rewrite it,
+   * copy another file over it) while such a model is loaded: the next window
+   * then fails with `ERR_MODEL_CHANGED` instead of reading changed weights.
+   * Replacing the file by a rename, as `downloadModel` does, is fine (the
+   * model keeps the file it opened). Default `false`.
    */
   lowMemory?: boolean;
 }
