@@ -93,7 +93,8 @@ struct ScratchLayout {
 // The matrices each step of an encode uses, staged (packed from the file, in
 // a low-memory model) together: the stem's two convolutions; per block, the
 // heads' q|k|v, the attention output, the MLP (fc1 and fc2 alternate chunk by
-// chunk).
+// chunk). What stem(), attention() and mlp() pass to stage(), for sizing the
+// staging memory: the two must agree.
 std::vector<std::vector<const EncoderMatrix*>> staging_rounds(const Model& model) {
   std::vector<std::vector<const EncoderMatrix*>> rounds = {{&model.conv1, &model.conv2}};
   for (const EncoderBlock& b : model.enc_blocks) {
@@ -194,6 +195,7 @@ Encoder::Encoder(const Model& model, float* scratch, int heads_per_group)
   mel_ = scratch + layout.mel;
   const uintptr_t staging = reinterpret_cast<uintptr_t>(scratch + layout.staging);
   staging_ = reinterpret_cast<unsigned char*>((staging + 63) & ~uintptr_t{63});
+  staging_bytes_ = staging_bytes(model);
   for (const std::vector<const EncoderMatrix*>& round : staging_rounds(model)) {
     for (const EncoderMatrix* m : round) {
       uint64_t bytes = 0;
@@ -256,6 +258,9 @@ void Encoder::stage(const EncoderMatrix* const* matrices, size_t n) {
       part_at += panel_bytes * ((part.rows + panel_rows - 1) / panel_rows);
     }
     at += staged_bytes(model_, m);
+    if (at > staging_ + staging_bytes_) {
+      throw Error(ErrorCode::kInternal, "encoder: a step stages more than staging_rounds() sized");
+    }
   }
   // Packed by the pool in rounds of whole matrices that read at most
   // max_round_file_bytes_ of the file (a round of tasks costs a wake-up of

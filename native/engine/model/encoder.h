@@ -70,6 +70,7 @@ class Encoder {
     int panel;
   };
   unsigned char* staging_;
+  size_t staging_bytes_;
   uint64_t max_round_file_bytes_ = 0;  // the largest matrix's file bytes
   std::vector<const kernels::PackedWeights*> ready_;
   std::vector<kernels::PackedWeights> staged_, parts_;

@@ -3,7 +3,10 @@
 // path, small parameters widened to f32). Packing jobs run in parallel on the
 // model's thread pool, and each source tensor's pages are released as soon as
 // its job is done, so the mapped file and the packed copy are never both
-// resident in full. The ModelFile is dropped at the end of load().
+// resident in full. The ModelFile is dropped at the end of load(), except in a
+// low-memory model: there the encoder's matrices stay in the mapped file
+// (EncoderMatrix::parts), which the model keeps, and the encoder packs them
+// for each encode (encoder.cc).
 //
 // What it is not: the forward passes (encoder.cc, decoder.cc) or the file
 // format checks (format/, weights.cc).
@@ -517,7 +520,7 @@ size_t Model::weight_bytes() const {
                  vec(enc_pos) + norm(enc_ln_post) + tok_emb.bytes() + tok_emb_quant.bytes() +
                  vec(dec_pos) + norm(dec_ln);
   for (const EncoderBlock& b : enc_blocks) {
-    for (const EncoderMatrix& group : b.qkv) total += group.packed.bytes();
+    for (const EncoderMatrix& head : b.qkv) total += head.packed.bytes();
     total += norm(b.attn_ln) + vec(b.qkv_bias) + b.attn_out.packed.bytes() + vec(b.attn_out_bias) +
              norm(b.mlp_ln) + b.fc1.packed.bytes() + b.fc2.packed.bytes() + vec(b.fc1_bias) +
              vec(b.fc2_bias);
