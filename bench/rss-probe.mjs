@@ -2,7 +2,9 @@
 // Peak resident memory of a Node process that loads a model and transcribes
 // one clip greedily, and nothing else: run by bench/run.mjs in a child process
 // so the figure is not inflated by the benchmark's own repeated runs.
-//   node bench/rss-probe.mjs MODEL WAV THREADS  -> prints {"maxRssMb": ..., "tokens": ...}
+//   node bench/rss-probe.mjs MODEL WAV THREADS [low]
+//     -> prints {"maxRssMb": ..., "tokens": ..., "loadMs": ..., "lowMemory": ...}
+// `low` loads the model with lowMemory: true.
 import fs from 'node:fs';
 import { loadModel, readWavFile } from '../dist/esm/index.js';
 
@@ -22,10 +24,13 @@ function peakRssMb() {
   return process.resourceUsage().maxRSS / 1024;
 }
 
-const [modelPath, wavPath, threads] = process.argv.slice(2);
-const model = await loadModel(modelPath, { threads: Number(threads) });
+const [modelPath, wavPath, threads, mode] = process.argv.slice(2);
+const lowMemory = mode === 'low';
+const loadStart = performance.now();
+const model = await loadModel(modelPath, { threads: Number(threads), lowMemory });
+const loadMs = performance.now() - loadStart;
 const { samples } = await readWavFile(wavPath);
 const result = await model.transcribe(samples, { temperature: 0 });
 await model.close();
 const tokens = result.segments.reduce((n, s) => n + s.tokens.length, 0);
-console.log(JSON.stringify({ maxRssMb: peakRssMb(), tokens }));
+console.log(JSON.stringify({ maxRssMb: peakRssMb(), tokens, loadMs, lowMemory }));

@@ -22,7 +22,10 @@
 //   clip (result.timings: encodeMs / encoderPasses, decodeMs / decoderSteps)
 //   the clip's greedy transcription time (model loaded)
 //   real-time factor over every clip in ../shared/audio (greedy, 2 threads)
-//   peak RSS of a fresh Node process that loads the model and transcribes the clip
+//   lowMemory models (2 threads): load time, and encoder time per window measured
+//   in alternation with a default model, so that the machine's noise hits both
+//   peak RSS of a fresh Node process that loads the model and transcribes the clip,
+//   with and without lowMemory (3 processes each)
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -155,6 +158,36 @@ for (const threads of [1, 2]) {
   t.percentOfBandwidth = (100 * t.decoderGbPerS) / bandwidth[threads];
 }
 
+// lowMemory, 2 threads: each window repacks the encoder's weights from the
+// file. Its cost is the difference of two encoder times, a few percent: the
+// two models take turns, run after run.
+const lowLoad = await timeRuns(runs, async () => {
+  const m = await loadModel(args.model, { threads: 2, lowMemory: true });
+  await m.close();
+});
+const pair = {
+  default: await loadModel(args.model, { threads: 2 }),
+  lowMemory: await loadModel(args.model, { threads: 2, lowMemory: true }),
+};
+const pairEncodeMs = { default: [], lowMemory: [] };
+for (let i = 0; i <= runs; i++) {
+  for (const [mode, model] of Object.entries(pair)) {
+    const { timings } = await model.transcribe(clip.samples, GREEDY);
+    if (i > 0) pairEncodeMs[mode].push(timings.encodeMs / timings.encoderPasses); // 0: warm-up
+  }
+}
+await pair.default.close();
+await pair.lowMemory.close();
+const lowMemory = {
+  load: { median: lowLoad.median, min: lowLoad.min },
+  encode: stats(pairEncodeMs.lowMemory),
+  encodeDefault: stats(pairEncodeMs.default),
+};
+lowMemory.encoderCostPercent = {
+  median: 100 * (lowMemory.encode.median / lowMemory.encodeDefault.median - 1),
+  min: 100 * (lowMemory.encode.min / lowMemory.encodeDefault.min - 1),
+};
+
 // Real-time factor over every clip, 2 threads, greedy.
 let rtf = null;
 if (!args.quick) {
@@ -178,14 +211,20 @@ if (!args.quick) {
   await model.close();
 }
 
-const probe = JSON.parse(
-  execFileSync(process.execPath, [
-    path.join(root, 'bench', 'rss-probe.mjs'),
-    args.model,
-    args.audio,
-    '2',
-  ]).toString(),
-);
+// Peak RSS of fresh processes, 3 of each mode (Node's own share varies by ~1 MB).
+function probeRss(mode) {
+  const probes = [];
+  for (let i = 0; i < 3; i++) {
+    const argv = [path.join(root, 'bench', 'rss-probe.mjs'), args.model, args.audio, '2'];
+    if (mode === 'lowMemory') argv.push('low');
+    probes.push(JSON.parse(execFileSync(process.execPath, argv).toString()));
+  }
+  const mb = probes.map((p) => p.maxRssMb);
+  return { ...stats(mb), max: Math.max(...mb), runs: mb };
+}
+const rss = { default: probeRss('default'), lowMemory: probeRss('lowMemory') };
+const rssRange = (r) =>
+  `${r.median.toFixed(0)} (${r.min.toFixed(1)}-${r.max.toFixed(1)}, 3 processes)`;
 
 const t1 = perThreads[1];
 const t2 = perThreads[2];
@@ -226,9 +265,17 @@ const rows = [
       ? `${rtf.rtf.toFixed(3)} over ${rtf.clips} clips, ${rtf.audioSeconds.toFixed(0)} s of audio (2 threads, greedy)`
       : 'skipped (--quick)',
   ],
+  ['lowMemory: load ms', `${fmt(lowMemory.load)} 2 threads (default: ${fmt(t2.load)})`],
+  [
+    'lowMemory: encoder ms',
+    `${fmt(lowMemory.encode)} vs ${fmt(lowMemory.encodeDefault)} default, taking turns: ` +
+      `${lowMemory.encoderCostPercent.median.toFixed(1)} % median, ` +
+      `${lowMemory.encoderCostPercent.min.toFixed(1)} % min (2 threads)`,
+  ],
   [
     'peak RSS MB',
-    `${probe.maxRssMb.toFixed(0)} (fresh process: load + greedy transcription of the clip)`,
+    `${rssRange(rss.default)} default; ${rssRange(rss.lowMemory)} lowMemory ` +
+      '(fresh process: load + greedy transcription of the clip)',
   ],
 ];
 const width = Math.max(...rows.map(([k]) => k.length));
@@ -251,7 +298,9 @@ const record = {
   decoderBytesPerToken: stepBytes,
   threads: perThreads,
   rtf,
-  peakRssMb: probe.maxRssMb,
+  lowMemory,
+  peakRssMb: rss.default.median,
+  peakRss: rss,
 };
 const file = path.join(out, `${record.date.replace(/[:.]/g, '-')}.json`);
 fs.writeFileSync(file, JSON.stringify(record, null, 2) + '\n');

@@ -11,6 +11,11 @@ export const ERROR_CODES = [
   'ERR_MODEL_NOT_FOUND',
   'ERR_MODEL_FORMAT',
   'ERR_MODEL_TRUNCATED',
+  /**
+   * The file of a model loaded with `lowMemory: true` was modified on disk
+   * (truncated or rewritten in place) after loading: load it again.
+   */
+  'ERR_MODEL_CHANGED',
   'ERR_UNSUPPORTED_TENSOR_TYPE',
   'ERR_INVALID_ARG_TYPE',
   'ERR_INVALID_ARG_VALUE',

@@ -34,12 +34,14 @@ const MAX_THREADS = 256;
 export async function loadModel(path: string, options?: LoadOptions): Promise<WhisperModel> {
   const site = captureCallSite(loadModel);
   check.assertString(path, 'path');
-  check.assertOptions(options, 'options', ['threads']);
+  check.assertOptions(options, 'options', ['threads', 'lowMemory']);
   const threads = options?.threads ?? LOAD_DEFAULTS.threads;
   check.assertIntegerInRange(threads, 'threads', 0, MAX_THREADS);
+  const lowMemory = options?.lowMemory ?? LOAD_DEFAULTS.lowMemory;
+  check.assertBoolean(lowMemory, 'lowMemory');
   let native: NativeModel;
   try {
-    native = await binding().loadModel(path, threads);
+    native = await binding().loadModel(path, threads, lowMemory);
   } catch (error) {
     throw fromNativeError(error, site);
   }

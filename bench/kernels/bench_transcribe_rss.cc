@@ -1,7 +1,7 @@
 // Peak-RSS driver (not a test): loads a model and transcribes one 16 kHz mono
 // 16-bit PCM wav greedily, printing load and transcription time. Run under
 // `/usr/bin/time -v` for the process's peak resident memory.
-//   bench_transcribe_rss MODEL WAV [threads]
+//   bench_transcribe_rss MODEL WAV [threads] [low]   (low: LoadOptions::low_memory)
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -49,12 +49,13 @@ double since(std::chrono::steady_clock::time_point t0) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: bench_transcribe_rss MODEL WAV [threads]\n");
+    std::fprintf(stderr, "usage: bench_transcribe_rss MODEL WAV [threads] [low]\n");
     return 2;
   }
   const std::vector<float> audio = read_pcm16_wav(argv[2]);
   wn::LoadOptions opt;
   opt.threads = argc > 3 ? std::atoi(argv[3]) : 2;
+  opt.low_memory = argc > 4 && std::strcmp(argv[4], "low") == 0;
   auto t0 = std::chrono::steady_clock::now();
   auto model = wn::Model::load(argv[1], opt);
   const double load_s = since(t0);

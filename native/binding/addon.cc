@@ -12,13 +12,15 @@
 namespace wn_binding {
 namespace {
 
-// loadModel(path: string, threads: number): Promise<NativeModel>
+// loadModel(path: string, threads: number, lowMemory: boolean): Promise<NativeModel>
 Napi::Value LoadModel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsString()) throw_js_error(env, "ERR_INVALID_ARG_TYPE", "Expected string for path");
-  const int threads = info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 0;
-  if (threads < 0) throw_js_error(env, "ERR_INVALID_ARG_VALUE", "Expected threads >= 0");
-  auto* worker = new LoadWorker(env, info[0].As<Napi::String>().Utf8Value(), threads);
+  wn::LoadOptions options;
+  options.threads = info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 0;
+  if (options.threads < 0) throw_js_error(env, "ERR_INVALID_ARG_VALUE", "Expected threads >= 0");
+  options.low_memory = info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value();
+  auto* worker = new LoadWorker(env, info[0].As<Napi::String>().Utf8Value(), options);
   Napi::Promise promise = worker->promise();
   worker->Queue();
   return promise;

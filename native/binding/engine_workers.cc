@@ -11,13 +11,11 @@
 
 namespace wn_binding {
 
-LoadWorker::LoadWorker(Napi::Env env, std::string path, int threads)
-    : PromiseWorker(env, "whisper-native:load"), path_(std::move(path)), threads_(threads) {}
+LoadWorker::LoadWorker(Napi::Env env, std::string path, wn::LoadOptions options)
+    : PromiseWorker(env, "whisper-native:load"), path_(std::move(path)), options_(options) {}
 
 void LoadWorker::Run() {
-  wn::LoadOptions options;
-  options.threads = threads_;
-  model_ = wn::Model::load(path_, options);
+  model_ = wn::Model::load(path_, options_);
 }
 
 Napi::Value LoadWorker::Result(Napi::Env env) {

@@ -22,13 +22,13 @@ using ModelPtr = std::shared_ptr<const wn::Model>;
 
 class LoadWorker : public PromiseWorker {
  public:
-  LoadWorker(Napi::Env env, std::string path, int threads);
+  LoadWorker(Napi::Env env, std::string path, wn::LoadOptions options);
 
  private:
   void Run() override;
   Napi::Value Result(Napi::Env env) override;
   std::string path_;
-  int threads_;
+  wn::LoadOptions options_;
   ModelPtr model_;
 };
 

@@ -87,6 +87,7 @@ Napi::Value ModelWrap::Info(const Napi::CallbackInfo& info) {
   out.Set("isa", wn::kernels::isa_name(m.context().isa));
   out.Set("threads", m.pool().size());
   out.Set("weightBytes", static_cast<double>(m.weight_bytes()));
+  out.Set("lowMemory", m.low_memory());
   out.Set("hparams", hparams_to_js(env, m.hparams()));
   return out;
 }

@@ -200,15 +200,19 @@ class WindowLoop {
         sampler_(filters_, sample_len(model, options), model.hparams().n_text_ctx),
         mel_(samples, n_samples, model.mel_filters(), model.hparams().n_mels, model.n_fft_bins(),
              &model.pool()),
-        window_memory_(
-            std::max(Encoder::scratch_floats(model), (Decoder::cross_kv_halves(model) + 1) / 2)),
-        encoder_(model, window_memory_.get()),
+        heads_per_group_(
+            Encoder::heads_per_group_within(model, (Decoder::cross_kv_halves(model) + 1) / 2)),
+        window_memory_(std::max(Encoder::scratch_floats(model, heads_per_group_),
+                                (Decoder::cross_kv_halves(model) + 1) / 2),
+                       PageBuffer::Pages::kSmall),
+        encoder_(model, window_memory_.get(), heads_per_group_),
         decoder_(model, std::max(1, options.beam_size),  // a slot per beam
                  reinterpret_cast<uint16_t*>(window_memory_.get())),
         rng_(options.seed),
-        mel_window_(static_cast<size_t>(model.hparams().n_mels) * kWindowFrames),
-        encoded_(static_cast<size_t>(model.hparams().n_audio_ctx) * model.hparams().n_audio_state),
         audio_seconds_(static_cast<double>(n_samples) / kSampleRate) {
+    // Every window writes all of it (the cross K/V): huge pages over its whole
+    // huge pages (the K/V is streamed per token), small ones for the tail.
+    window_memory_.use_huge_pages(window_memory_.size());
     thresholds_.compression_ratio = options.compression_ratio_threshold;
     thresholds_.logprob = options.logprob_threshold;
     thresholds_.no_speech = options.no_speech_threshold;
@@ -325,22 +329,24 @@ class WindowLoop {
   // as the reference's clip end (its mel_segment stops there and is padded):
   // those frames become the log-mel of silence, as past the audio's end.
   void encode_window(int64_t seek, int64_t end_frame) {
-    mel_.window(seek, mel_window_.data());
+    float* mel = encoder_.mel_buffer();
+    mel_.window(seek, mel);
     if (end_frame < mel_.content_frames()) {
       const int64_t keep = std::clamp<int64_t>(end_frame - seek, 0, kWindowFrames);
       const float silence = mel_.silence_value();
       for (int m = 0; m < mel_.n_mels(); ++m) {
-        float* row = mel_window_.data() + static_cast<size_t>(m) * kWindowFrames;
+        float* row = mel + static_cast<size_t>(m) * kWindowFrames;
         std::fill(row + keep, row + kWindowFrames, silence);
       }
     }
+    float* encoded = decoder_.audio_buffer();
     {
       const ScopedTimer timer(&timings_->encode_ms);
-      encoder_.encode(mel_window_.data(), encoded_.data(), callbacks_.cancel);
+      encoder_.encode(mel, encoded, callbacks_.cancel);
       timings_->encoder_passes += 1;
     }
     const ScopedTimer timer(&timings_->decode_ms);
-    decoder_.set_audio(encoded_.data());  // cross-attention K/V, once per window
+    decoder_.set_audio(encoded);  // cross-attention K/V, once per window
   }
 
   // Decodes the encoded window at each temperature in turn until the result
@@ -494,11 +500,17 @@ class WindowLoop {
   LogitFilters filters_;
   GreedyDecoder sampler_;
   LogMelSpectrogram mel_;
-  // The encoder's scratch and the decoder's cross-attention K/V in the same
-  // pages: the scratch is dead once a window is encoded, and the K/V (set from
-  // the encoder's output, not its scratch) is dead once the window is decoded,
-  // before the next encode. Sharing saves the smaller of the two (~9 MB for
-  // tiny) at the peak, and no pages are handed back and re-faulted per window.
+  // The encoder's scratch (with the log-mel window: Encoder::mel_buffer()) and
+  // the decoder's cross-attention K/V in the same pages: the scratch is dead
+  // once a window is encoded, and the K/V (set from the encoder's output, not
+  // its scratch) is dead once the window is decoded, before the next encode.
+  // Sharing saves the smaller of the two (~6 MB for tiny) at the peak, and no
+  // pages are handed back and re-faulted per window. The encoder's output
+  // lies in the decoder's self-attention caches (Decoder::audio_buffer()),
+  // dead from one window's set_audio() to the next window's first token.
+  // The encoder computes attention as many heads at once as fit in the K/V's
+  // size (Encoder::heads_per_group_within).
+  int heads_per_group_;
   PageBuffer window_memory_;
   Encoder encoder_;
   Decoder decoder_;
@@ -506,8 +518,6 @@ class WindowLoop {
   std::unique_ptr<BeamSearchDecoder> beam_;  // beam_size > 1 only
   std::unique_ptr<BeamCaches> beam_caches_;  // beam_size > 1 only
   int language_index_ = -1;                  // -1: not known yet (detected on the first window)
-  std::vector<float> mel_window_;            // [n_mels][3000]
-  std::vector<float> encoded_;               // [n_audio_ctx][n_audio_state]
   std::vector<DecodedWindow> candidates_;
   std::vector<int32_t> window_ids_;
   std::vector<WindowSegment> pieces_;           // the window's final segments

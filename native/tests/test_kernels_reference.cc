@@ -16,6 +16,7 @@
 #include "engine/core/f16.h"
 #include "engine/core/thread_pool.h"
 #include "engine/kernels/kernels.h"
+#include "engine/kernels/kernels_internal.h"
 #include "tests/check.h"
 #include "tests/kernel_test_util.h"
 
@@ -218,6 +219,80 @@ TEST(packed_weights_rows_and_errors) {
   std::vector<float> a(4), c(4);
   CHECK_THROWS_CODE(wn::kernels::linear(Context{}, a.data(), 4, 1, empty, c.data(), 4, Epilogue{}),
                     wn::ErrorCode::kInvalidArgument);
+}
+
+// The panel layout as the scalar packer wrote it before the f16 path got its
+// 8x8 transposes: panel p, element (kk, jj) = W[p*nr + jj][kk], zero past n.
+std::vector<uint8_t> reference_panels(const uint8_t* src, size_t es, int n, int k, int nr) {
+  const int n_panels = (n + nr - 1) / nr;
+  std::vector<uint8_t> out((size_t)n_panels * k * nr * es, 0);
+  for (int p = 0; p < n_panels; ++p) {
+    for (int jj = 0; jj < nr && p * nr + jj < n; ++jj) {
+      const uint8_t* row = src + (size_t)(p * nr + jj) * k * es;
+      for (int kk = 0; kk < k; ++kk) {
+        std::memcpy(&out[(((size_t)p * k + kk) * nr + jj) * es], row + (size_t)kk * es, es);
+      }
+    }
+  }
+  return out;
+}
+
+TEST(packed_panels_equal_the_reference_layout_from_unaligned_sources) {
+  Rng rng(11);
+  for (GgmlType type : {GgmlType::kF16, GgmlType::kF32}) {
+    const size_t es = type == GgmlType::kF16 ? 2 : 4;
+    for (int n : {1, 8, 13, 32, 64, 100}) {
+      for (int k : {1, 7, 8, 9, 64, 385}) {
+        const TestWeights w = make_weights(rng, type, n, k);
+        std::vector<uint8_t> storage((size_t)n * k * es + 1);  // a record at an odd address
+        std::memcpy(storage.data() + 1,
+                    type == GgmlType::kF16 ? (const void*)w.f16.data() : (const void*)w.f32.data(),
+                    (size_t)n * k * es);
+        for (Isa isa : supported_isas()) {
+          const PackedWeights pw = PackedWeights::pack(isa, type, storage.data() + 1, n, k);
+          const std::vector<uint8_t> ref =
+              reference_panels(storage.data() + 1, es, n, k, pw.panel_width());
+          const bool same = pw.impl()->data_bytes == ref.size() &&
+                            std::memcmp(pw.impl()->base, ref.data(), ref.size()) == 0;
+          if (!same) {
+            std::printf("  %s %s n=%d k=%d: panels differ\n", wn::kernels::isa_name(isa),
+                        type == GgmlType::kF16 ? "f16" : "f32", n, k);
+          }
+          CHECK(same);
+        }
+      }
+    }
+  }
+}
+
+// allocate_in(): the same panels in the caller's memory, which it leaves to
+// the caller (a free of it here would be a double free of the vector's).
+TEST(packed_weights_in_caller_storage) {
+  Rng rng(12);
+  const int n = 70, k = 40;
+  const TestWeights w = make_weights(rng, GgmlType::kF16, n, k);
+  for (Isa isa : supported_isas()) {
+    const PackedWeights own = PackedWeights::pack(isa, GgmlType::kF16, w.f16.data(), n, k);
+    const size_t bytes = PackedWeights::storage_bytes(isa, GgmlType::kF16, n, k);
+    CHECK(bytes == own.bytes());
+    std::vector<uint8_t> storage(bytes + 64);
+    uint8_t* aligned =
+        storage.data() + (64 - reinterpret_cast<uintptr_t>(storage.data()) % 64) % 64;
+    {
+      PackedWeights lent = PackedWeights::allocate_in(aligned, isa, GgmlType::kF16, n, k);
+      lent.pack_panels(w.f16.data(), 0, lent.n_panels());
+      CHECK(lent.impl()->base == aligned && lent.bytes() == bytes);
+      CHECK(std::memcmp(aligned, own.impl()->base, bytes) == 0);
+    }
+    // Another shape in the same memory.
+    PackedWeights again = PackedWeights::allocate_in(aligned, isa, GgmlType::kF16, k, 16);
+    again.pack_panels(w.f16.data(), 0, again.n_panels());
+    std::vector<float> row(16);
+    again.row(k - 1, row.data());
+    CHECK(std::memcmp(row.data(), &w.widened[(size_t)(k - 1) * 16], 16 * sizeof(float)) == 0);
+    CHECK_THROWS_CODE(PackedWeights::allocate_in(aligned + 4, isa, GgmlType::kF16, n, k),
+                      wn::ErrorCode::kInvalidArgument);
+  }
 }
 
 // linear() from first_column on (the decoder's vocabulary projection after a

@@ -50,13 +50,23 @@ TEST(load_reports_name_size_and_time) {
   // f16 storage: 37.7M weights -> about 75 MB, plus f32 biases and embeddings.
   CHECK(model->weight_bytes() > 70'000'000 && model->weight_bytes() < 100'000'000);
   CHECK(model->tok_emb.n() == 51864 && model->tok_emb.k() == 384);
-  CHECK(model->conv1.n() == 384 && model->conv1.k() == 80 * 3);
-  CHECK(model->enc_blocks[0].qkv.n() == 3 * 384);
+  CHECK(model->conv1.packed.n() == 384 && model->conv1.packed.k() == 80 * 3);
+  // q, k and v per head (6 heads of 64).
+  CHECK(model->enc_blocks[0].qkv.size() == 6);
+  CHECK(model->enc_blocks[0].qkv[0].packed.n() == 3 * 64);
+  CHECK(model->enc_blocks[0].qkv[0].packed.k() == 384);
   CHECK(model->dec_blocks[0].cross_kv.n() == 2 * 384);
-  // The key has no bias: the k third of the stacked bias is zero.
-  bool k_bias_zero = true;
-  for (int i = 384; i < 768; i++) k_bias_zero &= model->enc_blocks[1].qkv_bias[i] == 0.0f;
-  CHECK(k_bias_zero);
+  // The key has no bias: the k third of each head's stacked bias is zero.
+  bool k_bias_zero = true, q_bias_nonzero = false;
+  const std::vector<float>& bias = model->enc_blocks[1].qkv_bias;
+  CHECK(bias.size() == 3 * 384);
+  for (int h = 0; h < 6; h++) {
+    for (int i = 0; i < 64; i++) {
+      q_bias_nonzero |= bias[h * 192 + i] != 0.0f;
+      k_bias_zero &= bias[h * 192 + 64 + i] == 0.0f;
+    }
+  }
+  CHECK(k_bias_zero && q_bias_nonzero);
   // Packing releases the mapped pages: the file (78 MB) must not stay resident
   // beside the packed copy. (AddressSanitizer's shadow memory inflates RSS.)
   if (rss_before > 0 && !kAddressSanitizer) {

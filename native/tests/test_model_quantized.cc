@@ -96,7 +96,8 @@ void check_type(GgmlType type, const std::vector<Isa>& isas, const std::vector<f
     const auto f = wn::Model::load(ffile.path(), options);
     CHECK(q->tok_emb.type() == type);
     CHECK(q->dec_blocks[0].fc1.type() == type);
-    CHECK(q->enc_blocks[3].qkv.type() == type && q->conv2.type() == GgmlType::kF16);
+    CHECK(q->enc_blocks[3].qkv[0].packed.type() == type &&
+          q->conv2.packed.type() == GgmlType::kF16);
     // The quantized blocks and the f32 vectors, as in the file (which also
     // holds the vocabulary and the filterbank): no dequantized copy.
     CHECK(q->weight_bytes() <= file_bytes && q->weight_bytes() > file_bytes * 95 / 100);

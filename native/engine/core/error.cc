@@ -10,6 +10,8 @@ const char* error_code_name(ErrorCode code) {
       return "ERR_MODEL_FORMAT";
     case ErrorCode::kModelTruncated:
       return "ERR_MODEL_TRUNCATED";
+    case ErrorCode::kModelChanged:
+      return "ERR_MODEL_CHANGED";
     case ErrorCode::kUnsupportedTensorType:
       return "ERR_UNSUPPORTED_TENSOR_TYPE";
     case ErrorCode::kInvalidArgument:

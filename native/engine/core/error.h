@@ -9,9 +9,10 @@
 namespace wn {
 
 enum class ErrorCode {
-  kModelNotFound,          // ERR_MODEL_NOT_FOUND: the path does not exist or cannot be opened
-  kModelFormat,            // ERR_MODEL_FORMAT: not a ggml Whisper file, or inconsistent contents
-  kModelTruncated,         // ERR_MODEL_TRUNCATED: the file ends inside a record
+  kModelNotFound,   // ERR_MODEL_NOT_FOUND: the path does not exist or cannot be opened
+  kModelFormat,     // ERR_MODEL_FORMAT: not a ggml Whisper file, or inconsistent contents
+  kModelTruncated,  // ERR_MODEL_TRUNCATED: the file ends inside a record
+  kModelChanged,    // ERR_MODEL_CHANGED: a lowMemory model's file was modified on disk after load
   kUnsupportedTensorType,  // ERR_UNSUPPORTED_TENSOR_TYPE: a tensor type this build cannot run
   kInvalidArgument,  // ERR_INVALID_ARG_VALUE: a value the engine cannot use (shape, token id, ...)
   kInvalidAudio,     // ERR_INVALID_AUDIO: NaN/Inf samples and the like

@@ -3,8 +3,10 @@
 //
 // Mapping rather than reading means the 75 MB (tiny) to 3 GB (large) of
 // weights cost no copy at load, and pages that have been packed for the
-// kernels can be handed back to the OS with release_range(). This file knows
-// nothing about the ggml format; ggml_file.cc parses the bytes.
+// kernels can be handed back to the OS with release_range(). The file stays
+// open beside its mapping so that unchanged_on_disk() can tell whether it was
+// modified since. This file knows nothing about the ggml format; ggml_file.cc
+// parses the bytes.
 #include <cstring>
 #include <string>
 #include <utility>
@@ -59,40 +61,68 @@ std::string last_error_text() {
   return "Windows error " + std::to_string((unsigned long)GetLastError());
 }
 
-// Maps the whole file read-only. The view keeps the mapping alive, so both
-// handles are closed before returning; only UnmapViewOfFile is needed later.
-const uint8_t* map_whole_file(const std::string& path, size_t* size) {
-  HANDLE file = CreateFileW(utf8_to_wide(path).c_str(), GENERIC_READ, FILE_SHARE_READ, nullptr,
-                            OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr);
+bool read_identity(HANDLE file, FileBytes::Identity* identity) {
+  BY_HANDLE_FILE_INFORMATION info;
+  if (!GetFileInformationByHandle(file, &info)) return false;
+  identity->size = ((uint64_t)info.nFileSizeHigh << 32) | info.nFileSizeLow;
+  // 100 ns ticks since 1601.
+  const uint64_t ticks =
+      ((uint64_t)info.ftLastWriteTime.dwHighDateTime << 32) | info.ftLastWriteTime.dwLowDateTime;
+  identity->modified_seconds = (int64_t)(ticks / 10000000);
+  identity->modified_nanoseconds = (int64_t)(ticks % 10000000) * 100;
+  return true;
+}
+
+// Maps the whole file read-only. The view keeps the mapping alive, so the
+// mapping handle is closed before returning; the file handle is kept (*file)
+// for unchanged_on_disk(). FILE_SHARE_DELETE: the file may be renamed over or
+// deleted while mapped (the view keeps the old contents).
+const uint8_t* map_whole_file(const std::string& path, size_t* size, intptr_t* file_out,
+                              FileBytes::Identity* identity) {
+  HANDLE file =
+      CreateFileW(utf8_to_wide(path).c_str(), GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_DELETE,
+                  nullptr, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr);
   if (file == INVALID_HANDLE_VALUE) {
     throw Error(ErrorCode::kModelNotFound,
                 "cannot open model file '" + path + "': " + last_error_text());
   }
-  LARGE_INTEGER file_size;
-  if (!GetFileSizeEx(file, &file_size)) {
+  if (!read_identity(file, identity)) {
     const std::string why = last_error_text();
     CloseHandle(file);
     throw Error(ErrorCode::kModelNotFound, "cannot read the size of '" + path + "': " + why);
   }
-  if (file_size.QuadPart == 0) {
+  if (identity->size == 0) {
     CloseHandle(file);
     throw_empty(path);
   }
-  if ((unsigned long long)file_size.QuadPart > (unsigned long long)SIZE_MAX) {
+  if ((unsigned long long)identity->size > (unsigned long long)SIZE_MAX) {
     CloseHandle(file);
     throw Error(ErrorCode::kOutOfMemory, "model file '" + path + "' is too large to map");
   }
   HANDLE mapping = CreateFileMappingW(file, nullptr, PAGE_READONLY, 0, 0, nullptr);
-  CloseHandle(file);
   if (mapping == nullptr) {
-    throw Error(ErrorCode::kModelNotFound, "cannot map '" + path + "': " + last_error_text());
+    const std::string why = last_error_text();
+    CloseHandle(file);
+    throw Error(ErrorCode::kModelNotFound, "cannot map '" + path + "': " + why);
   }
   void* view = MapViewOfFile(mapping, FILE_MAP_READ, 0, 0, 0);
   const std::string why = view ? std::string() : last_error_text();
   CloseHandle(mapping);
-  if (view == nullptr) throw Error(ErrorCode::kModelNotFound, "cannot map '" + path + "': " + why);
-  *size = (size_t)file_size.QuadPart;
+  if (view == nullptr) {
+    CloseHandle(file);
+    throw Error(ErrorCode::kModelNotFound, "cannot map '" + path + "': " + why);
+  }
+  *size = (size_t)identity->size;
+  *file_out = (intptr_t)file;
   return static_cast<const uint8_t*>(view);
+}
+
+void close_file(intptr_t file) {
+  CloseHandle((HANDLE)file);
+}
+
+bool identity_of(intptr_t file, FileBytes::Identity* identity) {
+  return read_identity((HANDLE)file, identity);
 }
 
 #else  // POSIX
@@ -101,9 +131,24 @@ std::string errno_text(int err) {
   return std::strerror(err);
 }
 
-// Maps the whole file read-only and private; the descriptor is closed at once
-// (the mapping does not need it).
-const uint8_t* map_whole_file(const std::string& path, size_t* size) {
+bool read_identity(int fd, FileBytes::Identity* identity) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return false;
+  identity->size = (uint64_t)st.st_size;
+#if defined(__APPLE__)
+  identity->modified_seconds = (int64_t)st.st_mtimespec.tv_sec;
+  identity->modified_nanoseconds = (int64_t)st.st_mtimespec.tv_nsec;
+#else
+  identity->modified_seconds = (int64_t)st.st_mtim.tv_sec;
+  identity->modified_nanoseconds = (int64_t)st.st_mtim.tv_nsec;
+#endif
+  return true;
+}
+
+// Maps the whole file read-only and private. The descriptor is kept (*file)
+// for unchanged_on_disk(); the mapping itself does not need it.
+const uint8_t* map_whole_file(const std::string& path, size_t* size, intptr_t* file,
+                              FileBytes::Identity* identity) {
   int fd;
   do {
     fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -114,7 +159,7 @@ const uint8_t* map_whole_file(const std::string& path, size_t* size) {
                 "cannot open model file '" + path + "': " + errno_text(err));
   }
   struct stat st;
-  if (::fstat(fd, &st) != 0) {
+  if (::fstat(fd, &st) != 0 || !read_identity(fd, identity)) {
     const int err = errno;
     ::close(fd);
     throw Error(ErrorCode::kModelNotFound, "cannot stat '" + path + "': " + errno_text(err));
@@ -134,12 +179,21 @@ const uint8_t* map_whole_file(const std::string& path, size_t* size) {
   const size_t length = (size_t)st.st_size;
   void* addr = ::mmap(nullptr, length, PROT_READ, MAP_PRIVATE, fd, 0);
   const int err = errno;
-  ::close(fd);
   if (addr == MAP_FAILED) {
+    ::close(fd);
     throw Error(ErrorCode::kModelNotFound, "cannot map '" + path + "': " + errno_text(err));
   }
   *size = length;
+  *file = fd;
   return static_cast<const uint8_t*>(addr);
+}
+
+void close_file(intptr_t file) {
+  ::close((int)file);
+}
+
+bool identity_of(intptr_t file, FileBytes::Identity* identity) {
+  return read_identity((int)file, identity);
 }
 
 #endif
@@ -148,11 +202,16 @@ const uint8_t* map_whole_file(const std::string& path, size_t* size) {
 
 std::shared_ptr<FileBytes> FileBytes::map_file(const std::string& path) {
   size_t size = 0;
-  const uint8_t* data = map_whole_file(path, &size);
+  intptr_t file = -1;
+  Identity identity;
+  const uint8_t* data = map_whole_file(path, &size, &file, &identity);
   std::shared_ptr<FileBytes> bytes(new FileBytes());
   bytes->data_ = data;
   bytes->size_ = size;
   bytes->mapped_ = true;
+  bytes->path_ = path;
+  bytes->file_ = file;
+  bytes->identity_ = identity;
   return bytes;
 }
 
@@ -171,15 +230,16 @@ FileBytes::~FileBytes() {
 #else
   ::munmap(const_cast<uint8_t*>(data_), size_);
 #endif
+  close_file(file_);
+}
+
+bool FileBytes::unchanged_on_disk() const {
+  if (!mapped_) return true;
+  Identity now;
+  return identity_of(file_, &now) && now == identity_;
 }
 
 void FileBytes::release_range(const void* begin, size_t length) const {
-#ifdef _WIN32
-  // Windows has no cheap equivalent for a read-only file view; the pages
-  // simply stay in the standby list until memory is needed.
-  (void)begin;
-  (void)length;
-#else
   if (!mapped_ || length == 0) return;
   const uintptr_t file_begin = reinterpret_cast<uintptr_t>(data_);
   const uintptr_t file_end = file_begin + size_;
@@ -187,13 +247,26 @@ void FileBytes::release_range(const void* begin, size_t length) const {
   uintptr_t hi = lo + length;
   if (lo < file_begin) lo = file_begin;
   if (hi > file_end || hi < lo) hi = file_end;
-  // Only whole pages inside the range: a page shared with a neighbouring
-  // tensor may still be needed.
+    // Only whole pages inside the range: a page shared with a neighbouring
+    // tensor may still be needed.
+#ifdef _WIN32
+  SYSTEM_INFO system;
+  GetSystemInfo(&system);
+  const uintptr_t page = (uintptr_t)system.dwPageSize;
+#else
   const uintptr_t page = (uintptr_t)::sysconf(_SC_PAGESIZE);
+#endif
   lo = (lo + page - 1) / page * page;
   hi = hi / page * page;
   if (lo >= hi) return;
-  // Advice only: if the kernel declines, the pages just stay resident.
+    // Advice only: if the OS declines, the pages just stay resident.
+#ifdef _WIN32
+  // A read-only view's pages cannot be discarded, but VirtualUnlock on pages
+  // that are not locked removes them from the working set (documented; it
+  // then fails with ERROR_NOT_LOCKED). They stay in the file cache's standby
+  // list. Not built or run here: Windows builds come from CI.
+  (void)VirtualUnlock(reinterpret_cast<void*>(lo), (SIZE_T)(hi - lo));
+#else
   (void)::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
 #endif
 }

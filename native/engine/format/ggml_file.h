@@ -74,9 +74,28 @@ class FileBytes {
 
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
+  const std::string& path() const { return path_; }  // empty for owned buffers
   // Tells the OS the given range will not be read again (after packing), so its
   // pages leave resident memory. A no-op for owned buffers.
   void release_range(const void* begin, size_t length) const;
+  // Whether the file on disk still has the size and modification time it had
+  // when it was mapped (read through the descriptor or handle kept open with
+  // the mapping, so a file replaced by rename, a new file, does not count).
+  // Why: reading a mapping past the end of a file that was truncated raises
+  // SIGBUS, and a file rewritten in place changes the mapped bytes; a caller
+  // that reads the mapping long after load checks this first. Always true for
+  // owned buffers.
+  bool unchanged_on_disk() const;
+
+  // What unchanged_on_disk() compares.
+  struct Identity {
+    uint64_t size = 0;
+    int64_t modified_seconds = 0, modified_nanoseconds = 0;
+    bool operator==(const Identity& o) const {
+      return size == o.size && modified_seconds == o.modified_seconds &&
+             modified_nanoseconds == o.modified_nanoseconds;
+    }
+  };
 
  private:
   FileBytes() = default;
@@ -84,6 +103,9 @@ class FileBytes {
   size_t size_ = 0;
   bool mapped_ = false;
   std::vector<uint8_t> owned_;
+  std::string path_;
+  intptr_t file_ = -1;  // the open file: a descriptor (POSIX) or a HANDLE (Windows)
+  Identity identity_;   // of the file when mapped
 };
 
 struct TensorView {

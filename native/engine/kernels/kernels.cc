@@ -259,8 +259,8 @@ void attention_impl(const Context& ctx, AttentionArgs& at, int n_head, float* ke
   if (n_q == 0) return;
   const IsaKernels& kern = kernels_for(ctx.isa);
   const bool few_queries = n_q < kern.attention_block_rows;
-  const bool parallel = (int64_t)n_q * n_kv * width >=
-                        (few_queries ? kMinParallelQueryMacs : kMinParallelMacs);
+  const bool parallel =
+      (int64_t)n_q * n_kv * width >= (few_queries ? kMinParallelQueryMacs : kMinParallelMacs);
   const int threads = ctx.pool ? ctx.pool->size() : 1;
   if (few_queries) {
     // The decoder: per query row, groups of heads. With few rows, heads are

@@ -60,8 +60,15 @@ class PackedWeights {
   // p1 * panel_width()) of src (the same src pack() takes).
   static PackedWeights allocate(Isa isa, GgmlType type, int n, int k);
   void pack_panels(const void* src, int p0, int p1);
+  // allocate() over memory the caller owns: storage_bytes() bytes, 64-byte
+  // aligned, that outlive the weights (which do not free them). One buffer
+  // can so take matrices of different shapes in turn (the staging memory of
+  // an encoder whose weights are packed right before use).
+  static size_t storage_bytes(Isa isa, GgmlType type, int n, int k);
+  static PackedWeights allocate_in(void* storage, Isa isa, GgmlType type, int n, int k);
   int n_panels() const;
   int panel_width() const;  // output columns per panel
+  static int panel_width(Isa isa);
 
   int n() const;
   int k() const;

@@ -37,6 +37,7 @@ struct WeightSlab;
 struct AlignedFree {
   size_t mapped = 0;
   WeightSlab* slab = nullptr;
+  bool borrowed = false;  // the caller's memory (PackedWeights::allocate_in): not freed here
   void operator()(void* p) const;
 };
 using AlignedBytes = std::unique_ptr<unsigned char[], AlignedFree>;

@@ -1,11 +1,10 @@
 // The text decoder's forward pass, composed from the kernels. Self-attention
-// keys/values are appended to a per-slot, per-layer cache [n_text_ctx][d] so
-// each step only computes the new rows; a pass runs over rows of one slot
-// (forward) or one row of each of several slots (forward_batch): every linear
-// layer is one GEMM over all rows, self-attention runs per slot over its own
-// cache, cross-attention over all rows at once. Cross-attention keys/values
-// come from one GEMM per layer in set_audio(), stored in f16 as one block per
-// head. Bias, GELU and residual adds ride in the GEMM epilogues.
+// keys/values are appended to a per-slot cache (position-major: every layer's
+// rows of a position together) so each step only computes the new rows; a pass runs over rows of
+// one slot (forward) or one row of each of several slots (forward_batch): every linear layer is one
+// GEMM over all rows, self-attention runs per slot over its own cache, cross-attention over all
+// rows at once. Cross-attention keys/values come from one GEMM per layer in set_audio(), stored in
+// f16 as one block per head. Bias, GELU and residual adds ride in the GEMM epilogues.
 //
 // What it is not: token selection or timestamp rules (decode/).
 #include "engine/model/decoder.h"
@@ -38,6 +37,11 @@ kernels::Epilogue residual_with_bias(const std::vector<float>& bias) {
   return ep;
 }
 
+// The encoder output's floats in the self-attention memory, whole cache lines.
+int64_t audio_floats(const HParams& hp) {
+  return (int64_t{hp.n_audio_ctx} * hp.n_audio_state + 15) / 16 * 16;
+}
+
 }  // namespace
 
 size_t Decoder::cross_kv_halves(const Model& model) {
@@ -58,16 +62,19 @@ Decoder::Decoder(const Model& model, int n_slots, uint16_t* cross_kv)
                 "decoder: expected at least 1 slot, got " + std::to_string(n_slots));
   }
   held_.resize(static_cast<size_t>(n_slots));
-  const int64_t self_size = int64_t{n_slots} * n_layer_ * n_ctx_ * d_;
-  // Whole cache lines of floats for the f16 cross K/V when it lives here.
-  const int64_t cross_floats =
-      cross_kv ? 0 : (static_cast<int64_t>(cross_kv_halves(model)) / 2 + 15) / 16 * 16;
-  // Cross K/V first: it is written in full by every set_audio(), so its pages
-  // are dense; the self caches fill from the front as tokens arrive.
-  caches_ = PageBuffer(cross_floats + 2 * self_size);
-  cross_kv_ = cross_kv ? cross_kv : reinterpret_cast<uint16_t*>(caches_.get());
-  self_k_ = caches_.get() + cross_floats;
-  self_v_ = self_k_ + self_size;
+  kv_ld_ = int64_t{n_layer_} * 2 * d_;
+  const int64_t self_size = int64_t{n_slots} * n_ctx_ * kv_ld_;
+  const int64_t audio_size = audio_floats(model.hparams());
+  self_memory_ = PageBuffer(
+      static_cast<size_t>(std::max(self_size, audio_size + kCrossChunkRows * 2 * int64_t{d_})),
+      PageBuffer::Pages::kSmall);
+  // Every window's encoder output fills the front of it (audio_buffer()).
+  self_memory_.use_huge_pages(static_cast<size_t>(audio_size));
+  if (cross_kv == nullptr) {
+    own_cross_kv_ = PageBuffer((cross_kv_halves(model) + 1) / 2);
+    cross_kv = reinterpret_cast<uint16_t*>(own_cross_kv_.get());
+  }
+  cross_kv_ = cross_kv;
   reserve_rows(1);
   logits_.resize(n_vocab_);
 }
@@ -96,28 +103,37 @@ void Decoder::reserve_rows(int n) {
   rows_ = n;
 }
 
+float* Decoder::audio_buffer() {
+  for (std::vector<int32_t>& held : held_) held.clear();
+  return self_memory_.get();
+}
+
 void Decoder::set_audio(const float* encoded) {
+  // The caches are overwritten below; until this returns there is no audio.
+  for (std::vector<int32_t>& held : held_) held.clear();
+  has_audio_ = false;
   const kernels::Context ctx = model_.context();
   const int64_t d2 = 2 * int64_t{d_};
   const int d_head = d_ / n_head_;
-  cross_rows_.resize(kCrossChunkRows * d2);
+  // A chunk of f32 K/V rows before narrowing, in the self-attention memory
+  // after where audio_buffer()'s output lies: both are dead once this returns.
+  float* chunk = self_memory_.get() + audio_floats(model_.hparams());
   for (size_t l = 0; l < model_.dec_blocks.size(); l++) {
     const DecoderBlock& b = model_.dec_blocks[l];
     for (int r0 = 0; r0 < n_audio_ctx_; r0 += kCrossChunkRows) {
       const int rows = std::min(kCrossChunkRows, n_audio_ctx_ - r0);
-      kernels::linear(ctx, encoded + r0 * int64_t{d_}, d_, rows, b.cross_kv, cross_rows_.data(), d2,
+      kernels::linear(ctx, encoded + r0 * int64_t{d_}, d_, rows, b.cross_kv, chunk, d2,
                       with_bias(b.cross_kv_bias));
       // Columns [0, d) are the keys and [d, 2d) the values, head by head:
       // each head's rows go to its own block.
       for (int h = 0; h < n_head_; ++h) {
-        kernels::f32_to_f16_rows(ctx, cross_rows_.data() + h * d_head, d2, rows, d_head,
+        kernels::f32_to_f16_rows(ctx, chunk + h * d_head, d2, rows, d_head,
                                  cross_k(static_cast<int>(l), h) + int64_t{r0} * d_head, d_head);
-        kernels::f32_to_f16_rows(ctx, cross_rows_.data() + d_ + h * d_head, d2, rows, d_head,
+        kernels::f32_to_f16_rows(ctx, chunk + d_ + h * d_head, d2, rows, d_head,
                                  cross_v(static_cast<int>(l), h) + int64_t{r0} * d_head, d_head);
       }
     }
   }
-  for (std::vector<int32_t>& held : held_) held.clear();
   has_audio_ = true;
 }
 
@@ -140,14 +156,9 @@ void Decoder::copy_sequence(int src, int dst) {
   const size_t common =
       std::mismatch(to.begin(), to.end(), from.begin(), from.end()).first - to.begin();
   const size_t rows = from.size() - common;
-  if (rows > 0) {
-    const size_t bytes = sizeof(float) * rows * static_cast<size_t>(d_);
-    const int64_t offset = static_cast<int64_t>(common) * d_;
-    for (int l = 0; l < n_layer_; ++l) {
-      std::memcpy(self_k(l, dst) + offset, self_k(l, src) + offset, bytes);
-      std::memcpy(self_v(l, dst) + offset, self_v(l, src) + offset, bytes);
-    }
-  }
+  // Positions [common, end) of every layer: one block.
+  std::memcpy(self_k(0, dst) + common * kv_ld_, self_k(0, src) + common * kv_ld_,
+              sizeof(float) * rows * kv_ld_);
   to = from;
 }
 
@@ -284,11 +295,11 @@ void Decoder::self_attention(int layer, int n) {
     float* v_cache = self_v(layer, g.slot);
     for (int r = 0; r < g.n_rows; r++) {
       const float* row = qkv_.data() + (g.first_row + r) * d3;
-      std::memcpy(k_cache + (g.position + r) * d, row + d, sizeof(float) * d);
-      std::memcpy(v_cache + (g.position + r) * d, row + 2 * d, sizeof(float) * d);
+      std::memcpy(k_cache + (g.position + r) * kv_ld_, row + d, sizeof(float) * d);
+      std::memcpy(v_cache + (g.position + r) * kv_ld_, row + 2 * d, sizeof(float) * d);
     }
-    kernels::attention(ctx, qkv_.data() + g.first_row * d3, d3, g.n_rows, k_cache, d, v_cache, d,
-                       g.position + g.n_rows, n_head_, d_head,
+    kernels::attention(ctx, qkv_.data() + g.first_row * d3, d3, g.n_rows, k_cache, kv_ld_, v_cache,
+                       kv_ld_, g.position + g.n_rows, n_head_, d_head,
                        1.0f / std::sqrt(static_cast<float>(d_head)),
                        /*causal_offset=*/g.position, attn_.data() + g.first_row * d, d);
   }

@@ -9,10 +9,10 @@
 // copy_sequence() re-ranks them by copying only the cache rows a slot lacks.
 //
 // Memory: the caches are allocated at construction (self K/V: n_slots ×
-// n_text_layer × n_text_ctx × d each; cross K/V: n_text_layer × n_audio_ctx ×
-// 2d), in pages that cost nothing until touched. Row scratch grows to the
-// largest token batch seen and is then reused, so steady-state forward() calls
-// allocate nothing.
+// n_text_ctx × n_text_layer × 2d floats; cross K/V: n_text_layer × n_audio_ctx
+// × 2d halves), in pages that cost nothing until touched. Row scratch grows to
+// the largest token batch seen and is then reused, so steady-state forward()
+// calls allocate nothing.
 #pragma once
 
 #include <cstdint>
@@ -51,6 +51,13 @@ class Decoder {
   // encoded: [n_audio_ctx][n_audio_state]. Computes every layer's cross K/V and
   // clears every slot.
   void set_audio(const float* encoded);
+  // Memory for n_audio_ctx × n_audio_state floats that set_audio() may read:
+  // the encoder can write its output here, set_audio(audio_buffer()). It is
+  // the self-attention caches' memory, which set_audio() clears anyway, so the
+  // encoder output costs no memory of its own. Clears every slot (their cached
+  // keys and values are overwritten); the first forward() after set_audio()
+  // overwrites the buffer in turn.
+  float* audio_buffer();
   // Forgets slot 0's sequence (a new token sequence on the same audio).
   void reset() { held_[0].clear(); }
   // Keeps only the first n tokens of a slot (0 <= n <= n_past(slot), else
@@ -106,12 +113,12 @@ class Decoder {
   void cross_attention(int layer, int n);
   void capture_cross_weights(int layer, const float* q, int n);
   void mlp(const DecoderBlock& b, int n);
+  // Position `pos` of a slot's cache holds every layer's key and value row:
+  // layer l's key at self_k(l, slot) + pos * kv_ld_, its value d floats on.
   float* self_k(int layer, int slot) {
-    return self_k_ + (int64_t{slot} * n_layer_ + layer) * n_ctx_ * d_;
+    return self_memory_.get() + int64_t{slot} * n_ctx_ * kv_ld_ + int64_t{layer} * 2 * d_;
   }
-  float* self_v(int layer, int slot) {
-    return self_v_ + (int64_t{slot} * n_layer_ + layer) * n_ctx_ * d_;
-  }
+  float* self_v(int layer, int slot) { return self_k(layer, slot) + d_; }
   // Head h's keys (values) of a layer: [n_audio_ctx][d_head], contiguous.
   uint16_t* cross_k(int layer, int h) {
     return cross_kv_ + int64_t{layer} * n_audio_ctx_ * 2 * d_ +
@@ -126,11 +133,14 @@ class Decoder {
   std::vector<std::vector<int32_t>> held_;  // per slot: the tokens its cache holds
   std::vector<RowGroup> groups_;            // of the pass in progress
   CrossAttentionCapture* capture_ = nullptr;
-  // The caches, in one allocation: rows are written before they are read, and
-  // the pages of positions never reached cost no resident memory.
-  PageBuffer caches_;
-  float* self_k_;  // per slot, per layer [n_text_ctx][d]
-  float* self_v_;  // per slot, per layer [n_text_ctx][d]
+  // The self-attention caches, position-major: per slot [n_text_ctx][n_layer]
+  // [key, value][d], so a slot's first n positions are one block of memory
+  // and the positions it never reaches cost nothing (4 KiB pages). Between
+  // windows it also holds the encoder output and set_audio()'s rows (see
+  // audio_buffer()); the huge pages those always fill are asked for.
+  PageBuffer self_memory_;
+  int64_t kv_ld_;            // floats from one position to the next: n_layer * 2d
+  PageBuffer own_cross_kv_;  // when the caller lends no cross K/V storage
   // Per layer, the keys then the values, each [n_head][n_audio_ctx][d_head],
   // in f16. Why f16: every token streams all of it (18 MB in f32 for tiny, 9
   // MB in f16) and the decoder is bound by memory bandwidth; the golden logits
@@ -141,8 +151,7 @@ class Decoder {
   uint16_t* cross_kv_;
   // Row scratch: [rows_][d], [rows_][d], [rows_][3d], [rows_][d], [rows_][4d].
   std::vector<float> x_, h_, qkv_, attn_, mlp_;
-  std::vector<float> logits_;      // [rows][n_vocab] of the last pass
-  std::vector<float> cross_rows_;  // set_audio(): a chunk of f32 K/V rows before narrowing
+  std::vector<float> logits_;  // [rows][n_vocab] of the last pass
 };
 
 }  // namespace wn

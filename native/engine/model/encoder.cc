@@ -10,6 +10,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <string>
+
+#include "engine/core/error.h"
 
 namespace wn {
 namespace {
@@ -78,53 +81,139 @@ void im2col_time_major(ThreadPool& pool, const float* in, int n_channels, int n_
 
 namespace {
 
-// The scratch layout: h [n_ctx][d], qkv [n_ctx][3d], chunk [kChunkRows][width]
-// (the MLP hidden rows or im2col patches; during attention, the keys
-// transposed per head).
+// Where the arrays of the scratch lie, in floats from its start. h and attn
+// are adjacent: conv1's output [2 n_ctx][d] spans both during the stem. work
+// is taken by each phase in turn: a head group's q, k and v and its
+// transposed keys; the MLP's hidden rows; the im2col patches, and during
+// conv1 the log-mel window behind them (mel_buffer()).
 struct ScratchLayout {
-  int64_t h_size, qkv_size, chunk_size;
-  int64_t total() const { return h_size + qkv_size + chunk_size; }
+  int64_t h = 0, attn = 0, work = 0, mel = 0, staging = 0, total = 0;
 };
 
-ScratchLayout scratch_layout(const HParams& hp) {
-  const int64_t ctx = hp.n_audio_ctx, d = hp.n_audio_state;
-  const int64_t chunk_width = std::max({4 * d, int64_t{kConvWidth} * hp.n_mels, kConvWidth * d});
-  const int64_t keys = static_cast<int64_t>(kernels::attention_key_scratch_floats(
-      hp.n_audio_ctx, hp.n_audio_head, hp.n_audio_state / hp.n_audio_head));
-  // qkv >= conv1's output, n_frames * d = ctx * 2d.
-  return {cache_lines(ctx * d), cache_lines(ctx * 3 * d),
-          cache_lines(std::max(kChunkRows * chunk_width, keys))};
+// The matrices each step of an encode uses, staged (packed from the file, in
+// a low-memory model) together: the stem's two convolutions; per block, the
+// heads' q|k|v, the attention output, the MLP (fc1 and fc2 alternate chunk by
+// chunk). What stem(), attention() and mlp() pass to stage(), for sizing the
+// staging memory: the two must agree.
+std::vector<std::vector<const EncoderMatrix*>> staging_rounds(const Model& model) {
+  std::vector<std::vector<const EncoderMatrix*>> rounds = {{&model.conv1, &model.conv2}};
+  for (const EncoderBlock& b : model.enc_blocks) {
+    std::vector<const EncoderMatrix*> heads;
+    for (const EncoderMatrix& head : b.qkv) heads.push_back(&head);
+    rounds.push_back(heads);
+    rounds.push_back({&b.attn_out});
+    rounds.push_back({&b.fc1, &b.fc2});
+  }
+  return rounds;
+}
+
+// Bytes a staged matrix takes: its packed size, whole cache lines (each starts
+// 64-byte aligned).
+size_t staged_bytes(const Model& model, const EncoderMatrix& m) {
+  if (!m.in_file()) return 0;
+  return (kernels::PackedWeights::storage_bytes(model.context().isa, m.type, m.n, m.k) + 63) / 64 *
+         64;
+}
+
+// The staging memory: the largest round's matrices side by side.
+size_t staging_bytes(const Model& model) {
+  if (!model.low_memory()) return 0;
+  size_t most = 0;
+  for (const std::vector<const EncoderMatrix*>& round : staging_rounds(model)) {
+    size_t bytes = 0;
+    for (const EncoderMatrix* m : round) bytes += staged_bytes(model, *m);
+    most = std::max(most, bytes);
+  }
+  return most;
+}
+
+ScratchLayout scratch_layout(const Model& model, int group) {
+  const HParams& hp = model.hparams();
+  const int64_t ctx = hp.n_audio_ctx, d = hp.n_audio_state, n_mels = hp.n_mels;
+  const int d_head = hp.n_audio_state / hp.n_audio_head;
+  const int64_t qkv = cache_lines(3 * group * ctx * d_head);
+  const int64_t keys = cache_lines(
+      static_cast<int64_t>(kernels::attention_key_scratch_floats(hp.n_audio_ctx, group, d_head)));
+  const int64_t conv1_patches = cache_lines(int64_t{kChunkRows} * kConvWidth * n_mels);
+  const int64_t mel = cache_lines(n_mels * 2 * ctx);
+  ScratchLayout l;
+  l.attn = l.h + cache_lines(ctx * d);
+  l.work = l.attn + cache_lines(ctx * d);
+  l.mel = l.work + conv1_patches;
+  l.staging =
+      l.work + std::max({qkv + keys, cache_lines(int64_t{kChunkRows} * 4 * d),
+                         cache_lines(int64_t{kChunkRows} * kConvWidth * d), conv1_patches + mel});
+  // A low-memory model's matrices are packed here, 64-byte aligned (+16
+  // floats of slack for scratch that is not).
+  const int64_t staging = static_cast<int64_t>(staging_bytes(model) / sizeof(float));
+  l.total = l.staging + (staging > 0 ? staging + 16 : 0);
+  return l;
+}
+
+void check_heads_per_group(const Model& model, int heads_per_group) {
+  const int n_head = model.hparams().n_audio_head;
+  if (heads_per_group < 1 || n_head % heads_per_group != 0) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "encoder: heads per group " + std::to_string(heads_per_group) +
+                    " does not divide the " + std::to_string(n_head) + " heads");
+  }
 }
 
 }  // namespace
 
-size_t Encoder::scratch_floats(const Model& model) {
-  return static_cast<size_t>(scratch_layout(model.hparams()).total());
+size_t Encoder::scratch_floats(const Model& model, int heads_per_group) {
+  check_heads_per_group(model, heads_per_group);
+  return static_cast<size_t>(scratch_layout(model, heads_per_group).total);
 }
 
-Encoder::Encoder(const Model& model, float* scratch)
+int Encoder::heads_per_group_within(const Model& model, size_t floats) {
+  for (int group = model.hparams().n_audio_head; group > 1; group--) {
+    if (model.hparams().n_audio_head % group == 0 &&
+        static_cast<size_t>(scratch_layout(model, group).total) <= floats) {
+      return group;
+    }
+  }
+  return 1;
+}
+
+Encoder::Encoder(const Model& model, float* scratch, int heads_per_group)
     : model_(model),
       n_ctx_(model.hparams().n_audio_ctx),
       n_frames_(2 * model.hparams().n_audio_ctx),
       d_(model.hparams().n_audio_state),
       n_mels_(model.hparams().n_mels),
-      chunk_width_(std::max({4 * d_, kConvWidth * n_mels_, kConvWidth * d_})) {
-  const ScratchLayout layout = scratch_layout(model.hparams());
+      heads_per_group_(heads_per_group) {
+  check_heads_per_group(model, heads_per_group);
+  const ScratchLayout layout = scratch_layout(model, heads_per_group);
   if (scratch == nullptr) {
-    own_scratch_ = PageBuffer(static_cast<size_t>(layout.total()));
+    own_scratch_ = PageBuffer(static_cast<size_t>(layout.total));
     scratch = own_scratch_.get();
   }
-  h_ = scratch;
-  qkv_ = h_ + layout.h_size;
-  chunk_ = qkv_ + layout.qkv_size;
+  h_ = scratch + layout.h;
+  attn_ = scratch + layout.attn;
+  work_ = scratch + layout.work;
+  mel_ = scratch + layout.mel;
+  const uintptr_t staging = reinterpret_cast<uintptr_t>(scratch + layout.staging);
+  staging_ = reinterpret_cast<unsigned char*>((staging + 63) & ~uintptr_t{63});
+  staging_bytes_ = staging_bytes(model);
+  for (const std::vector<const EncoderMatrix*>& round : staging_rounds(model)) {
+    for (const EncoderMatrix* m : round) {
+      uint64_t bytes = 0;
+      for (const EncoderMatrix::Part& part : m->parts) bytes += part.bytes;
+      max_round_file_bytes_ = std::max(max_round_file_bytes_, bytes);
+    }
+  }
 }
 
 size_t Encoder::scratch_bytes() const {
-  return scratch_floats(model_) * sizeof(float);
+  return scratch_floats(model_, heads_per_group_) * sizeof(float);
 }
 
 void Encoder::encode(const float* mel, float* out, const CancellationFlag* cancel) {
   throw_if_cancelled(cancel);
+  // Weights read from the file: refuse a file changed since load (a read
+  // past the end of a truncated one would be SIGBUS).
+  model_.check_file_unchanged();
   stem(mel, out);
   for (const EncoderBlock& b : model_.enc_blocks) {
     throw_if_cancelled(cancel);
@@ -133,30 +222,113 @@ void Encoder::encode(const float* mel, float* out, const CancellationFlag* cance
   const kernels::Context ctx = model_.context();
   kernels::layer_norm(ctx, out, d_, n_ctx_, d_, model_.enc_ln_post.gamma.data(),
                       model_.enc_ln_post.beta.data(), kLayerNormEps, out, d_);
+  // Each round of matrices let its pages go, but not those it shares with
+  // its neighbours in the file, nor what the OS mapped around the pages read.
+  model_.release_file_pages();
   // Our own scratch is dead until the next call: give its pages back so that
   // it and whatever the caller touches next (a decoder's cross K/V, about as
   // big) do not add up in peak RSS. Lent scratch is the caller's to reuse.
   own_scratch_.discard();
 }
 
+void Encoder::stage(const EncoderMatrix* const* matrices, size_t n) {
+  ready_.resize(n);
+  staged_.resize(std::max(staged_.size(), n));
+  // Each part of a matrix in the file is packed as a matrix of its own into
+  // its panels of the staged matrix (views of the staging memory).
+  const kernels::Isa isa = model_.context().isa;
+  const size_t panel_rows = static_cast<size_t>(kernels::PackedWeights::panel_width(isa));
+  size_t n_parts = 0;
+  for (size_t i = 0; i < n; i++) n_parts += matrices[i]->parts.size();
+  parts_.clear();
+  parts_.reserve(n_parts);  // tasks point into it
+  unsigned char* at = staging_;
+  for (size_t i = 0; i < n; i++) {
+    const EncoderMatrix& m = *matrices[i];
+    if (!m.in_file()) {
+      ready_[i] = &m.packed;
+      continue;
+    }
+    staged_[i] = kernels::PackedWeights::allocate_in(at, isa, m.type, m.n, m.k);
+    ready_[i] = &staged_[i];
+    const size_t panel_bytes = staged_[i].bytes() / static_cast<size_t>(staged_[i].n_panels());
+    unsigned char* part_at = at;
+    for (const EncoderMatrix::Part& part : m.parts) {
+      parts_.push_back(kernels::PackedWeights::allocate_in(part_at, isa, m.type, part.rows, m.k));
+      part_at += panel_bytes * ((part.rows + panel_rows - 1) / panel_rows);
+    }
+    at += staged_bytes(model_, m);
+    if (at > staging_ + staging_bytes_) {
+      throw Error(ErrorCode::kInternal, "encoder: a step stages more than staging_rounds() sized");
+    }
+  }
+  // Packed by the pool in rounds of whole matrices that read at most
+  // max_round_file_bytes_ of the file (a round of tasks costs a wake-up of
+  // the pool, a release of file pages a TLB flush on the other threads: few
+  // of both, while the file's pages resident at once stay below one of the
+  // largest matrices).
+  size_t part_index = 0;
+  uint64_t round_bytes = 0;
+  const uint8_t* file_begin = nullptr;
+  const uint8_t* file_end = nullptr;
+  tasks_.clear();
+  auto pack_round = [&] {
+    if (tasks_.empty()) return;
+    model_.pool().parallel_for(static_cast<int64_t>(tasks_.size()), [&](int64_t t, int) {
+      const PackTask& task = tasks_[t];
+      task.part->pack_panels(task.src, task.panel, task.panel + 1);
+    });
+    model_.release_file_pages(file_begin, static_cast<size_t>(file_end - file_begin));
+    tasks_.clear();
+    round_bytes = 0;
+    file_begin = file_end = nullptr;
+  };
+  for (size_t i = 0; i < n; i++) {
+    const EncoderMatrix& m = *matrices[i];
+    uint64_t bytes = 0;
+    for (const EncoderMatrix::Part& part : m.parts) bytes += part.bytes;
+    if (round_bytes > 0 && round_bytes + bytes > max_round_file_bytes_) pack_round();
+    round_bytes += bytes;
+    for (const EncoderMatrix::Part& part : m.parts) {
+      kernels::PackedWeights* w = &parts_[part_index++];
+      for (int p = 0; p < w->n_panels(); p++) tasks_.push_back({w, part.data, p});
+      file_begin = file_begin ? std::min(file_begin, part.data) : part.data;
+      file_end = file_end ? std::max(file_end, part.data + part.bytes) : part.data + part.bytes;
+    }
+  }
+  pack_round();
+}
+
 void Encoder::stem(const float* mel, float* x) {
   const kernels::Context ctx = model_.context();
   const int64_t d = d_;
-  float* conv1_out = qkv_;  // [n_frames][d]
+  float* conv1_out = h_;  // [n_frames][d], over h and attn
+  const EncoderMatrix* convs[] = {&model_.conv1, &model_.conv2};
+  stage(convs, 2);
+  const kernels::PackedWeights& conv1 = ready(0);
+  const kernels::PackedWeights& conv2 = ready(1);
   const kernels::Epilogue ep1{model_.conv1_bias.data(), /*gelu=*/true, /*accumulate=*/false};
   for (int t0 = 0; t0 < n_frames_; t0 += kChunkRows) {
     const int rows = std::min(kChunkRows, n_frames_ - t0);
-    im2col_channel_major(model_.pool(), mel, n_mels_, n_frames_, t0, rows, /*stride=*/1, chunk_);
-    kernels::linear(ctx, chunk_, int64_t{n_mels_} * kConvWidth, rows, model_.conv1,
-                    conv1_out + t0 * d, d, ep1);
+    im2col_channel_major(model_.pool(), mel, n_mels_, n_frames_, t0, rows, /*stride=*/1, work_);
+    kernels::linear(ctx, work_, int64_t{n_mels_} * kConvWidth, rows, conv1, conv1_out + t0 * d, d,
+                    ep1);
   }
   // x = pos + GELU(conv2 + bias): start from the embedding and accumulate.
-  std::memcpy(x, model_.enc_pos.data(), sizeof(float) * n_ctx_ * d);
   const kernels::Epilogue ep2{model_.conv2_bias.data(), /*gelu=*/true, /*accumulate=*/true};
   for (int t0 = 0; t0 < n_ctx_; t0 += kChunkRows) {
     const int rows = std::min(kChunkRows, n_ctx_ - t0);
-    im2col_time_major(model_.pool(), conv1_out, d_, n_frames_, t0, rows, /*stride=*/2, chunk_);
-    kernels::linear(ctx, chunk_, d * kConvWidth, rows, model_.conv2, x + t0 * d, d, ep2);
+    const size_t pos_bytes = sizeof(float) * rows * d;
+    if (model_.enc_pos_in_file != nullptr) {
+      // From the file a chunk at a time, its pages let go at once.
+      const uint8_t* pos = model_.enc_pos_in_file + sizeof(float) * t0 * d;
+      std::memcpy(x + t0 * d, pos, pos_bytes);
+      model_.release_file_pages(pos, pos_bytes);
+    } else {
+      std::memcpy(x + t0 * d, model_.enc_pos.data() + t0 * d, pos_bytes);
+    }
+    im2col_time_major(model_.pool(), conv1_out, d_, n_frames_, t0, rows, /*stride=*/2, work_);
+    kernels::linear(ctx, work_, d * kConvWidth, rows, conv2, x + t0 * d, d, ep2);
   }
 }
 
@@ -170,49 +342,70 @@ void Encoder::attention(const EncoderBlock& b, float* x) {
   const int n_head = model_.hparams().n_audio_head;
   const int d_head = d_ / n_head;
   const int64_t d = d_;
-  float* h = h_;
   kernels::layer_norm(ctx, x, d, n_ctx_, d_, b.attn_ln.gamma.data(), b.attn_ln.beta.data(),
-                      kLayerNormEps, h, d);
-  // q, k and v one block per head ([3 * n_head][n_ctx][d_head]): attention
-  // then streams each head's rows contiguously, where the heads' 256-byte
-  // slices of 4.6 KB q|k|v rows defeated the prefetchers. Head sizes that are
-  // not a multiple of 64 (test models only) keep q|k|v rows.
+                      kLayerNormEps, h_, d);
   const float scale = 1.0f / std::sqrt(static_cast<float>(d_head));
-  kernels::Epilogue qkv_ep{b.qkv_bias.data()};
-  if (d_head % 64 == 0) {
-    const int64_t head_block = int64_t{n_ctx_} * d_head;
-    qkv_ep.block_width = d_head;
-    qkv_ep.block_stride = head_block;
-    kernels::linear(ctx, h, d, n_ctx_, b.qkv, qkv_, d_head, qkv_ep);
-    const float* q = qkv_;
-    const float* k = q + n_head * head_block;
-    const float* v = k + n_head * head_block;
-    // h is free again: it takes the attention output.
-    kernels::attention(ctx, q, d_head, n_ctx_, k, d_head, v, d_head, n_ctx_, n_head, d_head, scale,
-                       /*causal_offset=*/-1, h, d, /*key_scratch=*/chunk_,
-                       {head_block, head_block, head_block});
-  } else {
-    const int64_t d3 = 3 * d;
-    kernels::linear(ctx, h, d, n_ctx_, b.qkv, qkv_, d3, qkv_ep);
-    kernels::attention(ctx, qkv_, d3, n_ctx_, qkv_ + d, d3, qkv_ + 2 * d, d3, n_ctx_, n_head,
-                       d_head, scale, /*causal_offset=*/-1, h, d, /*key_scratch=*/chunk_);
+  heads_.clear();
+  for (const EncoderMatrix& head : b.qkv) heads_.push_back(&head);
+  stage(heads_.data(), heads_.size());
+  // A group of heads at a time: their q, k and v (a GEMM per head), then
+  // their attention into their columns of attn_. Why: q, k and v of all heads
+  // would take 3 n_ctx d floats of scratch (6.9 MB for tiny), one head's
+  // 3 n_ctx d_head; a GEMM per head runs as fast (h_ stays in cache), and a
+  // group's heads share one attention call (fewer, fuller rounds of tasks).
+  const int group = heads_per_group_;
+  const int64_t head_block = int64_t{n_ctx_} * d_head;
+  float* keys = work_ + cache_lines(3 * group * head_block);
+  for (int h0 = 0; h0 < n_head; h0 += group) {
+    float* out = attn_ + int64_t{h0} * d_head;
+    if (d_head % 64 == 0) {
+      // q, k and v one block each per head ([group][3][n_ctx][d_head]):
+      // attention streams each head's rows contiguously, where slices of
+      // q|k|v rows defeated the prefetchers.
+      for (int j = 0; j < group; j++) {
+        kernels::Epilogue ep{b.qkv_bias.data() + int64_t{h0 + j} * 3 * d_head};
+        ep.block_width = d_head;
+        ep.block_stride = head_block;
+        kernels::linear(ctx, h_, d, n_ctx_, ready(h0 + j), work_ + 3 * j * head_block, d_head, ep);
+      }
+      const int64_t stride = 3 * head_block;  // from one head's q (k, v) to the next's
+      kernels::attention(ctx, work_, d_head, n_ctx_, work_ + head_block, d_head,
+                         work_ + 2 * head_block, d_head, n_ctx_, group, d_head, scale,
+                         /*causal_offset=*/-1, out, d, keys, {stride, stride, stride});
+    } else {
+      // Head sizes that are not a multiple of 64 (test models only): q|k|v
+      // rows, one head at a time.
+      for (int j = 0; j < group; j++) {
+        const int64_t width = 3 * int64_t{d_head};
+        kernels::linear(ctx, h_, d, n_ctx_, ready(h0 + j), work_, width,
+                        kernels::Epilogue{b.qkv_bias.data() + (h0 + j) * width});
+        kernels::attention(ctx, work_, width, n_ctx_, work_ + d_head, width, work_ + 2 * d_head,
+                           width, n_ctx_, 1, d_head, scale, /*causal_offset=*/-1,
+                           out + int64_t{j} * d_head, d, keys);
+      }
+    }
   }
-  kernels::linear(ctx, h, d, n_ctx_, b.attn_out, x, d,
+  const EncoderMatrix* out_proj = &b.attn_out;
+  stage(&out_proj, 1);
+  kernels::linear(ctx, attn_, d, n_ctx_, ready(0), x, d,
                   kernels::Epilogue{b.attn_out_bias.data(), /*gelu=*/false, /*accumulate=*/true});
 }
 
 void Encoder::mlp(const EncoderBlock& b, float* x) {
   const kernels::Context ctx = model_.context();
   const int64_t d = d_, d4 = 4 * d;
-  float* h = h_;
   kernels::layer_norm(ctx, x, d, n_ctx_, d_, b.mlp_ln.gamma.data(), b.mlp_ln.beta.data(),
-                      kLayerNormEps, h, d);
+                      kLayerNormEps, h_, d);
+  const EncoderMatrix* fcs[] = {&b.fc1, &b.fc2};
+  stage(fcs, 2);
+  const kernels::PackedWeights& w1 = ready(0);
+  const kernels::PackedWeights& w2 = ready(1);
   const kernels::Epilogue fc1{b.fc1_bias.data(), /*gelu=*/true, /*accumulate=*/false};
   const kernels::Epilogue fc2{b.fc2_bias.data(), /*gelu=*/false, /*accumulate=*/true};
   for (int t0 = 0; t0 < n_ctx_; t0 += kChunkRows) {
     const int rows = std::min(kChunkRows, n_ctx_ - t0);
-    kernels::linear(ctx, h + t0 * d, d, rows, b.fc1, chunk_, d4, fc1);
-    kernels::linear(ctx, chunk_, d4, rows, b.fc2, x + t0 * d, d, fc2);
+    kernels::linear(ctx, h_ + t0 * d, d, rows, w1, work_, d4, fc1);
+    kernels::linear(ctx, work_, d4, rows, w2, x + t0 * d, d, fc2);
   }
 }
 

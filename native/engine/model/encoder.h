@@ -4,6 +4,8 @@
 // model's, shared.
 #pragma once
 
+#include <vector>
+
 #include "engine/core/cancel.h"
 #include "engine/model/model.h"
 #include "engine/model/page_buffer.h"
@@ -12,13 +14,22 @@ namespace wn {
 
 class Encoder {
  public:
-  // scratch: optional memory of scratch_floats(model) floats that the caller
-  // owns and that is dead between encode() calls (a transcription lends the
-  // decoder's cross-attention K/V storage: the two are never live at once).
-  // Without it the encoder allocates its own and returns the pages to the OS
-  // after each encode().
-  explicit Encoder(const Model& model, float* scratch = nullptr);
-  static size_t scratch_floats(const Model& model);
+  // scratch: optional memory of scratch_floats(model, heads_per_group) floats
+  // that the caller owns and that is dead between encode() calls (a
+  // transcription lends the decoder's cross-attention K/V storage: the two are
+  // never live at once). Without it the encoder allocates its own and returns
+  // the pages to the OS after each encode().
+  // heads_per_group: attention heads computed at once (a divisor of
+  // n_audio_head): more need more scratch (their q, k and v) and split the
+  // work into fewer, bigger calls. The output is the same for any.
+  explicit Encoder(const Model& model, float* scratch = nullptr, int heads_per_group = 1);
+  static size_t scratch_floats(const Model& model, int heads_per_group = 1);
+  // The most heads per group whose scratch fits in `floats` (at least 1).
+  static int heads_per_group_within(const Model& model, size_t floats);
+  // Memory for the log-mel window [n_mels][2*n_audio_ctx] in the scratch: the
+  // caller may write the window here and pass it to encode(), so that it costs
+  // no memory of its own. encode() overwrites it once read.
+  float* mel_buffer() { return mel_; }
   // mel: [n_mels][2*n_audio_ctx] (3000 frames); out: [n_audio_ctx][n_audio_state],
   // also used as the residual stream while encoding. Polls cancel between
   // blocks (throws kAborted).
@@ -33,16 +44,38 @@ class Encoder {
   void block(const EncoderBlock& b, float* x);
   void attention(const EncoderBlock& b, float* x);
   void mlp(const EncoderBlock& b, float* x);
+  // Makes matrices[0, n) ready for GEMMs, ready(i) until the next stage():
+  // the model's packed copies, or, for matrices left in the file (low
+  // memory), packed into the staging memory side by side by the pool, their
+  // file pages released from resident memory after.
+  void stage(const EncoderMatrix* const* matrices, size_t n);
+  const kernels::PackedWeights& ready(size_t i) const { return *ready_[i]; }
 
   const Model& model_;
   int n_ctx_, n_frames_, d_, n_mels_;
-  int chunk_width_;  // floats per row of chunk_
-  // Scratch: one allocation, carved into three arrays, each reused for more
-  // than one purpose (see encoder.cc). Every element is written before it is read.
+  int heads_per_group_;
+  // Scratch: one allocation, carved into arrays that each serve more than one
+  // purpose (see scratch_layout in encoder.cc). Every element is written
+  // before it is read.
   PageBuffer own_scratch_;  // empty when the caller lent the scratch
-  float* h_;                // [n_ctx][d]: LayerNorm output, then attention output
-  float* qkv_;    // [3 * n_head][n_ctx][d_head]: q, k, v per head; conv1's output in the stem
-  float* chunk_;  // [kChunkRows][chunk_width_]: MLP hidden or im2col patches; transposed keys
+  float* h_;                // [n_ctx][d]: LayerNorm output
+  float* attn_;             // [n_ctx][d]: attention output (conv1's output spans h_ and attn_)
+  float* work_;             // a head group's q/k/v and keys; MLP hidden rows; im2col patches
+  float* mel_;              // mel_buffer(), inside work_ behind conv1's patches
+  // Low memory: where matrices are packed from the file (staging_bytes in
+  // encoder.cc), and the state of stage(), kept to reuse its allocations.
+  struct PackTask {
+    kernels::PackedWeights* part;
+    const void* src;
+    int panel;
+  };
+  unsigned char* staging_;
+  size_t staging_bytes_;
+  uint64_t max_round_file_bytes_ = 0;  // the largest matrix's file bytes
+  std::vector<const kernels::PackedWeights*> ready_;
+  std::vector<kernels::PackedWeights> staged_, parts_;
+  std::vector<PackTask> tasks_;
+  std::vector<const EncoderMatrix*> heads_;
 };
 
 }  // namespace wn

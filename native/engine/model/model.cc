@@ -3,7 +3,10 @@
 // path, small parameters widened to f32). Packing jobs run in parallel on the
 // model's thread pool, and each source tensor's pages are released as soon as
 // its job is done, so the mapped file and the packed copy are never both
-// resident in full. The ModelFile is dropped at the end of load().
+// resident in full. The ModelFile is dropped at the end of load(), except in a
+// low-memory model: there the encoder's matrices stay in the mapped file
+// (EncoderMatrix::parts), which the model keeps, and the encoder packs them
+// for each encode (encoder.cc).
 //
 // What it is not: the forward passes (encoder.cc, decoder.cc) or the file
 // format checks (format/, weights.cc).
@@ -12,6 +15,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <thread>
 
 #include "engine/core/error.h"
@@ -62,6 +66,22 @@ int cols_of(const TensorView& t) {
   return static_cast<int>(t.ne[0]);
 }
 
+// Rows [first, first + rows) of a Linear weight or bias (rows of one value),
+// as a view of their own.
+TensorView slice_rows(const TensorView& t, int first, int rows) {
+  const int all = t.n_dims >= 2 ? rows_of(t) : static_cast<int>(t.ne[0]);
+  const uint64_t row_bytes = t.nbytes / static_cast<uint64_t>(all);
+  TensorView s = t;
+  s.data = t.data + row_bytes * first;
+  s.nbytes = row_bytes * rows;
+  if (t.n_dims >= 2) {
+    s.ne[1] = rows;
+  } else {
+    s.ne[0] = rows;
+  }
+  return s;
+}
+
 // Stacks the rows of several [n_i][k] weights into one [Σn_i][k] source in a
 // common type: the raw bytes when every part has the same type, else f32.
 struct StackedSource {
@@ -102,10 +122,20 @@ void check_bias(const TensorView& bias, size_t size, int rows) {
   }
 }
 
+// A Conv1d weight [out][in][3] as the matrix it is to the im2col GEMM: it is
+// already row-major [out][in*3].
+TensorView as_matrix(const TensorView& conv) {
+  TensorView m = conv;
+  m.n_dims = 2;
+  m.ne = {conv.ne[0] * conv.ne[1], conv.ne[2], 1, 1};
+  return m;
+}
+
 // Collects the load work for one model; every job writes its own destination.
 class Packer {
  public:
-  Packer(const ModelFile& file, kernels::Isa isa) : file_(file), isa_(isa) {}
+  Packer(const ModelFile& file, kernels::Isa isa, bool low_memory)
+      : file_(file), isa_(isa), low_memory_(low_memory) {}
 
   void linear(kernels::PackedWeights* dst, const TensorView& w) {
     jobs_.push_back({w.nbytes, [this, dst, &w] {
@@ -115,40 +145,68 @@ class Packer {
                      }});
   }
 
-  // Conv1d weight [out][in][3]: already row-major [out][in*3], the im2col layout.
-  void conv(kernels::PackedWeights* dst, const TensorView& w) {
-    jobs_.push_back({w.nbytes, [this, dst, &w] {
-                       *dst = kernels::PackedWeights::pack(isa_, w.type, w.data,
-                                                           static_cast<int>(w.ne[2]),
-                                                           static_cast<int>(w.ne[0] * w.ne[1]));
-                       release(w);
+  // Several Linear weights as one GEMM: their rows stacked.
+  void stacked(kernels::PackedWeights* dst, std::vector<TensorView> weights) {
+    uint64_t cost = 0;
+    for (const TensorView& w : weights) cost += w.nbytes;
+    jobs_.push_back({cost, [this, dst, weights] {
+                       std::vector<const TensorView*> parts;
+                       for (const TensorView& w : weights) parts.push_back(&w);
+                       const StackedSource s = stack_rows(parts);
+                       *dst = kernels::PackedWeights::pack(isa_, s.type, s.bytes.data(), s.n,
+                                                           cols_of(weights[0]));
+                       for (const TensorView& w : weights) release(w);
                      }});
   }
 
-  // Several Linear weights (and their optional biases) as one GEMM; a missing
-  // bias contributes zeros.
-  void stacked(kernels::PackedWeights* dst, std::vector<float>* bias,
-               std::vector<const TensorView*> weights, std::vector<const TensorView*> biases) {
-    uint64_t cost = 0;
-    for (const TensorView* w : weights) cost += w->nbytes;
-    jobs_.push_back({cost, [this, dst, bias, weights, biases] {
-                       const StackedSource s = stack_rows(weights);
-                       *dst = kernels::PackedWeights::pack(isa_, s.type, s.bytes.data(), s.n,
-                                                           cols_of(*weights[0]));
-                       bias->assign(s.n, 0.0f);
-                       int row = 0;
-                       for (size_t i = 0; i < weights.size(); i++) {
+  // The biases of stacked weights into (*bias)[at...], which must already have
+  // room: each part's `rows` values, zeros for a missing bias.
+  void stacked_bias(std::vector<float>* bias, size_t at, std::vector<int> rows,
+                    std::vector<std::optional<TensorView>> biases) {
+    jobs_.push_back({0, [this, bias, at, rows, biases] {
+                       size_t row = at;
+                       for (size_t i = 0; i < biases.size(); i++) {
                          if (biases[i]) {
                            const std::vector<float> b = widen(*biases[i]);
-                           check_bias(*biases[i], b.size(), rows_of(*weights[i]));
+                           check_bias(*biases[i], b.size(), rows[i]);
                            std::copy(b.begin(), b.end(), bias->begin() + row);
+                           release(*biases[i]);
+                         } else {
+                           std::fill_n(bias->begin() + row, rows[i], 0.0f);
                          }
-                         row += rows_of(*weights[i]);
+                         row += static_cast<size_t>(rows[i]);
                        }
-                       for (const TensorView* w : weights) release(*w);
-                       for (const TensorView* b : biases)
-                         if (b) release(*b);
                      }});
+  }
+
+  // An encoder matrix whose rows are the parts' rows stacked: packed; or, in a
+  // low-memory model, left in the file when the parts share a type and each
+  // but the last fills whole panels (else packed all the same: the encoder
+  // packs each part into its own panels, of one type; only test models with
+  // small heads miss this).
+  void encoder_matrix(EncoderMatrix* dst, std::vector<TensorView> parts) {
+    bool in_file = low_memory_;
+    const int nr = kernels::PackedWeights::panel_width(isa_);
+    for (size_t i = 0; i < parts.size(); i++) {
+      const TensorView& p = parts[i];
+      in_file &= p.type == parts[0].type && (i + 1 == parts.size() || rows_of(p) % nr == 0);
+      if (cols_of(p) != cols_of(parts[0])) {
+        throw Error(ErrorCode::kModelFormat, "tensor " + p.name + ": expected " +
+                                                 std::to_string(cols_of(parts[0])) +
+                                                 " columns, got " + std::to_string(cols_of(p)));
+      }
+    }
+    if (!in_file) {
+      stacked(&dst->packed, std::move(parts));
+      return;
+    }
+    dst->type = parts[0].type;
+    dst->k = cols_of(parts[0]);
+    dst->n = 0;
+    for (const TensorView& p : parts) {
+      dst->parts.push_back({p.data, rows_of(p), p.nbytes});
+      dst->n += rows_of(p);
+    }
   }
 
   // The token embedding, packed into panels by several jobs of about 2 MB of
@@ -197,23 +255,22 @@ class Packer {
 
   const ModelFile& file_;
   kernels::Isa isa_;
+  bool low_memory_;
   std::vector<PackJob> jobs_;
 };
 
-// The self-attention and MLP parts, the same in encoder and decoder blocks
-// (Src/Dst: EncoderBlockWeights/EncoderBlock or DecoderBlockWeights/DecoderBlock,
-// which name these fields alike). q, k and v are stacked into one GEMM.
-template <typename Src, typename Dst>
-void add_self_attention_jobs(Packer& p, const Src& s, Dst& b) {
+// The self-attention and MLP parts of a decoder block.
+void add_self_attention_jobs(Packer& p, const DecoderBlockWeights& s, DecoderBlock& b) {
   p.norm(&b.attn_ln, s.attn_ln_w, s.attn_ln_b);
-  p.stacked(&b.qkv, &b.qkv_bias, {&s.attn_q_w, &s.attn_k_w, &s.attn_v_w},
-            {&s.attn_q_b, nullptr, &s.attn_v_b});
+  const int d = rows_of(s.attn_q_w);
+  b.qkv_bias.resize(static_cast<size_t>(3) * d);
+  p.stacked(&b.qkv, {s.attn_q_w, s.attn_k_w, s.attn_v_w});
+  p.stacked_bias(&b.qkv_bias, 0, {d, d, d}, {s.attn_q_b, std::nullopt, s.attn_v_b});
   p.linear(&b.attn_out, s.attn_out_w);
   p.vec(&b.attn_out_bias, s.attn_out_b);
 }
 
-template <typename Src, typename Dst>
-void add_mlp_jobs(Packer& p, const Src& s, Dst& b) {
+void add_mlp_jobs(Packer& p, const DecoderBlockWeights& s, DecoderBlock& b) {
   p.norm(&b.mlp_ln, s.mlp_ln_w, s.mlp_ln_b);
   p.linear(&b.fc1, s.mlp_fc1_w);
   p.vec(&b.fc1_bias, s.mlp_fc1_b);
@@ -221,16 +278,44 @@ void add_mlp_jobs(Packer& p, const Src& s, Dst& b) {
   p.vec(&b.fc2_bias, s.mlp_fc2_b);
 }
 
-void add_encoder_jobs(Packer& p, const WhisperWeights& w, Model& m) {
-  p.conv(&m.conv1, w.conv1_w);
+// An encoder block: q, k and v stacked per head (EncoderBlock::qkv).
+void add_encoder_block_jobs(Packer& p, const EncoderBlockWeights& s, int n_head, EncoderBlock& b) {
+  p.norm(&b.attn_ln, s.attn_ln_w, s.attn_ln_b);
+  const int d = rows_of(s.attn_q_w);
+  const int d_head = d / n_head;
+  b.qkv.resize(static_cast<size_t>(n_head));
+  b.qkv_bias.resize(static_cast<size_t>(3) * d);
+  for (int h = 0; h < n_head; h++) {
+    const int first = h * d_head;
+    p.encoder_matrix(&b.qkv[h],
+                     {slice_rows(s.attn_q_w, first, d_head), slice_rows(s.attn_k_w, first, d_head),
+                      slice_rows(s.attn_v_w, first, d_head)});
+    p.stacked_bias(&b.qkv_bias, static_cast<size_t>(3) * first, {d_head, d_head, d_head},
+                   {slice_rows(s.attn_q_b, first, d_head), std::nullopt,
+                    slice_rows(s.attn_v_b, first, d_head)});
+  }
+  p.encoder_matrix(&b.attn_out, {s.attn_out_w});
+  p.vec(&b.attn_out_bias, s.attn_out_b);
+  p.norm(&b.mlp_ln, s.mlp_ln_w, s.mlp_ln_b);
+  p.encoder_matrix(&b.fc1, {s.mlp_fc1_w});
+  p.vec(&b.fc1_bias, s.mlp_fc1_b);
+  p.encoder_matrix(&b.fc2, {s.mlp_fc2_w});
+  p.vec(&b.fc2_bias, s.mlp_fc2_b);
+}
+
+void add_encoder_jobs(Packer& p, const WhisperWeights& w, bool low_memory, Model& m) {
+  p.encoder_matrix(&m.conv1, {as_matrix(w.conv1_w)});
   p.vec(&m.conv1_bias, w.conv1_b);
-  p.conv(&m.conv2, w.conv2_w);
+  p.encoder_matrix(&m.conv2, {as_matrix(w.conv2_w)});
   p.vec(&m.conv2_bias, w.conv2_b);
-  p.vec(&m.enc_pos, w.enc_pos);
+  if (low_memory) {
+    m.enc_pos_in_file = w.enc_pos.data;  // f32 (bind_weights checks)
+  } else {
+    p.vec(&m.enc_pos, w.enc_pos);
+  }
   m.enc_blocks.resize(w.enc_blocks.size());
   for (size_t i = 0; i < w.enc_blocks.size(); i++) {
-    add_self_attention_jobs(p, w.enc_blocks[i], m.enc_blocks[i]);
-    add_mlp_jobs(p, w.enc_blocks[i], m.enc_blocks[i]);
+    add_encoder_block_jobs(p, w.enc_blocks[i], m.hparams().n_audio_head, m.enc_blocks[i]);
   }
   p.norm(&m.enc_ln_post, w.enc_ln_post_w, w.enc_ln_post_b);
 }
@@ -246,7 +331,10 @@ void add_decoder_jobs(Packer& p, const WhisperWeights& w, Model& m) {
     p.norm(&b.cross_ln, s.cross_ln_w, s.cross_ln_b);
     p.linear(&b.cross_q, s.cross_q_w);
     p.vec(&b.cross_q_bias, s.cross_q_b);
-    p.stacked(&b.cross_kv, &b.cross_kv_bias, {&s.cross_k_w, &s.cross_v_w}, {nullptr, &s.cross_v_b});
+    const int d = rows_of(s.cross_k_w);
+    b.cross_kv_bias.resize(static_cast<size_t>(2) * d);
+    p.stacked(&b.cross_kv, {s.cross_k_w, s.cross_v_w});
+    p.stacked_bias(&b.cross_kv_bias, 0, {d, d}, {std::nullopt, s.cross_v_b});
     p.linear(&b.cross_out, s.cross_out_w);
     p.vec(&b.cross_out_bias, s.cross_out_b);
     add_mlp_jobs(p, s, b);
@@ -319,15 +407,40 @@ std::shared_ptr<const Model> Model::load(ModelFile file, const LoadOptions& opti
   m->isa_ = isa;
   m->pool_ = std::make_unique<ThreadPool>(threads);
 
-  Packer packer(file, isa);
-  add_encoder_jobs(packer, weights, *m);
+  Packer packer(file, isa, options.low_memory);
+  add_encoder_jobs(packer, weights, options.low_memory, *m);
   add_decoder_jobs(packer, weights, *m);
   packer.run(*m->pool_);
+  if (options.low_memory) m->keep_file(file.bytes);
 
   m->vocab_ = std::move(file.vocab);
   m->mel_filters_ = std::move(file.mel_filters);
   m->n_fft_bins_ = file.n_fft_bins;
-  return m;  // `file` (and with it the mapping, unless shared elsewhere) goes here
+  return m;  // `file` (and with it the mapping, unless kept or shared elsewhere) goes here
+}
+
+void Model::keep_file(std::shared_ptr<const FileBytes> bytes) {
+  file_ = std::move(bytes);
+  // Nothing of the file needs to stay resident until an encode reads it:
+  // parsing read the header and vocabulary, the small vectors were widened.
+  release_file_pages();
+}
+
+void Model::check_file_unchanged() const {
+  if (file_ == nullptr || file_->unchanged_on_disk()) return;
+  throw Error(ErrorCode::kModelChanged,
+              "model file '" + file_->path() +
+                  "' was modified on disk after it was loaded with lowMemory: true (the encoder "
+                  "reads its weights from the file): load it again. Do not modify a model file "
+                  "in place while a lowMemory model uses it; replacing it by rename is fine");
+}
+
+void Model::release_file_pages(const void* begin, size_t bytes) const {
+  if (file_ != nullptr) file_->release_range(begin, bytes);
+}
+
+void Model::release_file_pages() const {
+  if (file_ != nullptr) file_->release_range(file_->data(), file_->size());
 }
 
 std::string Model::type_name() const {
@@ -368,12 +481,13 @@ void Model::vocab_logits(const kernels::Context& ctx, const float* h, int64_t ld
 size_t Model::weight_bytes() const {
   auto vec = [](const std::vector<float>& v) { return v.size() * sizeof(float); };
   auto norm = [&](const Norm& n) { return vec(n.gamma) + vec(n.beta); };
-  size_t total = conv1.bytes() + conv2.bytes() + vec(conv1_bias) + vec(conv2_bias) + vec(enc_pos) +
-                 norm(enc_ln_post) + tok_emb.bytes() + vec(dec_pos) + norm(dec_ln);
+  size_t total = conv1.packed.bytes() + conv2.packed.bytes() + vec(conv1_bias) + vec(conv2_bias) +
+                 vec(enc_pos) + norm(enc_ln_post) + tok_emb.bytes() + vec(dec_pos) + norm(dec_ln);
   for (const EncoderBlock& b : enc_blocks) {
-    total += norm(b.attn_ln) + b.qkv.bytes() + vec(b.qkv_bias) + b.attn_out.bytes() +
-             vec(b.attn_out_bias) + norm(b.mlp_ln) + b.fc1.bytes() + b.fc2.bytes() +
-             vec(b.fc1_bias) + vec(b.fc2_bias);
+    for (const EncoderMatrix& head : b.qkv) total += head.packed.bytes();
+    total += norm(b.attn_ln) + vec(b.qkv_bias) + b.attn_out.packed.bytes() + vec(b.attn_out_bias) +
+             norm(b.mlp_ln) + b.fc1.packed.bytes() + b.fc2.packed.bytes() + vec(b.fc1_bias) +
+             vec(b.fc2_bias);
   }
   for (const DecoderBlock& b : dec_blocks) {
     total += norm(b.attn_ln) + b.qkv.bytes() + vec(b.qkv_bias) + b.attn_out.bytes() +

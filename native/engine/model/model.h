@@ -20,6 +20,14 @@ struct LoadOptions {
   // The kernel path; unset: kernels::selected_isa() (WHISPER_NATIVE_ISA or the
   // best one). Throws kInvalidArgument when this CPU cannot run it.
   std::optional<kernels::Isa> isa;
+  // Leave the encoder's weight matrices in the model file instead of packing
+  // them at load: the file stays open and mapped, and each encode packs every
+  // matrix into the encoder's staging memory right before its GEMM and drops
+  // the file's pages from resident memory again. Saves the encoder's weights
+  // (17 MB for an f16 tiny) outside an encode, for a little encoder time. An
+  // encode first checks that the file is unchanged on disk (kModelChanged
+  // otherwise): a file truncated under a mapping faults (SIGBUS) when read.
+  bool low_memory = false;
 };
 
 // A LayerNorm's parameters, widened to f32.
@@ -27,14 +35,35 @@ struct Norm {
   std::vector<float> gamma, beta;
 };
 
+// A weight matrix [n][k] of the encoder: packed at load, or, in a model loaded
+// with LoadOptions::low_memory, left in the mapped file as `parts` (rows of
+// one type, stacked in order) that the encoder packs right before use. Every
+// part but the last has a whole number of panels' rows, so that each part
+// packs on its own into its panels of the matrix.
+struct EncoderMatrix {
+  kernels::PackedWeights packed;  // empty when in the file
+  struct Part {
+    const uint8_t* data = nullptr;  // in the mapped file
+    int rows = 0;
+    uint64_t bytes = 0;
+  };
+  std::vector<Part> parts;  // empty when packed
+  GgmlType type = GgmlType::kF32;
+  int n = 0, k = 0;
+  bool in_file() const { return !parts.empty(); }
+};
+
 struct EncoderBlock {
   Norm attn_ln;
-  kernels::PackedWeights qkv;   // q, k and v stacked: [3d][d], one GEMM
-  std::vector<float> qkv_bias;  // [3d] (k's part is zero: the key has no bias)
-  kernels::PackedWeights attn_out;
+  // q, k and v of each head as one GEMM ([3 * d_head][d]: the head's rows of
+  // q, then of k, then of v), so that the encoder can compute attention a few
+  // heads at a time and hold only their q, k and v.
+  std::vector<EncoderMatrix> qkv;
+  std::vector<float> qkv_bias;  // [n_head][3][d_head], head by head (the key's part zero)
+  EncoderMatrix attn_out;
   std::vector<float> attn_out_bias;
   Norm mlp_ln;
-  kernels::PackedWeights fc1, fc2;
+  EncoderMatrix fc1, fc2;
   std::vector<float> fc1_bias, fc2_bias;
 };
 
@@ -73,10 +102,22 @@ class Model {
   ThreadPool& pool() const { return *pool_; }
   size_t weight_bytes() const;  // memory held by the weights (packed, copied, widened)
 
+  // --- LoadOptions::low_memory: encoder weights read from the mapped file ---
+  bool low_memory() const { return file_ != nullptr; }
+  // Throws kModelChanged when the file changed on disk since load (a no-op
+  // unless low_memory()).
+  void check_file_unchanged() const;
+  // Drops the given pages of the mapped file (whole pages inside the range)
+  // from this process's resident memory; without a range, all of them (what
+  // an encode read, and what the OS mapped around it).
+  void release_file_pages(const void* begin, size_t bytes) const;
+  void release_file_pages() const;
+
   // --- packed weights (read by encoder.cc / decoder.cc) ---
-  kernels::PackedWeights conv1, conv2;  // [d][n_mels*3], [d][d*3]: convolutions as GEMMs (im2col)
+  EncoderMatrix conv1, conv2;  // [d][n_mels*3], [d][d*3]: convolutions as GEMMs (im2col)
   std::vector<float> conv1_bias, conv2_bias;
-  std::vector<float> enc_pos;  // [n_audio_ctx][d]
+  std::vector<float> enc_pos;                // [n_audio_ctx][d]; empty when in the file:
+  const uint8_t* enc_pos_in_file = nullptr;  // low memory: enc_pos's f32 rows in the mapped file
   std::vector<EncoderBlock> enc_blocks;
   Norm enc_ln_post;
   // The token embedding [n_vocab][d_text]: the output projection (the
@@ -101,12 +142,15 @@ class Model {
 
  private:
   Model() = default;
+  // Low memory: keeps the mapped file.
+  void keep_file(std::shared_ptr<const FileBytes> bytes);
   HParams hparams_;
   std::vector<std::string> vocab_;
   std::vector<float> mel_filters_;
   int n_fft_bins_ = 0;
   kernels::Isa isa_ = kernels::Isa::kGeneric;
   std::unique_ptr<ThreadPool> pool_;
+  std::shared_ptr<const FileBytes> file_;  // low memory: the mapped file, kept
 };
 
 }  // namespace wn

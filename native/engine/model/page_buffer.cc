@@ -1,7 +1,9 @@
 // PageBuffer: anonymous memory mappings aligned to the huge page size with
-// MADV_HUGEPAGE on Linux; operator new elsewhere and for small sizes.
+// MADV_HUGEPAGE on Linux (or plain mappings for Pages::kSmall); operator new
+// elsewhere and for small sizes.
 #include "engine/model/page_buffer.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <new>
 #include <string>
@@ -18,9 +20,13 @@ namespace wn {
 namespace {
 
 constexpr size_t kHugePage = size_t{2} << 20;
+constexpr size_t kSmallPage = 4096;
 // Below this a buffer comes from the heap: one huge page would waste more than
 // it saves.
 constexpr size_t kMapThreshold = kHugePage;
+// With small pages, a mapping of its own from here on: the heap may keep a
+// freed block resident, a mapping's untouched pages cost nothing.
+constexpr size_t kSmallMapThreshold = 16 * kSmallPage;
 
 [[noreturn]] void out_of_memory(size_t bytes) {
   throw Error(ErrorCode::kOutOfMemory, "cannot allocate " + std::to_string(bytes) + " bytes");
@@ -28,22 +34,25 @@ constexpr size_t kMapThreshold = kHugePage;
 
 }  // namespace
 
-PageBuffer::PageBuffer(size_t n_floats) : size_(n_floats) {
+PageBuffer::PageBuffer(size_t n_floats, Pages pages) : size_(n_floats) {
   if (n_floats > SIZE_MAX / sizeof(float) - kHugePage) out_of_memory(SIZE_MAX);
   const size_t bytes = n_floats * sizeof(float);
 #ifdef WN_HAVE_MMAP
-  if (bytes >= kMapThreshold) {
-    // Over-map by one huge page so that the data can start on a huge page boundary.
+  if (bytes >= (pages == Pages::kHuge ? kMapThreshold : kSmallMapThreshold)) {
+    // Over-map by one huge page so that the data can start on a huge page
+    // boundary (small-page buffers too: see use_huge_pages).
     const size_t mapped = (bytes + kHugePage - 1) / kHugePage * kHugePage + kHugePage;
     void* p = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) out_of_memory(mapped);
     const uintptr_t aligned = (reinterpret_cast<uintptr_t>(p) + kHugePage - 1) & ~(kHugePage - 1);
-    // Advisory only: without THP this is plain 4 KiB pages, still correct.
-    madvise(reinterpret_cast<void*>(aligned), mapped - (aligned - reinterpret_cast<uintptr_t>(p)),
-            MADV_HUGEPAGE);
     mapping_ = p;
     mapping_bytes_ = mapped;
     data_ = reinterpret_cast<float*>(aligned);
+    if (pages == Pages::kHuge) {
+      // All of it, the last huge page too. Advisory only: without THP this is
+      // plain 4 KiB pages, still correct.
+      madvise(data_, mapped - (aligned - reinterpret_cast<uintptr_t>(p)), MADV_HUGEPAGE);
+    }
     return;
   }
 #endif
@@ -76,6 +85,16 @@ PageBuffer& PageBuffer::operator=(PageBuffer&& other) noexcept {
 void PageBuffer::discard() {
 #ifdef WN_HAVE_MMAP
   if (mapping_ != nullptr) madvise(mapping_, mapping_bytes_, MADV_DONTNEED);
+#endif
+}
+
+void PageBuffer::use_huge_pages(size_t n_floats) {
+#ifdef WN_HAVE_MMAP
+  if (mapping_ == nullptr) return;
+  const size_t bytes = std::min(n_floats, size_) * sizeof(float) / kHugePage * kHugePage;
+  if (bytes > 0) madvise(data_, bytes, MADV_HUGEPAGE);
+#else
+  (void)n_floats;
 #endif
 }
 
