@@ -17,9 +17,11 @@
 //   step reads (kernels/peak_bandwidth.cc): the floor of the decoder's time per
 //   token, which the decoder's achieved GB/s is given as a share of
 //   model load time, 1 and 2 threads
-//   encoder time per 30 s window, 1 and 2 threads, its GFLOP/s and % of peak, and
-//   decoder ms per token: both from the timings of greedy transcriptions of the
-//   clip (result.timings: encodeMs / encoderPasses, decodeMs / decoderSteps)
+//   encoder time per 30 s window (with the window's cross-attention K/V, as
+//   whisper.cpp counts its encode time), 1 and 2 threads, its GFLOP/s and % of
+//   peak, and decoder ms per token: both from the timings of greedy
+//   transcriptions of the clip (result.timings: encodeMs / encoderPasses,
+//   decodeMs / decoderSteps)
 //   the clip's greedy transcription time (model loaded)
 //   real-time factor over every clip in ../shared/audio (greedy, 2 threads)
 //   lowMemory models (2 threads): load time, and encoder time per window measured
@@ -49,14 +51,17 @@ const runs = Math.max(1, Number(args.runs));
 const GREEDY = { temperature: 0 };
 
 // Multiply-adds × 2 of one encoder window: the two convolutions, then per block
-// the q/k/v and output projections, the two attention products and the MLP.
+// the q/k/v and output projections, the two attention products and the MLP,
+// and the decoder layers' cross-attention K/V of the window (timed with the
+// encoder: result.timings.encodeMs).
 function encoderFlops(h) {
   const frames = 2 * h.nAudioCtx;
   const d = h.nAudioState;
   const conv = 2 * 3 * (h.nMels * d * frames + d * d * h.nAudioCtx);
   const block =
     2 * h.nAudioCtx * d * (3 * d + d + 2 * 4 * d) + 2 * 2 * h.nAudioCtx * h.nAudioCtx * d;
-  return conv + h.nAudioLayer * block;
+  const crossKv = 2 * h.nAudioCtx * d * 2 * h.nTextState * h.nTextLayer;
+  return conv + h.nAudioLayer * block + crossKv;
 }
 
 // Bytes one greedy decoder step reads: the token embedding (the vocabulary

@@ -277,13 +277,16 @@ export interface TranscriptionResult {
 export interface TranscriptionTimings {
   /** The whole native run. */
   totalMs: number;
-  /** The encoder, all passes. */
+  /**
+   * The encoder, all passes, each with its window's cross-attention keys and values (computed once
+   * per window from the audio; whisper.cpp counts them in its encode time too).
+   */
   encodeMs: number;
   /** Encoder passes: one per 30 s window, one more when the language is detected apart. */
   encoderPasses: number;
   /**
-   * The decoder: each window's cross-attention keys and values, prompts, every sampled step of
-   * every candidate and fallback temperature, beam steps and token choice.
+   * The decoder: prompts, every sampled step of every candidate and fallback temperature, beam
+   * steps and token choice.
    */
   decodeMs: number;
   /**

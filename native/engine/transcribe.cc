@@ -340,12 +340,9 @@ class WindowLoop {
       }
     }
     float* encoded = decoder_.audio_buffer();
-    {
-      const ScopedTimer timer(&timings_->encode_ms);
-      encoder_.encode(mel, encoded, callbacks_.cancel);
-      timings_->encoder_passes += 1;
-    }
-    const ScopedTimer timer(&timings_->decode_ms);
+    const ScopedTimer timer(&timings_->encode_ms);
+    encoder_.encode(mel, encoded, callbacks_.cancel);
+    timings_->encoder_passes += 1;
     decoder_.set_audio(encoded);  // cross-attention K/V, once per window
   }
 

@@ -143,14 +143,17 @@ struct Segment {
 // reads instead of timing the parts apart from a real transcription.
 struct TranscribeTimings {
   double total_ms = 0;
-  double encode_ms = 0;  // encoder passes (the log-mel windows excluded)
+  // Encoder passes (the log-mel windows excluded), each with its window's
+  // cross-attention K/V: what is computed once per window from the audio, as
+  // whisper.cpp counts its encode time (its encoder graph ends with them).
+  double encode_ms = 0;
   int encoder_passes = 0;
-  // The decoder: each window's cross-attention K/V, prompts, every sampled
-  // step of every candidate and fallback temperature, beam steps, token choice.
+  // The decoder: prompts, every sampled step of every candidate and fallback
+  // temperature, beam steps, token choice.
   double decode_ms = 0;
   // Tokens the decoder ran on one step at a time after each prompt (a beam
   // step counts each of its beams): decode_ms / decoder_steps is the cost of a
-  // token, prompts and the per-window K/V included.
+  // token, prompts included.
   int decoder_steps = 0;
   double align_ms = 0;  // word timestamps: the alignment passes and DTW
 };
