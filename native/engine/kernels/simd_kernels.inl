@@ -394,7 +394,7 @@ void widen_quant_panel(const uint8_t* panel, int k, float* out) {
 // exactly what micro_tile<R> does on the widened panel.
 template <int R, GgmlType T>
 void micro_tile_quant(const float* a, int64_t lda, const uint8_t* panel, int k, int64_t j0, int n,
-                      float* c, int64_t ldc, const Epilogue& ep) {
+                      float* c, int64_t ldc, const Epilogue& ep, const void* stream_end) {
   using namespace simd;
   static_assert(R <= kQuantRows, "more rows than the registers hold");
   constexpr int S = R == 1 ? 4 : R <= 3 ? 2 : 1;
@@ -406,6 +406,7 @@ void micro_tile_quant(const float* a, int64_t lda, const uint8_t* panel, int k, 
   }
   for (int t = 0; t < k / kQuantBlock; ++t) {
     const uint8_t* tile = panel + (size_t)t * Quant<T>::kTileBytes;
+    prefetch_ahead(tile, Quant<T>::kTileBytes, stream_end);
     V d0, d1, m0, m1;
     quant_tile_scales<T>(tile, &d0, &d1, &m0, &m1);
     const float* at = a + t * kQuantBlock;
@@ -439,11 +440,12 @@ void micro_tile_quant(const float* a, int64_t lda, const uint8_t* panel, int k, 
 // Rows left over after whole kQuantRows tiles: picks the micro_tile_quant<rem>.
 template <int R, GgmlType T>
 void micro_tile_quant_rows(int rows, const float* a, int64_t lda, const uint8_t* panel, int k,
-                           int64_t j0, int n, float* c, int64_t ldc, const Epilogue& ep) {
+                           int64_t j0, int n, float* c, int64_t ldc, const Epilogue& ep,
+                           const void* stream_end) {
   if (rows == R) {
-    micro_tile_quant<R, T>(a, lda, panel, k, j0, n, c, ldc, ep);
+    micro_tile_quant<R, T>(a, lda, panel, k, j0, n, c, ldc, ep, stream_end);
   } else if constexpr (R > 1) {
-    micro_tile_quant_rows<R - 1, T>(rows, a, lda, panel, k, j0, n, c, ldc, ep);
+    micro_tile_quant_rows<R - 1, T>(rows, a, lda, panel, k, j0, n, c, ldc, ep, stream_end);
   }
 }
 
@@ -454,18 +456,23 @@ void micro_tile_quant_rows(int rows, const float* a, int64_t lda, const uint8_t*
 template <GgmlType T>
 void linear_tile_quant(const float* a, int64_t lda, int m, const PackedWeights::Impl& w, int p0,
                        int p1, float* c, int64_t ldc, const Epilogue& ep, float* scratch) {
+  // The task's panels are contiguous: the few-row path streams them and
+  // prefetches ahead up to their end (only the first row tile: the next
+  // reads the same panel from cache).
+  const void* stream_end = w.base + (size_t)p1 * w.panel_bytes;
   for (int p = p0; p < p1; ++p) {
     const uint8_t* panel = w.base + (size_t)p * w.panel_bytes;
     const int64_t j0 = (int64_t)p * kNr;
     if (m <= 2 * kQuantRows) {
       int i = 0;
       for (; i + kQuantRows <= m; i += kQuantRows) {
-        micro_tile_quant<kQuantRows, T>(a + i * lda, lda, panel, w.k, j0, w.n, c + i * ldc, ldc,
-                                        ep);
+        micro_tile_quant<kQuantRows, T>(a + i * lda, lda, panel, w.k, j0, w.n, c + i * ldc, ldc, ep,
+                                        i == 0 ? stream_end : nullptr);
       }
       if (i < m) {
         micro_tile_quant_rows<kQuantRows - 1, T>(m - i, a + i * lda, lda, panel, w.k, j0, w.n,
-                                                 c + i * ldc, ldc, ep);
+                                                 c + i * ldc, ldc, ep,
+                                                 i == 0 ? stream_end : nullptr);
       }
     } else {
       widen_quant_panel<T>(panel, w.k, scratch);
