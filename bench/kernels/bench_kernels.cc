@@ -7,17 +7,12 @@
 //   build-*/bench_kernels [reps]        WHISPER_NATIVE_ISA=avx2 to force a path
 #include <time.h>
 
-#if defined(__x86_64__) || defined(_M_X64)
-#include <immintrin.h>
-#endif
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "engine/core/f16.h"
@@ -57,50 +52,6 @@ Stats time_it(int reps, const std::function<void()>& fn) {
   }
   std::sort(t.begin(), t.end());
   return {t[t.size() / 2], t[0], cpu_min};
-}
-
-#if defined(__x86_64__) || defined(_M_X64)
-// Sums floats [begin, end) with 256-bit loads: a read-bandwidth probe.
-__attribute__((target("avx2"))) float sum_floats(const float* p, size_t n) {
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  for (size_t i = 0; i + 32 <= n; i += 32) {
-    a0 = _mm256_add_ps(a0, _mm256_loadu_ps(p + i));
-    a1 = _mm256_add_ps(a1, _mm256_loadu_ps(p + i + 8));
-    a2 = _mm256_add_ps(a2, _mm256_loadu_ps(p + i + 16));
-    a3 = _mm256_add_ps(a3, _mm256_loadu_ps(p + i + 24));
-  }
-  float out[8];
-  _mm256_storeu_ps(out, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-  return out[0];
-}
-#else
-// Sums floats [begin, end) in 16 independent lanes (vectorised by the
-// compiler, e.g. NEON on arm64): a read-bandwidth probe.
-float sum_floats(const float* p, size_t n) {
-  float acc[16] = {};
-  for (size_t i = 0; i + 16 <= n; i += 16) {
-    for (int j = 0; j < 16; ++j) acc[j] += p[i + j];
-  }
-  float total = 0.0f;  // every lane feeds the result, so none is optimised away
-  for (int j = 0; j < 16; ++j) total += acc[j];
-  return total;
-}
-#endif
-
-// Read bandwidth (GB/s) over a 256 MB buffer, split over `threads` threads:
-// the ceiling for the memory-bound decoder GEMVs.
-double read_bandwidth(int threads, int reps) {
-  const size_t n = (size_t)64 << 20;
-  static std::vector<float> buf(n, 1.0f);
-  volatile float sink = 0;
-  const Stats s = time_it(reps, [&] {
-    std::vector<std::thread> ts;
-    for (int t = 0; t < threads; ++t) {
-      ts.emplace_back([&, t] { sink = sum_floats(buf.data() + n / threads * t, n / threads); });
-    }
-    for (auto& t : ts) t.join();
-  });
-  return n * sizeof(float) / s.min * 1e-9;
 }
 
 std::vector<float> random_floats(size_t n, unsigned seed) {
@@ -200,7 +151,8 @@ int main(int argc, char** argv) {
   // The logits projection: 51864 x 384 f16 = 40 MB streamed once per token.
   {
     std::printf("\nmemory read bandwidth (256 MB): 1 thread %.1f GB/s, 2 threads %.1f GB/s\n",
-                read_bandwidth(1, 3), read_bandwidth(2, 3));
+                wn::kernels::measure_read_bandwidth(1, 256, 0.5),
+                wn::kernels::measure_read_bandwidth(2, 256, 0.5));
     const int n = 51864, k = 384;
     const PackedWeights w = random_weights(isa, n, k);
     const std::vector<float> a = random_floats(k, 3);

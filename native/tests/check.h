@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
@@ -115,3 +116,17 @@ inline int run_all() {
       wn_test::failures()++;                                                               \
     }                                                                                      \
   } while (0)
+
+namespace wn_test {
+
+// The golden log-mel window of a clip (shared/golden/NAME.mel.f32: 80 x 3000
+// floats); a failed check, and zeros, when it cannot be read.
+inline std::vector<float> golden_mel(const std::string& name = "jfk") {
+  std::vector<float> mel(80 * 3000);
+  std::ifstream in(shared_dir() + "/golden/" + name + ".mel.f32", std::ios::binary);
+  in.read(reinterpret_cast<char*>(mel.data()), mel.size() * sizeof(float));
+  CHECK(static_cast<bool>(in));
+  return mel;
+}
+
+}  // namespace wn_test

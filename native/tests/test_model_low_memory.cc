@@ -28,14 +28,6 @@ using wn::kernels::Isa;
 
 namespace {
 
-std::vector<float> golden_mel() {
-  std::vector<float> mel(80 * 3000);
-  std::ifstream in(wn_test::shared_dir() + "/golden/jfk.mel.f32", std::ios::binary);
-  in.read(reinterpret_cast<char*>(mel.data()), mel.size() * sizeof(float));
-  CHECK(static_cast<bool>(in));
-  return mel;
-}
-
 std::shared_ptr<const wn::Model> load(const std::string& path, Isa isa, bool low_memory) {
   wn::LoadOptions options;
   options.threads = 2;
@@ -94,7 +86,7 @@ void check_equal_modes(const std::string& path, Isa isa, const std::vector<float
 }
 
 TEST(low_memory_equals_default_on_every_path) {
-  const std::vector<float> mel = golden_mel();
+  const std::vector<float> mel = wn_test::golden_mel();
   for (Isa isa : wn_test::supported_isas()) {
     check_equal_modes(wn_test::real_model_path(), isa, mel, "f16");
   }
@@ -102,7 +94,7 @@ TEST(low_memory_equals_default_on_every_path) {
 
 TEST(quantized_low_memory_equals_its_default) {
   if (!wn_test::real_model()) return;
-  const std::vector<float> mel = golden_mel();
+  const std::vector<float> mel = wn_test::golden_mel();
   for (GgmlType type : {GgmlType::kQ8_0, GgmlType::kQ5_1, GgmlType::kQ4_0}) {
     const wn_test::ScratchFile file(
         "low-memory-quantized", wn_test::quantize_model(*wn_test::real_model(), type).quantized);
@@ -141,7 +133,7 @@ TEST(encoder_file_pages_are_not_resident_after_an_encode) {
   const long long after_load = mapping_rss_bytes(weights);
   std::vector<float> out(size_t(1500) * 384);
   wn::Encoder encoder(*model);
-  encoder.encode(golden_mel().data(), out.data());
+  encoder.encode(wn_test::golden_mel().data(), out.data());
   const long long after_encode = mapping_rss_bytes(weights);
   std::printf(
       "  the model file's mapping: %.0f kB resident after load, %.0f kB after an encode "
@@ -156,7 +148,7 @@ TEST(a_file_changed_on_disk_throws_model_changed) {
   CHECK(copy.ok());
   if (!copy.ok()) return;
   const auto model = load(copy.path(), wn::kernels::best_isa(), true);
-  const std::vector<float> mel = golden_mel();
+  const std::vector<float> mel = wn_test::golden_mel();
   std::vector<float> out(size_t(1500) * 384);
   wn::Encoder encoder(*model);
   encoder.encode(mel.data(), out.data());  // unchanged: fine
@@ -179,7 +171,7 @@ TEST(a_file_rewritten_in_place_throws_and_one_replaced_by_rename_does_not) {
   CHECK(rewritten.ok() && replaced.ok() && replacement.ok());
   const auto a = load(rewritten.path(), wn::kernels::best_isa(), true);
   const auto b = load(replaced.path(), wn::kernels::best_isa(), true);
-  const std::vector<float> mel = golden_mel();
+  const std::vector<float> mel = wn_test::golden_mel();
   std::vector<float> expected(size_t(1500) * 384), out(expected.size());
   wn::Encoder(*b).encode(mel.data(), expected.data());
   // Same size, new contents and modification time.

@@ -27,14 +27,6 @@ std::shared_ptr<const wn::Model> load_model() {
   return wn::Model::load(model_path(), options);
 }
 
-std::vector<float> golden_mel() {
-  std::vector<float> mel(80 * 3000);
-  std::ifstream in(wn_test::shared_dir() + "/golden/jfk.mel.f32", std::ios::binary);
-  in.read(reinterpret_cast<char*>(mel.data()), mel.size() * sizeof(float));
-  CHECK(static_cast<bool>(in));
-  return mel;
-}
-
 std::vector<float> encode(const wn::Model& model, const std::vector<float>& mel,
                           int heads_per_group) {
   std::vector<float> out(size_t(1500) * 384);
@@ -48,7 +40,7 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
 
 TEST(encoder_output_is_the_same_for_any_heads_per_group_and_from_its_mel_buffer) {
   const auto model = load_model();
-  const std::vector<float> mel = golden_mel();
+  const std::vector<float> mel = wn_test::golden_mel();
   const std::vector<float> one = encode(*model, mel, 1);
   for (int group : {2, 3, 6}) CHECK(same_bits(encode(*model, mel, group), one));
   wn::Encoder encoder(*model);
@@ -80,7 +72,7 @@ TEST(encoder_scratch_fits_in_the_cross_kv) {
 
 TEST(decoder_reads_its_audio_buffer_like_outside_memory) {
   const auto model = load_model();
-  const std::vector<float> encoded = encode(*model, golden_mel(), 1);
+  const std::vector<float> encoded = encode(*model, wn_test::golden_mel(), 1);
   const std::vector<int32_t> tokens = {50257, 50363, 220, 383, 1000};
   const int n_vocab = model->hparams().n_vocab;
   wn::Decoder outside(*model);

@@ -306,18 +306,19 @@ size_t attention_key_scratch_floats(int n_kv, int n_head, int d_head) {
   return (size_t)transposed_key_row(n_kv) * d_head * n_head;
 }
 
-void attention(const Context& ctx, const float* q, int64_t ldq, int n_q, const float* k,
-               int64_t ldk, const float* v, int64_t ldv, int n_kv, int n_head, int d_head,
-               float scale, int causal_offset, float* out, int64_t ldo, float* key_scratch,
-               HeadStrides heads) {
+namespace {
+
+// The arguments both storages share; a head stride < 0 means d_head (heads
+// side by side in each row). The caller sets k/v or k16/v16.
+AttentionArgs attention_args(const float* q, int64_t ldq, int n_q, int64_t ldk, int64_t ldv,
+                             int n_kv, int d_head, float scale, int causal_offset, float* out,
+                             int64_t ldo, HeadStrides heads) {
   AttentionArgs at{};
   at.q = q;
   at.ldq = ldq;
   at.q_head_stride = heads.q < 0 ? d_head : heads.q;
   at.n_q = n_q;
-  at.k = k;
   at.ldk = ldk;
-  at.v = v;
   at.ldv = ldv;
   at.n_kv = n_kv;
   at.d_head = d_head;
@@ -327,6 +328,19 @@ void attention(const Context& ctx, const float* q, int64_t ldq, int n_q, const f
   at.ldo = ldo;
   at.k_head_stride = heads.k < 0 ? d_head : heads.k;
   at.v_head_stride = heads.v < 0 ? d_head : heads.v;
+  return at;
+}
+
+}  // namespace
+
+void attention(const Context& ctx, const float* q, int64_t ldq, int n_q, const float* k,
+               int64_t ldk, const float* v, int64_t ldv, int n_kv, int n_head, int d_head,
+               float scale, int causal_offset, float* out, int64_t ldo, float* key_scratch,
+               HeadStrides heads) {
+  AttentionArgs at =
+      attention_args(q, ldq, n_q, ldk, ldv, n_kv, d_head, scale, causal_offset, out, ldo, heads);
+  at.k = k;
+  at.v = v;
   attention_impl(ctx, at, n_head, key_scratch);
 }
 
@@ -334,23 +348,10 @@ void attention(const Context& ctx, const float* q, int64_t ldq, int n_q, const u
                int64_t ldk, const uint16_t* v, int64_t ldv, int n_kv, int n_head, int d_head,
                float scale, int causal_offset, float* out, int64_t ldo, int64_t k_head_stride,
                int64_t v_head_stride) {
-  AttentionArgs at{};
-  at.q = q;
-  at.ldq = ldq;
-  at.q_head_stride = d_head;
-  at.n_q = n_q;
-  at.ldk = ldk;
-  at.ldv = ldv;
-  at.n_kv = n_kv;
-  at.d_head = d_head;
-  at.scale = scale;
-  at.causal_offset = causal_offset;
-  at.out = out;
-  at.ldo = ldo;
+  AttentionArgs at = attention_args(q, ldq, n_q, ldk, ldv, n_kv, d_head, scale, causal_offset, out,
+                                    ldo, HeadStrides{-1, k_head_stride, v_head_stride});
   at.k16 = k;
   at.v16 = v;
-  at.k_head_stride = k_head_stride < 0 ? d_head : k_head_stride;
-  at.v_head_stride = v_head_stride < 0 ? d_head : v_head_stride;
   attention_impl(ctx, at, n_head, nullptr);
 }
 
