@@ -66,6 +66,22 @@ void run_tasks(const Context& ctx, int64_t n_tasks, bool parallel, const Fn& fn)
 void linear_panels(const Context& ctx, const float* a, int64_t lda, int m,
                    const PackedWeights::Impl& w, float* c, int64_t ldc, const Epilogue& ep);
 
+// Panels [first, first + count) of w as a matrix of their own (no data of its
+// own; its column 0 is panel `first`'s first), with n columns.
+PackedWeights::Impl panel_view(const PackedWeights::Impl& w, int first, int count, int n) {
+  PackedWeights::Impl v;
+  v.isa = w.isa;
+  v.type = w.type;
+  v.n = n;
+  v.k = w.k;
+  v.nr = w.nr;
+  v.n_panels = count;
+  v.base = w.base + (size_t)first * w.panel_bytes;
+  v.data_bytes = (size_t)count * w.panel_bytes;
+  v.panel_bytes = w.panel_bytes;
+  return v;
+}
+
 }  // namespace
 
 void linear(const Context& ctx, const float* a, int64_t lda, int m, const PackedWeights& w,
@@ -94,18 +110,10 @@ void linear(const Context& ctx, const float* a, int64_t lda, int m, const Packed
   }
   // The panels from the one holding first_column on, as a view whose column 0
   // is that panel's first (c and the bias shift with it).
-  PackedWeights::Impl tail;
   const int first_panel = first_column / wi->nr;
   if (first_panel > 0) {
-    tail.isa = wi->isa;
-    tail.type = wi->type;
-    tail.n = wi->n - first_panel * wi->nr;
-    tail.k = wi->k;
-    tail.nr = wi->nr;
-    tail.n_panels = wi->n_panels - first_panel;
-    tail.base = wi->base + (size_t)first_panel * wi->panel_bytes;
-    tail.data_bytes = (size_t)tail.n_panels * wi->panel_bytes;
-    tail.panel_bytes = wi->panel_bytes;
+    const PackedWeights::Impl tail =
+        panel_view(*wi, first_panel, wi->n_panels - first_panel, wi->n - first_panel * wi->nr);
     Epilogue tail_ep = ep;
     if (ep.bias != nullptr) tail_ep.bias = ep.bias + first_panel * wi->nr;
     linear_panels(ctx, a, lda, m, tail, c + first_panel * wi->nr, ldc, tail_ep);
@@ -148,18 +156,10 @@ void linear_panels(const Context& ctx, const float* a, int64_t lda, int m,
   // them (no data of its own) whose columns start at 0, and its own bias.
   std::vector<PackedWeights::Impl> block_views;
   if (blocked) {
-    block_views.resize(n_column_blocks);
+    block_views.reserve(n_column_blocks);
     for (int b = 0; b < n_column_blocks; ++b) {
-      PackedWeights::Impl& v = block_views[b];
-      v.isa = wi->isa;
-      v.type = wi->type;
-      v.n = ep.block_width;
-      v.k = wi->k;
-      v.nr = wi->nr;
-      v.n_panels = panels_per_block;
-      v.base = wi->base + (size_t)b * panels_per_block * wi->panel_bytes;
-      v.data_bytes = (size_t)panels_per_block * wi->panel_bytes;
-      v.panel_bytes = wi->panel_bytes;
+      block_views.push_back(
+          panel_view(*wi, b * panels_per_block, panels_per_block, ep.block_width));
     }
   }
 

@@ -277,7 +277,9 @@ void panel_rows(const float* a, int64_t lda, int m, const WT* panel, int k, int6
 template <typename WT>
 void linear_tile_t(const float* a, int64_t lda, int m, const PackedWeights::Impl& w, int p0, int p1,
                    float* c, int64_t ldc, const Epilogue& ep) {
-  const void* stream_end = panel_ptr<WT>(w, p1);  // the task's panels are contiguous
+  // A decoder's few rows stream the task's panels (contiguous) and prefetch
+  // ahead up to their end; the encoder's many rows reuse each from cache.
+  const void* stream_end = m <= 8 ? panel_ptr<WT>(w, p1) : nullptr;
   for (int p = p0; p < p1; ++p) {
     panel_rows(a, lda, m, panel_ptr<WT>(w, p), w.k, (int64_t)p * kNr, w.n, c, ldc, ep, stream_end);
   }

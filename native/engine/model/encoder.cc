@@ -198,9 +198,7 @@ Encoder::Encoder(const Model& model, float* scratch, int heads_per_group)
   staging_bytes_ = staging_bytes(model);
   for (const std::vector<const EncoderMatrix*>& round : staging_rounds(model)) {
     for (const EncoderMatrix* m : round) {
-      uint64_t bytes = 0;
-      for (const EncoderMatrix::Part& part : m->parts) bytes += part.bytes;
-      max_round_file_bytes_ = std::max(max_round_file_bytes_, bytes);
+      max_round_file_bytes_ = std::max(max_round_file_bytes_, m->file_bytes());
     }
   }
 }
@@ -285,8 +283,7 @@ void Encoder::stage(const EncoderMatrix* const* matrices, size_t n) {
   };
   for (size_t i = 0; i < n; i++) {
     const EncoderMatrix& m = *matrices[i];
-    uint64_t bytes = 0;
-    for (const EncoderMatrix::Part& part : m.parts) bytes += part.bytes;
+    const uint64_t bytes = m.file_bytes();
     if (round_bytes > 0 && round_bytes + bytes > max_round_file_bytes_) pack_round();
     round_bytes += bytes;
     for (const EncoderMatrix::Part& part : m.parts) {

@@ -51,6 +51,12 @@ struct EncoderMatrix {
   GgmlType type = GgmlType::kF32;
   int n = 0, k = 0;
   bool in_file() const { return !parts.empty(); }
+  // Bytes of the file its parts span (0 when packed).
+  uint64_t file_bytes() const {
+    uint64_t bytes = 0;
+    for (const Part& part : parts) bytes += part.bytes;
+    return bytes;
+  }
 };
 
 struct EncoderBlock {
