@@ -339,6 +339,14 @@ void attention_query_head(const AttentionArgs& at, const KT* k_base, const KT* v
   for (int j = 0; j < nvd; ++j) store(out + j * kW, mul(acc[j], set1(inv)));
 }
 
+// Prefetches the lines of one row of n elements (a head's slice of a key or
+// value row).
+template <typename T>
+inline void prefetch_row(const T* row, int n) {
+  const char* p = reinterpret_cast<const char*>(row);
+  for (int b = 0; b < n * (int)sizeof(T); b += 64) simd::prefetch(p + b);
+}
+
 // attention_query_head for d_head = NVD vectors (64 in every Whisper model),
 // shaped for FMA latency rather than count: scores for 8 keys at a time on 8
 // independent chains (one key at a time left each chain's NVD FMAs back to
@@ -358,13 +366,17 @@ void attention_query_head_fixed(const AttentionArgs& at, const KT* k_base, const
   }
   const float* q = at.q + i * at.ldq + h * at.q_head_stride;
   const KT* k = k_base + h * at.k_head_stride;
-  // The rows this head reads end here; kStreamAhead bytes ahead of the row
-  // in use is prefetched up to them.
-  const KT* k_end = k + (int64_t)(visible - 1) * at.ldk + d;
+  // Rows are prefetched kStreamAhead bytes of this head's data ahead, i.e. a
+  // number of rows, not of addresses: the self-attention cache interleaves
+  // the heads (a row of every head per position), where 8 KB of addresses
+  // was only 5 positions, too close to hide a miss.
+  constexpr int kAheadRows = kStreamAhead / (d * (int)sizeof(KT));
   int t = 0;
   for (; t + kKeys <= visible; t += kKeys) {
+    if (t + kAheadRows + kKeys <= visible) {
 #pragma GCC unroll 8
-    for (int u = 0; u < kKeys; ++u) prefetch_ahead(k + (t + u) * at.ldk, d * sizeof(KT), k_end);
+      for (int u = 0; u < kKeys; ++u) prefetch_row(k + (t + u + kAheadRows) * at.ldk, d);
+    }
     V a[kKeys];
 #pragma GCC unroll 8
     for (int u = 0; u < kKeys; ++u) a[u] = zero();
@@ -392,11 +404,10 @@ void attention_query_head_fixed(const AttentionArgs& at, const KT* k_base, const
     for (int j = 0; j < NVD; ++j) acc[c][j] = zero();
   }
   const KT* v = v_base + h * at.v_head_stride;
-  const KT* v_end = v + (int64_t)(visible - 1) * at.ldv + d;
   for (t = 0; t + kSets <= visible; t += kSets) {
 #pragma GCC unroll 2
     for (int c = 0; c < kSets; ++c) {
-      prefetch_ahead(v + (t + c) * at.ldv, d * sizeof(KT), v_end);
+      if (t + c + kAheadRows < visible) prefetch_row(v + (t + c + kAheadRows) * at.ldv, d);
       const V p = set1(s[t + c]);
 #pragma GCC unroll 8
       for (int j = 0; j < NVD; ++j) {
