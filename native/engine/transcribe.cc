@@ -107,9 +107,10 @@ void check_options(const TranscribeOptions& o) {
   }
 }
 
-LogitFilterOptions filter_options(const TranscribeOptions& options, kernels::Isa isa) {
+LogitFilterOptions filter_options(const TranscribeOptions& options, const kernels::Context& ctx) {
   LogitFilterOptions f;
-  f.isa = isa;
+  f.isa = ctx.isa;
+  f.pool = ctx.pool;
   f.suppress_blank = options.suppress_blank;
   f.suppress_non_speech = false;
   for (int32_t id : options.suppress_tokens) {
@@ -196,7 +197,7 @@ class WindowLoop {
         options_(options),
         callbacks_(callbacks),
         tokenizer_(model.vocab(), model.hparams().n_vocab),
-        filters_(tokenizer_, filter_options(options, model.context().isa)),
+        filters_(tokenizer_, filter_options(options, model.context())),
         sampler_(filters_, sample_len(model, options), model.hparams().n_text_ctx),
         mel_(samples, n_samples, model.mel_filters(), model.hparams().n_mels, model.n_fft_bins(),
              &model.pool()),

@@ -740,6 +740,67 @@ TEST(summarize_logits_and_log_sum_exp_match_double_reference) {
   }
 }
 
+// Rows of more than one part (16K logits each, at most 8 parts): the pool's
+// threads summarise parts, the parts are merged in order. The result must
+// match a double reference, take the first maximum across parts, and be the
+// same whether the parts ran on one thread or two.
+TEST(summarize_logits_parts_merge_like_one_pass) {
+  Rng rng(23);
+  const float inf = INFINITY;
+  wn::ThreadPool pool2(2);
+  for (Isa isa : supported_isas()) {
+    for (int n : {16385, 40000, 51864, 200003}) {
+      for (int where : {0, 1, 2, 3, 4}) {
+        std::vector<float> x = rng.vec((size_t)n, -30, 12);
+        switch (where) {
+          case 0:  // max in the first part
+            x[10] = 25.0f;
+            break;
+          case 1:  // max in the last part
+            x[(size_t)n - 2] = 25.0f;
+            break;
+          case 2:
+            x[100] = x[(size_t)n - 100] = 25.0f;  // a tie across parts
+            break;
+          case 3:  // the first part all masked, the max later
+            for (int i = 0; i < 16384 && i < n; ++i) x[(size_t)i] = (i % 2) ? -inf : NAN;
+            x[(size_t)n / 2] = 25.0f;
+            break;
+          case 4:  // +inf after finite parts
+            x[(size_t)n - 3] = inf;
+            break;
+        }
+        float want_max = -inf;
+        int want_index = -1;
+        for (int i = 0; i < n; ++i) {
+          if (x[(size_t)i] > want_max) want_max = x[(size_t)i], want_index = i;
+        }
+        const wn::kernels::LogitSummary one =
+            wn::kernels::summarize_logits(Context{isa, nullptr}, x.data(), n);
+        const wn::kernels::LogitSummary two =
+            wn::kernels::summarize_logits(Context{isa, &pool2}, x.data(), n);
+        CHECK(one.max_index == want_index && one.max_value == want_max);
+        CHECK(two.max_index == one.max_index && two.max_value == one.max_value);
+        CHECK(std::memcmp(&two.log_sum_exp, &one.log_sum_exp, sizeof(double)) == 0);
+        if (where == 4) {
+          CHECK(one.log_sum_exp == inf);
+          continue;
+        }
+        double sum = 0;
+        for (int i = 0; i < n; ++i) {
+          if (x[(size_t)i] > -inf) sum += std::exp((double)x[(size_t)i] - want_max);
+        }
+        const double want = want_max + std::log(sum);
+        if (!(std::fabs(one.log_sum_exp - want) <= 1e-6 * std::fabs(want))) {
+          std::printf("  %s n=%d case %d: lse %.9g, want %.9g\n", wn::kernels::isa_name(isa), n,
+                      where, one.log_sum_exp, want);
+          CHECK(false);
+        }
+      }
+    }
+  }
+}
+
 // first_above: the first index above a threshold, NaN never, at every
 // position relative to the 4-vector steps, from any start.
 TEST(first_above_finds_the_first_entry_over_a_threshold) {

@@ -83,7 +83,7 @@ void enforce_initial_timestamp(float* logits, const SpecialTokens& s, int n_samp
 }
 
 kernels::LogitSummary prefer_timestamps_when_likely(float* logits, const SpecialTokens& s,
-                                                    int n_vocab, kernels::Isa isa) {
+                                                    int n_vocab, const kernels::Context& ctx) {
   if (s.timestamp_end != n_vocab) {
     // Ids past the timestamps (none in Whisper's layouts) would count as text.
     throw Error(ErrorCode::kInternal, "logit filters: the vocabulary does not end with timestamps");
@@ -91,8 +91,8 @@ kernels::LogitSummary prefer_timestamps_when_likely(float* logits, const Special
   // log_softmax subtracts the same constant from both sides of the reference's
   // comparison, so comparing raw logits is the same test. The text part
   // [0, timestamp_begin) and the timestamps are summarised apart, in one pass.
-  const kernels::LogitSummary text = kernels::summarize_logits(isa, logits, s.timestamp_begin);
-  kernels::LogitSummary times = kernels::summarize_logits(isa, logits + s.timestamp_begin,
+  const kernels::LogitSummary text = kernels::summarize_logits(ctx, logits, s.timestamp_begin);
+  kernels::LogitSummary times = kernels::summarize_logits(ctx, logits + s.timestamp_begin,
                                                           s.timestamp_end - s.timestamp_begin);
   if (times.max_index >= 0) times.max_index += s.timestamp_begin;
   if (times.log_sum_exp > text.max_value) {  // the rule: text is forbidden
@@ -164,10 +164,10 @@ kernels::LogitSummary LogitFilters::apply_and_summarize(float* logits, const int
   suppress_blank_at_start(logits, blank_ids_, n_sampled);
   suppress_token_ids(logits, always_suppressed_);
   const int n = tokenizer_.n_vocab();
-  if (!options_.timestamps) return kernels::summarize_logits(options_.isa, logits, n);
+  if (!options_.timestamps) return kernels::summarize_logits(context(), logits, n);
   const SpecialTokens& s = tokenizer_.special();
   apply_timestamp_masks(logits, s, sampled, n_sampled, options_.max_initial_timestamp_index);
-  return prefer_timestamps_when_likely(logits, s, n, options_.isa);
+  return prefer_timestamps_when_likely(logits, s, n, context());
 }
 
 int32_t argmax_logit(const float* logits, int n, kernels::Isa isa) {

@@ -55,11 +55,11 @@ void apply_timestamp_masks(float* logits, const SpecialTokens& s, const int32_t*
 // token's, forbid every non-timestamp token. Equivalent to the reference's
 // comparison of log-softmax values: logsumexp(timestamp logits) > max(other
 // logits). Its pass over the row also yields the maximum, its index and the
-// log-sum-exp of what the rule leaves allowed, which it returns. `isa`: the
-// kernel path of that pass (any path decides the same but for float rounding).
+// log-sum-exp of what the rule leaves allowed, which it returns. `ctx`: the
+// kernel path of that pass (any path decides the same but for float rounding)
+// and the pool it may use.
 kernels::LogitSummary prefer_timestamps_when_likely(float* logits, const SpecialTokens& s,
-                                                    int n_vocab,
-                                                    kernels::Isa isa = kernels::Isa::kGeneric);
+                                                    int n_vocab, const kernels::Context& ctx = {});
 
 // The max_initial_timestamp_index for a max_initial_timestamp in seconds, as
 // the reference's DecodingTask: -1 (no cap) for 0, else Python's
@@ -77,6 +77,9 @@ struct LogitFilterOptions {
   // log-sum-exp): the model's, so that a step costs microseconds, not the
   // tenth of a millisecond a scalar pass over 51864 logits takes.
   kernels::Isa isa = kernels::Isa::kGeneric;
+  // The model's pool, if any: those passes are split over its threads (a
+  // vocabulary row's exponentials are ~15 us on one core).
+  ThreadPool* pool = nullptr;
 };
 
 // The reference's filter chain for one tokenizer, with its suppression lists
@@ -97,6 +100,7 @@ class LogitFilters {
   const std::vector<int32_t>& blank_ids() const { return blank_ids_; }
   const Tokenizer& tokenizer() const { return tokenizer_; }
   kernels::Isa isa() const { return options_.isa; }
+  kernels::Context context() const { return {options_.isa, options_.pool}; }
   // Every token below this is forbidden at the next step whatever its logit
   // (eot after a timestamp that closes a segment, else 0): the decoder need not
   // compute those logits.

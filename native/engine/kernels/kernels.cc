@@ -425,31 +425,67 @@ void f32_to_f16_rows(const Context& ctx, const float* src, int64_t ld_src, int r
   });
 }
 
-LogitSummary summarize_logits(Isa isa, const float* x, int n) {
-  const IsaKernels& kern = kernels_for(isa);
-  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-  // Blocks of 2 KB: the block's maximum, then its exponentials against the
-  // running maximum while the block is still in L1; a larger maximum rescales
-  // the sum so far. One read of the row from memory, one exp per entry.
-  constexpr int kBlock = 512;
-  LogitSummary out{kNegInf, -1, -std::numeric_limits<double>::infinity()};
+namespace {
+
+// A part of a row of logits as summarize_logits sees it: its largest entry,
+// the first 512-float block holding it (an index into the row), and
+// Σ exp(x - max) over the part. max_value -inf: nothing above -inf.
+struct PartSummary {
+  float max_value = -std::numeric_limits<float>::infinity();
   int best_block = -1;
   double sum = 0;
-  for (int b = 0; b < n; b += kBlock) {
-    const int len = std::min(kBlock, n - b);
+};
+
+// Blocks of 2 KB: the block's maximum, then its exponentials against the
+// running maximum while the block is still in L1; a larger maximum rescales
+// the sum so far. One read of the part, one exp per entry.
+PartSummary summarize_part(const IsaKernels& kern, const float* x, int begin, int end) {
+  constexpr int kBlock = 512;
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  PartSummary out;
+  for (int b = begin; b < end; b += kBlock) {
+    const int len = std::min(kBlock, end - b);
     const float m = kern.row_max(x + b, len);
     if (!(m > kNegInf)) continue;
     if (m > out.max_value) {
       if (m == std::numeric_limits<float>::infinity()) {
-        sum = std::numeric_limits<double>::infinity();
-      } else if (best_block >= 0) {
-        sum *= std::exp((double)out.max_value - m);
+        out.sum = std::numeric_limits<double>::infinity();
+      } else if (out.best_block >= 0) {
+        out.sum *= std::exp((double)out.max_value - m);
       }
       out.max_value = m;
-      best_block = b;
+      out.best_block = b;
     }
     if (out.max_value < std::numeric_limits<float>::infinity()) {
-      sum += kern.sum_exp(x + b, len, out.max_value);
+      out.sum += kern.sum_exp(x + b, len, out.max_value);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+LogitSummary summarize_logits(const Context& ctx, const float* x, int n) {
+  const IsaKernels& kern = kernels_for(ctx.isa);
+  // Parts of at least 16K logits, at most kMaxParts: a vocabulary row
+  // (51864) is 4 parts, split over the pool. The parts depend on n only, so
+  // the result does not depend on the number of threads.
+  constexpr int kMinPart = 1 << 14, kMaxParts = 8;
+  const int n_parts = std::clamp((n + kMinPart - 1) / kMinPart, 1, kMaxParts);
+  const int part = (n + n_parts - 1) / n_parts;
+  PartSummary parts[kMaxParts];
+  run_tasks(ctx, n_parts, n_parts > 1, [&](int64_t p, int) {
+    parts[p] = summarize_part(kern, x, (int)p * part, std::min(n, (int)(p + 1) * part));
+  });
+  // The parts in order: the first holding the maximum gives its index, and
+  // every part's sum is rescaled to that maximum.
+  LogitSummary out{-std::numeric_limits<float>::infinity(), -1,
+                   -std::numeric_limits<double>::infinity()};
+  int best_block = -1;
+  for (int p = 0; p < n_parts; ++p) {
+    if (parts[p].max_value > out.max_value) {
+      out.max_value = parts[p].max_value;
+      best_block = parts[p].best_block;
     }
   }
   if (best_block < 0) return out;
@@ -459,8 +495,23 @@ LogitSummary summarize_logits(Isa isa, const float* x, int n) {
       break;
     }
   }
-  out.log_sum_exp = std::isinf(sum) ? sum : out.max_value + std::log(sum);
+  if (out.max_value == std::numeric_limits<float>::infinity()) {
+    out.log_sum_exp = std::numeric_limits<double>::infinity();
+    return out;
+  }
+  double sum = 0;
+  for (int p = 0; p < n_parts; ++p) {
+    if (parts[p].best_block < 0) continue;
+    sum += parts[p].max_value == out.max_value
+               ? parts[p].sum
+               : parts[p].sum * std::exp((double)parts[p].max_value - out.max_value);
+  }
+  out.log_sum_exp = out.max_value + std::log(sum);
   return out;
+}
+
+LogitSummary summarize_logits(Isa isa, const float* x, int n) {
+  return summarize_logits(Context{isa, nullptr}, x, n);
 }
 
 int first_above(Isa isa, const float* x, int from, int n, float threshold) {
