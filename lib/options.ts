@@ -18,16 +18,17 @@ export interface LoadOptions {
   threads?: number;
   /**
    * Keep the encoder's weights out of memory between 30 s windows: the model
-   * file stays open and mapped, and each window's encoding repacks the
-   * encoder's weights from it and lets the file's pages go again. For
-   * tiny.en (f16) that is 17.5 MB less resident memory (peak RSS of a Node
-   * process transcribing an 11 s clip: 127 MB instead of 147 MB), for a few
-   * percent more encoder time per window (~2.5 % on a 2-core VM); the
-   * results are identical. Quantized files work the same way.
+   * file stays open (not mapped), and each window's encoding reads the
+   * encoder's weights from it and packs them right before use. For tiny.en
+   * (f16) that is 17.5 MB less resident memory (peak RSS of a Node process
+   * transcribing an 11 s clip: 129 MB instead of 148 MB), for about 1 % more
+   * encoder time per window on a 2-core VM; the results are identical.
+   * Quantized files work the same way.
    *
    * Caveat: do not modify the model file in place (truncate it, rewrite it,
    * copy another file over it) while such a model is loaded: the next window
-   * then fails with `ERR_MODEL_CHANGED` instead of reading changed weights.
+   * then fails with `ERR_MODEL_CHANGED` instead of reading changed weights,
+   * as does a window being encoded when the file is cut (never a crash).
    * Replacing the file by a rename, as `downloadModel` does, is fine (the
    * model keeps the file it opened). Default `false`.
    */

@@ -295,6 +295,37 @@ TEST(packed_weights_in_caller_storage) {
   }
 }
 
+// pack_panel_rows(): panels packed from copies of their own rows alone (what
+// a low-memory encoder reads from the file), f16 and f32, the last panel
+// partial, are the panels pack() makes.
+TEST(panels_pack_from_their_own_rows) {
+  Rng rng(31);
+  const int n = 100, k = 48;
+  for (GgmlType type : {GgmlType::kF16, GgmlType::kF32}) {
+    const TestWeights w = make_weights(rng, type, n, k);
+    const uint8_t* src = type == GgmlType::kF16
+                             ? reinterpret_cast<const uint8_t*>(w.f16.data())
+                             : reinterpret_cast<const uint8_t*>(w.widened.data());
+    const size_t row_bytes = (size_t)k * (type == GgmlType::kF16 ? 2 : 4);
+    for (Isa isa : supported_isas()) {
+      const PackedWeights whole = PackedWeights::pack(isa, type, src, n, k);
+      PackedWeights parts = PackedWeights::allocate(isa, type, n, k);
+      const int nr = parts.panel_width();
+      for (int p0 = 0; p0 < parts.n_panels(); p0 += 2) {
+        const int p1 = std::min(parts.n_panels(), p0 + 2);
+        const int rows = std::min(n, p1 * nr) - p0 * nr;
+        const std::vector<uint8_t> own(src + (size_t)p0 * nr * row_bytes,
+                                       src + ((size_t)p0 * nr + rows) * row_bytes);
+        parts.pack_panel_rows(own.data(), p0, p1);
+      }
+      CHECK(std::memcmp(parts.impl()->base, whole.impl()->base, whole.bytes()) == 0);
+      CHECK_THROWS_CODE(parts.pack_panel_rows(src, 0, parts.n_panels() + 1),
+                        wn::ErrorCode::kInvalidArgument);
+      CHECK_THROWS_CODE(parts.pack_panel_rows(nullptr, 0, 1), wn::ErrorCode::kInvalidArgument);
+    }
+  }
+}
+
 // linear() from first_column on (the decoder's vocabulary projection after a
 // segment's closing timestamp): the panels from the one holding first_column
 // compute exactly what a full linear() does, those wholly below it are not

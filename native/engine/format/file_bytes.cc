@@ -1,5 +1,6 @@
 // FileBytes (declared in ggml_file.h): the bytes of a model file, either a
-// read-only memory mapping of the file or a buffer the object owns.
+// read-only memory mapping of the file or a buffer the object owns; and
+// FileReader, positioned reads of a file kept open after its mapping is gone.
 //
 // Mapping rather than reading means the 75 MB (tiny) to 3 GB (large) of
 // weights cost no copy at load, and pages that have been packed for the
@@ -121,6 +122,32 @@ void close_file(intptr_t file) {
   CloseHandle((HANDLE)file);
 }
 
+intptr_t duplicate_file(intptr_t file) {
+  HANDLE copy = nullptr;
+  if (!DuplicateHandle(GetCurrentProcess(), (HANDLE)file, GetCurrentProcess(), &copy, 0, FALSE,
+                       DUPLICATE_SAME_ACCESS)) {
+    return -1;
+  }
+  return (intptr_t)copy;
+}
+
+// A synchronous handle read at an explicit offset; short only at the end of
+// the file (ReadFile then fails with ERROR_HANDLE_EOF or reads fewer bytes).
+bool read_file_at(intptr_t file, uint64_t offset, uint8_t* out, size_t n) {
+  while (n > 0) {
+    const DWORD chunk = (DWORD)(n < (size_t{1} << 30) ? n : (size_t{1} << 30));
+    OVERLAPPED at = {};
+    at.Offset = (DWORD)(offset & 0xffffffffu);
+    at.OffsetHigh = (DWORD)(offset >> 32);
+    DWORD got = 0;
+    if (!ReadFile((HANDLE)file, out, chunk, &got, &at) || got == 0) return false;
+    out += got;
+    offset += got;
+    n -= got;
+  }
+  return true;
+}
+
 bool identity_of(intptr_t file, FileBytes::Identity* identity) {
   return read_identity((HANDLE)file, identity);
 }
@@ -190,6 +217,23 @@ const uint8_t* map_whole_file(const std::string& path, size_t* size, intptr_t* f
 
 void close_file(intptr_t file) {
   ::close((int)file);
+}
+
+intptr_t duplicate_file(intptr_t file) {
+  return ::fcntl((int)file, F_DUPFD_CLOEXEC, 0);
+}
+
+bool read_file_at(intptr_t file, uint64_t offset, uint8_t* out, size_t n) {
+  while (n > 0) {
+    const size_t chunk = n < (size_t{1} << 30) ? n : (size_t{1} << 30);
+    const ssize_t got = ::pread((int)file, out, chunk, (off_t)offset);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return false;  // an error, or the end of the file
+    out += got;
+    offset += (uint64_t)got;
+    n -= (size_t)got;
+  }
+  return true;
 }
 
 bool identity_of(intptr_t file, FileBytes::Identity* identity) {
@@ -269,6 +313,44 @@ void FileBytes::release_range(const void* begin, size_t length) const {
 #else
   (void)::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
 #endif
+}
+
+std::unique_ptr<FileReader> FileReader::open(std::shared_ptr<const FileBytes> bytes) {
+  if (bytes == nullptr) {
+    throw Error(ErrorCode::kInvalidArgument, "FileReader::open: no file");
+  }
+  std::unique_ptr<FileReader> reader(new FileReader());
+  reader->path_ = bytes->path();
+  if (!bytes->mapped_) {
+    reader->buffer_ = std::move(bytes);
+    return reader;
+  }
+  reader->file_ = duplicate_file(bytes->file_);
+  if (reader->file_ == -1) {
+    throw Error(ErrorCode::kModelNotFound,
+                "cannot keep model file '" + bytes->path() + "' open for reading");
+  }
+  reader->identity_ = bytes->identity_;
+  return reader;
+}
+
+FileReader::~FileReader() {
+  if (file_ != -1) close_file(file_);
+}
+
+bool FileReader::read_at(uint64_t offset, void* dst, size_t n) const {
+  if (buffer_ != nullptr) {
+    if (offset > buffer_->size() || n > buffer_->size() - offset) return false;
+    if (n > 0) std::memcpy(dst, buffer_->data() + offset, n);
+    return true;
+  }
+  return read_file_at(file_, offset, static_cast<uint8_t*>(dst), n);
+}
+
+bool FileReader::unchanged_on_disk() const {
+  if (buffer_ != nullptr) return true;
+  FileBytes::Identity now;
+  return identity_of(file_, &now) && now == identity_;
 }
 
 }  // namespace wn

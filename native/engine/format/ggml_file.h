@@ -98,6 +98,7 @@ class FileBytes {
   };
 
  private:
+  friend class FileReader;
   FileBytes() = default;
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
@@ -106,6 +107,38 @@ class FileBytes {
   std::string path_;
   intptr_t file_ = -1;  // the open file: a descriptor (POSIX) or a HANDLE (Windows)
   Identity identity_;   // of the file when mapped
+};
+
+// A model file kept open after load to read parts of it again (a low-memory
+// model's encoder weights), with positioned reads (pread; ReadFile at an
+// offset on Windows) through a descriptor of its own, never a mapping: a file
+// truncated on disk meanwhile gives a short read, which read_at reports,
+// where a read of a mapping past the file's new end raises SIGBUS. Over an
+// owned buffer (tests, fuzzing) it copies from the buffer.
+class FileReader {
+ public:
+  // The file behind `bytes`, through a duplicate of its descriptor (or
+  // handle): the same file for as long as the reader lives, even once the
+  // mapping is gone or another file is renamed over its path.
+  static std::unique_ptr<FileReader> open(std::shared_ptr<const FileBytes> bytes);
+  ~FileReader();
+  FileReader(const FileReader&) = delete;
+  FileReader& operator=(const FileReader&) = delete;
+
+  // Copies bytes [offset, offset + n) of the file into dst. False when the
+  // file now ends before offset + n (truncated since load) or the OS read
+  // fails; dst is then partly written.
+  bool read_at(uint64_t offset, void* dst, size_t n) const;
+  // As FileBytes::unchanged_on_disk(), against the file as it was at load.
+  bool unchanged_on_disk() const;
+  const std::string& path() const { return path_; }
+
+ private:
+  FileReader() = default;
+  std::shared_ptr<const FileBytes> buffer_;  // an owned buffer's bytes; null for a file
+  intptr_t file_ = -1;                       // the duplicated descriptor or HANDLE
+  FileBytes::Identity identity_;
+  std::string path_;
 };
 
 struct TensorView {

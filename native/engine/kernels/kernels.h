@@ -60,6 +60,9 @@ class PackedWeights {
   // p1 * panel_width()) of src (the same src pack() takes).
   static PackedWeights allocate(Isa isa, GgmlType type, int n, int k);
   void pack_panels(const void* src, int p0, int p1);
+  // pack_panels() from those panels' rows alone: `rows` is source row
+  // p0 * panel_width() (read into a buffer of their own, say).
+  void pack_panel_rows(const void* rows, int p0, int p1);
   // allocate() over memory the caller owns: storage_bytes() bytes, 64-byte
   // aligned, that outlive the weights (which do not free them). One buffer
   // can so take matrices of different shapes in turn (the staging memory of

@@ -341,6 +341,30 @@ void PackedWeights::pack_panels(const void* src, int p0, int p1) {
   }
 }
 
+void PackedWeights::pack_panel_rows(const void* rows, int p0, int p1) {
+  if (!impl_ || rows == nullptr || p0 < 0 || p1 > impl_->n_panels || p0 > p1) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "PackedWeights::pack_panel_rows: no weights, no rows, or panels [" +
+                    std::to_string(p0) + ", " + std::to_string(p1) + ") outside [0, " +
+                    std::to_string(n_panels()) + ")");
+  }
+  Impl& m = *impl_;
+  // Panels [p0, p1) are panels [0, p1 - p0) of the matrix made of their rows:
+  // a shape of that matrix (no storage; pack_panel reads shapes only).
+  Impl rows_matrix;
+  rows_matrix.isa = m.isa;
+  rows_matrix.type = m.type;
+  rows_matrix.k = m.k;
+  rows_matrix.nr = m.nr;
+  rows_matrix.n = std::min(m.n - p0 * m.nr, (p1 - p0) * m.nr);
+  rows_matrix.n_panels = p1 - p0;
+  rows_matrix.panel_bytes = m.panel_bytes;
+  const IsaKernels& kern = kernels_for(m.isa);
+  for (int p = p0; p < p1; ++p) {
+    kern.pack_panel(rows_matrix, rows, p - p0, m.data.get() + (size_t)p * m.panel_bytes);
+  }
+}
+
 PackedWeights PackedWeights::pack(Isa isa, GgmlType type, const void* src, int n, int k) {
   if (src == nullptr) throw Error(ErrorCode::kInvalidArgument, "PackedWeights::pack: null source");
   PackedWeights w = allocate(isa, type, n, k);

@@ -24,6 +24,8 @@ constexpr int kIm2colRowsPerTask = 32;
 // (kChunkRows × 4d floats, 1.5 MB for tiny) stays in cache between fc1 and fc2
 // and the scratch stays small. A multiple of the GEMM's row block (48).
 constexpr int kChunkRows = 240;
+// Bytes of the file a task of a low-memory stage() reads and packs at once.
+constexpr uint64_t kReadBytes = 128 << 10;
 
 // Sizes of sub-arrays of one allocation, rounded to whole cache lines.
 int64_t cache_lines(int64_t n_floats) {
@@ -196,11 +198,6 @@ Encoder::Encoder(const Model& model, float* scratch, int heads_per_group)
   const uintptr_t staging = reinterpret_cast<uintptr_t>(scratch + layout.staging);
   staging_ = reinterpret_cast<unsigned char*>((staging + 63) & ~uintptr_t{63});
   staging_bytes_ = staging_bytes(model);
-  for (const std::vector<const EncoderMatrix*>& round : staging_rounds(model)) {
-    for (const EncoderMatrix* m : round) {
-      max_round_file_bytes_ = std::max(max_round_file_bytes_, m->file_bytes());
-    }
-  }
 }
 
 size_t Encoder::scratch_bytes() const {
@@ -209,8 +206,8 @@ size_t Encoder::scratch_bytes() const {
 
 void Encoder::encode(const float* mel, float* out, const CancellationFlag* cancel) {
   throw_if_cancelled(cancel);
-  // Weights read from the file: refuse a file changed since load (a read
-  // past the end of a truncated one would be SIGBUS).
+  // Weights read from the file: refuse a file changed since load (a file
+  // truncated later, while this encode reads it, is a short read: throws too).
   model_.check_file_unchanged();
   stem(mel, out);
   for (const EncoderBlock& b : model_.enc_blocks) {
@@ -220,9 +217,6 @@ void Encoder::encode(const float* mel, float* out, const CancellationFlag* cance
   const kernels::Context ctx = model_.context();
   kernels::layer_norm(ctx, out, d_, n_ctx_, d_, model_.enc_ln_post.gamma.data(),
                       model_.enc_ln_post.beta.data(), kLayerNormEps, out, d_);
-  // Each round of matrices let its pages go, but not those it shares with
-  // its neighbours in the file, nor what the OS mapped around the pages read.
-  model_.release_file_pages();
   // Our own scratch is dead until the next call: give its pages back so that
   // it and whatever the caller touches next (a decoder's cross K/V, about as
   // big) do not add up in peak RSS. Lent scratch is the caller's to reuse.
@@ -235,11 +229,12 @@ void Encoder::stage(const EncoderMatrix* const* matrices, size_t n) {
   // Each part of a matrix in the file is packed as a matrix of its own into
   // its panels of the staged matrix (views of the staging memory).
   const kernels::Isa isa = model_.context().isa;
-  const size_t panel_rows = static_cast<size_t>(kernels::PackedWeights::panel_width(isa));
+  const int panel_rows = kernels::PackedWeights::panel_width(isa);
   size_t n_parts = 0;
   for (size_t i = 0; i < n; i++) n_parts += matrices[i]->parts.size();
   parts_.clear();
   parts_.reserve(n_parts);  // tasks point into it
+  tasks_.clear();
   unsigned char* at = staging_;
   for (size_t i = 0; i < n; i++) {
     const EncoderMatrix& m = *matrices[i];
@@ -253,47 +248,36 @@ void Encoder::stage(const EncoderMatrix* const* matrices, size_t n) {
     unsigned char* part_at = at;
     for (const EncoderMatrix::Part& part : m.parts) {
       parts_.push_back(kernels::PackedWeights::allocate_in(part_at, isa, m.type, part.rows, m.k));
-      part_at += panel_bytes * ((part.rows + panel_rows - 1) / panel_rows);
+      kernels::PackedWeights* w = &parts_.back();
+      part_at += panel_bytes * static_cast<size_t>(w->n_panels());
+      // Tasks of about kReadBytes of the file: one read each, few enough
+      // for the system calls not to matter, enough for both threads.
+      const uint64_t row_bytes = part.bytes / static_cast<uint64_t>(part.rows);
+      const uint64_t panel_file_bytes = row_bytes * static_cast<uint64_t>(panel_rows);
+      const int per_task = static_cast<int>(std::max<uint64_t>(1, kReadBytes / panel_file_bytes));
+      for (int p0 = 0; p0 < w->n_panels(); p0 += per_task) {
+        const int p1 = std::min(w->n_panels(), p0 + per_task);
+        const uint64_t first_row = static_cast<uint64_t>(p0) * panel_rows;
+        const uint64_t end_row = std::min<uint64_t>(part.rows, uint64_t(p1) * panel_rows);
+        tasks_.push_back(
+            {w, part.offset + first_row * row_bytes, (end_row - first_row) * row_bytes, p0, p1});
+      }
     }
     at += staged_bytes(model_, m);
     if (at > staging_ + staging_bytes_) {
       throw Error(ErrorCode::kInternal, "encoder: a step stages more than staging_rounds() sized");
     }
   }
-  // Packed by the pool in rounds of whole matrices that read at most
-  // max_round_file_bytes_ of the file (a round of tasks costs a wake-up of
-  // the pool, a release of file pages a TLB flush on the other threads: few
-  // of both, while the file's pages resident at once stay below one of the
-  // largest matrices).
-  size_t part_index = 0;
-  uint64_t round_bytes = 0;
-  const uint8_t* file_begin = nullptr;
-  const uint8_t* file_end = nullptr;
-  tasks_.clear();
-  auto pack_round = [&] {
-    if (tasks_.empty()) return;
-    model_.pool().parallel_for(static_cast<int64_t>(tasks_.size()), [&](int64_t t, int) {
-      const PackTask& task = tasks_[t];
-      task.part->pack_panels(task.src, task.panel, task.panel + 1);
-    });
-    model_.release_file_pages(file_begin, static_cast<size_t>(file_end - file_begin));
-    tasks_.clear();
-    round_bytes = 0;
-    file_begin = file_end = nullptr;
-  };
-  for (size_t i = 0; i < n; i++) {
-    const EncoderMatrix& m = *matrices[i];
-    const uint64_t bytes = m.file_bytes();
-    if (round_bytes > 0 && round_bytes + bytes > max_round_file_bytes_) pack_round();
-    round_bytes += bytes;
-    for (const EncoderMatrix::Part& part : m.parts) {
-      kernels::PackedWeights* w = &parts_[part_index++];
-      for (int p = 0; p < w->n_panels(); p++) tasks_.push_back({w, part.data, p});
-      file_begin = file_begin ? std::min(file_begin, part.data) : part.data;
-      file_end = file_end ? std::max(file_end, part.data + part.bytes) : part.data + part.bytes;
-    }
-  }
-  pack_round();
+  if (tasks_.empty()) return;
+  // Each task reads its rows into its thread's buffer (the file's pages stay
+  // in the OS's cache, outside this process) and packs them.
+  model_.pool().parallel_for(static_cast<int64_t>(tasks_.size()), [&](int64_t t, int) {
+    const PackTask& task = tasks_[t];
+    thread_local std::vector<uint8_t> rows;
+    if (rows.size() < task.bytes) rows.resize(task.bytes);
+    model_.read_file(task.offset, rows.data(), task.bytes);
+    task.part->pack_panel_rows(rows.data(), task.p0, task.p1);
+  });
 }
 
 void Encoder::stem(const float* mel, float* x) {
@@ -316,11 +300,9 @@ void Encoder::stem(const float* mel, float* x) {
   for (int t0 = 0; t0 < n_ctx_; t0 += kChunkRows) {
     const int rows = std::min(kChunkRows, n_ctx_ - t0);
     const size_t pos_bytes = sizeof(float) * rows * d;
-    if (model_.enc_pos_in_file != nullptr) {
-      // From the file a chunk at a time, its pages let go at once.
-      const uint8_t* pos = model_.enc_pos_in_file + sizeof(float) * t0 * d;
-      std::memcpy(x + t0 * d, pos, pos_bytes);
-      model_.release_file_pages(pos, pos_bytes);
+    if (model_.enc_pos_in_file >= 0) {
+      model_.read_file(static_cast<uint64_t>(model_.enc_pos_in_file) + sizeof(float) * t0 * d,
+                       x + t0 * d, pos_bytes);
     } else {
       std::memcpy(x + t0 * d, model_.enc_pos.data() + t0 * d, pos_bytes);
     }

@@ -46,8 +46,8 @@ class Encoder {
   void mlp(const EncoderBlock& b, float* x);
   // Makes matrices[0, n) ready for GEMMs, ready(i) until the next stage():
   // the model's packed copies, or, for matrices left in the file (low
-  // memory), packed into the staging memory side by side by the pool, their
-  // file pages released from resident memory after.
+  // memory), read from it and packed into the staging memory side by side
+  // by the pool.
   void stage(const EncoderMatrix* const* matrices, size_t n);
   const kernels::PackedWeights& ready(size_t i) const { return *ready_[i]; }
 
@@ -64,14 +64,15 @@ class Encoder {
   float* mel_;              // mel_buffer(), inside work_ behind conv1's patches
   // Low memory: where matrices are packed from the file (staging_bytes in
   // encoder.cc), and the state of stage(), kept to reuse its allocations.
+  // One task of stage(): panels [p0, p1) of a part, from its rows at
+  // [offset, offset + bytes) in the file.
   struct PackTask {
     kernels::PackedWeights* part;
-    const void* src;
-    int panel;
+    uint64_t offset, bytes;
+    int p0, p1;
   };
   unsigned char* staging_;
   size_t staging_bytes_;
-  uint64_t max_round_file_bytes_ = 0;  // the largest matrix's file bytes
   std::vector<const kernels::PackedWeights*> ready_;
   std::vector<kernels::PackedWeights> staged_, parts_;
   std::vector<PackTask> tasks_;

@@ -3,10 +3,10 @@
 // path, small parameters widened to f32). Packing jobs run in parallel on the
 // model's thread pool, and each source tensor's pages are released as soon as
 // its job is done, so the mapped file and the packed copy are never both
-// resident in full. The ModelFile is dropped at the end of load(), except in a
-// low-memory model: there the encoder's matrices stay in the mapped file
-// (EncoderMatrix::parts), which the model keeps, and the encoder packs them
-// for each encode (encoder.cc).
+// resident in full. The ModelFile (the mapping) is dropped at the end of
+// load(). A low-memory model leaves its encoder's matrices in the file
+// (EncoderMatrix::parts, by offset) and keeps the file open; the encoder reads
+// and packs them for each encode (encoder.cc).
 //
 // What it is not: the forward passes (encoder.cc, decoder.cc) or the file
 // format checks (format/, weights.cc).
@@ -204,7 +204,7 @@ class Packer {
     dst->k = cols_of(parts[0]);
     dst->n = 0;
     for (const TensorView& p : parts) {
-      dst->parts.push_back({p.data, rows_of(p), p.nbytes});
+      dst->parts.push_back({offset_of(p), rows_of(p), p.nbytes});
       dst->n += rows_of(p);
     }
   }
@@ -248,6 +248,11 @@ class Packer {
               [](const PackJob& a, const PackJob& b) { return a.cost > b.cost; });
     pool.parallel_for(static_cast<int64_t>(jobs_.size()),
                       [this](int64_t i, int) { jobs_[i].run(); });
+  }
+
+  // Where a tensor's data starts in the file.
+  uint64_t offset_of(const TensorView& t) const {
+    return static_cast<uint64_t>(t.data - file_.bytes->data());
   }
 
  private:
@@ -309,7 +314,7 @@ void add_encoder_jobs(Packer& p, const WhisperWeights& w, bool low_memory, Model
   p.encoder_matrix(&m.conv2, {as_matrix(w.conv2_w)});
   p.vec(&m.conv2_bias, w.conv2_b);
   if (low_memory) {
-    m.enc_pos_in_file = w.enc_pos.data;  // f32 (bind_weights checks)
+    m.enc_pos_in_file = static_cast<int64_t>(p.offset_of(w.enc_pos));  // f32 (bind_weights checks)
   } else {
     p.vec(&m.enc_pos, w.enc_pos);
   }
@@ -420,10 +425,7 @@ std::shared_ptr<const Model> Model::load(ModelFile file, const LoadOptions& opti
 }
 
 void Model::keep_file(std::shared_ptr<const FileBytes> bytes) {
-  file_ = std::move(bytes);
-  // Nothing of the file needs to stay resident until an encode reads it:
-  // parsing read the header and vocabulary, the small vectors were widened.
-  release_file_pages();
+  file_ = FileReader::open(std::move(bytes));
 }
 
 void Model::check_file_unchanged() const {
@@ -435,12 +437,18 @@ void Model::check_file_unchanged() const {
                   "in place while a lowMemory model uses it; replacing it by rename is fine");
 }
 
-void Model::release_file_pages(const void* begin, size_t bytes) const {
-  if (file_ != nullptr) file_->release_range(begin, bytes);
-}
-
-void Model::release_file_pages() const {
-  if (file_ != nullptr) file_->release_range(file_->data(), file_->size());
+void Model::read_file(uint64_t offset, void* dst, size_t n) const {
+  if (file_ == nullptr) {
+    throw Error(ErrorCode::kInternal, "read_file: the model keeps no file (not low memory)");
+  }
+  if (file_->read_at(offset, dst, n)) return;
+  throw Error(ErrorCode::kModelChanged,
+              "model file '" + file_->path() + "' no longer holds bytes [" +
+                  std::to_string(offset) + ", " + std::to_string(offset + n) +
+                  ") it had at load (truncated on disk?); it was loaded with lowMemory: true, "
+                  "so the encoder reads its weights from it: load it again. Do not modify a "
+                  "model file in place while a lowMemory model uses it; replacing it by rename "
+                  "is fine");
 }
 
 std::string Model::type_name() const {

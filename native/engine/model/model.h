@@ -21,12 +21,12 @@ struct LoadOptions {
   // best one). Throws kInvalidArgument when this CPU cannot run it.
   std::optional<kernels::Isa> isa;
   // Leave the encoder's weight matrices in the model file instead of packing
-  // them at load: the file stays open and mapped, and each encode packs every
-  // matrix into the encoder's staging memory right before its GEMM and drops
-  // the file's pages from resident memory again. Saves the encoder's weights
-  // (17 MB for an f16 tiny) outside an encode, for a little encoder time. An
-  // encode first checks that the file is unchanged on disk (kModelChanged
-  // otherwise): a file truncated under a mapping faults (SIGBUS) when read.
+  // them at load: the file stays open (not mapped), and each encode reads
+  // every matrix from it (pread) and packs it into the encoder's staging
+  // memory right before its GEMM. Saves the encoder's weights (17 MB for an
+  // f16 tiny) outside an encode, for a little encoder time. An encode first
+  // checks that the file is unchanged on disk, and a read that comes up short
+  // (the file truncated meanwhile) fails too: kModelChanged either way.
   bool low_memory = false;
 };
 
@@ -36,14 +36,14 @@ struct Norm {
 };
 
 // A weight matrix [n][k] of the encoder: packed at load, or, in a model loaded
-// with LoadOptions::low_memory, left in the mapped file as `parts` (rows of
-// one type, stacked in order) that the encoder packs right before use. Every
+// with LoadOptions::low_memory, left in the file as `parts` (rows of one
+// type, stacked in order) that the encoder reads and packs right before use. Every
 // part but the last has a whole number of panels' rows, so that each part
 // packs on its own into its panels of the matrix.
 struct EncoderMatrix {
   kernels::PackedWeights packed;  // empty when in the file
   struct Part {
-    const uint8_t* data = nullptr;  // in the mapped file
+    uint64_t offset = 0;  // where its rows start in the file
     int rows = 0;
     uint64_t bytes = 0;
   };
@@ -108,22 +108,21 @@ class Model {
   ThreadPool& pool() const { return *pool_; }
   size_t weight_bytes() const;  // memory held by the weights (packed, copied, widened)
 
-  // --- LoadOptions::low_memory: encoder weights read from the mapped file ---
+  // --- LoadOptions::low_memory: encoder weights read from the open file ---
   bool low_memory() const { return file_ != nullptr; }
   // Throws kModelChanged when the file changed on disk since load (a no-op
   // unless low_memory()).
   void check_file_unchanged() const;
-  // Drops the given pages of the mapped file (whole pages inside the range)
-  // from this process's resident memory; without a range, all of them (what
-  // an encode read, and what the OS mapped around it).
-  void release_file_pages(const void* begin, size_t bytes) const;
-  void release_file_pages() const;
+  // Copies bytes [offset, offset + n) of the file into dst; throws
+  // kModelChanged when the file no longer holds them (truncated since load)
+  // and kInternal unless low_memory(). Safe from any thread.
+  void read_file(uint64_t offset, void* dst, size_t n) const;
 
   // --- packed weights (read by encoder.cc / decoder.cc) ---
   EncoderMatrix conv1, conv2;  // [d][n_mels*3], [d][d*3]: convolutions as GEMMs (im2col)
   std::vector<float> conv1_bias, conv2_bias;
-  std::vector<float> enc_pos;                // [n_audio_ctx][d]; empty when in the file:
-  const uint8_t* enc_pos_in_file = nullptr;  // low memory: enc_pos's f32 rows in the mapped file
+  std::vector<float> enc_pos;    // [n_audio_ctx][d]; empty when in the file:
+  int64_t enc_pos_in_file = -1;  // low memory: the file offset of enc_pos's f32 rows
   std::vector<EncoderBlock> enc_blocks;
   Norm enc_ln_post;
   // The token embedding [n_vocab][d_text]: the output projection (the
@@ -148,7 +147,7 @@ class Model {
 
  private:
   Model() = default;
-  // Low memory: keeps the mapped file.
+  // Low memory: keeps the file open for reads (the mapping goes with load).
   void keep_file(std::shared_ptr<const FileBytes> bytes);
   HParams hparams_;
   std::vector<std::string> vocab_;
@@ -156,7 +155,7 @@ class Model {
   int n_fft_bins_ = 0;
   kernels::Isa isa_ = kernels::Isa::kGeneric;
   std::unique_ptr<ThreadPool> pool_;
-  std::shared_ptr<const FileBytes> file_;  // low memory: the mapped file, kept
+  std::unique_ptr<FileReader> file_;  // low memory: the file, kept open
 };
 
 }  // namespace wn
