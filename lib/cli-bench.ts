@@ -15,6 +15,8 @@ export interface BenchCommand {
   model: string;
   file: string | undefined;
   threads: number;
+  /** LoadOptions.lowMemory. */
+  lowMemory: boolean;
   runs: number;
   cacheDir: string | undefined;
 }
@@ -68,12 +70,13 @@ export async function runBench(command: BenchCommand, io: CliIo): Promise<void> 
   const runs = command.runs;
   const say = (text: string) => stderr.write(text + '\n');
 
-  say(`bench: loading ${basename(modelPath)} ${runs}x`);
+  const loadOptions = { threads: command.threads, lowMemory: command.lowMemory };
+  say(`bench: loading ${basename(modelPath)} ${runs}x${command.lowMemory ? ' (lowMemory)' : ''}`);
   const load = await time(runs, async () => {
-    const model = await loadModel(modelPath, { threads: command.threads });
+    const model = await loadModel(modelPath, loadOptions);
     await model.close();
   });
-  const model = await loadModel(modelPath, { threads: command.threads });
+  const model = await loadModel(modelPath, loadOptions);
   try {
     const mel = model.melWindow(samples);
     await model.encode(mel); // first touch of the scratch memory is not the steady state
@@ -95,7 +98,8 @@ export async function runBench(command: BenchCommand, io: CliIo): Promise<void> 
       ['CPU', `${cpus()[0]?.model ?? 'unknown'} (${cpus().length} logical cores)`],
       [
         'model',
-        `${info.type} (${basename(modelPath)}), kernels ${info.isa}, ${info.threads} threads`,
+        `${info.type} (${basename(modelPath)}), kernels ${info.isa}, ${info.threads} threads` +
+          (command.lowMemory ? ', lowMemory' : ''),
       ],
       [
         'audio',

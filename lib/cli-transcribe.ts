@@ -26,6 +26,8 @@ export interface TranscribeCommand {
   model: string;
   /** 0: the API's default. */
   threads: number;
+  /** LoadOptions.lowMemory. */
+  lowMemory: boolean;
   /** undefined: timestamped lines on stdout, as segments are final (txt in --output-dir). */
   format: OutputFormat | undefined;
   outputDir: string | undefined;
@@ -129,7 +131,10 @@ export async function runTranscribe(command: TranscribeCommand, io: CliIo): Prom
   const { stdout, stderr, signal } = io;
   const progress = new Progress(stderr, progressMode(stderr, command.quiet));
   const modelPath = await resolveModel(command.model, { cacheDir: command.cacheDir });
-  const model = await loadModel(modelPath, { threads: command.threads });
+  const model = await loadModel(modelPath, {
+    threads: command.threads,
+    lowMemory: command.lowMemory,
+  });
   const several = command.files.length > 1;
   let failedInputs = 0;
   let headers = 0;

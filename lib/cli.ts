@@ -74,6 +74,8 @@ Options:
                            0,0.2,0.4,0.6,0.8,1; 0 alone: no fallback)
       --word-timestamps    time each word (in json and csv output)
   -t, --threads <N>        native threads (default: hardware threads, at most 8)
+      --low-memory         keep the encoder's weights in the model file between
+                           30 s windows (17.5 MB less for tiny.en, ~1 % slower)
       --cache-dir <dir>    where downloaded models are (default: ${defaultCacheDirHint()})
   -q, --quiet              no progress on stderr (errors are still printed)
   -h, --help               show this help
@@ -107,6 +109,7 @@ is repeated; the table shows the median and the minimum.
 Options:
   -m, --model <path|name>  a model file or the name of a downloaded model  required
   -t, --threads <N>        native threads (default: hardware threads, at most 8)
+      --low-memory         load the model with lowMemory (as transcribe --low-memory)
       --runs <N>           repetitions of each timing (default: 3)
       --cache-dir <dir>    where downloaded models are
   -h, --help               show this help
@@ -190,6 +193,7 @@ function parseTranscribe(args: string[]): Parsed {
     temperature: { type: 'string' },
     'word-timestamps': { type: 'boolean' },
     threads: { type: 'string', short: 't' },
+    'low-memory': { type: 'boolean' },
     quiet: { type: 'boolean', short: 'q' },
   });
   if (values.help) return { kind: 'help', text: TRANSCRIBE_HELP };
@@ -215,6 +219,7 @@ function parseTranscribe(args: string[]): Parsed {
       files: positionals,
       model: values.model as string,
       threads: optional('threads', 0, 1, 256),
+      lowMemory: Boolean(values['low-memory']),
       format: format as OutputFormat | undefined,
       outputDir: values['output-dir'] as string | undefined,
       language: values.language as string | undefined,
@@ -253,6 +258,7 @@ function parseBench(args: string[]): Parsed {
     ...COMMON,
     model: { type: 'string', short: 'm' },
     threads: { type: 'string', short: 't' },
+    'low-memory': { type: 'boolean' },
     runs: { type: 'string' },
   });
   if (values.help) return { kind: 'help', text: BENCH_HELP };
@@ -266,6 +272,7 @@ function parseBench(args: string[]): Parsed {
       file: positionals[0],
       threads:
         values.threads === undefined ? 0 : integer('threads', values.threads as string, 1, 256),
+      lowMemory: Boolean(values['low-memory']),
       runs: values.runs === undefined ? 3 : integer('runs', values.runs as string, 1, 100),
       cacheDir: values['cache-dir'] as string | undefined,
     },

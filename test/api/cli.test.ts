@@ -81,6 +81,7 @@ describe('whisper-native CLI: help and usage', () => {
       '--temperature',
       '--word-timestamps',
       '--threads',
+      '--low-memory',
       '--cache-dir',
       '--quiet',
     ]) {
@@ -158,6 +159,23 @@ describe.skipIf(!hasShared)('whisper-native transcribe', () => {
     });
     expect(r.stderr).toMatch(/^\S*jfk\.wav: 11\.0 s of audio in \d+\.\d s\n$/m);
     expect(r.stderr).not.toContain('\r');
+  });
+
+  it('--low-memory gives the same transcript (the encoder reads its weights from the file)', async () => {
+    const r = await run([
+      'transcribe',
+      audioPath('jfk'),
+      '--model',
+      randomModelPath,
+      '--low-memory',
+      '--format',
+      'json',
+      '--quiet',
+      ...FAST,
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(toJson(await reference('jfk'), { words: true }));
   });
 
   it.each(['txt', 'srt', 'vtt', 'json', 'csv'] as const)(
@@ -346,6 +364,14 @@ describe.skipIf(!hasShared)('whisper-native transcribe', () => {
       expect(r.stdout).toMatch(new RegExp(`^${escaped} +\\S`, 'm'));
     }
     expect(r.stdout).toMatch(/^model +tiny\.en \(ggml-tiny\.en-random\.bin\)/m);
+    expect(r.stdout).not.toContain('lowMemory');
+  });
+
+  it('bench --low-memory loads the model with lowMemory', async () => {
+    const r = await run(['bench', '--model', randomModelPath, '--runs', '1', '--low-memory']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('(lowMemory)');
+    expect(r.stdout).toMatch(/^model +tiny\.en .*threads, lowMemory$/m);
   });
 });
 
