@@ -471,11 +471,12 @@ LogitSummary summarize_logits(const Context& ctx, const float* x, int n) {
   // (51864) is 4 parts, split over the pool. The parts depend on n only, so
   // the result does not depend on the number of threads.
   constexpr int kMinPart = 1 << 14, kMaxParts = 8;
-  const int n_parts = std::clamp((n + kMinPart - 1) / kMinPart, 1, kMaxParts);
-  const int part = (n + n_parts - 1) / n_parts;
+  const int n_parts =
+      (int)std::clamp<int64_t>(((int64_t)n + kMinPart - 1) / kMinPart, 1, kMaxParts);
+  const int64_t part = ((int64_t)n + n_parts - 1) / n_parts;
   PartSummary parts[kMaxParts];
   run_tasks(ctx, n_parts, n_parts > 1, [&](int64_t p, int) {
-    parts[p] = summarize_part(kern, x, (int)p * part, std::min(n, (int)(p + 1) * part));
+    parts[p] = summarize_part(kern, x, (int)(p * part), (int)std::min<int64_t>(n, (p + 1) * part));
   });
   // The parts in order: the first holding the maximum gives its index, and
   // every part's sum is rescaled to that maximum.
