@@ -507,6 +507,7 @@ TEST(attention_matches_double_reference) {
       {1, 1500, 6, 64, -1},
       {1, 37, 6, 64, 36},
       {5, 17, 6, 64, 12},
+      {5, 1500, 6, 64, -1},  // a beam search's rows on a window's cross K/V
       {3, 3, 2, 64, 0},
       {16, 16, 1, 64, 0},
       {33, 33, 2, 64, 0},

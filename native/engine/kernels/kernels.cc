@@ -263,17 +263,20 @@ void attention_impl(const Context& ctx, AttentionArgs& at, int n_head, float* ke
       (int64_t)n_q * n_kv * width >= (few_queries ? kMinParallelQueryMacs : kMinParallelMacs);
   const int threads = ctx.pool ? ctx.pool->size() : 1;
   if (few_queries) {
-    // The decoder: per query row, groups of heads. With few rows, heads are
-    // split so that every thread streams its part of each key/value row.
-    const int head_groups = n_q < 4 * threads ? std::min(n_head, threads) : 1;
+    // The decoder: a task per head and range of query rows, head by head, so
+    // that a head's keys and values come from memory for the first row and
+    // from cache for the next (a beam search's rows all attend to the same
+    // cross-attention K/V, 384 KB per head for a window in f16). Row ranges
+    // only when there are more threads than heads.
+    const int row_chunks = std::min(n_q, std::max(1, (2 * threads + n_head - 1) / n_head));
     const size_t scratch_floats = (size_t)n_head * n_kv + d_head;
-    run_tasks(ctx, (int64_t)n_q * head_groups, parallel, [&](int64_t task, int) {
+    run_tasks(ctx, (int64_t)n_head * row_chunks, parallel, [&](int64_t task, int) {
       thread_local std::vector<float> scratch;
       if (scratch.size() < scratch_floats) scratch.resize(scratch_floats);
-      const int i = (int)(task / head_groups), g = (int)(task % head_groups);
-      const int h0 = (int)((int64_t)n_head * g / head_groups);
-      const int h1 = (int)((int64_t)n_head * (g + 1) / head_groups);
-      kern.attention_query(at, h0, h1, i, scratch.data());
+      const int h = (int)(task / row_chunks), c = (int)(task % row_chunks);
+      const int i0 = (int)((int64_t)n_q * c / row_chunks);
+      const int i1 = (int)((int64_t)n_q * (c + 1) / row_chunks);
+      for (int i = i0; i < i1; ++i) kern.attention_query(at, h, h + 1, i, scratch.data());
     });
     return;
   }
