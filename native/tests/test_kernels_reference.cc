@@ -508,6 +508,11 @@ TEST(attention_matches_double_reference) {
       {1, 37, 6, 64, 36},
       {5, 17, 6, 64, 12},
       {5, 1500, 6, 64, -1},  // a beam search's rows on a window's cross K/V
+      // Rows that see every key, batched 4, 3 and 2 at a time (AVX-512),
+      // key counts that are not a multiple of 4.
+      {4, 37, 6, 64, -1},
+      {3, 1501, 6, 64, -1},
+      {2, 70, 6, 64, -1},
       {3, 3, 2, 64, 0},
       {16, 16, 1, 64, 0},
       {33, 33, 2, 64, 0},

@@ -269,14 +269,14 @@ void attention_impl(const Context& ctx, AttentionArgs& at, int n_head, float* ke
     // cross-attention K/V, 384 KB per head for a window in f16). Row ranges
     // only when there are more threads than heads.
     const int row_chunks = std::min(n_q, std::max(1, (2 * threads + n_head - 1) / n_head));
-    const size_t scratch_floats = (size_t)n_head * n_kv + d_head;
+    const size_t scratch_floats = (size_t)n_q * n_kv + d_head;
     run_tasks(ctx, (int64_t)n_head * row_chunks, parallel, [&](int64_t task, int) {
       thread_local std::vector<float> scratch;
       if (scratch.size() < scratch_floats) scratch.resize(scratch_floats);
       const int h = (int)(task / row_chunks), c = (int)(task % row_chunks);
       const int i0 = (int)((int64_t)n_q * c / row_chunks);
       const int i1 = (int)((int64_t)n_q * (c + 1) / row_chunks);
-      for (int i = i0; i < i1; ++i) kern.attention_query(at, h, h + 1, i, scratch.data());
+      kern.attention_query(at, h, i0, i1, scratch.data());
     });
     return;
   }

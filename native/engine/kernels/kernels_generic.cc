@@ -223,8 +223,8 @@ size_t attention_scratch_floats_generic(int n_kv, int d_head) {
   return (size_t)n_kv + d_head;
 }
 
-void attention_query_generic(const AttentionArgs& at, int h0, int h1, int i, float* scratch) {
-  for (int h = h0; h < h1; ++h) attention_rows_generic(at, h, i, i + 1, scratch);
+void attention_query_generic(const AttentionArgs& at, int h, int i0, int i1, float* scratch) {
+  for (int i = i0; i < i1; ++i) attention_rows_generic(at, h, i, i + 1, scratch);
 }
 
 // Mean and variance in double (two passes): the reference for the f32 paths.

@@ -123,10 +123,11 @@ struct IsaKernels {
   int attention_block_rows;
   bool wants_transposed_keys;
   size_t (*attention_scratch_floats)(int n_kv, int d_head);
-  // Few queries (the decoder): query row i, heads [h0, h1), reading each key
-  // and value row once, front to back; scratch holds (h1 - h0) * n_kv + d_head
+  // Few queries (the decoder): query rows [i0, i1) of head h, reading the
+  // key and value rows front to back (once for rows that see the same keys,
+  // where a path batches them); scratch holds (i1 - i0) * n_kv + d_head
   // floats.
-  void (*attention_query)(const AttentionArgs& a, int h0, int h1, int i, float* scratch);
+  void (*attention_query)(const AttentionArgs& a, int h, int i0, int i1, float* scratch);
   void (*layer_norm_row)(const float* x, int n, const float* gamma, const float* beta, float eps,
                          float* y);
   void (*gelu)(float* x, int64_t n);

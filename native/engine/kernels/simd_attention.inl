@@ -428,13 +428,137 @@ void attention_query_head_fixed(const AttentionArgs& at, const KT* k_base, const
   }
 }
 
-void attention_query_simd(const AttentionArgs& at, int h0, int h1, int i, float* scratch) {
+// Rows a batch of attention_queries_head_fixed holds: R * NVD output vectors
+// and NVD of a value row must fit the registers (AVX-512: 5 rows of 4).
+constexpr int kQueryBatch = 5;
+
+// attention_query_head_fixed for R query rows [i0, i0 + R) that see every key
+// (no causal mask: a window's cross-attention, a row per beam): each key and
+// value row is read and widened once for all R rows, which share its
+// conversion (the part of a row's cost that is not FMAs). Per row the same
+// scores and softmax as attention_query_head_fixed; the value sums on one
+// set of accumulators, not two (a different order, within rounding).
+template <int NVD, int R, typename KT>
+void attention_queries_head_fixed(const AttentionArgs& at, const KT* k_base, const KT* v_base,
+                                  int h, int i0, float* s) {
+  using namespace simd;
+  constexpr int d = NVD * kW;
+  const int n = at.n_kv;
+  const KT* k = k_base + h * at.k_head_stride;
+  const KT* v = v_base + h * at.v_head_stride;
+  const float* q[R];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) q[r] = at.q + (i0 + r) * at.ldq + h * at.q_head_stride;
+  constexpr int kAheadRows = kStreamAhead / (d * (int)sizeof(KT));
+  // Keys 4 at a time: their rows stay in registers for every query row, and
+  // a row's 4 dot products are reduced together (reduce_add4).
+  int t = 0;
+  for (; t + 4 <= n; t += 4) {
+    V kv[4][NVD];
+#pragma GCC unroll 4
+    for (int u = 0; u < 4; ++u) {
+      if (t + u + kAheadRows < n) prefetch_row(k + (t + u + kAheadRows) * at.ldk, d);
+#pragma GCC unroll 8
+      for (int j = 0; j < NVD; ++j) kv[u][j] = load_w(k + (t + u) * at.ldk + j * kW);
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      V a[4];
+#pragma GCC unroll 4
+      for (int u = 0; u < 4; ++u) a[u] = zero();
+#pragma GCC unroll 8
+      for (int j = 0; j < NVD; ++j) {
+        const V qv = load(q[r] + j * kW);
+#pragma GCC unroll 4
+        for (int u = 0; u < 4; ++u) a[u] = fmadd(qv, kv[u][j], a[u]);
+      }
+      float* sr = s + r * n + t;
+      reduce_add4(a[0], a[1], a[2], a[3], sr);
+#pragma GCC unroll 4
+      for (int u = 0; u < 4; ++u) sr[u] *= at.scale;
+    }
+  }
+  for (; t < n; ++t) {
+    V kv[NVD];
+#pragma GCC unroll 8
+    for (int j = 0; j < NVD; ++j) kv[j] = load_w(k + t * at.ldk + j * kW);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      V a = zero();
+#pragma GCC unroll 8
+      for (int j = 0; j < NVD; ++j) a = fmadd(load(q[r] + j * kW), kv[j], a);
+      s[r * n + t] = reduce_add(a) * at.scale;
+    }
+  }
+  float inv[R];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) inv[r] = 1.0f / softmax_exp_in_place(s + r * n, n);
+  V acc[R][NVD];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 8
+    for (int j = 0; j < NVD; ++j) acc[r][j] = zero();
+  }
+  for (int t = 0; t < n; ++t) {
+    if (t + kAheadRows < n) prefetch_row(v + (t + kAheadRows) * at.ldv, d);
+    V vv[NVD];
+#pragma GCC unroll 8
+    for (int j = 0; j < NVD; ++j) vv[j] = load_w(v + t * at.ldv + j * kW);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const V p = set1(s[r * n + t]);
+#pragma GCC unroll 8
+      for (int j = 0; j < NVD; ++j) acc[r][j] = fmadd(p, vv[j], acc[r][j]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    float* out = at.out + (i0 + r) * at.ldo + h * d;
+#pragma GCC unroll 8
+    for (int j = 0; j < NVD; ++j) store(out + j * kW, mul(acc[r][j], set1(inv[r])));
+  }
+}
+
+// Rows [i, i1) of head h, up to kQueryBatch at a time.
+template <int NVD, typename KT>
+void attention_queries_batched(const AttentionArgs& at, const KT* k, const KT* v, int h, int i,
+                               int i1, float* s) {
+  for (; i1 - i >= kQueryBatch; i += kQueryBatch) {
+    attention_queries_head_fixed<NVD, kQueryBatch>(at, k, v, h, i, s);
+  }
+  switch (i1 - i) {
+    case 4:
+      return attention_queries_head_fixed<NVD, 4>(at, k, v, h, i, s);
+    case 3:
+      return attention_queries_head_fixed<NVD, 3>(at, k, v, h, i, s);
+    case 2:
+      return attention_queries_head_fixed<NVD, 2>(at, k, v, h, i, s);
+    case 1:
+      return attention_queries_head_fixed<NVD, 1>(at, k, v, h, i, s);
+    default:
+      return;
+  }
+}
+
+void attention_query_simd(const AttentionArgs& at, int h, int i0, int i1, float* scratch) {
   if (at.d_head % simd::kW != 0 || at.d_head > kQueryAccVecs * simd::kW) {
-    generic_kernels().attention_query(at, h0, h1, i, scratch);  // odd head sizes: scalar
+    generic_kernels().attention_query(at, h, i0, i1, scratch);  // odd head sizes: scalar
     return;
   }
   constexpr int kNvd64 = 64 / simd::kW;
-  for (int h = h0; h < h1; ++h) {
+  // Several rows that see every key share each key and value row, where the
+  // registers hold their sums (AVX-512's 32 of 16 floats).
+  if constexpr (kNvd64 * (kQueryBatch + 1) <= 24) {
+    if (at.d_head == 64 && at.causal_offset < 0 && i1 - i0 > 1) {
+      if (at.k16 != nullptr) {
+        attention_queries_batched<kNvd64>(at, at.k16, at.v16, h, i0, i1, scratch);
+      } else {
+        attention_queries_batched<kNvd64>(at, at.k, at.v, h, i0, i1, scratch);
+      }
+      return;
+    }
+  }
+  for (int i = i0; i < i1; ++i) {
     if (at.d_head == 64 && at.k16 != nullptr) {
       attention_query_head_fixed<kNvd64>(at, at.k16, at.v16, h, i, scratch);
     } else if (at.d_head == 64) {

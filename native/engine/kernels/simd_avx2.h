@@ -118,6 +118,13 @@ inline float reduce_add(V a) {
   s = _mm_add_ss(s, _mm_movehdup_ps(s));
   return _mm_cvtss_f32(s);
 }
+// out[0, 4) = the sums of a's, b's, c's and d's lanes.
+inline void reduce_add4(V a, V b, V c, V d, float* out) {
+  out[0] = reduce_add(a);
+  out[1] = reduce_add(b);
+  out[2] = reduce_add(c);
+  out[3] = reduce_add(d);
+}
 inline float reduce_max(V a) {
   __m128 s = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
   s = _mm_max_ps(s, _mm_movehl_ps(s, s));

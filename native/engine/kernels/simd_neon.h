@@ -123,6 +123,13 @@ inline unsigned greater_bits(V a, V b) {
 inline float reduce_add(V a) {
   return vaddvq_f32(a);
 }
+// out[0, 4) = the sums of a's, b's, c's and d's lanes.
+inline void reduce_add4(V a, V b, V c, V d, float* out) {
+  out[0] = vaddvq_f32(a);
+  out[1] = vaddvq_f32(b);
+  out[2] = vaddvq_f32(c);
+  out[3] = vaddvq_f32(d);
+}
 inline float reduce_max(V a) {
   return vmaxvq_f32(a);
 }
