@@ -22,7 +22,8 @@
 //   peak, and decoder ms per token: both from the timings of greedy
 //   transcriptions of the clip (result.timings: encodeMs / encoderPasses,
 //   decodeMs / decoderSteps)
-//   the clip's greedy transcription time (model loaded)
+//   the clip's greedy transcription time (model loaded), and with 5 beams
+//   (2 threads; temperature 0 alone: the random model would trigger fallback)
 //   real-time factor over every clip in ../shared/audio (greedy, 2 threads)
 //   lowMemory models (2 threads): load time, and encoder time per window measured
 //   in alternation with a default model, so that the machine's noise hits both
@@ -49,6 +50,7 @@ const { values: args } = parseArgs({
 });
 const runs = Math.max(1, Number(args.runs));
 const GREEDY = { temperature: 0 };
+const BEAMS = { temperature: 0, beamSize: 5 };
 
 // Multiply-adds × 2 of one encoder window: the two convolutions, then per block
 // the q/k/v and output projections, the two attention products and the MLP,
@@ -133,6 +135,17 @@ for (const threads of [1, 2]) {
   const decoderMsPerToken = stats(t.map((x) => x.decodeMs / x.decoderSteps));
   const gflops = encoderFlops(info.hparams) / (encode.min / 1000) / 1e9;
   const tokens = transcribe.last.segments.reduce((n, s) => n + s.tokens.length, 0);
+  // With 2 threads, the clip with 5 beams too (the CLI's default width,
+  // without its temperature fallback, which the random model would trigger).
+  let beams;
+  if (threads === 2) {
+    const timed = await timeRuns(runs, () => model.transcribe(clip.samples, BEAMS));
+    const steps = timed.results.map((r) => r.timings);
+    beams = {
+      transcribe: { median: timed.median, min: timed.min },
+      msPerBeamToken: stats(steps.map((x) => x.decodeMs / x.decoderSteps)),
+    };
+  }
   perThreads[threads] = {
     load,
     encode,
@@ -142,6 +155,7 @@ for (const threads of [1, 2]) {
     tokens,
     decoderSteps: t[0].decoderSteps,
     decoderMsPerToken,
+    beams,
   };
   await model.close();
 }
@@ -263,6 +277,10 @@ const rows = [
   [
     'clip transcription ms',
     `${fmt(t2.transcribe, 0)} 2 threads, ${t2.tokens} tokens, ${t2.decoderSteps} decoder steps (model loaded, greedy)`,
+  ],
+  [
+    'clip, 5 beams ms',
+    `${fmt(t2.beams.transcribe, 0)} 2 threads (model loaded, no fallback); ${fmt(t2.beams.msPerBeamToken, 2)} ms per beam and step`,
   ],
   [
     'real-time factor',
