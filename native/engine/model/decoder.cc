@@ -293,8 +293,9 @@ void Decoder::self_attention(int layer, int n) {
                       kLayerNormEps, h_.data(), d);
   kernels::linear(ctx, h_.data(), d, n, b.qkv, qkv_.data(), d3, with_bias(b.qkv_bias));
   const int d_head = d_ / n_head_;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d_head));
   for (const RowGroup& g : groups_) {
-    // Append the group's keys/values to its slot's cache, then attend over it.
+    // Append the group's keys/values to its slot's cache.
     float* k_cache = self_k(layer, g.slot);
     float* v_cache = self_v(layer, g.slot);
     for (int r = 0; r < g.n_rows; r++) {
@@ -302,10 +303,27 @@ void Decoder::self_attention(int layer, int n) {
       std::memcpy(k_cache + (g.position + r) * kv_ld_, row + d, sizeof(float) * d);
       std::memcpy(v_cache + (g.position + r) * kv_ld_, row + 2 * d, sizeof(float) * d);
     }
-    kernels::attention(ctx, qkv_.data() + g.first_row * d3, d3, g.n_rows, k_cache, kv_ld_, v_cache,
-                       kv_ld_, g.position + g.n_rows, n_head_, d_head,
-                       1.0f / std::sqrt(static_cast<float>(d_head)),
-                       /*causal_offset=*/g.position, attn_.data() + g.first_row * d, d);
+  }
+  // Each group attends over its own slot's cache (a beam's history).
+  const auto attend = [&](const kernels::Context& on, const RowGroup& g, int h0, int heads) {
+    const int64_t col = int64_t{h0} * d_head;
+    kernels::attention(on, qkv_.data() + g.first_row * d3 + col, d3, g.n_rows,
+                       self_k(layer, g.slot) + col, kv_ld_, self_v(layer, g.slot) + col, kv_ld_,
+                       g.position + g.n_rows, heads, d_head, scale,
+                       /*causal_offset=*/g.position, attn_.data() + g.first_row * d + col, d);
+  };
+  if (groups_.size() == 1) {
+    attend(ctx, groups_[0], 0, n_head_);  // the kernel splits the heads over the pool
+  } else {
+    // Several groups (a beam search's step): one round of tasks for all of
+    // them, a group's head each, where a call per group cost the pool's
+    // hand-off per beam and left threads idle on a few heads' work.
+    const kernels::Context one_thread{ctx.isa, nullptr};
+    model_.pool().parallel_for(static_cast<int64_t>(groups_.size()) * n_head_,
+                               [&](int64_t task, int) {
+                                 attend(one_thread, groups_[static_cast<size_t>(task / n_head_)],
+                                        static_cast<int>(task % n_head_), 1);
+                               });
   }
   kernels::linear(ctx, attn_.data(), d, n, b.attn_out, x_.data(), d,
                   residual_with_bias(b.attn_out_bias));
