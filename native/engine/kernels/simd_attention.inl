@@ -549,7 +549,7 @@ void attention_query_simd(const AttentionArgs& at, int h, int i0, int i1, float*
   // Several rows that see every key share each key and value row, where the
   // registers hold their sums (AVX-512's 32 of 16 floats).
   if constexpr (kNvd64 * (kQueryBatch + 1) <= 24) {
-    if (at.d_head == 64 && at.causal_offset < 0 && i1 - i0 > 1) {
+    if (at.d_head == 64 && at.causal_offset < 0 && at.n_kv > 0 && i1 - i0 > 1) {
       if (at.k16 != nullptr) {
         attention_queries_batched<kNvd64>(at, at.k16, at.v16, h, i0, i1, scratch);
       } else {
