@@ -149,6 +149,9 @@ void linear_panels(const Context& ctx, const float* a, int64_t lda, int m,
   int panels_per_task = (int)std::max<int64_t>(1, (wi->n_panels * n_row_blocks) / want_tasks);
   panels_per_task = std::min(panels_per_task, panels_per_block);
   const int64_t groups_per_block = (panels_per_block + panels_per_task - 1) / panels_per_task;
+  // Groups of equal size: 48 panels in groups of 15 left one of 3 (a task a
+  // quarter as long as the others, and the thread that ends first idles).
+  panels_per_task = (int)((panels_per_block + groups_per_block - 1) / groups_per_block);
   const int64_t n_panel_groups = groups_per_block * n_column_blocks;
   const bool parallel = macs >= kMinParallelMacs;
 
