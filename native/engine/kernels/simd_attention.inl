@@ -435,9 +435,10 @@ constexpr int kQueryBatch = 5;
 // attention_query_head_fixed for R query rows [i0, i0 + R) that see every key
 // (no causal mask: a window's cross-attention, a row per beam): each key and
 // value row is read and widened once for all R rows, which share its
-// conversion (the part of a row's cost that is not FMAs). Per row the same
-// scores and softmax as attention_query_head_fixed; the value sums on one
-// set of accumulators, not two (a different order, within rounding).
+// conversion (the part of a row's cost that is not FMAs). Per row what
+// attention_query_head_fixed computes, summed in another order (4 keys'
+// dot products reduced together, the value sums on one set of accumulators,
+// not two): within rounding of it.
 template <int NVD, int R, typename KT>
 void attention_queries_head_fixed(const AttentionArgs& at, const KT* k_base, const KT* v_base,
                                   int h, int i0, float* s) {
@@ -499,7 +500,7 @@ void attention_queries_head_fixed(const AttentionArgs& at, const KT* k_base, con
 #pragma GCC unroll 8
     for (int j = 0; j < NVD; ++j) acc[r][j] = zero();
   }
-  for (int t = 0; t < n; ++t) {
+  for (t = 0; t < n; ++t) {
     if (t + kAheadRows < n) prefetch_row(v + (t + kAheadRows) * at.ldv, d);
     V vv[NVD];
 #pragma GCC unroll 8
