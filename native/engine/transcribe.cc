@@ -109,8 +109,7 @@ void check_options(const TranscribeOptions& o) {
 
 LogitFilterOptions filter_options(const TranscribeOptions& options, const kernels::Context& ctx) {
   LogitFilterOptions f;
-  f.isa = ctx.isa;
-  f.pool = ctx.pool;
+  f.kernels = ctx;
   f.suppress_blank = options.suppress_blank;
   f.suppress_non_speech = false;
   for (int32_t id : options.suppress_tokens) {

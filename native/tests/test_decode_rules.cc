@@ -500,7 +500,7 @@ TEST(apply_and_summarize_equals_apply_then_argmax_and_log_sum_exp) {
     for (bool timestamps : {true, false}) {
       wn::LogitFilterOptions options;
       options.timestamps = timestamps;
-      options.isa = isa;
+      options.kernels.isa = isa;
       const wn::LogitFilters filters(fake_tokenizer(), options);
       for (const Case& c : cases) {
         std::vector<float> separate = c.row, fused = c.row;

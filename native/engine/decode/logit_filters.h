@@ -73,13 +73,11 @@ struct LogitFilterOptions {
   // max_initial_timestamp_index(seconds): 50 for the reference's 1.0 s; < 0: none
   int max_initial_timestamp_index = 50;
   std::vector<int32_t> extra_suppressed;  // the user's suppress_tokens (issue 5)
-  // The kernel path of the passes over a row of logits (max, argmax,
-  // log-sum-exp): the model's, so that a step costs microseconds, not the
-  // tenth of a millisecond a scalar pass over 51864 logits takes.
-  kernels::Isa isa = kernels::Isa::kGeneric;
-  // The model's pool, if any: those passes are split over its threads (a
-  // vocabulary row's exponentials are ~15 us on one core).
-  ThreadPool* pool = nullptr;
+  // The kernel path and pool of the passes over a row of logits (max,
+  // argmax, log-sum-exp): the model's, so that a step costs microseconds, not
+  // the tenth of a millisecond a scalar pass over 51864 logits takes, and
+  // its exponentials (~15 us on one core) are split over the pool's threads.
+  kernels::Context kernels;
 };
 
 // The reference's filter chain for one tokenizer, with its suppression lists
@@ -99,8 +97,8 @@ class LogitFilters {
   const std::vector<int32_t>& always_suppressed() const { return always_suppressed_; }
   const std::vector<int32_t>& blank_ids() const { return blank_ids_; }
   const Tokenizer& tokenizer() const { return tokenizer_; }
-  kernels::Isa isa() const { return options_.isa; }
-  kernels::Context context() const { return {options_.isa, options_.pool}; }
+  kernels::Isa isa() const { return options_.kernels.isa; }
+  const kernels::Context& context() const { return options_.kernels; }
   // Every token below this is forbidden at the next step whatever its logit
   // (eot after a timestamp that closes a segment, else 0): the decoder need not
   // compute those logits.
