@@ -159,18 +159,19 @@ TEST(mapped_file_matches_read_and_survives_release) {
   CHECK(tiny.bytes->data()[0] == 0x6c);
 }
 
-// unchanged_on_disk(): a mapped file grown, shrunk or rewritten in place is
-// changed; one replaced by rename is another file, the mapping's is unchanged.
+// FileReader::unchanged_on_disk(): a mapped file grown, shrunk or rewritten in
+// place is changed; one replaced by rename is another file, the mapping's is
+// unchanged.
 TEST(mapped_file_knows_whether_it_changed_on_disk) {
   const std::vector<uint8_t> bytes = write_test_model(tiny_test_model());
   const ScratchFile grown("changed-grown", bytes), shrunk("changed-shrunk", bytes),
       rewritten("changed-rewritten", bytes), replaced("changed-replaced", bytes),
       replacement("changed-replacement", bytes);
   CHECK(grown.ok() && shrunk.ok() && rewritten.ok() && replaced.ok() && replacement.ok());
-  const auto g = wn::FileBytes::map_file(grown.path());
-  const auto s = wn::FileBytes::map_file(shrunk.path());
-  const auto w = wn::FileBytes::map_file(rewritten.path());
-  const auto r = wn::FileBytes::map_file(replaced.path());
+  const auto g = wn::FileReader::open(wn::FileBytes::map_file(grown.path()));
+  const auto s = wn::FileReader::open(wn::FileBytes::map_file(shrunk.path()));
+  const auto w = wn::FileReader::open(wn::FileBytes::map_file(rewritten.path()));
+  const auto r = wn::FileReader::open(wn::FileBytes::map_file(replaced.path()));
   CHECK(g->unchanged_on_disk() && s->unchanged_on_disk() && w->unchanged_on_disk());
   CHECK(g->path() == grown.path());
   std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a new modification time
@@ -186,7 +187,7 @@ TEST(mapped_file_knows_whether_it_changed_on_disk) {
   CHECK(!s->unchanged_on_disk());
   CHECK(!w->unchanged_on_disk());
   CHECK(r->unchanged_on_disk());
-  CHECK(wn::FileBytes::from_buffer(bytes)->unchanged_on_disk());  // no file to change
+  CHECK(wn::FileReader::open(wn::FileBytes::from_buffer(bytes))->unchanged_on_disk());  // no file
 }
 
 TEST(open_model_file_names_the_path) {

@@ -5,9 +5,9 @@
 // Mapping rather than reading means the 75 MB (tiny) to 3 GB (large) of
 // weights cost no copy at load, and pages that have been packed for the
 // kernels can be handed back to the OS with release_range(). The file stays
-// open beside its mapping so that unchanged_on_disk() can tell whether it was
-// modified since. This file knows nothing about the ggml format; ggml_file.cc
-// parses the bytes.
+// open beside its mapping so that a FileReader can take it over (and tell
+// whether it was modified since). This file knows nothing about the ggml
+// format; ggml_file.cc parses the bytes.
 #include <cstring>
 #include <string>
 #include <utility>
@@ -76,7 +76,7 @@ bool read_identity(HANDLE file, FileBytes::Identity* identity) {
 
 // Maps the whole file read-only. The view keeps the mapping alive, so the
 // mapping handle is closed before returning; the file handle is kept (*file)
-// for unchanged_on_disk(). FILE_SHARE_DELETE: the file may be renamed over or
+// for a FileReader. FILE_SHARE_DELETE: the file may be renamed over or
 // deleted while mapped (the view keeps the old contents).
 const uint8_t* map_whole_file(const std::string& path, size_t* size, intptr_t* file_out,
                               FileBytes::Identity* identity) {
@@ -173,7 +173,7 @@ bool read_identity(int fd, FileBytes::Identity* identity) {
 }
 
 // Maps the whole file read-only and private. The descriptor is kept (*file)
-// for unchanged_on_disk(); the mapping itself does not need it.
+// for a FileReader; the mapping itself does not need it.
 const uint8_t* map_whole_file(const std::string& path, size_t* size, intptr_t* file,
                               FileBytes::Identity* identity) {
   int fd;
@@ -275,12 +275,6 @@ FileBytes::~FileBytes() {
   ::munmap(const_cast<uint8_t*>(data_), size_);
 #endif
   close_file(file_);
-}
-
-bool FileBytes::unchanged_on_disk() const {
-  if (!mapped_) return true;
-  Identity now;
-  return identity_of(file_, &now) && now == identity_;
 }
 
 void FileBytes::release_range(const void* begin, size_t length) const {

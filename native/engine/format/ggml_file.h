@@ -78,16 +78,9 @@ class FileBytes {
   // Tells the OS the given range will not be read again (after packing), so its
   // pages leave resident memory. A no-op for owned buffers.
   void release_range(const void* begin, size_t length) const;
-  // Whether the file on disk still has the size and modification time it had
-  // when it was mapped (read through the descriptor or handle kept open with
-  // the mapping, so a file replaced by rename, a new file, does not count).
-  // Why: reading a mapping past the end of a file that was truncated raises
-  // SIGBUS, and a file rewritten in place changes the mapped bytes; a caller
-  // that reads the mapping long after load checks this first. Always true for
-  // owned buffers.
-  bool unchanged_on_disk() const;
 
-  // What unchanged_on_disk() compares.
+  // What FileReader::unchanged_on_disk() compares: the file's size and
+  // modification time when it was mapped.
   struct Identity {
     uint64_t size = 0;
     int64_t modified_seconds = 0, modified_nanoseconds = 0;
@@ -106,7 +99,7 @@ class FileBytes {
   std::vector<uint8_t> owned_;
   std::string path_;
   intptr_t file_ = -1;  // the open file: a descriptor (POSIX) or a HANDLE (Windows)
-  Identity identity_;   // of the file when mapped
+  Identity identity_;   // of the file when mapped, for a FileReader
 };
 
 // A model file kept open after load to read parts of it again (a low-memory
@@ -129,7 +122,10 @@ class FileReader {
   // file now ends before offset + n (truncated since load) or the OS read
   // fails; dst is then partly written.
   bool read_at(uint64_t offset, void* dst, size_t n) const;
-  // As FileBytes::unchanged_on_disk(), against the file as it was at load.
+  // Whether the file still has the size and modification time it had when
+  // it was mapped (read through the reader's descriptor or handle, so a file
+  // replaced by rename, a new file, does not count): a file rewritten in
+  // place would give other weights. Always true over an owned buffer.
   bool unchanged_on_disk() const;
   const std::string& path() const { return path_; }
 
