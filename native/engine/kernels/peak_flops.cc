@@ -7,6 +7,7 @@
 // target attributes and only called when cpuid says the CPU has them.
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cmath>
 #include <thread>
 #include <vector>
@@ -46,7 +47,7 @@ namespace {
     c5 = SET1(5.f), c6 = SET1(6.f), c7 = SET1(7.f), c8 = SET1(8.f), c9 = SET1(9.f),      \
     c10 = SET1(10.f), c11 = SET1(11.f);                                                  \
   const V mul = SET1(0.999999f), inc = SET1(1e-7f);                                      \
-  for (long it = 0; it < iters; ++it) {                                                  \
+  for (int64_t it = 0; it < iters; ++it) {                                                \
     c0 = FMA(c0, mul, inc);                                                              \
     c1 = FMA(c1, mul, inc);                                                              \
     c2 = FMA(c2, mul, inc);                                                              \
@@ -66,12 +67,12 @@ namespace {
 constexpr int kChains = 12;
 
 #ifdef WN_PEAK_X86
-WN_PEAK_TARGET("avx512f") float fma_chains_avx512(long iters) {
+WN_PEAK_TARGET("avx512f") float fma_chains_avx512(int64_t iters) {
   WN_PEAK_CHAINS(__m512, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps)
   return _mm512_reduce_add_ps(total);
 }
 
-WN_PEAK_TARGET("avx2,fma") float fma_chains_avx2(long iters) {
+WN_PEAK_TARGET("avx2,fma") float fma_chains_avx2(int64_t iters) {
   WN_PEAK_CHAINS(__m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps)
   float lanes[8];
   _mm256_storeu_ps(lanes, total);
@@ -84,7 +85,7 @@ WN_PEAK_TARGET("avx2,fma") float fma_chains_avx2(long iters) {
 inline float32x4_t neon_fma(float32x4_t acc, float32x4_t m, float32x4_t inc) {
   return vfmaq_f32(inc, acc, m);
 }
-float fma_chains_neon(long iters) {
+float fma_chains_neon(int64_t iters) {
   WN_PEAK_CHAINS(float32x4_t, vdupq_n_f32, neon_fma, vaddq_f32)
   return vaddvq_f32(total);
 }
@@ -100,7 +101,7 @@ float scalar_add(float a, float b) {
   return a + b;
 }
 
-float fma_chains_scalar(long iters) {
+float fma_chains_scalar(int64_t iters) {
   WN_PEAK_CHAINS(float, scalar_set1, scalar_fma, scalar_add)
   return total;
 }
@@ -109,7 +110,7 @@ float fma_chains_scalar(long iters) {
 
 // The widest loop this CPU runs, and how many floats one of its FMAs updates.
 struct PeakLoop {
-  float (*run)(long iters);
+  float (*run)(int64_t iters);
   int lanes;
 };
 
@@ -125,7 +126,7 @@ PeakLoop best_loop() {
 }
 
 // Wall seconds for `threads` threads each running `iters` iterations at once.
-double timed_trial(const PeakLoop& loop, int threads, long iters) {
+double timed_trial(const PeakLoop& loop, int threads, int64_t iters) {
   volatile float sink = 0;
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<std::thread> workers;
@@ -144,14 +145,15 @@ extern "C" double measure_peak_gflops(int threads, double seconds) {
   // Calibrate: a trial should last about a fifth of the budget, so thread
   // start-up is negligible and the best of >= 5 trials filters out the time
   // slices other processes take on a shared machine.
-  long iters = 1 << 16;
+  // 64-bit counts: long is 32 bits on Windows, where 1L << 40 overflowed.
+  int64_t iters = int64_t{1} << 16;
   double t = timed_trial(loop, threads, iters);
-  while (t < 0.01 && iters < (1L << 40)) {
+  while (t < 0.01 && iters < (int64_t{1} << 40)) {
     iters *= 4;
     t = timed_trial(loop, threads, iters);
   }
   const double target = seconds / 5;
-  iters = std::max(1L, (long)(iters * (target / t)));
+  iters = std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(iters) * (target / t)));
   const double flops_per_trial = (double)iters * kChains * loop.lanes * 2.0 * threads;
   double best = 0, spent = 0;
   for (int trial = 0; trial < 5 || spent < seconds; ++trial) {
