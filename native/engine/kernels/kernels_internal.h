@@ -32,7 +32,9 @@ namespace kernels {
 // Linux, large blocks are anonymous mappings on huge-page boundaries with
 // MADV_HUGEPAGE (`mapped` is then the mapping's length) and mid-sized ones
 // share huge-page slabs (`slab`, with `mapped` the block's length): fewer
-// page faults when packing, fewer TLB misses when streaming.
+// page faults when packing, fewer TLB misses when streaming. On Windows,
+// blocks of 64 KB and more come from VirtualAlloc (`mapped` their length), so
+// they go back to the OS when freed.
 struct WeightSlab;
 struct AlignedFree {
   size_t mapped = 0;
