@@ -124,6 +124,41 @@ class ScratchFile {
   bool ok_ = false;
 };
 
+// Whether another handle may change a model file in place while the engine
+// holds it open. POSIX allows it (and the engine detects it); Windows does
+// not, because the engine opens the file without FILE_SHARE_WRITE: there
+// resizing or rewriting a file in use fails, which the tests check instead.
+#ifdef _WIN32
+constexpr bool kFilesInUseWritable = false;
+#else
+constexpr bool kFilesInUseWritable = true;
+#endif
+
+// Cuts (or extends) the file to `size` bytes; false if the OS refuses.
+inline bool try_resize(const std::string& path, uintmax_t size) {
+  std::error_code error;
+  std::filesystem::resize_file(path, size, error);
+  return !error;
+}
+
+// Overwrites bytes at `offset` in place; false if the OS refuses.
+inline bool try_write_at(const std::string& path, size_t offset, const char* data, size_t n) {
+  std::fstream f(path, std::ios::binary | std::ios::in | std::ios::out);
+  if (!f) return false;
+  f.seekp((std::streamoff)offset);
+  f.write(data, (std::streamsize)n);
+  f.flush();
+  return (bool)f;
+}
+
+// Renames `from` over `to`; false if the OS refuses (Windows may, for a
+// `to` that is open).
+inline bool try_rename(const std::string& from, const std::string& to) {
+  std::error_code error;
+  std::filesystem::rename(from, to, error);
+  return !error;
+}
+
 inline bool contains(const std::string& haystack, const std::string& needle) {
   const bool found = haystack.find(needle) != std::string::npos;
   if (!found) std::printf("  message \"%s\" lacks \"%s\"\n", haystack.c_str(), needle.c_str());

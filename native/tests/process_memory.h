@@ -5,6 +5,18 @@
 #include <fstream>
 #include <string>
 
+#ifdef _WIN32
+#ifndef PSAPI_VERSION
+#define PSAPI_VERSION 2  // GetProcessMemoryInfo is kernel32's K32GetProcessMemoryInfo
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#include <windows.h>
+// windows.h first: psapi.h needs its types
+#include <psapi.h>
+#endif
+
 namespace wn_test {
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -19,14 +31,22 @@ constexpr bool kAddressSanitizer = false;
 constexpr bool kAddressSanitizer = false;
 #endif
 
-// Resident set size of this process in bytes (Linux); -1 elsewhere.
+// Resident set size of this process in bytes: VmRSS on Linux, the working
+// set on Windows; -1 elsewhere.
 inline long long resident_bytes() {
+#ifdef _WIN32
+  PROCESS_MEMORY_COUNTERS counters{};
+  counters.cb = sizeof(counters);
+  if (!GetProcessMemoryInfo(GetCurrentProcess(), &counters, sizeof(counters))) return -1;
+  return static_cast<long long>(counters.WorkingSetSize);
+#else
   std::ifstream status("/proc/self/status");
   std::string line;
   while (std::getline(status, line)) {
     if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
   }
   return -1;
+#endif
 }
 
 }  // namespace wn_test

@@ -873,23 +873,40 @@ TEST(first_above_finds_the_first_entry_over_a_threshold) {
   }
 }
 
+// setenv/unsetenv are POSIX; the Windows C runtime has _putenv_s (an empty
+// value removes the variable).
+void set_env(const char* name, const char* value) {
+#ifdef _WIN32
+  _putenv_s(name, value);
+#else
+  setenv(name, value, 1);
+#endif
+}
+void unset_env(const char* name) {
+#ifdef _WIN32
+  _putenv_s(name, "");
+#else
+  unsetenv(name);
+#endif
+}
+
 TEST(isa_selection_follows_environment) {
   CHECK(wn::kernels::isa_supported(Isa::kGeneric));
   CHECK(wn::kernels::isa_supported(wn::kernels::best_isa()));
   CHECK(std::string(wn::kernels::isa_name(Isa::kAvx512)) == "avx512");
-  setenv("WHISPER_NATIVE_ISA", "generic", 1);
+  set_env("WHISPER_NATIVE_ISA", "generic");
   CHECK(wn::kernels::selected_isa() == Isa::kGeneric);
-  setenv("WHISPER_NATIVE_ISA", "sse9", 1);
+  set_env("WHISPER_NATIVE_ISA", "sse9");
   CHECK_THROWS_CODE(wn::kernels::selected_isa(), wn::ErrorCode::kInvalidArgument);
   for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kNeon}) {
-    setenv("WHISPER_NATIVE_ISA", wn::kernels::isa_name(isa), 1);
+    set_env("WHISPER_NATIVE_ISA", wn::kernels::isa_name(isa));
     if (wn::kernels::isa_supported(isa)) {
       CHECK(wn::kernels::selected_isa() == isa);
     } else {
       CHECK_THROWS_CODE(wn::kernels::selected_isa(), wn::ErrorCode::kInvalidArgument);
     }
   }
-  unsetenv("WHISPER_NATIVE_ISA");
+  unset_env("WHISPER_NATIVE_ISA");
   CHECK(wn::kernels::selected_isa() == wn::kernels::best_isa());
 }
 

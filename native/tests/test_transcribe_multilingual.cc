@@ -144,7 +144,8 @@ TEST(large_v3_layout_end_to_end_with_128_mel_bands) {
   // A 4040 Hz tone is FFT bin 101 (40 Hz per bin): with the file's filters
   // only band 100 sees it, a band that exists only with 128 of them.
   std::vector<float> tone(32000);
-  for (size_t i = 0; i < tone.size(); ++i) tone[i] = 0.5f * std::sin(2 * M_PI * 4040.0 * i / 16000);
+  constexpr double kPi = 3.14159265358979323846;  // M_PI is POSIX, not C++
+  for (size_t i = 0; i < tone.size(); ++i) tone[i] = 0.5f * std::sin(2 * kPi * 4040.0 * i / 16000);
   wn::LogMelSpectrogram mel(tone.data(), tone.size(), model->mel_filters(), 128,
                             model->n_fft_bins(), &model->pool());
   std::vector<float> window(128u * wn::kWindowFrames);
