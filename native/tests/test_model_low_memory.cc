@@ -213,8 +213,7 @@ TEST(a_file_rewritten_in_place_throws_and_one_replaced_by_rename_does_not) {
   // Same size, new contents and modification time.
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   if (wn_test::try_write_at(rewritten.path(), 1 << 20, "rewritten", 9)) {
-    CHECK_THROWS_CODE(wn::Encoder(*a).encode(mel.data(), out.data()),
-                      wn::ErrorCode::kModelChanged);
+    CHECK_THROWS_CODE(wn::Encoder(*a).encode(mel.data(), out.data()), wn::ErrorCode::kModelChanged);
   } else {
     CHECK(!wn_test::kFilesInUseWritable);  // Windows: refused while in use
     wn::Encoder(*a).encode(mel.data(), out.data());

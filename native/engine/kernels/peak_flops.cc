@@ -7,8 +7,8 @@
 // target attributes and only called when cpuid says the CPU has them.
 #include <algorithm>
 #include <chrono>
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <thread>
 #include <vector>
 
@@ -47,7 +47,7 @@ namespace {
     c5 = SET1(5.f), c6 = SET1(6.f), c7 = SET1(7.f), c8 = SET1(8.f), c9 = SET1(9.f),      \
     c10 = SET1(10.f), c11 = SET1(11.f);                                                  \
   const V mul = SET1(0.999999f), inc = SET1(1e-7f);                                      \
-  for (int64_t it = 0; it < iters; ++it) {                                                \
+  for (int64_t it = 0; it < iters; ++it) {                                               \
     c0 = FMA(c0, mul, inc);                                                              \
     c1 = FMA(c1, mul, inc);                                                              \
     c2 = FMA(c2, mul, inc);                                                              \
