@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "engine/core/error.h"
+#include "engine/core/thread_scratch.h"
 
 #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
 #include <immintrin.h>
@@ -150,7 +151,10 @@ struct ThreadPool::Impl {
         std::unique_lock<std::mutex> lock(sleep_mutex);
         work_ready.wait(lock, has_news);
       }
-      if (stopping.load(std::memory_order_acquire)) return;
+      if (stopping.load(std::memory_order_acquire)) {
+        release_thread_scratch();  // see thread_scratch.h: not at thread exit
+        return;
+      }
       const uint64_t st = state.load(std::memory_order_acquire);
       seen = generation_of(st);
       if (try_join(st)) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/core/error.h"
+#include "engine/core/thread_scratch.h"
 #include "engine/kernels/kernels_internal.h"
 #include "engine/kernels/quant.h"
 
@@ -39,13 +40,7 @@ constexpr int kQuantRowBlock = 4 * kLinearRowBlock;
 // Per-thread f32 scratch for one widened quantized panel (k * nr floats),
 // 64-byte aligned like the packed panels.
 float* panel_scratch(size_t floats) {
-  thread_local AlignedBytes buffer;
-  thread_local size_t capacity = 0;
-  if (capacity < floats) {
-    buffer = aligned_bytes(floats * sizeof(float));
-    capacity = floats;
-  }
-  return reinterpret_cast<float*>(buffer.get());
+  return thread_scratch_of<float>(ScratchSlot::kWidenedPanel, floats);
 }
 
 [[noreturn]] void invalid(const std::string& what) {
@@ -211,14 +206,15 @@ void transpose_keys(const Context& ctx, const IsaKernels& kern, AttentionArgs& a
     const int t0 = (int)((task % n_key_blocks) * key_block);
     const int t1 = (int)std::min<int64_t>(at.n_kv, t0 + key_block);
     float* dst = at.kt + h * at.kt_head_stride;
-    thread_local std::vector<float> widened;
-    if (at.k16 != nullptr) widened.resize((size_t)at.d_head);
+    float* widened = at.k16 != nullptr
+                         ? thread_scratch_of<float>(ScratchSlot::kWidenedKeys, (size_t)at.d_head)
+                         : nullptr;
     for (int t = t0; t < t1; ++t) {
       // k is null when the keys are f16: offsetting a null pointer is UB.
       const float* src;
       if (at.k16 != nullptr) {
-        kern.f16_to_f32(at.k16 + t * at.ldk + h * at.k_head_stride, widened.data(), at.d_head);
-        src = widened.data();
+        kern.f16_to_f32(at.k16 + t * at.ldk + h * at.k_head_stride, widened, at.d_head);
+        src = widened;
       } else {
         src = at.k + t * at.ldk + h * at.k_head_stride;
       }
@@ -274,12 +270,11 @@ void attention_impl(const Context& ctx, AttentionArgs& at, int n_head, float* ke
     const int row_chunks = std::min(n_q, std::max(1, (2 * threads + n_head - 1) / n_head));
     const size_t scratch_floats = (size_t)n_q * n_kv + d_head;
     run_tasks(ctx, (int64_t)n_head * row_chunks, parallel, [&](int64_t task, int) {
-      thread_local std::vector<float> scratch;
-      if (scratch.size() < scratch_floats) scratch.resize(scratch_floats);
+      float* scratch = thread_scratch_of<float>(ScratchSlot::kAttentionRows, scratch_floats);
       const int h = (int)(task / row_chunks), c = (int)(task % row_chunks);
       const int i0 = (int)((int64_t)n_q * c / row_chunks);
       const int i1 = (int)((int64_t)n_q * (c + 1) / row_chunks);
-      kern.attention_query(at, h, i0, i1, scratch.data());
+      kern.attention_query(at, h, i0, i1, scratch);
     });
     return;
   }
@@ -297,11 +292,10 @@ void attention_impl(const Context& ctx, AttentionArgs& at, int n_head, float* ke
   const int64_t n_blocks = (n_q + block - 1) / block;
   const size_t scratch_floats = kern.attention_scratch_floats(n_kv, d_head);
   run_tasks(ctx, n_head * n_blocks, parallel, [&](int64_t task, int) {
-    thread_local std::vector<float> scratch;
-    if (scratch.size() < scratch_floats) scratch.resize(scratch_floats);
+    float* scratch = thread_scratch_of<float>(ScratchSlot::kAttentionRows, scratch_floats);
     const int h = (int)(task / n_blocks);
     const int q0 = (int)((task % n_blocks) * block);
-    kern.attention_rows(at, h, q0, std::min(n_q, q0 + block), scratch.data());
+    kern.attention_rows(at, h, q0, std::min(n_q, q0 + block), scratch);
   });
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/core/f16.h"
+#include "engine/core/thread_scratch.h"
 #include "engine/kernels/kernels_internal.h"
 #include "engine/kernels/quant.h"
 
@@ -138,19 +139,20 @@ void micro_tile_generic(const float* a, int64_t lda, const float* panel, int k, 
 }
 
 void linear_tile_generic(const float* a, int64_t lda, int m, const PackedWeights::Impl& w, int p0,
-                         int p1, float* c, int64_t ldc, const Epilogue& ep, float*) {
-  thread_local std::vector<float> panel;
-  panel.resize((size_t)w.k * w.nr);
+                         int p1, float* c, int64_t ldc, const Epilogue& ep, float* scratch) {
+  // A quantized model's caller lends the widened panel's scratch (the same slot).
+  float* panel = scratch != nullptr
+                     ? scratch
+                     : thread_scratch_of<float>(ScratchSlot::kWidenedPanel, (size_t)w.k * w.nr);
   for (int p = p0; p < p1; ++p) {
-    panel_to_f32(w, p, panel.data());
+    panel_to_f32(w, p, panel);
     const int j0 = p * w.nr;
     int i = 0;
     for (; i + kGenericMr <= m; i += kGenericMr) {
-      micro_tile_generic<kGenericMr>(a + i * lda, lda, panel.data(), w.k, j0, w.n, c + i * ldc, ldc,
-                                     ep);
+      micro_tile_generic<kGenericMr>(a + i * lda, lda, panel, w.k, j0, w.n, c + i * ldc, ldc, ep);
     }
     for (; i < m; ++i) {
-      micro_tile_generic<1>(a + i * lda, lda, panel.data(), w.k, j0, w.n, c + i * ldc, ldc, ep);
+      micro_tile_generic<1>(a + i * lda, lda, panel, w.k, j0, w.n, c + i * ldc, ldc, ep);
     }
   }
 }

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "engine/core/error.h"
+#include "engine/core/thread_scratch.h"
 
 namespace wn {
 namespace {
@@ -273,10 +274,9 @@ void Encoder::stage(const EncoderMatrix* const* matrices, size_t n) {
   // in the OS's cache, outside this process) and packs them.
   model_.pool().parallel_for(static_cast<int64_t>(tasks_.size()), [&](int64_t t, int) {
     const PackTask& task = tasks_[t];
-    thread_local std::vector<uint8_t> rows;
-    if (rows.size() < task.bytes) rows.resize(task.bytes);
-    model_.read_file(task.offset, rows.data(), task.bytes);
-    task.part->pack_panel_rows(rows.data(), task.p0, task.p1);
+    uint8_t* rows = thread_scratch_of<uint8_t>(ScratchSlot::kFileRead, task.bytes);
+    model_.read_file(task.offset, rows, task.bytes);
+    task.part->pack_panel_rows(rows, task.p0, task.p1);
   });
 }
 
