@@ -9,10 +9,7 @@
 #ifndef PSAPI_VERSION
 #define PSAPI_VERSION 2  // GetProcessMemoryInfo is kernel32's K32GetProcessMemoryInfo
 #endif
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#include <windows.h>
+#include "engine/core/windows_api.h"
 // windows.h first: psapi.h needs its types
 #include <psapi.h>
 #endif

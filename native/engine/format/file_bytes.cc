@@ -16,13 +16,7 @@
 #include "engine/format/ggml_file.h"
 
 #ifdef _WIN32
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#include <windows.h>
+#include "engine/core/windows_api.h"
 #else
 #include <fcntl.h>
 #include <sys/mman.h>

@@ -13,13 +13,7 @@
 #if defined(__linux__)
 #include <sys/mman.h>
 #elif defined(_WIN32)
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#include <windows.h>
+#include "engine/core/windows_api.h"
 #endif
 #if defined(__SSE2__) || defined(_M_X64)
 #include <emmintrin.h>
