@@ -268,7 +268,11 @@ void attention_impl(const Context& ctx, AttentionArgs& at, int n_head, float* ke
     // cross-attention K/V, 384 KB per head for a window in f16). Row ranges
     // only when there are more threads than heads.
     const int row_chunks = std::min(n_q, std::max(1, (2 * threads + n_head - 1) / n_head));
-    const size_t scratch_floats = (size_t)n_q * n_kv + d_head;
+    // A task's rows, of which the kernel holds at most attention_query_rows'
+    // scores at once (a prompt's hundreds of rows need not each keep theirs).
+    const int task_rows = (n_q + row_chunks - 1) / row_chunks;
+    const size_t scratch_floats =
+        (size_t)std::min(task_rows, kern.attention_query_rows) * n_kv + d_head;
     run_tasks(ctx, (int64_t)n_head * row_chunks, parallel, [&](int64_t task, int) {
       float* scratch = thread_scratch_of<float>(ScratchSlot::kAttentionRows, scratch_floats);
       const int h = (int)(task / row_chunks), c = (int)(task % row_chunks);

@@ -313,6 +313,7 @@ const IsaKernels& generic_kernels() {
       /*wants_transposed_keys=*/false,
       attention_scratch_floats_generic,
       attention_query_generic,
+      /*attention_query_rows=*/1,
       layer_norm_row_generic,
       gelu_generic,
       add_generic,

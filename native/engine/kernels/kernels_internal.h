@@ -127,9 +127,10 @@ struct IsaKernels {
   size_t (*attention_scratch_floats)(int n_kv, int d_head);
   // Few queries (the decoder): query rows [i0, i1) of head h, reading the
   // key and value rows front to back (once for rows that see the same keys,
-  // where a path batches them); scratch holds (i1 - i0) * n_kv + d_head
-  // floats.
+  // where a path batches them); scratch holds
+  // min(i1 - i0, attention_query_rows) * n_kv + d_head floats.
   void (*attention_query)(const AttentionArgs& a, int h, int i0, int i1, float* scratch);
+  int attention_query_rows;  // the most rows whose scores attention_query holds at once
   void (*layer_norm_row)(const float* x, int n, const float* gamma, const float* beta, float eps,
                          float* y);
   void (*gelu)(float* x, int64_t n);

@@ -434,6 +434,10 @@ void attention_query_head_fixed(const AttentionArgs& at, const KT* k_base, const
 // Rows a batch of attention_queries_head_fixed holds: R * NVD output vectors
 // and NVD of a value row must fit the registers (AVX-512: 5 rows of 4).
 constexpr int kQueryBatch = 5;
+// Whether this ISA batches rows at all (Whisper's d_head of 64), and so the
+// most rows whose scores attention_query_simd holds at once.
+constexpr bool kBatchQueries = (64 / simd::kW) * (kQueryBatch + 1) <= 24;
+constexpr int kQueryRowsAtOnce = kBatchQueries ? kQueryBatch : 1;
 
 // attention_query_head_fixed for R query rows [i0, i0 + R) that see every key
 // (no causal mask: a window's cross-attention, a row per beam): each key and
@@ -552,7 +556,7 @@ void attention_query_simd(const AttentionArgs& at, int h, int i0, int i1, float*
   constexpr int kNvd64 = 64 / simd::kW;
   // Several rows that see every key share each key and value row, where the
   // registers hold their sums (AVX-512's 32 of 16 floats).
-  if constexpr (kNvd64 * (kQueryBatch + 1) <= 24) {
+  if constexpr (kBatchQueries) {
     if (at.d_head == 64 && at.causal_offset < 0 && at.n_kv > 0 && i1 - i0 > 1) {
       if (at.k16 != nullptr) {
         attention_queries_batched<kNvd64>(at, at.k16, at.v16, h, i0, i1, scratch);

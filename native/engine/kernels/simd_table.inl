@@ -13,6 +13,7 @@ const IsaKernels& make_table() {
       /*wants_transposed_keys=*/true,
       attention_scratch_floats_simd,
       attention_query_simd,
+      kQueryRowsAtOnce,
       layer_norm_row_simd,
       gelu_simd,
       add_simd,

@@ -428,13 +428,22 @@ void Model::keep_file(std::shared_ptr<const FileBytes> bytes) {
   file_ = FileReader::open(std::move(bytes));
 }
 
+namespace {
+
+// kModelChanged for a low-memory model's file: what happened, then what to do.
+Error model_changed(const std::string& path, const std::string& what) {
+  return Error(ErrorCode::kModelChanged,
+               "model file '" + path + "' " + what +
+                   "; it was loaded with lowMemory: true, so the encoder reads its weights from "
+                   "it: load it again. Do not modify a model file in place while a lowMemory "
+                   "model uses it; replacing it by rename is fine");
+}
+
+}  // namespace
+
 void Model::check_file_unchanged() const {
   if (file_ == nullptr || file_->unchanged_on_disk()) return;
-  throw Error(ErrorCode::kModelChanged,
-              "model file '" + file_->path() +
-                  "' was modified on disk after it was loaded with lowMemory: true (the encoder "
-                  "reads its weights from the file): load it again. Do not modify a model file "
-                  "in place while a lowMemory model uses it; replacing it by rename is fine");
+  throw model_changed(file_->path(), "was modified on disk after it was loaded");
 }
 
 void Model::read_file(uint64_t offset, void* dst, size_t n) const {
@@ -442,13 +451,9 @@ void Model::read_file(uint64_t offset, void* dst, size_t n) const {
     throw Error(ErrorCode::kInternal, "read_file: the model keeps no file (not low memory)");
   }
   if (file_->read_at(offset, dst, n)) return;
-  throw Error(ErrorCode::kModelChanged,
-              "model file '" + file_->path() + "' no longer holds bytes [" +
-                  std::to_string(offset) + ", " + std::to_string(offset + n) +
-                  ") it had at load (truncated on disk?); it was loaded with lowMemory: true, "
-                  "so the encoder reads its weights from it: load it again. Do not modify a "
-                  "model file in place while a lowMemory model uses it; replacing it by rename "
-                  "is fine");
+  throw model_changed(file_->path(), "no longer holds bytes [" + std::to_string(offset) + ", " +
+                                         std::to_string(offset + n) +
+                                         ") it had at load (truncated on disk?)");
 }
 
 std::string Model::type_name() const {
