@@ -152,11 +152,44 @@ class Packer {
     jobs_.push_back({cost, [this, dst, weights] {
                        std::vector<const TensorView*> parts;
                        for (const TensorView& w : weights) parts.push_back(&w);
-                       const StackedSource s = stack_rows(parts);
-                       *dst = kernels::PackedWeights::pack(isa_, s.type, s.bytes.data(), s.n,
-                                                           cols_of(weights[0]));
+                       if (packs_part_by_part(weights)) {
+                         // Each part straight from the file into its own
+                         // panels: no stacked copy. A copy of a few hundred
+                         // KB on the heap, freed at once, raised glibc's mmap
+                         // threshold for the rest of the process and left ~4
+                         // MB of free heap resident (measured in peak RSS).
+                         int n = 0;
+                         for (const TensorView& w : weights) n += rows_of(w);
+                         *dst = kernels::PackedWeights::allocate(isa_, weights[0].type, n,
+                                                                 cols_of(weights[0]));
+                         const int nr = dst->panel_width();
+                         int row = 0;
+                         for (const TensorView& w : weights) {
+                           const int p1 = (row + rows_of(w) + nr - 1) / nr;
+                           dst->pack_panel_rows(w.data, row / nr, p1);
+                           row += rows_of(w);
+                         }
+                       } else {
+                         const StackedSource s = stack_rows(parts);
+                         *dst = kernels::PackedWeights::pack(isa_, s.type, s.bytes.data(), s.n,
+                                                             cols_of(weights[0]));
+                       }
                        for (const TensorView& w : weights) release(w);
                      }});
+  }
+
+  // Whether stacked parts can each be packed into panels of their own: they
+  // share a type and columns, and every part but the last fills whole panels
+  // (true of every Whisper size's q|k|v and k|v; only test models with small
+  // heads miss it).
+  bool packs_part_by_part(const std::vector<TensorView>& parts) const {
+    const int nr = kernels::PackedWeights::panel_width(isa_);
+    for (size_t i = 0; i < parts.size(); i++) {
+      const TensorView& p = parts[i];
+      if (p.type != parts[0].type || cols_of(p) != cols_of(parts[0])) return false;
+      if (i + 1 < parts.size() && rows_of(p) % nr != 0) return false;
+    }
+    return true;
   }
 
   // The biases of stacked weights into (*bias)[at...], which must already have
@@ -185,18 +218,14 @@ class Packer {
   // packs each part into its own panels, of one type; only test models with
   // small heads miss this).
   void encoder_matrix(EncoderMatrix* dst, std::vector<TensorView> parts) {
-    bool in_file = low_memory_;
-    const int nr = kernels::PackedWeights::panel_width(isa_);
-    for (size_t i = 0; i < parts.size(); i++) {
-      const TensorView& p = parts[i];
-      in_file &= p.type == parts[0].type && (i + 1 == parts.size() || rows_of(p) % nr == 0);
+    for (const TensorView& p : parts) {
       if (cols_of(p) != cols_of(parts[0])) {
         throw Error(ErrorCode::kModelFormat, "tensor " + p.name + ": expected " +
                                                  std::to_string(cols_of(parts[0])) +
                                                  " columns, got " + std::to_string(cols_of(p)));
       }
     }
-    if (!in_file) {
+    if (!low_memory_ || !packs_part_by_part(parts)) {
       stacked(&dst->packed, std::move(parts));
       return;
     }
