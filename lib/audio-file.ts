@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { endianness } from 'node:os';
 import { WhisperError } from './errors.js';
 import { WHISPER_SAMPLE_RATE } from './resample.js';
-import { looksLikeWav, parseWav } from './wav.js';
+import { looksLikeWav, parseWavInSlices } from './wav.js';
 
 export interface AudioData {
   /** Mono samples at 16 kHz, in [-1, 1] (float sources may exceed it). */
@@ -123,7 +123,7 @@ export async function readAudioFile(
     const bytes = await readWholeFile(path);
     signal?.throwIfAborted();
     try {
-      return toAudioData(parseWav(bytes).samples);
+      return toAudioData((await parseWavInSlices(bytes, signal)).samples);
     } catch (error) {
       if (!(error instanceof WhisperError)) throw error;
       if (error.code === 'ERR_UNSUPPORTED_AUDIO') {

@@ -11,7 +11,8 @@
 import { readFile } from 'node:fs/promises';
 import type { AudioData } from './audio-file.js';
 import { WhisperError } from './errors.js';
-import { WHISPER_SAMPLE_RATE, resample } from './resample.js';
+import { yieldToEventLoop } from './event-loop.js';
+import { WHISPER_SAMPLE_RATE, resample, resampleInSlices } from './resample.js';
 
 export interface DecodedWav {
   /** Mono: the channels of each frame averaged, in [-1, 1] for integer formats. */
@@ -233,8 +234,16 @@ function findChunks(bytes: Uint8Array): WavChunks {
   return { format, data, streamed };
 }
 
-/** Decodes a whole WAV file: see the file comment for what it reads. */
-export function decodeWav(bytes: Uint8Array): DecodedWav {
+/** A WAV file's header read and checked: what decoding its frames needs. */
+interface WavLayout {
+  format: WavFormat;
+  view: DataView;
+  readSample: (view: DataView, at: number) => number;
+  frames: number;
+  bytesPerSample: number;
+}
+
+function wavLayout(bytes: Uint8Array): WavLayout {
   if (!looksLikeWav(bytes)) throw malformed('it does not start with a RIFF/RF64 WAVE header');
   const { format, data, streamed } = findChunks(bytes);
   const readSample = sampleReader(format);
@@ -244,23 +253,68 @@ export function decodeWav(bytes: Uint8Array): DecodedWav {
       `the data chunk has ${data.length} bytes, not a whole number of ${blockAlign}-byte frames`,
     );
   }
-  // A streamed file cut mid-frame keeps its whole frames.
-  const frames = Math.floor(data.length / blockAlign);
-  const bytesPerSample = blockAlign / channels;
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const samples = new Float32Array(frames);
-  for (let frame = 0, at = 0; frame < frames; frame++) {
+  return {
+    format,
+    view: new DataView(data.buffer, data.byteOffset, data.byteLength),
+    readSample,
+    // A streamed file cut mid-frame keeps its whole frames.
+    frames: Math.floor(data.length / blockAlign),
+    bytesPerSample: blockAlign / channels,
+  };
+}
+
+/** Frames [from, to) of the file, each one's channels averaged, into samples[from, to). */
+function decodeFrames(layout: WavLayout, samples: Float32Array, from: number, to: number): void {
+  const { view, readSample, bytesPerSample } = layout;
+  const { channels } = layout.format;
+  for (let frame = from, at = from * channels * bytesPerSample; frame < to; frame++) {
     let sum = 0;
     for (let c = 0; c < channels; c++, at += bytesPerSample) sum += readSample(view, at);
     samples[frame] = sum / channels;
   }
+}
+
+function decoded(layout: WavLayout, samples: Float32Array): DecodedWav {
+  const { format } = layout;
   return {
     samples,
     sampleRate: format.sampleRate,
-    channels,
+    channels: format.channels,
     encoding: ENCODINGS[format.tag]!,
     bitsPerSample: format.bitsPerSample,
   };
+}
+
+/** Decodes a whole WAV file: see the file comment for what it reads. */
+export function decodeWav(bytes: Uint8Array): DecodedWav {
+  const layout = wavLayout(bytes);
+  const samples = new Float32Array(layout.frames);
+  decodeFrames(layout, samples, 0, layout.frames);
+  return decoded(layout, samples);
+}
+
+/**
+ * Samples decoded per slice by the file readers: ~2-4 ms of work here, after
+ * which they let the event loop run (decoding a minute of 44.1 kHz stereo
+ * takes ~40 ms).
+ */
+const DECODE_SLICE_SAMPLES = 1 << 19;
+
+/**
+ * decodeWav in slices, letting the event loop run between them, for the file
+ * readers: an hour of audio is ~1 s of decoding (and resampling one is
+ * ~12 s), which must not freeze an app. The same samples as decodeWav.
+ * Stops with signal.reason when the signal aborts.
+ */
+async function decodeWavInSlices(bytes: Uint8Array, signal?: AbortSignal): Promise<DecodedWav> {
+  const layout = wavLayout(bytes);
+  const samples = new Float32Array(layout.frames);
+  const framesPerSlice = Math.max(1, Math.floor(DECODE_SLICE_SAMPLES / layout.format.channels));
+  for (let from = 0; from < layout.frames; from += framesPerSlice) {
+    decodeFrames(layout, samples, from, Math.min(layout.frames, from + framesPerSlice));
+    await yieldToEventLoop(signal);
+  }
+  return decoded(layout, samples);
 }
 
 /** A WAV file read as the model's input, with what the file held. */
@@ -286,7 +340,15 @@ export interface WavAudio extends AudioData {
  */
 export function parseWav(bytes: Uint8Array): WavAudio {
   const wav = decodeWav(bytes);
-  const samples = resample(wav.samples, wav.sampleRate, WHISPER_SAMPLE_RATE);
+  // At 16 kHz the decoded samples are the result (resample() would copy them).
+  const samples =
+    wav.sampleRate === WHISPER_SAMPLE_RATE
+      ? wav.samples
+      : resample(wav.samples, wav.sampleRate, WHISPER_SAMPLE_RATE);
+  return wavAudio(wav, samples);
+}
+
+function wavAudio(wav: DecodedWav, samples: Float32Array): WavAudio {
   return {
     samples,
     sampleRate: WHISPER_SAMPLE_RATE,
@@ -300,7 +362,21 @@ export function parseWav(bytes: Uint8Array): WavAudio {
   };
 }
 
-/** Reads a WAV file into 16 kHz mono samples: {@link parseWav} on the file's bytes. */
+/**
+ * parseWav for the file readers: the same result, computed in slices between
+ * which the event loop runs (see decodeWavInSlices). Stops with
+ * signal.reason when the signal aborts.
+ */
+export async function parseWavInSlices(bytes: Uint8Array, signal?: AbortSignal): Promise<WavAudio> {
+  const wav = await decodeWavInSlices(bytes, signal);
+  const samples = await resampleInSlices(wav.samples, wav.sampleRate, WHISPER_SAMPLE_RATE, signal);
+  return wavAudio(wav, samples);
+}
+
+/**
+ * Reads a WAV file into 16 kHz mono samples: {@link parseWav} on the file's
+ * bytes, computed in slices so that a long file does not block the event loop.
+ */
 export async function readWavFile(path: string): Promise<WavAudio> {
-  return parseWav(await readFile(path));
+  return parseWavInSlices(await readFile(path));
 }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { readAudioFile, findExecutable } from '../../lib/audio-file.js';
 import { WhisperError } from '../../lib/errors.js';
 import { resample } from '../../lib/resample.js';
+import { parseWav, readWavFile } from '../../lib/wav.js';
 import { buildWav, encode } from './wav-writer.js';
 
 let dir = '';
@@ -175,6 +176,71 @@ describe('readAudioFile: WAV', () => {
     await expect(
       readAudioFile(join(dir, 'missing.wav'), { signal: AbortSignal.abort(reason) }),
     ).rejects.toBe(reason);
+  });
+});
+
+describe('reading a long WAV file', () => {
+  // Two minutes of 44.1 kHz stereo: decoding and resampling it in one go
+  // takes ~0.4 s here (~12 s per hour), which the file readers must not spend
+  // without letting the event loop run.
+  function longWav(): Uint8Array {
+    const rate = 44100;
+    const values = new Int16Array(rate * 120 * 2);
+    let seed = 1;
+    for (let i = 0; i < values.length; i++) {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      values[i] = Math.round(8000 * Math.sin(i / 37)) + ((seed >>> 16) % 2001) - 1000;
+    }
+    return buildWav({
+      formatTag: 1,
+      channels: 2,
+      sampleRate: rate,
+      bitsPerSample: 16,
+      data: new Uint8Array(values.buffer),
+    });
+  }
+
+  it("gives parseWav's samples bit for bit while the event loop keeps running", async () => {
+    const bytes = longWav();
+    const path = writeTemp('long.wav', bytes);
+    const syncStart = performance.now();
+    const expected = parseWav(bytes).samples;
+    const syncMs = performance.now() - syncStart;
+    for (const read of [
+      () => readAudioFile(path).then((a) => a.samples),
+      () => readWavFile(path).then((a) => a.samples),
+    ]) {
+      const ticks: number[] = [];
+      const timer = setInterval(() => ticks.push(performance.now()), 5);
+      const started = performance.now();
+      let samples: Float32Array;
+      try {
+        samples = await read();
+      } finally {
+        clearInterval(timer);
+      }
+      const gaps = [ticks[0]! - started, ...ticks.slice(1).map((t, i) => t - ticks[i]!)];
+      const longest = Math.max(...gaps);
+      console.log(
+        `  ${expected.length} samples: parseWav ${syncMs.toFixed(0)} ms in one block; ` +
+          `read in ${(performance.now() - started).toFixed(0)} ms, longest event-loop gap ` +
+          `${longest.toFixed(0)} ms over ${ticks.length} ticks`,
+      );
+      expect(samples.length).toBe(expected.length);
+      expect(Buffer.from(samples.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
+      expect(ticks.length).toBeGreaterThan(10);
+      expect(longest).toBeLessThan(100);
+    }
+  });
+
+  it('stops part-way through when the signal aborts', async () => {
+    const path = writeTemp('long-abort.wav', longWav());
+    const controller = new AbortController();
+    const reason = new Error('stop');
+    const read = readAudioFile(path, { signal: controller.signal });
+    // Abort once the file is read and decoding has begun.
+    setTimeout(() => controller.abort(reason), 60);
+    await expect(read).rejects.toBe(reason);
   });
 });
 
