@@ -181,7 +181,7 @@ describe('readAudioFile: WAV', () => {
 
 describe('reading a long WAV file', () => {
   // Two minutes of 44.1 kHz stereo: decoding and resampling it in one go
-  // takes ~0.4 s here (~12 s per hour), which the file readers must not spend
+  // takes ~0.35 s here (~10 s per hour), which the file readers must not spend
   // without letting the event loop run.
   function longWav(): Uint8Array {
     const rate = 44100;
