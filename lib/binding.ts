@@ -61,6 +61,22 @@ export interface NativeAddon {
   measurePeakGflops(threads: number, seconds: number): number;
   /** GB/s at which `threads` threads stream `megabytes` MB (bench only; blocks for about `seconds`). */
   measureReadBandwidth(threads: number, megabytes: number, seconds: number): number;
+  /**
+   * Outputs [first, first + out.length) of a polyphase filter (lib/resample.ts)
+   * over input, into out, on a worker thread: the arrays must not change until
+   * it settles. native/binding/resample_worker.h.
+   */
+  resampleRun(
+    input: Float32Array,
+    table: Float32Array,
+    tapsPerPhase: number,
+    halfTaps: number,
+    up: number,
+    down: number,
+    exact: boolean,
+    first: number,
+    out: Float32Array,
+  ): Promise<void>;
   napiVersion: number;
 }
 
@@ -82,6 +98,19 @@ let addon: NativeAddon | undefined;
 export function binding(): NativeAddon {
   if (!addon) addon = loadAddon();
   return addon;
+}
+
+/**
+ * The addon, or undefined when it cannot be loaded: for work that has a JS
+ * fallback (resampling), which must not fail for want of the addon.
+ */
+export function bindingIfLoadable(): NativeAddon | undefined {
+  try {
+    return binding();
+  } catch (error) {
+    if (error instanceof WhisperError && error.code === 'ERR_ADDON_LOAD') return undefined;
+    throw error;
+  }
 }
 
 function loadAddon(): NativeAddon {

@@ -41,7 +41,7 @@ export const WHISPER_SAMPLE_RATE = 16000;
  */
 const MAX_SAMPLE_RATE = 10_000_000;
 
-function checkRate(rate: number, what: string): void {
+export function checkRate(rate: number, what: string): void {
   if (!Number.isInteger(rate) || rate < 1 || rate > MAX_SAMPLE_RATE) {
     throw new RangeError(
       `Expected an integer sample rate from 1 to ${MAX_SAMPLE_RATE} for ${what} but received ${rate}`,
@@ -147,14 +147,16 @@ function dot(
 }
 
 /** A filter table for one pair of rates, and how to locate an output in the input. */
-class PolyphaseFilter {
+export class PolyphaseFilter {
   readonly halfTaps: number;
   readonly tapsPerPhase: number;
   /** Row r holds the taps of phase r; `tapsPerPhase` floats per row. */
   readonly table: Float32Array;
-  private readonly up: number;
-  private readonly down: number;
-  private readonly exact: boolean;
+  /** The rates' ratio reduced: output j is at input time j * down / up. */
+  readonly up: number;
+  readonly down: number;
+  /** Every phase has its own row (else INTERPOLATED_PHASES + 1 rows, interpolated). */
+  readonly exact: boolean;
   private readonly position: OutputPosition = { base: 0, row: 0, weight: 0 };
 
   constructor(inputRate: number, outputRate: number) {
@@ -230,7 +232,7 @@ class PolyphaseFilter {
 /** The last filter built: files of one batch usually share a rate. */
 let lastFilter: { inputRate: number; outputRate: number; filter: PolyphaseFilter } | undefined;
 
-function filterFor(inputRate: number, outputRate: number): PolyphaseFilter {
+export function filterFor(inputRate: number, outputRate: number): PolyphaseFilter {
   if (lastFilter?.inputRate !== inputRate || lastFilter.outputRate !== outputRate) {
     lastFilter = { inputRate, outputRate, filter: new PolyphaseFilter(inputRate, outputRate) };
   }

@@ -12,7 +12,8 @@ import { readFile } from 'node:fs/promises';
 import type { AudioData } from './audio-file.js';
 import { WhisperError } from './errors.js';
 import { yieldToEventLoop } from './event-loop.js';
-import { WHISPER_SAMPLE_RATE, resample, resampleInSlices } from './resample.js';
+import { WHISPER_SAMPLE_RATE, resample } from './resample.js';
+import { resampleOffThread } from './resample-native.js';
 
 export interface DecodedWav {
   /** Mono: the channels of each frame averaged, in [-1, 1] for integer formats. */
@@ -369,7 +370,7 @@ function wavAudio(wav: DecodedWav, samples: Float32Array): WavAudio {
  */
 export async function parseWavInSlices(bytes: Uint8Array, signal?: AbortSignal): Promise<WavAudio> {
   const wav = await decodeWavInSlices(bytes, signal);
-  const samples = await resampleInSlices(wav.samples, wav.sampleRate, WHISPER_SAMPLE_RATE, signal);
+  const samples = await resampleOffThread(wav.samples, wav.sampleRate, WHISPER_SAMPLE_RATE, signal);
   return wavAudio(wav, samples);
 }
 

@@ -7,6 +7,7 @@
 #include "binding/engine_workers.h"
 #include "binding/js_errors.h"
 #include "binding/model_wrap.h"
+#include "binding/resample_worker.h"
 #include "engine/kernels/kernels.h"
 
 namespace wn_binding {
@@ -93,6 +94,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
               Napi::Function::New<MeasurePeakGflops>(env, "measurePeakGflops"));
   exports.Set("measureReadBandwidth",
               Napi::Function::New<MeasureReadBandwidth>(env, "measureReadBandwidth"));
+  exports.Set("resampleRun", Napi::Function::New<ResampleRun>(env, "resampleRun"));
   exports.Set("NativeModel", ModelWrap::DefineClass(env));
   exports.Set("napiVersion", NAPI_VERSION);
   return exports;
