@@ -66,9 +66,9 @@ Napi::Value ResampleRun(const Napi::CallbackInfo& info) {
     throw_js_error(env, "ERR_INVALID_ARG_VALUE", "Expected first to be an integer >= 0");
   }
   with_js_errors(env, [&] { wn::check_polyphase_filter(filter); });
-  auto* worker = new ResampleWorker(env, info[0].As<Napi::Float32Array>(), table,
-                                    info[8].As<Napi::Float32Array>(), filter,
-                                    static_cast<int64_t>(first));
+  auto* worker =
+      new ResampleWorker(env, info[0].As<Napi::Float32Array>(), table,
+                         info[8].As<Napi::Float32Array>(), filter, static_cast<int64_t>(first));
   Napi::Promise promise = worker->promise();
   worker->Queue();
   return promise;

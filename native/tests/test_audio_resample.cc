@@ -66,16 +66,16 @@ TEST(block_path_equals_one_output_path_down_sampling) {
   const Filter f44 = make_filter(160, 441, 60, true, 1);
   const Filter f48 = make_filter(1, 3, 65, true, 2);
   const Filter f96 = make_filter(1, 6, 129, true, 3);
-  check_paths_agree(f44, 44100, 0, 16000);     // the whole of 1 s, both ends included
-  check_paths_agree(f44, 44100, 777, 3001);    // starting anywhere
+  check_paths_agree(f44, 44100, 0, 16000);   // the whole of 1 s, both ends included
+  check_paths_agree(f44, 44100, 777, 3001);  // starting anywhere
   check_paths_agree(f48, 48000, 0, 16000);
   check_paths_agree(f96, 9600, 0, 1600);
-  check_paths_agree(f44, 50, 0, 18);           // all of it near an end
-  check_paths_agree(f44, 44100, 15990, 10);    // past the input's end
+  check_paths_agree(f44, 50, 0, 18);         // all of it near an end
+  check_paths_agree(f44, 44100, 15990, 10);  // past the input's end
 }
 
 TEST(block_path_equals_one_output_path_up_sampling_and_interpolated) {
-  const Filter f8 = make_filter(2, 1, 22, true, 4);         // 8000 -> 16000
+  const Filter f8 = make_filter(2, 1, 22, true, 4);            // 8000 -> 16000
   const Filter odd = make_filter(16000, 44101, 60, false, 5);  // interpolated rows
   check_paths_agree(f8, 8000, 0, 16000);
   check_paths_agree(odd, 44101, 0, 16000);

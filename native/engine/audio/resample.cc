@@ -38,8 +38,8 @@ double dot(const float* input, int64_t start, const float* taps, int64_t from, i
 // already widened to doubles (exactly; widening in the loop cost more than
 // the products): the same four partial sums each, as lanes of two-double
 // vectors. Eight independent sums also hide the adds' latency.
-void dot2(const double* input_a, const double* taps_a, const double* input_b,
-          const double* taps_b, int64_t width, double* a, double* b) {
+void dot2(const double* input_a, const double* taps_a, const double* input_b, const double* taps_b,
+          int64_t width, double* a, double* b) {
   __m128d a01 = _mm_setzero_pd(), a23 = _mm_setzero_pd();
   __m128d b01 = _mm_setzero_pd(), b23 = _mm_setzero_pd();
   int64_t k = 0;
@@ -152,7 +152,8 @@ void polyphase_run(const PolyphaseFilter& f, const float* input, int64_t n_input
     for (int64_t b0 = 0; b0 < n_out; b0 += kWideBlockOutputs) {
       const int64_t b1 = std::min(n_out, b0 + kWideBlockOutputs);
       // The block's inputs, clipped to what exists: [lo, hi).
-      const int64_t lo = std::max<int64_t>(0, locate(f, first + b0).base - f.half_taps + 1 - offset);
+      const int64_t lo =
+          std::max<int64_t>(0, locate(f, first + b0).base - f.half_taps + 1 - offset);
       const int64_t hi =
           std::min<int64_t>(n_input, locate(f, first + b1 - 1).base + f.half_taps + 1 - offset);
       if (hi > lo) wide.assign(input + lo, input + hi);
