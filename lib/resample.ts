@@ -20,8 +20,6 @@
 // input samples, with no delay; input beyond either end reads as silence, so
 // the first and last few milliseconds fade like the band-limited signal does.
 
-import { yieldToEventLoop } from './event-loop.js';
-
 const STOPBAND_ATTENUATION_DB = 85;
 /** Half-amplitude cutoff as a fraction of the lower Nyquist frequency. */
 const CUTOFF_FRACTION = 0.95;
@@ -321,34 +319,6 @@ export function resample(
   const filter = filterFor(inputRate, outputRate);
   const out = new Float32Array(filter.outputLength(samples.length));
   filter.run(samples, 0, 0, out);
-  return out;
-}
-
-/** Outputs per slice of resampleInSlices: about 2^21 multiply-adds, ~3 ms here. */
-const RESAMPLE_SLICE_MACS = 1 << 21;
-
-/**
- * resample() in slices with the event loop running between them, for the
- * file readers (an hour of 44.1 kHz audio takes ~9 s to resample). The same
- * samples as resample(), but at equal rates the input itself, not a copy.
- * Rejects with signal.reason when the signal aborts.
- */
-export async function resampleInSlices(
-  samples: Float32Array,
-  inputRate: number,
-  outputRate: number,
-  signal?: AbortSignal,
-): Promise<Float32Array> {
-  checkRate(inputRate, 'inputRate');
-  checkRate(outputRate, 'outputRate');
-  if (inputRate === outputRate) return samples;
-  const filter = filterFor(inputRate, outputRate);
-  const out = new Float32Array(filter.outputLength(samples.length));
-  const perSlice = Math.max(1, Math.floor(RESAMPLE_SLICE_MACS / filter.tapsPerPhase));
-  for (let first = 0; first < out.length; first += perSlice) {
-    filter.run(samples, 0, first, out.subarray(first, Math.min(out.length, first + perSlice)));
-    await yieldToEventLoop(signal);
-  }
   return out;
 }
 
