@@ -81,7 +81,7 @@ DetectLanguageWorker::DetectLanguageWorker(Napi::Env env, ModelPtr model, Sample
       samples_(std::move(samples)) {}
 
 void DetectLanguageWorker::Run() {
-  const std::vector<float> audio = samples_.take_as_float();
+  const FloatSamples audio = samples_.take_as_float();
   languages_ = wn::detect_language(*model_, audio.data(), audio.size());
 }
 

@@ -102,7 +102,7 @@ Napi::Value ModelWrap::MelWindow(const Napi::CallbackInfo& info) {
     throw_js_error(env, "ERR_INVALID_ARG_VALUE", "Expected a finite number >= 0 for offsetSeconds");
   }
   return with_js_errors(env, [&]() -> Napi::Value {
-    std::vector<float> audio = samples.take_as_float();
+    const FloatSamples audio = samples.take_as_float();
     // LogMelSpectrogram rejects NaN/Inf samples (wn::check_finite_samples).
     const int n_mels = m->hparams().n_mels;
     wn::LogMelSpectrogram mel(audio.data(), audio.size(), m->mel_filters(), n_mels, m->n_fft_bins(),

@@ -20,29 +20,39 @@ SampleBuffer SampleBuffer::copy_from(const Napi::Value& value) {
   const uint8_t* bytes =
       static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
   const size_t n_bytes = array.ByteLength();
+  const auto allocate = [&out, env](size_t n, size_t bytes_each) {
+    out.n_ = n;
+    // Room in floats, rounded up (int16 samples: two per float).
+    out.copy_ = with_js_errors(env, [&] {
+      return wn::PageBuffer((n * bytes_each + sizeof(float) - 1) / sizeof(float),
+                            wn::PageBuffer::Pages::kPrefaulted);
+    });
+  };
   switch (array.TypedArrayType()) {
     case napi_int16_array:
-      out.s16_.resize(array.ElementLength());
-      if (n_bytes) std::memcpy(out.s16_.data(), bytes, n_bytes);
+      allocate(array.ElementLength(), sizeof(int16_t));
+      if (n_bytes) std::memcpy(out.copy_.get(), bytes, n_bytes);
       break;
     case napi_float32_array:
       out.is_float_ = true;
-      out.f32_.resize(array.ElementLength());
-      if (n_bytes) std::memcpy(out.f32_.data(), bytes, n_bytes);
+      allocate(array.ElementLength(), sizeof(float));
+      if (n_bytes) std::memcpy(out.copy_.get(), bytes, n_bytes);
       break;
-    case napi_uint8_array:
+    case napi_uint8_array: {
       if (n_bytes % 2 != 0) {
         throw_js_error(env, "ERR_INVALID_ARG_VALUE",
                        "Expected an even byte length for s16le samples but received " +
                            std::to_string(n_bytes));
       }
       // Decoded byte by byte: little-endian on any host, any alignment.
-      out.s16_.resize(n_bytes / 2);
-      for (size_t i = 0; i < out.s16_.size(); ++i) {
-        out.s16_[i] = static_cast<int16_t>(static_cast<uint16_t>(bytes[2 * i]) |
-                                           static_cast<uint16_t>(bytes[2 * i + 1]) << 8);
+      allocate(n_bytes / 2, sizeof(int16_t));
+      auto* s16 = reinterpret_cast<int16_t*>(out.copy_.get());
+      for (size_t i = 0; i < out.n_; ++i) {
+        s16[i] = static_cast<int16_t>(static_cast<uint16_t>(bytes[2 * i]) |
+                                      static_cast<uint16_t>(bytes[2 * i + 1]) << 8);
       }
       break;
+    }
     default:
       throw_js_error(env, "ERR_INVALID_ARG_TYPE",
                      "Expected Int16Array, Float32Array or Buffer for samples");
@@ -50,11 +60,20 @@ SampleBuffer SampleBuffer::copy_from(const Napi::Value& value) {
   return out;
 }
 
-std::vector<float> SampleBuffer::take_as_float() {
-  if (is_float_) return std::move(f32_);
-  std::vector<float> out(s16_.size());
-  for (size_t i = 0; i < s16_.size(); ++i) out[i] = static_cast<float>(s16_[i]) / 32768.0f;
-  s16_ = {};
+FloatSamples SampleBuffer::take_as_float() {
+  FloatSamples out;
+  out.size_ = n_;
+  if (is_float_) {
+    out.copied_ = std::move(copy_);
+    out.data_ = out.copied_.get();
+  } else {
+    const auto* s16 = reinterpret_cast<const int16_t*>(copy_.get());
+    out.widened_.resize(n_);
+    for (size_t i = 0; i < n_; ++i) out.widened_[i] = static_cast<float>(s16[i]) / 32768.0f;
+    out.data_ = out.widened_.data();
+    copy_ = wn::PageBuffer();
+  }
+  n_ = 0;
   return out;
 }
 

@@ -74,7 +74,7 @@ TranscribeWorker::TranscribeWorker(Napi::Env env, ModelPtr model, SampleBuffer s
 
 void TranscribeWorker::Execute(const ExecutionProgress& progress) {
   try {
-    std::vector<float> audio = samples_.take_as_float();
+    const FloatSamples audio = samples_.take_as_float();
     wn::TranscribeCallbacks callbacks;
     callbacks.cancel = cancel_.get();
     if (want_progress_) {

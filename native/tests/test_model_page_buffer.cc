@@ -1,10 +1,12 @@
 // PageBuffer: small and large sizes hold what is written, large buffers start
 // on a huge page boundary (Linux), and moves transfer ownership.
 #include <cstdint>
+#include <cstdio>
 #include <utility>
 
 #include "engine/model/page_buffer.h"
 #include "tests/check.h"
+#include "tests/process_memory.h"
 
 namespace {
 
@@ -46,6 +48,32 @@ TEST(discarded_buffers_stay_usable) {
     CHECK(b.get() == data && b.size() == n);
     CHECK(holds_pattern(b));
   }
+}
+
+// Prefaulted buffers (the JS thread's copy of a call's audio) are resident
+// as soon as they exist, so that writing them takes no page faults; they hold
+// their contents like the others.
+TEST(prefaulted_buffers_are_resident_before_their_first_write) {
+  for (size_t n : {size_t{10}, size_t{100000}}) {
+    wn::PageBuffer small(n, wn::PageBuffer::Pages::kPrefaulted);
+    CHECK(small.size() == n && holds_pattern(small));
+  }
+#if defined(__linux__)
+  if (wn_test::resident_bytes() < 0 || wn_test::kAddressSanitizer) {
+    std::printf("  skipped the residency check: no /proc/self/status, or ASan\n");
+    return;
+  }
+  const size_t n = size_t{16} << 20;  // 64 MB
+  const long long before = wn_test::resident_bytes();
+  wn::PageBuffer b(n, wn::PageBuffer::Pages::kPrefaulted);
+  const long long grown = wn_test::resident_bytes() - before;
+  std::printf("  64 MB prefaulted: RSS +%.1f MB before any write\n", grown / 1e6);
+  CHECK(grown > static_cast<long long>(n * sizeof(float)) * 9 / 10);
+  CHECK(holds_pattern(b));
+  wn::PageBuffer lazy(n, wn::PageBuffer::Pages::kSmall);
+  const long long after_lazy = wn_test::resident_bytes();
+  CHECK(after_lazy - before - grown < static_cast<long long>(n * sizeof(float)) / 10);
+#endif
 }
 
 TEST(moves_transfer_ownership) {

@@ -42,7 +42,9 @@ PageBuffer::PageBuffer(size_t n_floats, Pages pages) : size_(n_floats) {
     // Over-map by one huge page so that the data can start on a huge page
     // boundary (small-page buffers too: see use_huge_pages).
     const size_t mapped = (bytes + kHugePage - 1) / kHugePage * kHugePage + kHugePage;
-    void* p = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    const int populate = pages == Pages::kPrefaulted ? MAP_POPULATE : 0;
+    void* p = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | populate,
+                   -1, 0);
     if (p == MAP_FAILED) out_of_memory(mapped);
     const uintptr_t aligned = (reinterpret_cast<uintptr_t>(p) + kHugePage - 1) & ~(kHugePage - 1);
     mapping_ = p;
