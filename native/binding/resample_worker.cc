@@ -2,39 +2,53 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <utility>
+#include <vector>
 
 #include "binding/js_errors.h"
+#include "binding/promise_worker.h"
+#include "engine/audio/resample.h"
 
 namespace wn_binding {
 namespace {
 
 class ResampleWorker : public PromiseWorker {
  public:
-  ResampleWorker(Napi::Env env, Napi::Float32Array input, Napi::Float32Array table,
-                 Napi::Float32Array out, wn::PolyphaseFilter filter, int64_t first)
+  ResampleWorker(Napi::Env env, std::vector<float> input, wn::SampleRange range,
+                 std::vector<float> table, wn::PolyphaseFilter filter, int64_t first,
+                 Napi::Float32Array out)
       : PromiseWorker(env, "whisper-native:resample"),
-        input_ref_(Napi::Persistent(input)),
-        table_ref_(Napi::Persistent(table)),
-        out_ref_(Napi::Persistent(out)),
-        input_(input.Data()),
-        n_input_(static_cast<int64_t>(input.ElementLength())),
-        out_(out.Data()),
-        n_out_(static_cast<int64_t>(out.ElementLength())),
+        input_(std::move(input)),
+        range_(range),
+        table_(std::move(table)),
         filter_(filter),
-        first_(first) {}
+        first_(first),
+        out_ref_(Napi::Persistent(out)),
+        result_(out.ElementLength()) {
+    filter_.table = table_.data();
+  }
 
  private:
-  void Run() override { wn::polyphase_run(filter_, input_, n_input_, 0, first_, out_, n_out_); }
-  Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
+  void Run() override {
+    wn::polyphase_run(filter_, input_.data(), range_.end - range_.begin, range_.begin, first_,
+                      result_.data(), static_cast<int64_t>(result_.size()));
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Float32Array out = out_ref_.Value();
+    if (out.ElementLength() == result_.size() && !result_.empty()) {
+      std::memcpy(out.Data(), result_.data(), result_.size() * sizeof(float));
+    }
+    return env.Undefined();
+  }
 
-  // Keep the three arrays (and so their memory) alive until the promise settles.
-  Napi::Reference<Napi::Float32Array> input_ref_, table_ref_, out_ref_;
-  const float* input_;
-  int64_t n_input_;
-  float* out_;
-  int64_t n_out_;
+  std::vector<float> input_;  // input samples [range_.begin, range_.end)
+  wn::SampleRange range_;
+  std::vector<float> table_;
   wn::PolyphaseFilter filter_;
   int64_t first_;
+  Napi::Reference<Napi::Float32Array> out_ref_;
+  std::vector<float> result_;
 };
 
 bool is_float32_array(const Napi::Value& v) {
@@ -65,10 +79,19 @@ Napi::Value ResampleRun(const Napi::CallbackInfo& info) {
   if (!(first >= 0 && first < 9007199254740992.0) || first != std::floor(first)) {
     throw_js_error(env, "ERR_INVALID_ARG_VALUE", "Expected first to be an integer >= 0");
   }
-  with_js_errors(env, [&] { wn::check_polyphase_filter(filter); });
+  const Napi::Float32Array input = info[0].As<Napi::Float32Array>();
+  const Napi::Float32Array out = info[8].As<Napi::Float32Array>();
+  const auto n_first = static_cast<int64_t>(first);
+  const auto n_out = static_cast<int64_t>(out.ElementLength());
+  const wn::SampleRange range = with_js_errors(env, [&] {
+    wn::check_polyphase_filter(filter);
+    return wn::polyphase_input_range(filter, n_first, n_out,
+                                     static_cast<int64_t>(input.ElementLength()));
+  });
+  std::vector<float> samples(input.Data() + range.begin, input.Data() + range.end);
+  std::vector<float> taps(filter.table, filter.table + filter.table_size);
   auto* worker =
-      new ResampleWorker(env, info[0].As<Napi::Float32Array>(), table,
-                         info[8].As<Napi::Float32Array>(), filter, static_cast<int64_t>(first));
+      new ResampleWorker(env, std::move(samples), range, std::move(taps), filter, n_first, out);
   Napi::Promise promise = worker->promise();
   worker->Queue();
   return promise;

@@ -1,15 +1,12 @@
 // resampleRun(): the file readers' sample-rate conversion (lib/resample.ts)
-// on a worker thread. Unlike the engine calls it copies nothing: it reads the
-// input and the filter table and writes the output where they are, in
-// typed arrays it holds references to until it settles (lib/ keeps them to
-// itself meanwhile: the decoded samples and the result are not yet the
-// caller's).
+// on a worker thread. Like every call here it touches no JS memory off the
+// JS thread (a worker_threads Worker may be terminated, and its memory freed,
+// while the work runs): the input samples the outputs read and the filter
+// table are copied in when the call starts (~6 MB and 77 KB for a call's
+// slice of 44.1 kHz audio), the outputs copied out when it settles.
 #pragma once
 
 #include <napi.h>
-
-#include "binding/promise_worker.h"
-#include "engine/audio/resample.h"
 
 namespace wn_binding {
 

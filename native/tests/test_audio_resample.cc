@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "check.h"
@@ -80,6 +81,27 @@ TEST(block_path_equals_one_output_path_up_sampling_and_interpolated) {
   check_paths_agree(f8, 8000, 0, 16000);
   check_paths_agree(odd, 44101, 0, 16000);
   check_paths_agree(odd, 44101, 1234, 999);
+}
+
+// What the binding copies for a call: just the samples its outputs read.
+TEST(the_input_range_holds_every_sample_the_outputs_read) {
+  const Filter exact = make_filter(160, 441, 60, true, 9);
+  const Filter odd = make_filter(16000, 44101, 60, false, 10);
+  const std::vector<float> input = random_floats(44100, 11, 1.0f);
+  for (const Filter* f : {&exact, &odd}) {
+    for (const auto& [first, n] :
+         {std::pair<int64_t, int64_t>{0, 16000}, {5000, 777}, {15990, 30}, {0, 3}, {40000, 5}}) {
+      std::vector<float> all(static_cast<size_t>(n)), part(static_cast<size_t>(n));
+      wn::polyphase_run(f->f, input.data(), 44100, 0, first, all.data(), n);
+      const wn::SampleRange r = wn::polyphase_input_range(f->f, first, n, 44100);
+      CHECK(0 <= r.begin && r.begin <= r.end && r.end <= 44100);
+      const std::vector<float> slice(input.begin() + r.begin, input.begin() + r.end);
+      wn::polyphase_run(f->f, slice.data(), r.end - r.begin, r.begin, first, part.data(), n);
+      CHECK(std::memcmp(all.data(), part.data(), all.size() * sizeof(float)) == 0);
+      if (first < 16000 && n >= 30) CHECK(r.end - r.begin < 3 * n + 2 * 60 + 4);
+    }
+  }
+  CHECK(wn::polyphase_input_range(exact.f, 0, 0, 100).end == 0);
 }
 
 TEST(outputs_beyond_the_input_are_zero) {

@@ -111,6 +111,15 @@ void run_one(const PolyphaseFilter& f, const float* input, int64_t n_input, int6
 // Outputs at or beyond this index would leave doubles' exact integers (j * down).
 constexpr double kMaxOutputIndex = 9007199254740992.0;  // 2^53
 
+// Output indices whose input times j * down stay exact in doubles (and so
+// convert to int64_t without overflow).
+void check_output_range(const PolyphaseFilter& f, int64_t first, int64_t n_out) {
+  const double end = static_cast<double>(first) + static_cast<double>(n_out);
+  if (first < 0 || n_out < 0 || end >= kMaxOutputIndex || end * f.down >= kMaxOutputIndex) {
+    throw Error(ErrorCode::kInvalidArgument, "polyphase filter: outputs out of range");
+  }
+}
+
 }  // namespace
 
 void check_polyphase_filter(const PolyphaseFilter& f) {
@@ -134,13 +143,24 @@ void check_polyphase_filter(const PolyphaseFilter& f) {
   }
 }
 
+SampleRange polyphase_input_range(const PolyphaseFilter& f, int64_t first, int64_t n_out,
+                                  int64_t n_input) {
+  if (n_out <= 0 || n_input <= 0) return {};
+  check_output_range(f, first, n_out);
+  // Input positions grow with the output index: the first output reads the
+  // earliest samples, the last the latest.
+  const int64_t lo = locate(f, first).base - f.half_taps + 1;
+  const int64_t hi = locate(f, first + n_out - 1).base + f.half_taps + 1;
+  SampleRange r;
+  r.begin = std::min(n_input, std::max<int64_t>(0, lo));
+  r.end = std::max(r.begin, std::min(n_input, hi));
+  return r;
+}
+
 void polyphase_run(const PolyphaseFilter& f, const float* input, int64_t n_input, int64_t offset,
                    int64_t first, float* out, int64_t n_out) {
   if (n_out <= 0) return;
-  if (first < 0 || static_cast<double>(first) + static_cast<double>(n_out) >= kMaxOutputIndex ||
-      (static_cast<double>(first) + static_cast<double>(n_out)) * f.down >= kMaxOutputIndex) {
-    throw Error(ErrorCode::kInvalidArgument, "polyphase filter: outputs out of range");
-  }
+  check_output_range(f, first, n_out);
   const int64_t width = f.taps_per_phase;
   int64_t n = 0;
 #ifdef WN_RESAMPLE_SSE2

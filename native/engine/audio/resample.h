@@ -35,4 +35,13 @@ void check_polyphase_filter(const PolyphaseFilter& filter);
 void polyphase_run(const PolyphaseFilter& filter, const float* input, int64_t n_input,
                    int64_t offset, int64_t first, float* out, int64_t n_out);
 
+// The input samples [begin, end) that outputs [first, first + n_out) read,
+// clipped to [0, n_input): polyphase_run over just those (offset = begin)
+// gives the same outputs as over all n_input.
+struct SampleRange {
+  int64_t begin = 0, end = 0;
+};
+SampleRange polyphase_input_range(const PolyphaseFilter& filter, int64_t first, int64_t n_out,
+                                  int64_t n_input);
+
 }  // namespace wn
