@@ -303,9 +303,9 @@ const DECODE_SLICE_SAMPLES = 1 << 19;
 
 /**
  * decodeWav in slices, letting the event loop run between them, for the file
- * readers: an hour of audio is ~1 s of decoding (and resampling one is
- * ~10 s), which must not freeze an app. The same samples as decodeWav.
- * Stops with signal.reason when the signal aborts.
+ * readers: an hour of audio is ~1 s of decoding, which must not freeze an
+ * app. The same samples as decodeWav. Stops with signal.reason when the
+ * signal aborts.
  */
 async function decodeWavInSlices(bytes: Uint8Array, signal?: AbortSignal): Promise<DecodedWav> {
   const layout = wavLayout(bytes);

@@ -150,8 +150,6 @@ class Packer {
     uint64_t cost = 0;
     for (const TensorView& w : weights) cost += w.nbytes;
     jobs_.push_back({cost, [this, dst, weights] {
-                       std::vector<const TensorView*> parts;
-                       for (const TensorView& w : weights) parts.push_back(&w);
                        if (packs_part_by_part(weights)) {
                          // Each part straight from the file into its own
                          // panels: no stacked copy. A copy of a few hundred
@@ -170,6 +168,8 @@ class Packer {
                            row += rows_of(w);
                          }
                        } else {
+                         std::vector<const TensorView*> parts;
+                         for (const TensorView& w : weights) parts.push_back(&w);
                          const StackedSource s = stack_rows(parts);
                          *dst = kernels::PackedWeights::pack(isa_, s.type, s.bytes.data(), s.n,
                                                              cols_of(weights[0]));
