@@ -171,11 +171,10 @@ void polyphase_run(const PolyphaseFilter& f, const float* input, int64_t n_input
     std::vector<double> wide;
     for (int64_t b0 = 0; b0 < n_out; b0 += kWideBlockOutputs) {
       const int64_t b1 = std::min(n_out, b0 + kWideBlockOutputs);
-      // The block's inputs, clipped to what exists: [lo, hi).
-      const int64_t lo =
-          std::max<int64_t>(0, locate(f, first + b0).base - f.half_taps + 1 - offset);
-      const int64_t hi =
-          std::min<int64_t>(n_input, locate(f, first + b1 - 1).base + f.half_taps + 1 - offset);
+      // The block's inputs that exist, [lo, hi) in `input` (sample offset + i).
+      const SampleRange r = polyphase_input_range(f, first + b0, b1 - b0, offset + n_input);
+      const int64_t lo = std::max(r.begin, offset) - offset;
+      const int64_t hi = r.end - offset;
       if (hi > lo) wide.assign(input + lo, input + hi);
       n = b0;
       for (; n + 2 <= b1; n += 2) {
