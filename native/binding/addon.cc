@@ -23,7 +23,7 @@ Napi::Value LoadModel(const Napi::CallbackInfo& info) {
   options.low_memory = info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value();
   auto* worker = new LoadWorker(env, info[0].As<Napi::String>().Utf8Value(), options);
   Napi::Promise promise = worker->promise();
-  worker->Queue();
+  worker->Start();
   return promise;
 }
 

@@ -1,4 +1,5 @@
-// Model loading and the encode / logits probes on worker threads (see engine_workers.h).
+// Model loading, language detection and the encode / logits probes on their
+// own threads (see engine_workers.h).
 #include "binding/engine_workers.h"
 
 #include <utility>
@@ -22,10 +23,15 @@ Napi::Value LoadWorker::Result(Napi::Env env) {
   return ModelWrap::NewInstance(env, model_);
 }
 
-EncodeWorker::EncodeWorker(Napi::Env env, ModelPtr model, std::vector<float> mel)
-    : PromiseWorker(env, "whisper-native:encode"), model_(std::move(model)), mel_(std::move(mel)) {}
+EncodeWorker::EncodeWorker(Napi::Env env, ModelPtr model, wn::CallGate::Ticket ticket,
+                           std::vector<float> mel)
+    : PromiseWorker(env, "whisper-native:encode"),
+      model_(std::move(model)),
+      ticket_(std::move(ticket)),
+      mel_(std::move(mel)) {}
 
 void EncodeWorker::Run() {
+  ticket_.wait(&cancel_);
   const wn::HParams& hp = model_->hparams();
   const size_t expected = static_cast<size_t>(hp.n_mels) * wn::kWindowFrames;
   if (mel_.size() != expected) {
@@ -43,14 +49,16 @@ Napi::Value EncodeWorker::Result(Napi::Env env) {
   return to_float32_array(env, encoded_);
 }
 
-LogitsWorker::LogitsWorker(Napi::Env env, ModelPtr model, std::vector<int32_t> tokens,
-                           std::vector<float> encoded)
+LogitsWorker::LogitsWorker(Napi::Env env, ModelPtr model, wn::CallGate::Ticket ticket,
+                           std::vector<int32_t> tokens, std::vector<float> encoded)
     : PromiseWorker(env, "whisper-native:logits"),
       model_(std::move(model)),
+      ticket_(std::move(ticket)),
       tokens_(std::move(tokens)),
       encoded_(std::move(encoded)) {}
 
 void LogitsWorker::Run() {
+  ticket_.wait(&cancel_);
   const wn::HParams& hp = model_->hparams();
   const size_t expected = static_cast<size_t>(hp.n_audio_ctx) * hp.n_audio_state;
   if (encoded_.size() != expected) {
@@ -75,12 +83,15 @@ Napi::Value LogitsWorker::Result(Napi::Env env) {
   return to_float32_array(env, logits_);
 }
 
-DetectLanguageWorker::DetectLanguageWorker(Napi::Env env, ModelPtr model, SampleBuffer samples)
+DetectLanguageWorker::DetectLanguageWorker(Napi::Env env, ModelPtr model,
+                                           wn::CallGate::Ticket ticket, SampleBuffer samples)
     : PromiseWorker(env, "whisper-native:detectLanguage"),
       model_(std::move(model)),
+      ticket_(std::move(ticket)),
       samples_(std::move(samples)) {}
 
 void DetectLanguageWorker::Run() {
+  ticket_.wait(&cancel_);
   const FloatSamples audio = samples_.take_as_float();
   languages_ = wn::detect_language(*model_, audio.data(), audio.size());
 }

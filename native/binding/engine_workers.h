@@ -1,7 +1,8 @@
-// The promise-returning calls that are not transcription: loading a model and
-// the low-level encode / logits probes. Each copies its inputs in on the JS
-// thread, holds its own reference to the model, and works on a worker thread
-// with its own Encoder / Decoder state.
+// The promise-returning calls that are not transcription: loading a model,
+// language detection and the low-level encode / logits probes. Each copies its
+// inputs in on the JS thread, holds its own reference to the model, and works
+// on its own thread with its own Encoder / Decoder state, after waiting its
+// turn at the model's CallGate.
 #pragma once
 
 #include <napi.h>
@@ -13,6 +14,7 @@
 
 #include "binding/promise_worker.h"
 #include "binding/samples.h"
+#include "engine/core/call_gate.h"
 #include "engine/language.h"
 #include "engine/model/model.h"
 
@@ -35,25 +37,27 @@ class LoadWorker : public PromiseWorker {
 // mel [n_mels][3000] -> encoder output [n_audio_ctx][n_audio_state].
 class EncodeWorker : public PromiseWorker {
  public:
-  EncodeWorker(Napi::Env env, ModelPtr model, std::vector<float> mel);
+  EncodeWorker(Napi::Env env, ModelPtr model, wn::CallGate::Ticket ticket, std::vector<float> mel);
 
  private:
   void Run() override;
   Napi::Value Result(Napi::Env env) override;
   ModelPtr model_;
+  wn::CallGate::Ticket ticket_;
   std::vector<float> mel_, encoded_;
 };
 
 // tokens [n], encoded [n_audio_ctx][n_audio_state] -> logits [n][n_vocab].
 class LogitsWorker : public PromiseWorker {
  public:
-  LogitsWorker(Napi::Env env, ModelPtr model, std::vector<int32_t> tokens,
-               std::vector<float> encoded);
+  LogitsWorker(Napi::Env env, ModelPtr model, wn::CallGate::Ticket ticket,
+               std::vector<int32_t> tokens, std::vector<float> encoded);
 
  private:
   void Run() override;
   Napi::Value Result(Napi::Env env) override;
   ModelPtr model_;
+  wn::CallGate::Ticket ticket_;
   std::vector<int32_t> tokens_;
   std::vector<float> encoded_, logits_;
 };
@@ -62,12 +66,14 @@ class LogitsWorker : public PromiseWorker {
 // first (engine/language.h: the first 30 s window).
 class DetectLanguageWorker : public PromiseWorker {
  public:
-  DetectLanguageWorker(Napi::Env env, ModelPtr model, SampleBuffer samples);
+  DetectLanguageWorker(Napi::Env env, ModelPtr model, wn::CallGate::Ticket ticket,
+                       SampleBuffer samples);
 
  private:
   void Run() override;
   Napi::Value Result(Napi::Env env) override;
   ModelPtr model_;
+  wn::CallGate::Ticket ticket_;
   SampleBuffer samples_;
   std::vector<wn::LanguageProbability> languages_;
 };

@@ -119,9 +119,10 @@ Napi::Value ModelWrap::MelWindow(const Napi::CallbackInfo& info) {
 // encode(mel: Float32Array): Promise<Float32Array>
 Napi::Value ModelWrap::Encode(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto* worker = new EncodeWorker(env, model(env), copy_float32_array(info[0], "mel"));
+  auto* worker =
+      new EncodeWorker(env, model(env), gate_.take_ticket(), copy_float32_array(info[0], "mel"));
   Napi::Promise promise = worker->promise();
-  worker->Queue();
+  worker->Start();
   return promise;
 }
 
@@ -135,10 +136,10 @@ Napi::Value ModelWrap::Logits(const Napi::CallbackInfo& info) {
   }
   Napi::Int32Array tokens = info[0].As<Napi::Int32Array>();
   std::vector<int32_t> token_ids(tokens.Data(), tokens.Data() + tokens.ElementLength());
-  auto* worker =
-      new LogitsWorker(env, m, std::move(token_ids), copy_float32_array(info[1], "encoded"));
+  auto* worker = new LogitsWorker(env, m, gate_.take_ticket(), std::move(token_ids),
+                                  copy_float32_array(info[1], "encoded"));
   Napi::Promise promise = worker->promise();
-  worker->Queue();
+  worker->Start();
   return promise;
 }
 
@@ -146,9 +147,10 @@ Napi::Value ModelWrap::Logits(const Napi::CallbackInfo& info) {
 Napi::Value ModelWrap::DetectLanguage(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const ModelPtr& m = model(env);
-  auto* worker = new DetectLanguageWorker(env, m, SampleBuffer::copy_from(info[0]));
+  auto* worker =
+      new DetectLanguageWorker(env, m, gate_.take_ticket(), SampleBuffer::copy_from(info[0]));
   Napi::Promise promise = worker->promise();
-  worker->Queue();
+  worker->Start();
   return promise;
 }
 
@@ -157,8 +159,9 @@ Napi::Value ModelWrap::Transcribe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const ModelPtr& m = model(env);
   SampleBuffer samples = SampleBuffer::copy_from(info[0]);
-  return TranscribeWorker::Start(env, m, std::move(samples), transcribe_options_from_js(info[1]),
-                                 info[2], info[3]);
+  const wn::TranscribeOptions options = transcribe_options_from_js(info[1]);
+  return TranscribeWorker::Start(env, m, gate_.take_ticket(), std::move(samples), options, info[2],
+                                 info[3]);
 }
 
 Napi::Value ModelWrap::Close(const Napi::CallbackInfo& info) {

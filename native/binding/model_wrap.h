@@ -1,12 +1,13 @@
 // The JS object around a loaded model: std::shared_ptr<const wn::Model>. Every
 // call in flight holds its own copy of that pointer, so close() only drops this
 // object's reference: the weights are freed when the last running call ends,
-// never while one uses them.
+// never while one uses them. Its calls take their turns at one CallGate.
 #pragma once
 
 #include <napi.h>
 
 #include "binding/engine_workers.h"
+#include "engine/core/call_gate.h"
 
 namespace wn_binding {
 
@@ -32,6 +33,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value IsClosed(const Napi::CallbackInfo& info);
 
   ModelPtr model_;
+  // Calls of this model wait here for their turn to run.
+  wn::CallGate gate_;
 };
 
 }  // namespace wn_binding

@@ -1,6 +1,6 @@
 // The base of every promise-returning native call: Run() does the engine work
-// on a libuv worker thread (never the JS thread), then the promise resolves
-// with Result() or rejects with a coded error (js_errors.h).
+// on the call's own thread (never the JS thread, see thread_worker.h), then the
+// promise resolves with Result() or rejects with a coded error (js_errors.h).
 #pragma once
 
 #include <napi.h>
@@ -9,19 +9,25 @@
 #include <vector>
 
 #include "binding/js_errors.h"
+#include "binding/thread_worker.h"
+#include "engine/core/cancel.h"
 
 namespace wn_binding {
 
-class PromiseWorker : public Napi::AsyncWorker {
+class PromiseWorker : public ThreadWorker {
  public:
   Napi::Promise promise() { return deferred_.Promise(); }
 
  protected:
   PromiseWorker(Napi::Env env, const char* resource_name)
-      : Napi::AsyncWorker(env, resource_name), deferred_(Napi::Promise::Deferred::New(env)) {}
+      : ThreadWorker(env, resource_name), deferred_(Napi::Promise::Deferred::New(env)) {}
 
-  virtual void Run() = 0;                         // worker thread
+  virtual void Run() = 0;                         // the call's thread
   virtual Napi::Value Result(Napi::Env env) = 0;  // JS thread, after Run() succeeded
+
+  // Raised when the call must stop early (its environment is going away);
+  // Run() passes it to whatever can stop.
+  wn::CancellationFlag cancel_;
 
  private:
   void Execute() final {
@@ -32,8 +38,8 @@ class PromiseWorker : public Napi::AsyncWorker {
       error_ = describe_current_exception();
     }
   }
-  void OnOK() final {
-    Napi::Env env = Env();
+  void Cancel() final { cancel_.cancel(); }
+  void OnDone(Napi::Env env) final {
     if (failed_) {
       deferred_.Reject(make_js_error(env, error_).Value());
       return;
@@ -46,7 +52,6 @@ class PromiseWorker : public Napi::AsyncWorker {
       deferred_.Reject(make_js_error(env, describe_current_exception()).Value());
     }
   }
-  void OnError(const Napi::Error& e) final { deferred_.Reject(e.Value()); }
 
   Napi::Promise::Deferred deferred_;
   bool failed_ = false;

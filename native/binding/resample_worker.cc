@@ -93,7 +93,7 @@ Napi::Value ResampleRun(const Napi::CallbackInfo& info) {
   auto* worker =
       new ResampleWorker(env, std::move(samples), range, std::move(taps), filter, n_first, out);
   Napi::Promise promise = worker->promise();
-  worker->Queue();
+  worker->Start();
   return promise;
 }
 

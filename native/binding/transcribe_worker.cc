@@ -1,5 +1,5 @@
-// A transcription on a worker thread with queued progress/segment events (see
-// transcribe_worker.h).
+// A transcription on its own thread with progress and segment events posted to
+// the JS thread (see transcribe_worker.h).
 #include "binding/transcribe_worker.h"
 
 #include <utility>
@@ -42,10 +42,11 @@ Napi::Object segment_to_js(Napi::Env env, const wn::Segment& segment, bool with_
   return out;
 }
 
-Napi::Object TranscribeWorker::Start(Napi::Env env, ModelPtr model, SampleBuffer samples,
-                                     const wn::TranscribeOptions& options, Napi::Value on_progress,
-                                     Napi::Value on_segment) {
-  auto* worker = new TranscribeWorker(env, std::move(model), std::move(samples), options);
+Napi::Object TranscribeWorker::Start(Napi::Env env, ModelPtr model, wn::CallGate::Ticket ticket,
+                                     SampleBuffer samples, const wn::TranscribeOptions& options,
+                                     Napi::Value on_progress, Napi::Value on_segment) {
+  auto* worker =
+      new TranscribeWorker(env, std::move(model), std::move(ticket), std::move(samples), options);
   if (on_progress.IsFunction()) {
     worker->on_progress_ = Napi::Persistent(on_progress.As<Napi::Function>());
     worker->want_progress_ = true;
@@ -60,36 +61,37 @@ Napi::Object TranscribeWorker::Start(Napi::Env env, ModelPtr model, SampleBuffer
   job.Set("promise", worker->deferred_.Promise());
   job.Set("abort", Napi::Function::New(
                        env, [cancel](const Napi::CallbackInfo&) { cancel->cancel(); }, "abort"));
-  worker->Queue();
+  worker->ThreadWorker::Start();
   return job;
 }
 
-TranscribeWorker::TranscribeWorker(Napi::Env env, ModelPtr model, SampleBuffer samples,
-                                   const wn::TranscribeOptions& options)
-    : Napi::AsyncProgressQueueWorker<TranscribeEvent>(env, "whisper-native:transcribe"),
+TranscribeWorker::TranscribeWorker(Napi::Env env, ModelPtr model, wn::CallGate::Ticket ticket,
+                                   SampleBuffer samples, const wn::TranscribeOptions& options)
+    : ThreadWorker(env, "whisper-native:transcribe"),
       model_(std::move(model)),
+      ticket_(std::move(ticket)),
       samples_(std::move(samples)),
       options_(options),
       deferred_(Napi::Promise::Deferred::New(env)) {}
 
-void TranscribeWorker::Execute(const ExecutionProgress& progress) {
+void TranscribeWorker::Execute() {
   try {
+    ticket_.wait(cancel_.get());
     const FloatSamples audio = samples_.take_as_float();
     wn::TranscribeCallbacks callbacks;
     callbacks.cancel = cancel_.get();
     if (want_progress_) {
-      callbacks.on_progress = [&progress](double fraction) {
-        TranscribeEvent event;
-        event.fraction = fraction;
-        progress.Send(&event, 1);
+      callbacks.on_progress = [this](double fraction) {
+        Post([this, fraction](Napi::Env env) {
+          CallBack(on_progress_, Napi::Number::New(env, fraction));
+        });
       };
     }
     if (want_segments_) {
-      callbacks.on_segment = [&progress](const wn::Segment& segment) {
-        TranscribeEvent event;
-        event.is_segment = true;
-        event.segment = segment;
-        progress.Send(&event, 1);
+      callbacks.on_segment = [this](const wn::Segment& segment) {
+        Post([this, segment](Napi::Env env) {
+          CallBack(on_segment_, segment_to_js(env, segment, options_.word_timestamps));
+        });
       };
     }
     result_ = wn::transcribe(*model_, audio.data(), audio.size(), options_, callbacks);
@@ -97,6 +99,9 @@ void TranscribeWorker::Execute(const ExecutionProgress& progress) {
     failed_ = true;
     error_ = describe_current_exception();
   }
+  // The model's next call may start now, not once the JS thread has taken the
+  // result.
+  ticket_ = wn::CallGate::Ticket();
 }
 
 // Calls a user callback; if it throws, remembers the first error, stops the
@@ -111,20 +116,7 @@ void TranscribeWorker::CallBack(const Napi::FunctionReference& fn, Napi::Value a
   }
 }
 
-void TranscribeWorker::OnProgress(const TranscribeEvent* events, size_t count) {
-  Napi::Env env = Env();
-  Napi::HandleScope scope(env);
-  for (size_t i = 0; i < count; ++i) {
-    if (events[i].is_segment) {
-      CallBack(on_segment_, segment_to_js(env, events[i].segment, options_.word_timestamps));
-    } else {
-      CallBack(on_progress_, Napi::Number::New(env, events[i].fraction));
-    }
-  }
-}
-
-void TranscribeWorker::OnOK() {
-  Napi::Env env = Env();
+void TranscribeWorker::OnDone(Napi::Env env) {
   if (!callback_error_.IsEmpty()) {
     deferred_.Reject(callback_error_.Value());
     return;
@@ -159,10 +151,6 @@ void TranscribeWorker::OnOK() {
   } catch (...) {
     deferred_.Reject(make_js_error(env, describe_current_exception()).Value());
   }
-}
-
-void TranscribeWorker::OnError(const Napi::Error& e) {
-  deferred_.Reject(e.Value());
 }
 
 }  // namespace wn_binding

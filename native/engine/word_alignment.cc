@@ -26,7 +26,9 @@ struct HeadSet {
 // uses large-v2's heads, the far more common of the two.
 const std::vector<HeadSet>& published_head_sets() {
   // clang-format off
-  static const std::vector<HeadSet> sets = {
+  // Never destroyed (a leaked heap object): a call may still be running on its
+  // thread while the process exits and destroys static objects.
+  static const std::vector<HeadSet>* const sets = new std::vector<HeadSet>{
       {80, 4, 6, 384, false, {{1, 0}, {2, 0}, {2, 5}, {3, 0}, {3, 1}, {3, 2}, {3, 3}, {3, 4}}},
       {80, 4, 6, 384, true, {{2, 2}, {3, 0}, {3, 2}, {3, 3}, {3, 4}, {3, 5}}},
       {80, 6, 8, 512, false, {{3, 3}, {4, 7}, {5, 1}, {5, 5}, {5, 7}}},
@@ -51,7 +53,7 @@ const std::vector<HeadSet>& published_head_sets() {
       {128, 4, 20, 1280, true, {{2, 4}, {2, 11}, {3, 3}, {3, 6}, {3, 11}, {3, 14}}},
   };
   // clang-format on
-  return sets;
+  return *sets;
 }
 
 // Row r of a chunk starting at `begin` predicts token begin + r + 1: text

@@ -1,5 +1,10 @@
 // Several transcriptions on one model at once: per-call state, shared weights.
-// Each must equal what the same call gives alone.
+// Each must equal what the same call gives alone. Calls run on threads of
+// their own, not libuv's pool (which the rest of the process needs), and at
+// most CallGate::kCallsAtOnce (4) of a model run at once; the others wait in
+// order.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, type TranscriptionResult, type WhisperModel } from '../../lib/index.js';
 import {
@@ -8,6 +13,7 @@ import {
   hasShared,
   randomModelPath,
   readClip,
+  repoRoot,
   transcript,
 } from '../helpers/shared.js';
 
@@ -45,6 +51,51 @@ describe.skipIf(!hasShared)('concurrent calls on one model', () => {
     expect(result.text).toBe(soloText);
     expect(encoded).toEqual(soloEncoded);
     expect(logits).toEqual(soloLogits);
+  });
+
+  it("leaves libuv's thread pool to the rest of the process", async () => {
+    const samples = await readClip('jfk');
+    // As many calls as libuv has threads (4 unless UV_THREADPOOL_SIZE says
+    // otherwise): on libuv's pool they would hold all of its threads, and the
+    // file read below would wait for one of them to end.
+    const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+    const order: string[] = [];
+    const calls = Array.from({ length: threads }, () =>
+      model.transcribe(samples, GREEDY).then(() => order.push('transcription')),
+    );
+    await readFile(path.join(repoRoot, 'package.json'));
+    order.push('readFile');
+    await Promise.all(calls);
+    expect(order[0]).toBe('readFile');
+  });
+
+  it('runs more calls than run at once, each with its solo result', async () => {
+    const audio = await Promise.all(CLIPS.map(readClip));
+    const solo = await Promise.all(audio.map((samples) => model.transcribe(samples, GREEDY)));
+    // 9 calls: 4 run, 5 wait their turn.
+    const calls = Array.from({ length: 9 }, (_, i) => model.transcribe(audio[i % 3]!, GREEDY));
+    const results = await Promise.all(calls);
+    results.forEach((result, i) => expect(transcript(result)).toEqual(transcript(solo[i % 3]!)));
+  });
+
+  it('rejects an aborted call that waits its turn at once, not when a slot frees', async () => {
+    const samples = await readClip('jfk');
+    let firstRanAt = Infinity;
+    const running = Array.from({ length: 4 }, () =>
+      model.transcribe(samples, GREEDY).then(() => {
+        firstRanAt = Math.min(firstRanAt, performance.now());
+      }),
+    );
+    const controller = new AbortController();
+    const waiting = model.transcribe(samples, { ...GREEDY, signal: controller.signal });
+    controller.abort();
+    await expect(waiting).rejects.toMatchObject({ name: 'AbortError' });
+    const abortedAt = performance.now();
+    await Promise.all(running);
+    // The four running calls take over a second together; the waiting one
+    // leaves the queue within the gate's 10 ms poll. (Had it waited for a slot,
+    // it would have been rejected as the first running call ended.)
+    expect(firstRanAt - abortedAt).toBeGreaterThan(300);
   });
 
   it('lets two models share the process, each with its own pool', async () => {

@@ -1,0 +1,88 @@
+// A model's queue of calls (see call_gate.h).
+#include "engine/core/call_gate.h"
+
+#include <chrono>
+#include <utility>
+
+#include "engine/core/error.h"
+
+namespace wn {
+
+struct CallGate::Ticket::State {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::set<uint64_t> waiting;  // ticket numbers, oldest first
+  uint64_t next_number = 0;
+  int running = 0;
+};
+
+// How often a waiting call looks at its cancellation flag: the flag has no way
+// to wake it (an abort is a store from the JS thread), so an aborted call
+// leaves the queue within this.
+constexpr std::chrono::milliseconds kCancelPoll{10};
+
+CallGate::CallGate() : state_(std::make_shared<Ticket::State>()) {}
+
+CallGate::Ticket CallGate::take_ticket() {
+  Ticket ticket;
+  ticket.state_ = state_;
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  ticket.number_ = state_->next_number++;
+  state_->waiting.insert(ticket.number_);
+  return ticket;
+}
+
+CallGate::Ticket::Ticket(Ticket&& other) noexcept
+    : state_(std::move(other.state_)), number_(other.number_), running_(other.running_) {
+  other.state_.reset();
+}
+
+CallGate::Ticket& CallGate::Ticket::operator=(Ticket&& other) noexcept {
+  if (this != &other) {
+    leave();
+    state_ = std::move(other.state_);
+    number_ = other.number_;
+    running_ = other.running_;
+    other.state_.reset();
+  }
+  return *this;
+}
+
+CallGate::Ticket::~Ticket() {
+  leave();
+}
+
+void CallGate::Ticket::leave() {
+  if (!state_) return;
+  {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    if (running_) {
+      state_->running--;
+    } else {
+      state_->waiting.erase(number_);
+    }
+  }
+  state_->changed.notify_all();
+  state_.reset();
+}
+
+void CallGate::Ticket::wait(const CancellationFlag* cancel) {
+  if (!state_ || running_) return;
+  std::unique_lock<std::mutex> lock(state_->mutex);
+  while (state_->running >= kCallsAtOnce || *state_->waiting.begin() != number_) {
+    if (cancel && cancel->cancelled()) {
+      lock.unlock();
+      leave();
+      throw Error(ErrorCode::kAborted, "the operation was aborted");
+    }
+    state_->changed.wait_for(lock, kCancelPoll);
+  }
+  state_->waiting.erase(number_);
+  state_->running++;
+  running_ = true;
+  lock.unlock();
+  // The next in line may be able to run too.
+  state_->changed.notify_all();
+}
+
+}  // namespace wn

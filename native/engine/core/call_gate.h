@@ -1,0 +1,60 @@
+// How many calls of one model run at once: at most a fixed number; the others
+// wait, in the order they were made, holding only their copied inputs. The
+// binding gives each model one gate and each call a ticket.
+//
+// Why a limit at all: each running call holds its own window memory (the
+// cross-attention K/V and the encoder's scratch: ~15 MB for tiny, ~0.5 GB for
+// large-v3), and the calls of a model share its thread pool op by op, so calls
+// beyond a few add memory, not throughput. (When calls ran on libuv's thread
+// pool, its 4 threads were the limit, and the rest of the process waited.)
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <set>
+
+#include "engine/core/cancel.h"
+
+namespace wn {
+
+class CallGate {
+ public:
+  // The most calls of one model that run at once.
+  static constexpr int kCallsAtOnce = 4;
+
+  // A call's place in the queue. Leaves it (or frees its running slot) when
+  // destroyed.
+  class Ticket {
+   public:
+    Ticket() = default;
+    Ticket(Ticket&& other) noexcept;
+    Ticket& operator=(Ticket&& other) noexcept;
+    Ticket(const Ticket&) = delete;
+    Ticket& operator=(const Ticket&) = delete;
+    ~Ticket();
+
+    // The call's thread: returns when the call may run. Throws wn::Error
+    // kAborted when `cancel` (may be null) is raised first; the ticket has then
+    // left the queue.
+    void wait(const CancellationFlag* cancel);
+
+   private:
+    friend class CallGate;
+    struct State;
+    void leave();
+    std::shared_ptr<State> state_;
+    uint64_t number_ = 0;
+    bool running_ = false;
+  };
+
+  CallGate();
+  // The JS thread, when a call is made: the next place in the queue.
+  Ticket take_ticket();
+
+ private:
+  std::shared_ptr<Ticket::State> state_;
+};
+
+}  // namespace wn

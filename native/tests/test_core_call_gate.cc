@@ -1,0 +1,182 @@
+// CallGate (engine/core/call_gate.h): no more than kCallsAtOnce calls run at
+// once, waiting calls start in the order their tickets were taken, a cancelled
+// waiter leaves the queue without taking a slot, and a ticket destroyed
+// unused leaves no hole that blocks the calls behind it.
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "engine/core/call_gate.h"
+#include "engine/core/cancel.h"
+#include "engine/core/error.h"
+#include "tests/check.h"
+
+namespace {
+
+using wn::CallGate;
+constexpr int kLimit = CallGate::kCallsAtOnce;
+
+// Whether `ticket` is admitted within two seconds of the call. If not, the
+// holders' slots are freed so that the waiting thread can end (and the test
+// fails instead of hanging).
+bool admitted_soon(CallGate::Ticket& ticket, std::vector<CallGate::Ticket>& holders) {
+  std::atomic<bool> admitted{false};
+  std::thread waiter([&] {
+    ticket.wait(nullptr);
+    admitted = true;
+  });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (!admitted && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  const bool in_time = admitted.load();
+  if (!in_time) holders.clear();
+  waiter.join();
+  return in_time;
+}
+
+TEST(never_more_than_the_limit_run_at_once_and_all_run) {
+  CallGate gate;
+  const int calls = 3 * kLimit;
+  std::vector<CallGate::Ticket> tickets;
+  for (int i = 0; i < calls; ++i) tickets.push_back(gate.take_ticket());
+  std::atomic<int> running{0}, most{0}, finished{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < calls; ++i) {
+    threads.emplace_back([&, i] {
+      tickets[i].wait(nullptr);
+      const int now = running.fetch_add(1) + 1;
+      int seen = most.load();
+      while (now > seen && !most.compare_exchange_weak(seen, now)) {
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      running.fetch_sub(1);
+      finished.fetch_add(1);
+      tickets[i] = CallGate::Ticket();  // the slot goes back
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  CHECK(finished.load() == calls);
+  CHECK(most.load() <= kLimit);
+  CHECK(most.load() >= 2);  // the gate does not serialize below its limit
+}
+
+TEST(waiting_calls_start_in_the_order_their_tickets_were_taken) {
+  CallGate gate;
+  // Fill every slot, so that the later tickets all wait.
+  std::vector<CallGate::Ticket> holders;
+  for (int i = 0; i < kLimit; ++i) {
+    holders.push_back(gate.take_ticket());
+    holders.back().wait(nullptr);
+  }
+  const int waiters = 6;
+  std::vector<CallGate::Ticket> tickets;
+  for (int i = 0; i < waiters; ++i) tickets.push_back(gate.take_ticket());
+  std::mutex order_mutex;
+  std::vector<int> order;
+  std::vector<std::thread> threads;
+  // Started last to first: arrival at wait() must not decide the order.
+  for (int i = waiters - 1; i >= 0; --i) {
+    threads.emplace_back([&, i] {
+      tickets[i].wait(nullptr);
+      {
+        std::lock_guard<std::mutex> lock(order_mutex);
+        order.push_back(i);
+      }
+      tickets[i] = CallGate::Ticket();
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  // One slot at a time: each release admits exactly the oldest waiter.
+  holders.resize(kLimit - 1);
+  for (std::thread& t : threads) t.join();
+  CHECK(order.size() == static_cast<size_t>(waiters));
+  for (int i = 0; i < waiters; ++i) CHECK(order[i] == i);
+}
+
+TEST(a_cancelled_waiter_throws_aborted_and_the_next_one_runs) {
+  CallGate gate;
+  std::vector<CallGate::Ticket> holders;
+  for (int i = 0; i < kLimit; ++i) {
+    holders.push_back(gate.take_ticket());
+    holders.back().wait(nullptr);
+  }
+  CallGate::Ticket cancelled = gate.take_ticket();
+  CallGate::Ticket next = gate.take_ticket();
+  wn::CancellationFlag flag;
+  std::atomic<bool> threw{false};
+  std::thread waiter([&] {
+    try {
+      cancelled.wait(&flag);
+    } catch (const wn::Error& e) {
+      threw = e.code() == wn::ErrorCode::kAborted;
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  flag.cancel();
+  waiter.join();
+  CHECK(threw.load());
+  // The cancelled ticket held no slot and is out of the queue: freeing one
+  // slot admits the ticket behind it.
+  holders.pop_back();
+  CHECK(admitted_soon(next, holders));
+}
+
+TEST(a_full_gate_admits_no_one_until_a_slot_is_freed) {
+  CallGate gate;
+  std::vector<CallGate::Ticket> holders;
+  for (int i = 0; i < kLimit; ++i) {
+    holders.push_back(gate.take_ticket());
+    holders.back().wait(nullptr);
+  }
+  CallGate::Ticket waiting = gate.take_ticket();
+  std::atomic<bool> admitted{false};
+  std::thread waiter([&] {
+    waiting.wait(nullptr);
+    admitted = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(!admitted.load());
+  holders.pop_back();
+  waiter.join();
+  CHECK(admitted.load());
+}
+
+TEST(a_ticket_dropped_before_its_turn_does_not_block_the_queue) {
+  CallGate gate;
+  std::vector<CallGate::Ticket> holders;
+  for (int i = 0; i < kLimit; ++i) {
+    holders.push_back(gate.take_ticket());
+    holders.back().wait(nullptr);
+  }
+  {
+    CallGate::Ticket dropped = gate.take_ticket();  // a call that never started
+  }
+  CallGate::Ticket behind = gate.take_ticket();
+  holders.pop_back();
+  CHECK(admitted_soon(behind, holders));
+}
+
+TEST(an_already_cancelled_call_that_could_run_at_once_still_runs) {
+  // Cancellation is the engine's to act on once a call runs; the gate only
+  // stops calls that are waiting.
+  CallGate gate;
+  wn::CancellationFlag flag;
+  flag.cancel();
+  CallGate::Ticket ticket = gate.take_ticket();
+  bool threw = false;
+  try {
+    ticket.wait(&flag);
+  } catch (const wn::Error&) {
+    threw = true;
+  }
+  CHECK(!threw);
+}
+
+}  // namespace
+
+int main() {
+  return wn_test::run_all();
+}
