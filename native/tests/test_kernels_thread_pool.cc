@@ -2,6 +2,7 @@
 // are in range and never shared by two running tasks, exceptions reach the
 // caller, and concurrent callers sharing one pool all get their own results.
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <new>
 #include <stdexcept>
@@ -135,6 +136,41 @@ TEST(nested_call_runs_inline_on_the_same_thread_index) {
       CHECK(mismatches.load() == 0);
     }
   }
+}
+
+TEST(a_turn_holds_the_pool_across_calls_and_others_wait_for_its_end) {
+  wn::ThreadPool pool(2);
+  std::atomic<bool> other_ran{false};
+  std::thread other;
+  {
+    const wn::ThreadPool::Turn turn(&pool);
+    const wn::ThreadPool::Turn nested(&pool);  // a no-op, not a deadlock
+    other = std::thread([&] {
+      pool.parallel_for(4, [&](int64_t, int) {});
+      other_ran = true;
+    });
+    // The turn's own calls run (on both threads), the other thread's waits.
+    for (int op = 0; op < 20; ++op) {
+      std::atomic<int> tasks{0};
+      pool.parallel_for(64, [&](int64_t, int) { tasks.fetch_add(1); });
+      CHECK(tasks.load() == 64);
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    CHECK(!other_ran.load());
+  }
+  other.join();
+  CHECK(other_ran.load());
+}
+
+TEST(a_turn_inside_a_task_or_of_no_pool_takes_nothing) {
+  wn::ThreadPool pool(2);
+  const wn::ThreadPool::Turn none(nullptr);
+  std::atomic<int> inner{0};
+  pool.parallel_for(4, [&](int64_t, int) {
+    const wn::ThreadPool::Turn turn(&pool);  // from inside a task: would deadlock if it locked
+    pool.parallel_for(3, [&](int64_t, int) { inner.fetch_add(1); });
+  });
+  CHECK(inner.load() == 12);
 }
 
 TEST(rejects_zero_threads) {

@@ -73,6 +73,8 @@ inline uint32_t generation_of(uint64_t state) {
 // that task's thread index) instead of deadlocking on call_mutex.
 thread_local const void* tls_pool = nullptr;
 thread_local int tls_thread_index = 0;
+// The pool whose call_mutex this thread holds for a Turn, if any.
+thread_local const void* tls_turn_pool = nullptr;
 
 struct InsideTask {
   const void* saved_pool;
@@ -197,7 +199,9 @@ void ThreadPool::parallel_for(int64_t n_tasks, TaskFn fn) {
     for (int64_t t = 0; t < n_tasks; ++t) fn(t, index);
     return;
   }
-  std::lock_guard<std::mutex> call_lock(impl_->call_mutex);
+  // Inside this thread's Turn the pool is already ours.
+  std::unique_lock<std::mutex> call_lock(impl_->call_mutex, std::defer_lock);
+  if (tls_turn_pool != impl_.get()) call_lock.lock();
   Impl& s = *impl_;
   if (s.workers.empty() || n_tasks == 1) {
     const InsideTask inside(&s, 0);
@@ -230,6 +234,23 @@ void ThreadPool::parallel_for(int64_t n_tasks, TaskFn fn) {
   }
   s.fn = nullptr;
   if (s.failed.load()) std::rethrow_exception(s.first_error);
+}
+
+ThreadPool::Turn::Turn(ThreadPool* pool) {
+  if (pool == nullptr) return;
+  Impl* impl = pool->impl_.get();
+  // Nested in a turn of the same pool, or called from inside one of its tasks
+  // (where parallel_for runs inline): nothing to take.
+  if (tls_turn_pool == impl || tls_pool == impl) return;
+  impl->call_mutex.lock();
+  tls_turn_pool = impl;
+  held_ = impl;
+}
+
+ThreadPool::Turn::~Turn() {
+  if (!held_) return;
+  tls_turn_pool = nullptr;
+  held_->call_mutex.unlock();
 }
 
 }  // namespace wn

@@ -9,6 +9,7 @@
 
 #include "engine/core/error.h"
 #include "engine/core/python_round.h"
+#include "engine/core/thread_pool.h"
 #include "engine/decode/quality.h"
 #include "engine/kernels/kernels.h"
 
@@ -117,6 +118,8 @@ void BeamSearchDecoder::decode(const FedPrompt& prompt, const BatchLogitsFn& log
   beams_.assign(1, DecodedWindow());  // all beams start as the prompt: one row
   const float* rows = prompt.first_row.data();
   for (int step = 0; step < max_sampled; ++step) {
+    // The step holds the model's pool as one turn (see greedy.cc).
+    const ThreadPool::Turn turn(filters_.context().pool);
     candidates_.clear();
     // The prompt's first row is shared (every temperature's search starts
     // from it); later rows are the decoder's.

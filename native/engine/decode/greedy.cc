@@ -8,6 +8,7 @@
 #include <string>
 
 #include "engine/core/error.h"
+#include "engine/core/thread_pool.h"
 
 namespace wn {
 
@@ -185,6 +186,9 @@ void GreedyDecoder::sample(const FedPrompt& prompt, double temperature, Rng* rng
 
   const float* row = prompt.first_row.data();
   for (int step = 0; step < max_sampled; ++step) {
+    // The token's choice and the next forward pass hold the model's pool as
+    // one turn: other calls on the model wait for the step's end.
+    const ThreadPool::Turn turn(filters_.context().pool);
     const SampledToken token = choose(row, /*row_is_scratch=*/step > 0 && rows_are_scratch_, step,
                                       sampling_temperature, rng);
     out->sum_logprob += token.logprob;

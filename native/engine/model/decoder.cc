@@ -15,6 +15,7 @@
 #include <string>
 
 #include "engine/core/error.h"
+#include "engine/core/thread_pool.h"
 
 namespace wn {
 namespace {
@@ -120,6 +121,7 @@ void Decoder::set_audio(const float* encoded) {
   float* chunk = self_memory_.get() + audio_floats(model_.hparams());
   for (size_t l = 0; l < model_.dec_blocks.size(); l++) {
     const DecoderBlock& b = model_.dec_blocks[l];
+    const ThreadPool::Turn turn(&model_.pool());  // other calls wait between layers
     for (int r0 = 0; r0 < n_audio_ctx_; r0 += kCrossChunkRows) {
       const int rows = std::min(kCrossChunkRows, n_audio_ctx_ - r0);
       kernels::linear(ctx, encoded + r0 * int64_t{d_}, d_, rows, b.cross_kv, chunk, d2,
@@ -248,6 +250,9 @@ const float* Decoder::forward_batch(const int32_t* tokens, const int* slots, int
 const float* Decoder::run(const int32_t* tokens, int n, int first_logit_row, int first_token) {
   reserve_rows(n);
   const kernels::Context ctx = model_.context();
+  // The step's 33 ops hold the pool as one turn (ThreadPool::Turn): other calls
+  // on the model wait for the step's end, not for each op.
+  const ThreadPool::Turn turn(&model_.pool());
 
   embed(tokens);
   for (size_t l = 0; l < model_.dec_blocks.size(); l++) {

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "engine/core/error.h"
+#include "engine/core/thread_pool.h"
 #include "engine/core/thread_scratch.h"
 
 namespace wn {
@@ -210,12 +211,19 @@ void Encoder::encode(const float* mel, float* out, const CancellationFlag* cance
   // Weights read from the file: refuse a file changed since load (a file
   // truncated later, while this encode reads it, is a short read: throws too).
   model_.check_file_unchanged();
-  stem(mel, out);
+  // The pool is held a block at a time (ThreadPool::Turn): other calls on the
+  // model take their turns between blocks, not between ops.
+  {
+    const ThreadPool::Turn turn(&model_.pool());
+    stem(mel, out);
+  }
   for (const EncoderBlock& b : model_.enc_blocks) {
     throw_if_cancelled(cancel);
+    const ThreadPool::Turn turn(&model_.pool());
     block(b, out);
   }
   const kernels::Context ctx = model_.context();
+  const ThreadPool::Turn turn(&model_.pool());
   kernels::layer_norm(ctx, out, d_, n_ctx_, d_, model_.enc_ln_post.gamma.data(),
                       model_.enc_ln_post.beta.data(), kLayerNormEps, out, d_);
   // Our own scratch is dead until the next call: give its pages back so that
