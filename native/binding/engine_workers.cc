@@ -28,7 +28,9 @@ EncodeWorker::EncodeWorker(Napi::Env env, ModelPtr model, wn::CallGate::Ticket t
     : PromiseWorker(env, "whisper-native:encode"),
       model_(std::move(model)),
       ticket_(std::move(ticket)),
-      mel_(std::move(mel)) {}
+      mel_(std::move(mel)) {
+  wake_gate_ = ticket_.waker();
+}
 
 void EncodeWorker::Run() {
   ticket_.wait(&cancel_);
@@ -55,7 +57,9 @@ LogitsWorker::LogitsWorker(Napi::Env env, ModelPtr model, wn::CallGate::Ticket t
       model_(std::move(model)),
       ticket_(std::move(ticket)),
       tokens_(std::move(tokens)),
-      encoded_(std::move(encoded)) {}
+      encoded_(std::move(encoded)) {
+  wake_gate_ = ticket_.waker();
+}
 
 void LogitsWorker::Run() {
   ticket_.wait(&cancel_);
@@ -88,7 +92,9 @@ DetectLanguageWorker::DetectLanguageWorker(Napi::Env env, ModelPtr model,
     : PromiseWorker(env, "whisper-native:detectLanguage"),
       model_(std::move(model)),
       ticket_(std::move(ticket)),
-      samples_(std::move(samples)) {}
+      samples_(std::move(samples)) {
+  wake_gate_ = ticket_.waker();
+}
 
 void DetectLanguageWorker::Run() {
   ticket_.wait(&cancel_);

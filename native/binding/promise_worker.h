@@ -6,6 +6,7 @@
 #include <napi.h>
 
 #include <cstring>
+#include <functional>
 #include <vector>
 
 #include "binding/js_errors.h"
@@ -28,6 +29,9 @@ class PromiseWorker : public ThreadWorker {
   // Raised when the call must stop early (its environment is going away);
   // Run() passes it to whatever can stop.
   wn::CancellationFlag cancel_;
+  // Set by calls that wait at a CallGate: wakes its waiters after cancel_ is
+  // raised (CallGate::Ticket::waker()).
+  std::function<void()> wake_gate_;
 
  private:
   void Execute() final {
@@ -38,7 +42,10 @@ class PromiseWorker : public ThreadWorker {
       error_ = describe_current_exception();
     }
   }
-  void Cancel() final { cancel_.cancel(); }
+  void Cancel() final {
+    cancel_.cancel();
+    if (wake_gate_) wake_gate_();
+  }
   void OnDone(Napi::Env env) final {
     if (failed_) {
       deferred_.Reject(make_js_error(env, error_).Value());

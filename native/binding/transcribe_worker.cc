@@ -57,10 +57,16 @@ Napi::Object TranscribeWorker::Start(Napi::Env env, ModelPtr model, wn::CallGate
   }
   // The flag outlives the worker: abort() may be called after the call settled.
   std::shared_ptr<wn::CancellationFlag> cancel = worker->cancel_;
+  std::function<void()> wake_gate = worker->wake_gate_;
   Napi::Object job = Napi::Object::New(env);
   job.Set("promise", worker->deferred_.Promise());
   job.Set("abort", Napi::Function::New(
-                       env, [cancel](const Napi::CallbackInfo&) { cancel->cancel(); }, "abort"));
+                       env,
+                       [cancel, wake_gate](const Napi::CallbackInfo&) {
+                         cancel->cancel();
+                         wake_gate();  // a call still waiting its turn leaves at once
+                       },
+                       "abort"));
   worker->ThreadWorker::Start();
   return job;
 }
@@ -70,6 +76,7 @@ TranscribeWorker::TranscribeWorker(Napi::Env env, ModelPtr model, wn::CallGate::
     : ThreadWorker(env, "whisper-native:transcribe"),
       model_(std::move(model)),
       ticket_(std::move(ticket)),
+      wake_gate_(ticket_.waker()),
       samples_(std::move(samples)),
       options_(options),
       deferred_(Napi::Promise::Deferred::New(env)) {}

@@ -4,6 +4,7 @@
 // unused leaves no hole that blocks the calls behind it.
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -122,6 +123,34 @@ TEST(a_cancelled_waiter_throws_aborted_and_the_next_one_runs) {
   // slot admits the ticket behind it.
   holders.pop_back();
   CHECK(admitted_soon(next, holders));
+}
+
+TEST(the_waker_lets_a_cancelled_waiter_leave_before_the_poll_would) {
+  CallGate gate;
+  std::vector<CallGate::Ticket> holders;
+  for (int i = 0; i < kLimit; ++i) {
+    holders.push_back(gate.take_ticket());
+    holders.back().wait(nullptr);
+  }
+  CallGate::Ticket waiting = gate.take_ticket();
+  const std::function<void()> wake = waiting.waker();
+  wn::CancellationFlag flag;
+  std::atomic<bool> threw{false};
+  std::thread waiter([&] {
+    try {
+      waiting.wait(&flag);
+    } catch (const wn::Error&) {
+      threw = true;
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let it wait
+  const auto raised = std::chrono::steady_clock::now();
+  flag.cancel();
+  wake();
+  waiter.join();
+  const auto took = std::chrono::steady_clock::now() - raised;
+  CHECK(threw.load());
+  CHECK(took < CallGate::kCancelPoll / 2);
 }
 
 TEST(a_full_gate_admits_no_one_until_a_slot_is_freed) {

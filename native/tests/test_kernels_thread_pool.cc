@@ -173,6 +173,38 @@ TEST(a_turn_inside_a_task_or_of_no_pool_takes_nothing) {
   CHECK(inner.load() == 12);
 }
 
+TEST(stepped_turns_hand_the_pool_over_between_steps_once_a_turn_is_long) {
+  wn::ThreadPool pool(2);
+  constexpr auto kTurn = wn::ThreadPool::SteppedTurn::kStepTurn;
+  std::atomic<bool> other_ran{false};
+  std::thread other;
+  bool ran_while_stepping = false, ran_during_first_turn = false;
+  {
+    wn::ThreadPool::SteppedTurn turns(&pool);
+    const auto start = std::chrono::steady_clock::now();
+    for (int step = 0; std::chrono::steady_clock::now() - start < 20 * kTurn; ++step) {
+      turns.next_step();
+      if (step == 0) {
+        other = std::thread([&] {
+          pool.parallel_for(4, [&](int64_t, int) {});
+          other_ran = true;
+        });
+      }
+      pool.parallel_for(8, [&](int64_t, int) {});
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+      if (std::chrono::steady_clock::now() - start < kTurn / 2 && other_ran.load()) {
+        ran_during_first_turn = true;
+      }
+    }
+    ran_while_stepping = other_ran.load();
+  }  // (the turn ends here: a failing run still joins below)
+  other.join();
+  // The other call got in while the steps went on, not in the middle of the
+  // first turn.
+  CHECK(ran_while_stepping);
+  CHECK(!ran_during_first_turn);
+}
+
 TEST(rejects_zero_threads) {
   CHECK_THROWS_CODE(wn::ThreadPool(0), wn::ErrorCode::kInvalidArgument);
 }

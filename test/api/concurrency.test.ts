@@ -93,8 +93,8 @@ describe.skipIf(!hasShared)('concurrent calls on one model', () => {
     const abortedAt = performance.now();
     await Promise.all(running);
     // The four running calls take over a second together; the waiting one
-    // leaves the queue within the gate's 10 ms poll. (Had it waited for a slot,
-    // it would have been rejected as the first running call ended.)
+    // leaves the queue as soon as abort() wakes the gate. (Had it waited for a
+    // slot, it would have been rejected as the first running call ended.)
     expect(firstRanAt - abortedAt).toBeGreaterThan(300);
   });
 

@@ -1,7 +1,6 @@
 // A model's queue of calls (see call_gate.h).
 #include "engine/core/call_gate.h"
 
-#include <chrono>
 #include <utility>
 
 #include "engine/core/error.h"
@@ -15,11 +14,6 @@ struct CallGate::Ticket::State {
   uint64_t next_number = 0;
   int running = 0;
 };
-
-// How often a waiting call looks at its cancellation flag: the flag has no way
-// to wake it (an abort is a store from the JS thread), so an aborted call
-// leaves the queue within this.
-constexpr std::chrono::milliseconds kCancelPoll{10};
 
 CallGate::CallGate() : state_(std::make_shared<Ticket::State>()) {}
 
@@ -64,6 +58,17 @@ void CallGate::Ticket::leave() {
   }
   state_->changed.notify_all();
   state_.reset();
+}
+
+std::function<void()> CallGate::Ticket::waker() const {
+  std::shared_ptr<State> state = state_;
+  return [state] {
+    if (!state) return;
+    // Under the mutex: a waiter between its look at the flag and its wait
+    // holds it, so the wake-up cannot fall in between and be lost.
+    { std::lock_guard<std::mutex> lock(state->mutex); }
+    state->changed.notify_all();
+  };
 }
 
 void CallGate::Ticket::wait(const CancellationFlag* cancel) {

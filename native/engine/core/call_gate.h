@@ -9,8 +9,10 @@
 // pool, its 4 threads were the limit, and the rest of the process waited.)
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -23,6 +25,8 @@ class CallGate {
  public:
   // The most calls of one model that run at once.
   static constexpr int kCallsAtOnce = 4;
+  // How often a waiting call looks at its cancellation flag unwoken.
+  static constexpr std::chrono::milliseconds kCancelPoll{100};
 
   // A call's place in the queue. Leaves it (or frees its running slot) when
   // destroyed.
@@ -37,8 +41,14 @@ class CallGate {
 
     // The call's thread: returns when the call may run. Throws wn::Error
     // kAborted when `cancel` (may be null) is raised first; the ticket has then
-    // left the queue.
+    // left the queue. A waiting call notices a raised flag when the gate's
+    // waker runs, or at the latest after kCancelPoll.
     void wait(const CancellationFlag* cancel);
+
+    // A function that wakes the gate's waiting calls (to look at their
+    // cancellation flags): call it after raising one. Safe from any thread, at
+    // any time (it holds the gate's state, not the ticket).
+    std::function<void()> waker() const;
 
    private:
     friend class CallGate;

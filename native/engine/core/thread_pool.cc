@@ -253,4 +253,13 @@ ThreadPool::Turn::~Turn() {
   held_->call_mutex.unlock();
 }
 
+void ThreadPool::SteppedTurn::next_step() {
+  if (pool_ == nullptr) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (turn_ && now - taken_ < kStepTurn) return;
+  turn_.reset();  // a waiting call may take the pool here
+  turn_.emplace(pool_);
+  taken_ = std::chrono::steady_clock::now();
+}
+
 }  // namespace wn

@@ -8,8 +8,10 @@
 // and every caller gets correct results.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -72,6 +74,24 @@ class ThreadPool {
 
    private:
     ThreadPool::Impl* held_ = nullptr;  // null when nested in a turn of the same pool
+  };
+
+  // Turns over a loop of small steps (a decoder's token steps): next_step() at
+  // the top of every step keeps the pool held from one step to the next until
+  // the turn has lasted kStepTurn, then hands it over between two steps. Why
+  // not a turn per step: each hand-over costs the waking of the call that takes
+  // it, and at ~1.3 ms per tiny.en step that made 56 calls at once on one model
+  // take 1.09x the time of one after another (1.03-1.05x with this).
+  class SteppedTurn {
+   public:
+    static constexpr std::chrono::milliseconds kStepTurn{5};
+    explicit SteppedTurn(ThreadPool* pool) : pool_(pool) {}
+    void next_step();
+
+   private:
+    ThreadPool* pool_;
+    std::optional<Turn> turn_;
+    std::chrono::steady_clock::time_point taken_;
   };
 
  private:

@@ -117,9 +117,9 @@ void BeamSearchDecoder::decode(const FedPrompt& prompt, const BatchLogitsFn& log
   finished_.clear();
   beams_.assign(1, DecodedWindow());  // all beams start as the prompt: one row
   const float* rows = prompt.first_row.data();
+  ThreadPool::SteppedTurn turns(filters_.context().pool);  // see greedy.cc
   for (int step = 0; step < max_sampled; ++step) {
-    // The step holds the model's pool as one turn (see greedy.cc).
-    const ThreadPool::Turn turn(filters_.context().pool);
+    turns.next_step();
     candidates_.clear();
     // The prompt's first row is shared (every temperature's search starts
     // from it); later rows are the decoder's.

@@ -185,10 +185,11 @@ void GreedyDecoder::sample(const FedPrompt& prompt, double temperature, Rng* rng
   const int32_t eot = filters_.tokenizer().eot();
 
   const float* row = prompt.first_row.data();
+  // The steps hold the model's pool in turns of several steps (the token's
+  // choice and the next forward pass): other calls on it wait between steps.
+  ThreadPool::SteppedTurn turns(filters_.context().pool);
   for (int step = 0; step < max_sampled; ++step) {
-    // The token's choice and the next forward pass hold the model's pool as
-    // one turn: other calls on the model wait for the step's end.
-    const ThreadPool::Turn turn(filters_.context().pool);
+    turns.next_step();
     const SampledToken token = choose(row, /*row_is_scratch=*/step > 0 && rows_are_scratch_, step,
                                       sampling_temperature, rng);
     out->sum_logprob += token.logprob;
