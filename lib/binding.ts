@@ -52,7 +52,12 @@ export interface NativeModel {
 
 /** native/binding/addon.cc */
 export interface NativeAddon {
-  loadModel(path: string, threads: number, lowMemory: boolean): Promise<NativeModel>;
+  loadModel(
+    path: string,
+    threads: number,
+    lowMemory: boolean,
+    maxConcurrentCalls: number,
+  ): Promise<NativeModel>;
   /** Kernel paths this CPU and build can run, e.g. ['generic', 'avx2']. */
   supportedIsas(): string[];
   /** The path models use unless WHISPER_NATIVE_ISA says otherwise. */

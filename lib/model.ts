@@ -26,6 +26,7 @@ import * as check from './validate.js';
 
 const WINDOW_FRAMES = 3000; // log-mel frames in one 30 s window
 const MAX_THREADS = 256;
+const MAX_CONCURRENT_CALLS = 256;
 
 /**
  * Loads a whisper.cpp ggml model file (f32/f16 weights), validating every
@@ -34,14 +35,16 @@ const MAX_THREADS = 256;
 export async function loadModel(path: string, options?: LoadOptions): Promise<WhisperModel> {
   const site = captureCallSite(loadModel);
   check.assertString(path, 'path');
-  check.assertOptions(options, 'options', ['threads', 'lowMemory']);
+  check.assertOptions(options, 'options', ['threads', 'lowMemory', 'maxConcurrentCalls']);
   const threads = options?.threads ?? LOAD_DEFAULTS.threads;
   check.assertIntegerInRange(threads, 'threads', 0, MAX_THREADS);
   const lowMemory = options?.lowMemory ?? LOAD_DEFAULTS.lowMemory;
   check.assertBoolean(lowMemory, 'lowMemory');
+  const maxCalls = options?.maxConcurrentCalls ?? LOAD_DEFAULTS.maxConcurrentCalls;
+  check.assertIntegerInRange(maxCalls, 'maxConcurrentCalls', 1, MAX_CONCURRENT_CALLS);
   let native: NativeModel;
   try {
-    native = await binding().loadModel(path, threads, lowMemory);
+    native = await binding().loadModel(path, threads, lowMemory, maxCalls);
   } catch (error) {
     throw fromNativeError(error, site);
   }
@@ -49,8 +52,9 @@ export async function loadModel(path: string, options?: LoadOptions): Promise<Wh
 }
 
 /**
- * A loaded model. Immutable and shared: any number of calls may run on it at
- * once, each with its own state. Create with loadModel().
+ * A loaded model. Immutable and shared: any number of calls may be made on it
+ * at once, each with its own state; LoadOptions.maxConcurrentCalls of them run
+ * at a time. Create with loadModel().
  */
 export class WhisperModel {
   readonly #native: NativeModel;

@@ -21,7 +21,7 @@ export interface LoadOptions {
    * file stays open (not mapped), and each window's encoding reads the
    * encoder's weights from it and packs them right before use. For tiny.en
    * (f16) that is 17.5 MB less resident memory (peak RSS of a Node process
-   * transcribing an 11 s clip: 129 MB instead of 148 MB), for about 1 % more
+   * transcribing an 11 s clip: 126 MB instead of 144 MB), for 0-6 % more
    * encoder time per window on a 2-core VM; the results are identical.
    * Quantized files work the same way.
    *
@@ -33,10 +33,24 @@ export interface LoadOptions {
    * model keeps the file it opened). Default `false`.
    */
   lowMemory?: boolean;
+  /**
+   * How many calls of the model run at once (1 to 256); later calls wait their
+   * turn in call order, holding only their copied samples. Each running call
+   * holds its window memory (~15 MB for tiny, ~0.5 GB for large-v3), and the
+   * running calls share the model's threads in turns, so more calls at once
+   * add memory, not throughput: lower it to bound memory (1 runs calls one
+   * after another), raise it only for many short calls whose latency matters
+   * more than memory. Default 4.
+   */
+  maxConcurrentCalls?: number;
 }
 
 /** The defaults of {@link LoadOptions}. */
-export const LOAD_DEFAULTS: Required<LoadOptions> = { threads: 0, lowMemory: false };
+export const LOAD_DEFAULTS: Required<LoadOptions> = {
+  threads: 0,
+  lowMemory: false,
+  maxConcurrentCalls: 4,
+};
 
 /**
  * How transcribe() decodes. Every option is optional; the defaults are the
@@ -339,6 +353,8 @@ export interface ModelInfo {
   weightBytes: number;
   /** Loaded with `lowMemory: true`. */
   lowMemory: boolean;
+  /** LoadOptions.maxConcurrentCalls: how many of its calls run at once. */
+  maxConcurrentCalls: number;
   /** The model's dimensions. */
   hparams: ModelHParams;
 }

@@ -8,12 +8,14 @@
 #include "binding/js_errors.h"
 #include "binding/model_wrap.h"
 #include "binding/resample_worker.h"
+#include "engine/core/call_gate.h"
 #include "engine/kernels/kernels.h"
 
 namespace wn_binding {
 namespace {
 
-// loadModel(path: string, threads: number, lowMemory: boolean): Promise<NativeModel>
+// loadModel(path: string, threads: number, lowMemory: boolean, maxConcurrentCalls: number):
+//   Promise<NativeModel>
 Napi::Value LoadModel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsString()) throw_js_error(env, "ERR_INVALID_ARG_TYPE", "Expected string for path");
@@ -21,7 +23,12 @@ Napi::Value LoadModel(const Napi::CallbackInfo& info) {
   options.threads = info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 0;
   if (options.threads < 0) throw_js_error(env, "ERR_INVALID_ARG_VALUE", "Expected threads >= 0");
   options.low_memory = info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value();
-  auto* worker = new LoadWorker(env, info[0].As<Napi::String>().Utf8Value(), options);
+  const int max_calls =
+      info[3].IsNumber() ? info[3].As<Napi::Number>().Int32Value() : wn::CallGate::kDefaultLimit;
+  if (max_calls < 1) {
+    throw_js_error(env, "ERR_INVALID_ARG_VALUE", "Expected maxConcurrentCalls >= 1");
+  }
+  auto* worker = new LoadWorker(env, info[0].As<Napi::String>().Utf8Value(), options, max_calls);
   Napi::Promise promise = worker->promise();
   worker->Start();
   return promise;

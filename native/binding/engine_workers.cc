@@ -12,15 +12,19 @@
 
 namespace wn_binding {
 
-LoadWorker::LoadWorker(Napi::Env env, std::string path, wn::LoadOptions options)
-    : PromiseWorker(env, "whisper-native:load"), path_(std::move(path)), options_(options) {}
+LoadWorker::LoadWorker(Napi::Env env, std::string path, wn::LoadOptions options,
+                       int max_concurrent_calls)
+    : PromiseWorker(env, "whisper-native:load"),
+      path_(std::move(path)),
+      options_(options),
+      max_concurrent_calls_(max_concurrent_calls) {}
 
 void LoadWorker::Run() {
   model_ = wn::Model::load(path_, options_);
 }
 
 Napi::Value LoadWorker::Result(Napi::Env env) {
-  return ModelWrap::NewInstance(env, model_);
+  return ModelWrap::NewInstance(env, model_, max_concurrent_calls_);
 }
 
 EncodeWorker::EncodeWorker(Napi::Env env, ModelPtr model, wn::CallGate::Ticket ticket,

@@ -24,13 +24,14 @@ using ModelPtr = std::shared_ptr<const wn::Model>;
 
 class LoadWorker : public PromiseWorker {
  public:
-  LoadWorker(Napi::Env env, std::string path, wn::LoadOptions options);
+  LoadWorker(Napi::Env env, std::string path, wn::LoadOptions options, int max_concurrent_calls);
 
  private:
   void Run() override;
   Napi::Value Result(Napi::Env env) override;
   std::string path_;
   wn::LoadOptions options_;
+  int max_concurrent_calls_;  // the model's CallGate limit
   ModelPtr model_;
 };
 

@@ -64,9 +64,11 @@ Napi::Function ModelWrap::DefineClass(Napi::Env env) {
   return ctor;
 }
 
-Napi::Object ModelWrap::NewInstance(Napi::Env env, ModelPtr model) {
+Napi::Object ModelWrap::NewInstance(Napi::Env env, ModelPtr model, int max_concurrent_calls) {
   Napi::Object object = env.GetInstanceData<ClassData>()->constructor.New({});
-  ModelWrap::Unwrap(object)->model_ = std::move(model);
+  ModelWrap* wrap = ModelWrap::Unwrap(object);
+  wrap->model_ = std::move(model);
+  wrap->gate_ = wn::CallGate(max_concurrent_calls);
   return object;
 }
 
@@ -88,6 +90,7 @@ Napi::Value ModelWrap::Info(const Napi::CallbackInfo& info) {
   out.Set("threads", m.pool().size());
   out.Set("weightBytes", static_cast<double>(m.weight_bytes()));
   out.Set("lowMemory", m.low_memory());
+  out.Set("maxConcurrentCalls", gate_.limit());
   out.Set("hparams", hparams_to_js(env, m.hparams()));
   return out;
 }

@@ -14,8 +14,9 @@ namespace wn_binding {
 class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
  public:
   static Napi::Function DefineClass(Napi::Env env);
-  // A new JS model object owning a reference to `model`.
-  static Napi::Object NewInstance(Napi::Env env, ModelPtr model);
+  // A new JS model object owning a reference to `model`, running at most
+  // max_concurrent_calls of its calls at once.
+  static Napi::Object NewInstance(Napi::Env env, ModelPtr model, int max_concurrent_calls);
 
   explicit ModelWrap(const Napi::CallbackInfo& info);
 

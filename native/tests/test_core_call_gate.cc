@@ -1,4 +1,4 @@
-// CallGate (engine/core/call_gate.h): no more than kCallsAtOnce calls run at
+// CallGate (engine/core/call_gate.h): no more than its limit of calls run at
 // once, waiting calls start in the order their tickets were taken, a cancelled
 // waiter leaves the queue without taking a slot, and a ticket destroyed
 // unused leaves no hole that blocks the calls behind it.
@@ -17,7 +17,7 @@
 namespace {
 
 using wn::CallGate;
-constexpr int kLimit = CallGate::kCallsAtOnce;
+constexpr int kLimit = CallGate::kDefaultLimit;
 
 // Whether `ticket` is admitted within two seconds of the call. If not, the
 // holders' slots are freed so that the waiting thread can end (and the test
@@ -62,6 +62,28 @@ TEST(never_more_than_the_limit_run_at_once_and_all_run) {
   CHECK(finished.load() == calls);
   CHECK(most.load() <= kLimit);
   CHECK(most.load() >= 2);  // the gate does not serialize below its limit
+}
+
+TEST(a_limit_of_one_runs_calls_one_after_another_and_zero_is_refused) {
+  CallGate gate(1);
+  CHECK(gate.limit() == 1);
+  std::vector<CallGate::Ticket> tickets;
+  for (int i = 0; i < 6; ++i) tickets.push_back(gate.take_ticket());
+  std::atomic<int> running{0}, most{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 6; ++i) {
+    threads.emplace_back([&, i] {
+      tickets[i].wait(nullptr);
+      const int now = running.fetch_add(1) + 1;
+      if (now > most.load()) most = now;
+      std::this_thread::sleep_for(std::chrono::milliseconds(3));
+      running.fetch_sub(1);
+      tickets[i] = CallGate::Ticket();
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  CHECK(most.load() == 1);
+  CHECK_THROWS_CODE(CallGate(0), wn::ErrorCode::kInvalidArgument);
 }
 
 TEST(waiting_calls_start_in_the_order_their_tickets_were_taken) {

@@ -1,8 +1,8 @@
 // Several transcriptions on one model at once: per-call state, shared weights.
 // Each must equal what the same call gives alone. Calls run on threads of
 // their own, not libuv's pool (which the rest of the process needs), and at
-// most CallGate::kCallsAtOnce (4) of a model run at once; the others wait in
-// order.
+// most LoadOptions.maxConcurrentCalls (4) of a model run at once; the others
+// wait in order.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -96,6 +96,37 @@ describe.skipIf(!hasShared)('concurrent calls on one model', () => {
     // leaves the queue as soon as abort() wakes the gate. (Had it waited for a
     // slot, it would have been rejected as the first running call ended.)
     expect(firstRanAt - abortedAt).toBeGreaterThan(300);
+  });
+
+  it('runs calls one after another with maxConcurrentCalls: 1, in call order', async () => {
+    const serial = await loadModel(randomModelPath, {
+      threads: TEST_THREADS,
+      maxConcurrentCalls: 1,
+    });
+    try {
+      expect(serial.info.maxConcurrentCalls).toBe(1);
+      expect(model.info.maxConcurrentCalls).toBe(4);
+      const samples = await readClip('jfk');
+      const events: string[] = [];
+      // Each call reports its first progress event and its end: with one call
+      // at a time, every call ends before the next one reports anything.
+      const calls = [0, 1, 2].map((i) => {
+        let started = false;
+        return serial
+          .transcribe(samples, {
+            ...GREEDY,
+            onProgress: () => {
+              if (!started) events.push(`start ${i}`);
+              started = true;
+            },
+          })
+          .then(() => events.push(`end ${i}`));
+      });
+      await Promise.all(calls);
+      expect(events).toEqual(['start 0', 'end 0', 'start 1', 'end 1', 'start 2', 'end 2']);
+    } finally {
+      await serial.close();
+    }
   });
 
   it('lets two models share the process, each with its own pool', async () => {

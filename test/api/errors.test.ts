@@ -56,6 +56,16 @@ describe('loadModel arguments', () => {
     expect(e.message).toBe("Unknown option 'thread' in options (did you mean 'threads'?)");
   });
 
+  it('rejects maxConcurrentCalls outside 1 to 256 or not an integer', async () => {
+    for (const bad of [0, 257, 1.5, -1, Number.NaN]) {
+      const e = await failure(loadModel('x.bin', { maxConcurrentCalls: bad }));
+      expect(e.code).toBe('ERR_INVALID_ARG_VALUE');
+      expect(e.message).toBe(
+        `Expected an integer between 1 and 256 for maxConcurrentCalls but received ${String(bad)}`,
+      );
+    }
+  });
+
   it('reports a missing file with its path, and the caller in the stack', async () => {
     const missing = path.join(tmp, 'no-such-model.bin');
     const e = await failure(loadModel(missing));

@@ -1,6 +1,7 @@
 // A model's queue of calls (see call_gate.h).
 #include "engine/core/call_gate.h"
 
+#include <string>
 #include <utility>
 
 #include "engine/core/error.h"
@@ -13,9 +14,20 @@ struct CallGate::Ticket::State {
   std::set<uint64_t> waiting;  // ticket numbers, oldest first
   uint64_t next_number = 0;
   int running = 0;
+  int limit = CallGate::kDefaultLimit;
 };
 
-CallGate::CallGate() : state_(std::make_shared<Ticket::State>()) {}
+CallGate::CallGate(int limit) : state_(std::make_shared<Ticket::State>()) {
+  if (limit < 1) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "CallGate: the limit must be >= 1, got " + std::to_string(limit));
+  }
+  state_->limit = limit;
+}
+
+int CallGate::limit() const {
+  return state_->limit;
+}
 
 CallGate::Ticket CallGate::take_ticket() {
   Ticket ticket;
@@ -74,7 +86,7 @@ std::function<void()> CallGate::Ticket::waker() const {
 void CallGate::Ticket::wait(const CancellationFlag* cancel) {
   if (!state_ || running_) return;
   std::unique_lock<std::mutex> lock(state_->mutex);
-  while (state_->running >= kCallsAtOnce || *state_->waiting.begin() != number_) {
+  while (state_->running >= state_->limit || *state_->waiting.begin() != number_) {
     if (cancel && cancel->cancelled()) {
       lock.unlock();
       leave();

@@ -1,6 +1,7 @@
-// How many calls of one model run at once: at most a fixed number; the others
-// wait, in the order they were made, holding only their copied inputs. The
-// binding gives each model one gate and each call a ticket.
+// How many calls of one model run at once: at most `limit` (LoadOptions
+// maxConcurrentCalls, 4 by default); the others wait, in the order they were
+// made, holding only their copied inputs. The binding gives each model one
+// gate and each call a ticket.
 //
 // Why a limit at all: each running call holds its own window memory (the
 // cross-attention K/V and the encoder's scratch: ~15 MB for tiny, ~0.5 GB for
@@ -23,8 +24,8 @@ namespace wn {
 
 class CallGate {
  public:
-  // The most calls of one model that run at once.
-  static constexpr int kCallsAtOnce = 4;
+  // The default limit: when calls ran on libuv's pool, its 4 threads were.
+  static constexpr int kDefaultLimit = 4;
   // How often a waiting call looks at its cancellation flag unwoken.
   static constexpr std::chrono::milliseconds kCancelPoll{100};
 
@@ -59,7 +60,9 @@ class CallGate {
     bool running_ = false;
   };
 
-  CallGate();
+  // limit >= 1 (else kInvalidArgument).
+  explicit CallGate(int limit = kDefaultLimit);
+  int limit() const;
   // The JS thread, when a call is made: the next place in the queue.
   Ticket take_ticket();
 
