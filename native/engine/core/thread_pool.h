@@ -80,11 +80,13 @@ class ThreadPool {
   // the top of every step keeps the pool held from one step to the next until
   // the turn has lasted kStepTurn, then hands it over between two steps. Why
   // not a turn per step: each hand-over costs the waking of the call that takes
-  // it, and at ~1.3 ms per tiny.en step that made 56 calls at once on one model
-  // take 1.09x the time of one after another (1.03-1.05x with this).
+  // it, and at ~1.3 ms per tiny.en step that made the 56 test clips, all made
+  // at once on one model, take 1.09x the time of one call after another;
+  // turns of 5 ms 1.04-1.10x, of 20 ms 1.03-1.04x (this noisy 2-core VM).
+  // 20 ms is still far below what a user could notice of a call's progress.
   class SteppedTurn {
    public:
-    static constexpr std::chrono::milliseconds kStepTurn{5};
+    static constexpr std::chrono::milliseconds kStepTurn{20};
     explicit SteppedTurn(ThreadPool* pool) : pool_(pool) {}
     void next_step();
 
