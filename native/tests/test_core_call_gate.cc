@@ -19,6 +19,16 @@ namespace {
 using wn::CallGate;
 constexpr int kLimit = CallGate::kDefaultLimit;
 
+// Tickets running in every slot of `gate`: later tickets wait.
+std::vector<CallGate::Ticket> fill_every_slot(CallGate& gate) {
+  std::vector<CallGate::Ticket> holders;
+  for (int i = 0; i < gate.limit(); ++i) {
+    holders.push_back(gate.take_ticket());
+    holders.back().wait(nullptr);
+  }
+  return holders;
+}
+
 // Whether `ticket` is admitted within two seconds of the call. If not, the
 // holders' slots are freed so that the waiting thread can end (and the test
 // fails instead of hanging).
@@ -89,11 +99,7 @@ TEST(a_limit_of_one_runs_calls_one_after_another_and_zero_is_refused) {
 TEST(waiting_calls_start_in_the_order_their_tickets_were_taken) {
   CallGate gate;
   // Fill every slot, so that the later tickets all wait.
-  std::vector<CallGate::Ticket> holders;
-  for (int i = 0; i < kLimit; ++i) {
-    holders.push_back(gate.take_ticket());
-    holders.back().wait(nullptr);
-  }
+  std::vector<CallGate::Ticket> holders = fill_every_slot(gate);
   const int waiters = 6;
   std::vector<CallGate::Ticket> tickets;
   for (int i = 0; i < waiters; ++i) tickets.push_back(gate.take_ticket());
@@ -121,11 +127,7 @@ TEST(waiting_calls_start_in_the_order_their_tickets_were_taken) {
 
 TEST(a_cancelled_waiter_throws_aborted_and_the_next_one_runs) {
   CallGate gate;
-  std::vector<CallGate::Ticket> holders;
-  for (int i = 0; i < kLimit; ++i) {
-    holders.push_back(gate.take_ticket());
-    holders.back().wait(nullptr);
-  }
+  std::vector<CallGate::Ticket> holders = fill_every_slot(gate);
   CallGate::Ticket cancelled = gate.take_ticket();
   CallGate::Ticket next = gate.take_ticket();
   wn::CancellationFlag flag;
@@ -149,11 +151,7 @@ TEST(a_cancelled_waiter_throws_aborted_and_the_next_one_runs) {
 
 TEST(the_waker_lets_a_cancelled_waiter_leave_before_the_poll_would) {
   CallGate gate;
-  std::vector<CallGate::Ticket> holders;
-  for (int i = 0; i < kLimit; ++i) {
-    holders.push_back(gate.take_ticket());
-    holders.back().wait(nullptr);
-  }
+  std::vector<CallGate::Ticket> holders = fill_every_slot(gate);
   CallGate::Ticket waiting = gate.take_ticket();
   const std::function<void()> wake = waiting.waker();
   wn::CancellationFlag flag;
@@ -177,11 +175,7 @@ TEST(the_waker_lets_a_cancelled_waiter_leave_before_the_poll_would) {
 
 TEST(a_full_gate_admits_no_one_until_a_slot_is_freed) {
   CallGate gate;
-  std::vector<CallGate::Ticket> holders;
-  for (int i = 0; i < kLimit; ++i) {
-    holders.push_back(gate.take_ticket());
-    holders.back().wait(nullptr);
-  }
+  std::vector<CallGate::Ticket> holders = fill_every_slot(gate);
   CallGate::Ticket waiting = gate.take_ticket();
   std::atomic<bool> admitted{false};
   std::thread waiter([&] {
@@ -197,11 +191,7 @@ TEST(a_full_gate_admits_no_one_until_a_slot_is_freed) {
 
 TEST(a_ticket_dropped_before_its_turn_does_not_block_the_queue) {
   CallGate gate;
-  std::vector<CallGate::Ticket> holders;
-  for (int i = 0; i < kLimit; ++i) {
-    holders.push_back(gate.take_ticket());
-    holders.back().wait(nullptr);
-  }
+  std::vector<CallGate::Ticket> holders = fill_every_slot(gate);
   {
     CallGate::Ticket dropped = gate.take_ticket();  // a call that never started
   }
