@@ -27,8 +27,9 @@ export interface NativeResult {
 }
 
 /** A running native transcription. abort() may be called any time, also after it settled. */
-export interface NativeJob {
-  promise: Promise<NativeResult>;
+export interface NativeJob<T = NativeResult> {
+  promise: Promise<T>;
+  /** Raises the call's cancellation flag; a no-op once it has ended. */
   abort(): void;
 }
 
@@ -57,7 +58,7 @@ export interface NativeAddon {
     threads: number,
     lowMemory: boolean,
     maxConcurrentCalls: number,
-  ): Promise<NativeModel>;
+  ): NativeJob<NativeModel>;
   /** Kernel paths this CPU and build can run, e.g. ['generic', 'avx2']. */
   supportedIsas(): string[];
   /** The path models use unless WHISPER_NATIVE_ISA says otherwise. */

@@ -35,18 +35,33 @@ const MAX_CONCURRENT_CALLS = 256;
 export async function loadModel(path: string, options?: LoadOptions): Promise<WhisperModel> {
   const site = captureCallSite(loadModel);
   check.assertString(path, 'path');
-  check.assertOptions(options, 'options', ['threads', 'lowMemory', 'maxConcurrentCalls']);
+  check.assertOptions(options, 'options', ['threads', 'lowMemory', 'maxConcurrentCalls', 'signal']);
   const threads = options?.threads ?? LOAD_DEFAULTS.threads;
   check.assertIntegerInRange(threads, 'threads', 0, MAX_THREADS);
   const lowMemory = options?.lowMemory ?? LOAD_DEFAULTS.lowMemory;
   check.assertBoolean(lowMemory, 'lowMemory');
   const maxCalls = options?.maxConcurrentCalls ?? LOAD_DEFAULTS.maxConcurrentCalls;
   check.assertIntegerInRange(maxCalls, 'maxConcurrentCalls', 1, MAX_CONCURRENT_CALLS);
+  const signal = options?.signal;
+  if (signal !== undefined) check.assertAbortSignal(signal, 'options.signal');
+  signal?.throwIfAborted();
+  const job = callNative(() => binding().loadModel(path, threads, lowMemory, maxCalls));
+  const abort = () => job.abort();
+  signal?.addEventListener('abort', abort, { once: true });
   let native: NativeModel;
   try {
-    native = await binding().loadModel(path, threads, lowMemory, maxCalls);
+    native = await job.promise;
   } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (signal?.aborted && code === 'ERR_ABORTED') throw signal.reason;
     throw fromNativeError(error, site);
+  } finally {
+    signal?.removeEventListener('abort', abort);
+  }
+  // Aborted too late to stop the load: the caller asked for no model.
+  if (signal?.aborted) {
+    native.close();
+    throw signal.reason;
   }
   return new WhisperModel(native);
 }

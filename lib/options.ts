@@ -43,10 +43,17 @@ export interface LoadOptions {
    * more than memory. Default 4.
    */
   maxConcurrentCalls?: number;
+  /**
+   * Stops the load: the promise rejects with `signal.reason` (an `AbortError`
+   * DOMException unless the signal was aborted with a reason) within about a
+   * millisecond of packing work, and the memory packed so far is freed. An
+   * already-aborted signal rejects at once.
+   */
+  signal?: AbortSignal;
 }
 
 /** The defaults of {@link LoadOptions}. */
-export const LOAD_DEFAULTS: Required<LoadOptions> = {
+export const LOAD_DEFAULTS: Required<Omit<LoadOptions, 'signal'>> = {
   threads: 0,
   lowMemory: false,
   maxConcurrentCalls: 4,

@@ -15,7 +15,7 @@ namespace wn_binding {
 namespace {
 
 // loadModel(path: string, threads: number, lowMemory: boolean, maxConcurrentCalls: number):
-//   Promise<NativeModel>
+//   { promise: Promise<NativeModel>, abort(): void }
 Napi::Value LoadModel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsString()) throw_js_error(env, "ERR_INVALID_ARG_TYPE", "Expected string for path");
@@ -29,9 +29,11 @@ Napi::Value LoadModel(const Napi::CallbackInfo& info) {
     throw_js_error(env, "ERR_INVALID_ARG_VALUE", "Expected maxConcurrentCalls >= 1");
   }
   auto* worker = new LoadWorker(env, info[0].As<Napi::String>().Utf8Value(), options, max_calls);
-  Napi::Promise promise = worker->promise();
+  Napi::Object job = Napi::Object::New(env);
+  job.Set("promise", worker->promise());
+  job.Set("abort", worker->AbortFunction(env));
   worker->Start();
-  return promise;
+  return job;
 }
 
 // supportedIsas(): string[]: the kernel paths this CPU and build can run, slowest first.

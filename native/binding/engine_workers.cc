@@ -20,6 +20,7 @@ LoadWorker::LoadWorker(Napi::Env env, std::string path, wn::LoadOptions options,
       max_concurrent_calls_(max_concurrent_calls) {}
 
 void LoadWorker::Run() {
+  options_.cancel = cancel_.get();
   model_ = wn::Model::load(path_, options_);
 }
 
@@ -37,7 +38,7 @@ EncodeWorker::EncodeWorker(Napi::Env env, ModelPtr model, wn::CallGate::Ticket t
 }
 
 void EncodeWorker::Run() {
-  ticket_.wait(&cancel_);
+  ticket_.wait(cancel_.get());
   const wn::HParams& hp = model_->hparams();
   const size_t expected = static_cast<size_t>(hp.n_mels) * wn::kWindowFrames;
   if (mel_.size() != expected) {
@@ -66,7 +67,7 @@ LogitsWorker::LogitsWorker(Napi::Env env, ModelPtr model, wn::CallGate::Ticket t
 }
 
 void LogitsWorker::Run() {
-  ticket_.wait(&cancel_);
+  ticket_.wait(cancel_.get());
   const wn::HParams& hp = model_->hparams();
   const size_t expected = static_cast<size_t>(hp.n_audio_ctx) * hp.n_audio_state;
   if (encoded_.size() != expected) {
@@ -101,7 +102,7 @@ DetectLanguageWorker::DetectLanguageWorker(Napi::Env env, ModelPtr model,
 }
 
 void DetectLanguageWorker::Run() {
-  ticket_.wait(&cancel_);
+  ticket_.wait(cancel_.get());
   const FloatSamples audio = samples_.take_as_float();
   languages_ = wn::detect_language(*model_, audio.data(), audio.size());
 }

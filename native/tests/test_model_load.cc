@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/core/error.h"
@@ -152,6 +153,30 @@ TEST(bad_options_throw) {
   }
   CHECK_THROWS_CODE(wn::Model::load(model_path() + ".missing", wn::LoadOptions{}),
                     ErrorCode::kModelNotFound);
+}
+
+TEST(a_raised_cancellation_flag_stops_a_load_before_or_while_it_packs) {
+  wn::CancellationFlag raised;
+  raised.cancel();
+  wn::LoadOptions before;
+  before.cancel = &raised;
+  CHECK_THROWS_CODE(wn::Model::load(model_path(), before), ErrorCode::kAborted);
+  // Raised while the packing jobs run (a load takes ~20 ms on 2 threads
+  // here; the flag goes up after ~1 ms): the jobs not yet started are skipped.
+  wn::CancellationFlag during;
+  wn::LoadOptions options;
+  options.threads = 2;
+  options.cancel = &during;
+  std::thread raiser([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    during.cancel();
+  });
+  CHECK_THROWS_CODE(wn::Model::load(model_path(), options), ErrorCode::kAborted);
+  raiser.join();
+  // And the same flag, lowered (a new one), loads normally.
+  wn::CancellationFlag lowered;
+  options.cancel = &lowered;
+  CHECK(wn::Model::load(model_path(), options) != nullptr);
 }
 
 TEST(decoder_rejects_bad_tokens_and_long_contexts) {

@@ -124,3 +124,42 @@ describe.skipIf(!hasShared)('abort and callbacks', () => {
     expect(performance.now() - started).toBeLessThan(60_000);
   });
 });
+
+describe.skipIf(!hasShared)('aborting loadModel', () => {
+  it('rejects at once with signal.reason when the signal is already aborted', async () => {
+    const signal = AbortSignal.abort();
+    await expect(loadModel(randomModelPath, { signal })).rejects.toBe(signal.reason);
+  });
+
+  it('rejects with the reason of an abort made while the model loads', async () => {
+    const controller = new AbortController();
+    const reason = new Error('the user picked another model');
+    const loading = loadModel(randomModelPath, {
+      threads: TEST_THREADS,
+      signal: controller.signal,
+    });
+    controller.abort(reason);
+    // Stopped between packing jobs, or, had the load already ended, its model
+    // closed: either way the caller gets the reason and no model.
+    await expect(loading).rejects.toBe(reason);
+  });
+
+  it('ignores an abort that comes after the model loaded, and the model works', async () => {
+    const controller = new AbortController();
+    const model = await loadModel(randomModelPath, {
+      threads: TEST_THREADS,
+      signal: controller.signal,
+    });
+    controller.abort();
+    expect((await model.transcribe(await readClip('jfk'), GREEDY)).segments.length).toBeGreaterThan(
+      0,
+    );
+    await model.close();
+  });
+
+  it('rejects a signal that is not an AbortSignal', async () => {
+    await expect(
+      loadModel(randomModelPath, { signal: {} as unknown as AbortSignal }),
+    ).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+  });
+});

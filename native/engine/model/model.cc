@@ -271,12 +271,15 @@ class Packer {
     vec(&dst->beta, beta);
   }
 
-  // Runs every job, biggest first, on the pool.
-  void run(ThreadPool& pool) {
+  // Runs every job, biggest first, on the pool; throws kAborted once `cancel`
+  // is raised (the jobs not yet started are skipped).
+  void run(ThreadPool& pool, const CancellationFlag* cancel) {
     std::sort(jobs_.begin(), jobs_.end(),
               [](const PackJob& a, const PackJob& b) { return a.cost > b.cost; });
-    pool.parallel_for(static_cast<int64_t>(jobs_.size()),
-                      [this](int64_t i, int) { jobs_[i].run(); });
+    pool.parallel_for(static_cast<int64_t>(jobs_.size()), [this, cancel](int64_t i, int) {
+      throw_if_cancelled(cancel);
+      jobs_[i].run();
+    });
   }
 
   // Where a tensor's data starts in the file.
@@ -417,6 +420,7 @@ void check_hparams(const HParams& hp) {
 }  // namespace
 
 std::shared_ptr<const Model> Model::load(const std::string& path, const LoadOptions& options) {
+  throw_if_cancelled(options.cancel);
   ModelFile file = open_model_file(path);
   try {
     return load(std::move(file), options);
@@ -431,6 +435,7 @@ std::shared_ptr<const Model> Model::load(const std::string& path, const LoadOpti
 }
 
 std::shared_ptr<const Model> Model::load(ModelFile file, const LoadOptions& options) {
+  throw_if_cancelled(options.cancel);
   const int threads = resolve_threads(options.threads);
   const kernels::Isa isa = resolve_isa(options);
   check_hparams(file.hparams);
@@ -444,7 +449,7 @@ std::shared_ptr<const Model> Model::load(ModelFile file, const LoadOptions& opti
   Packer packer(file, isa, options.low_memory);
   add_encoder_jobs(packer, weights, options.low_memory, *m);
   add_decoder_jobs(packer, weights, *m);
-  packer.run(*m->pool_);
+  packer.run(*m->pool_, options.cancel);
   if (options.low_memory) m->keep_file(file.bytes);
 
   m->vocab_ = std::move(file.vocab);

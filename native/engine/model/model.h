@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/core/cancel.h"
 #include "engine/core/thread_pool.h"
 #include "engine/format/ggml_file.h"
 #include "engine/kernels/kernels.h"
@@ -28,6 +29,9 @@ struct LoadOptions {
   // checks that the file is unchanged on disk, and a read that comes up short
   // (the file truncated meanwhile) fails too: kModelChanged either way.
   bool low_memory = false;
+  // Polled between packing jobs (each ~2 MB of the file, a millisecond or so):
+  // once raised, load() stops and throws kAborted. May be null.
+  const CancellationFlag* cancel = nullptr;
 };
 
 // A LayerNorm's parameters, widened to f32.
