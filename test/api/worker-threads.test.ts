@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { loadModel, parseWav, type TranscriptionResult } from '../../lib/index.js';
@@ -17,6 +18,16 @@ import {
   repoRoot,
   transcript,
 } from '../helpers/shared.js';
+
+// Node 20's worker teardown unregisters a Worker's isolate from the platform
+// before it disposes of it (node_worker.cc, ~WorkerThreadData), and a V8
+// background compile job still running in between aborts the whole process
+// (NodePlatform::ForIsolate: "Assertion failed: (data.first) != nullptr"). Any
+// Worker terminated while V8 optimizes its JS can hit this, addon or not; it
+// took down a run of this suite once, now that a Worker with a transcription in
+// flight is let go at once. Workers created after this line compile on their
+// own thread, so the tests here check the addon, not that race.
+v8.setFlagsFromString('--no-concurrent-recompilation');
 
 // CommonJS run by each worker: the published entry point (dist/), as an
 // application's worker would require it.
