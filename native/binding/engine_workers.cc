@@ -30,15 +30,11 @@ Napi::Value LoadWorker::Result(Napi::Env env) {
 
 EncodeWorker::EncodeWorker(Napi::Env env, ModelPtr model, wn::CallGate::Ticket ticket,
                            std::vector<float> mel)
-    : PromiseWorker(env, "whisper-native:encode"),
-      model_(std::move(model)),
-      ticket_(std::move(ticket)),
-      mel_(std::move(mel)) {
-  wake_gate_ = ticket_.waker();
+    : PromiseWorker(env, "whisper-native:encode"), model_(std::move(model)), mel_(std::move(mel)) {
+  TakeTurnAt(std::move(ticket));
 }
 
 void EncodeWorker::Run() {
-  ticket_.wait(cancel_.get());
   const wn::HParams& hp = model_->hparams();
   const size_t expected = static_cast<size_t>(hp.n_mels) * wn::kWindowFrames;
   if (mel_.size() != expected) {
@@ -60,14 +56,12 @@ LogitsWorker::LogitsWorker(Napi::Env env, ModelPtr model, wn::CallGate::Ticket t
                            std::vector<int32_t> tokens, std::vector<float> encoded)
     : PromiseWorker(env, "whisper-native:logits"),
       model_(std::move(model)),
-      ticket_(std::move(ticket)),
       tokens_(std::move(tokens)),
       encoded_(std::move(encoded)) {
-  wake_gate_ = ticket_.waker();
+  TakeTurnAt(std::move(ticket));
 }
 
 void LogitsWorker::Run() {
-  ticket_.wait(cancel_.get());
   const wn::HParams& hp = model_->hparams();
   const size_t expected = static_cast<size_t>(hp.n_audio_ctx) * hp.n_audio_state;
   if (encoded_.size() != expected) {
@@ -96,13 +90,11 @@ DetectLanguageWorker::DetectLanguageWorker(Napi::Env env, ModelPtr model,
                                            wn::CallGate::Ticket ticket, SampleBuffer samples)
     : PromiseWorker(env, "whisper-native:detectLanguage"),
       model_(std::move(model)),
-      ticket_(std::move(ticket)),
       samples_(std::move(samples)) {
-  wake_gate_ = ticket_.waker();
+  TakeTurnAt(std::move(ticket));
 }
 
 void DetectLanguageWorker::Run() {
-  ticket_.wait(cancel_.get());
   const FloatSamples audio = samples_.take_as_float();
   languages_ = wn::detect_language(*model_, audio.data(), audio.size());
 }

@@ -44,7 +44,6 @@ class EncodeWorker : public PromiseWorker {
   void Run() override;
   Napi::Value Result(Napi::Env env) override;
   ModelPtr model_;
-  wn::CallGate::Ticket ticket_;
   std::vector<float> mel_, encoded_;
 };
 
@@ -58,7 +57,6 @@ class LogitsWorker : public PromiseWorker {
   void Run() override;
   Napi::Value Result(Napi::Env env) override;
   ModelPtr model_;
-  wn::CallGate::Ticket ticket_;
   std::vector<int32_t> tokens_;
   std::vector<float> encoded_, logits_;
 };
@@ -74,7 +72,6 @@ class DetectLanguageWorker : public PromiseWorker {
   void Run() override;
   Napi::Value Result(Napi::Env env) override;
   ModelPtr model_;
-  wn::CallGate::Ticket ticket_;
   SampleBuffer samples_;
   std::vector<wn::LanguageProbability> languages_;
 };

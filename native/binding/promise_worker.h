@@ -19,19 +19,8 @@ namespace wn_binding {
 class PromiseWorker : public ThreadWorker {
  public:
   Napi::Promise promise() { return deferred_.Promise(); }
-  // A JS function that raises cancel_ (and wakes the gate), safe to call at
-  // any time, before or after the call ends.
-  Napi::Function AbortFunction(Napi::Env env) {
-    std::shared_ptr<wn::CancellationFlag> cancel = cancel_;
-    std::function<void()> wake_gate = wake_gate_;
-    return Napi::Function::New(
-        env,
-        [cancel, wake_gate](const Napi::CallbackInfo&) {
-          cancel->cancel();
-          if (wake_gate) wake_gate();
-        },
-        "abort");
-  }
+  // abort(): raises cancel_ (ThreadWorker::MakeAbortFunction).
+  Napi::Function AbortFunction(Napi::Env env) { return MakeAbortFunction(env, cancel_); }
 
  protected:
   PromiseWorker(Napi::Env env, const char* resource_name)
@@ -40,13 +29,10 @@ class PromiseWorker : public ThreadWorker {
   virtual void Run() = 0;                         // the call's thread
   virtual Napi::Value Result(Napi::Env env) = 0;  // JS thread, after Run() succeeded
 
-  // Raised when the call must stop early (its environment is going away, or
-  // abort() from AbortFunction()); Run() passes it to whatever can stop.
+  // Raised when the call must stop early (abort(), or its environment going
+  // away); Run() passes it to whatever can stop.
   // Shared: an abort() may come after the worker is gone.
   std::shared_ptr<wn::CancellationFlag> cancel_ = std::make_shared<wn::CancellationFlag>();
-  // Set by calls that wait at a CallGate: wakes its waiters after cancel_ is
-  // raised (CallGate::Ticket::waker()).
-  std::function<void()> wake_gate_;
 
  private:
   void Execute() final {
@@ -57,9 +43,10 @@ class PromiseWorker : public ThreadWorker {
       error_ = describe_current_exception();
     }
   }
-  void Cancel() final {
-    cancel_->cancel();
-    if (wake_gate_) wake_gate_();
+  void Cancel() final { cancel_->cancel(); }
+  void OnNotRun(const ErrorInfo& error) final {
+    failed_ = true;
+    error_ = error;
   }
   void OnDone(Napi::Env env) final {
     if (failed_) {

@@ -8,6 +8,7 @@
 // queued messages are then handed back with no environment and only freed.
 #include "binding/thread_worker.h"
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -29,7 +30,10 @@ struct LiveCalls {
   std::mutex mutex;
   std::condition_variable thread_ended;
   std::unordered_set<ThreadWorker*> calls;
-  int running_threads = 0;
+  // Raised without the mutex (SpawnThread may run under a CallGate's lock, and
+  // the exit handler takes a gate's lock under this mutex); lowered under it,
+  // so that the exit handler's wait cannot miss the last thread's end.
+  std::atomic<int> running_threads{0};
 };
 
 LiveCalls& live_calls() {
@@ -56,7 +60,10 @@ struct ThreadWorker::Message {
 void ThreadWorker::CancelCallsAtExit() {
   LiveCalls& live = live_calls();
   std::unique_lock<std::mutex> lock(live.mutex);
-  for (ThreadWorker* call : live.calls) call->Cancel();
+  for (ThreadWorker* call : live.calls) {
+    call->Cancel();
+    call->Withdraw();
+  }
   live.thread_ended.wait_for(lock, kExitGrace, [&] { return live.running_threads == 0; });
 }
 
@@ -64,6 +71,11 @@ ThreadWorker::ThreadWorker(Napi::Env env, const char* resource_name)
     : env_(env), resource_name_(resource_name) {}
 
 ThreadWorker::~ThreadWorker() = default;
+
+void ThreadWorker::TakeTurnAt(wn::CallGate::Ticket ticket) {
+  ticket_.emplace(std::move(ticket));
+  withdraw_ = ticket_->withdrawer();
+}
 
 void ThreadWorker::Start() {
 #ifndef _WIN32
@@ -82,30 +94,60 @@ void ThreadWorker::Start() {
     throw_js_error(env, "ERR_INTERNAL", "could not create a thread-safe function for a call");
   }
   napi_add_env_cleanup_hook(env_, &ThreadWorker::OnEnvironmentTeardown, this);
-  LiveCalls& live = live_calls();
   {
+    LiveCalls& live = live_calls();
     std::lock_guard<std::mutex> lock(live.mutex);
     live.calls.insert(this);
-    live.running_threads++;
   }
-  try {
-    thread_ = std::thread([this] { RunOnThread(); });
-  } catch (const std::system_error& e) {
-    {
-      std::lock_guard<std::mutex> lock(live.mutex);
-      live.calls.erase(this);
-      live.running_threads--;
-    }
-    napi_remove_env_cleanup_hook(env_, &ThreadWorker::OnEnvironmentTeardown, this);
-    napi_release_threadsafe_function(tsfn_, napi_tsfn_abort);
-    delete this;
-    throw_js_error(env, "ERR_OUT_OF_MEMORY",
-                   std::string("could not start a thread for the call: ") + e.what());
+  if (ticket_) {
+    ticket_->start_when_admitted([this] { return SpawnThread(); });
+  } else {
+    SpawnThread();
   }
 }
 
+bool ThreadWorker::SpawnThread() {
+  LiveCalls& live = live_calls();
+  live.running_threads++;
+  try {
+    std::lock_guard<std::mutex> lock(thread_mutex_);
+    thread_ = std::thread([this] { RunOnThread(); });
+    return true;
+  } catch (const std::system_error& e) {
+    live.running_threads--;  // no thread ran: nothing to wait for
+    OnNotRun(
+        {"ERR_OUT_OF_MEMORY", std::string("could not start a thread for the call: ") + e.what()});
+    Send(new Message{});
+    return false;
+  }
+}
+
+Napi::Function ThreadWorker::MakeAbortFunction(Napi::Env env,
+                                               std::shared_ptr<wn::CancellationFlag> flag) {
+  // The worker is alive whenever withdraw() succeeds: a call that has not
+  // been admitted has not run, so it has neither finished nor been torn down
+  // (teardown withdraws it first, on this same thread).
+  std::function<bool()> withdraw = withdraw_;
+  ThreadWorker* worker = this;
+  return Napi::Function::New(
+      env,
+      [flag, withdraw, worker](const Napi::CallbackInfo&) {
+        flag->cancel();
+        if (withdraw && withdraw()) {
+          worker->OnNotRun({"ERR_ABORTED", "the operation was aborted"});
+          worker->Send(new Message{});
+        }
+      },
+      "abort");
+}
+
 void ThreadWorker::RunOnThread() {
+  // Wait until the spawning thread has stored thread_ (Finish() joins it).
+  { std::lock_guard<std::mutex> lock(thread_mutex_); }
   Execute();
+  // The model's next call may start now, not once the JS thread has taken
+  // the result.
+  ticket_.reset();
   Send(new Message{});
   // The last touch of anything shared; `this` may be deleted from here on
   // (Finish() joins this thread first, but the exit handler does not).
@@ -115,6 +157,16 @@ void ThreadWorker::RunOnThread() {
     live.running_threads--;
   }
   live.thread_ended.notify_all();
+}
+
+void ThreadWorker::JoinThread() {
+  std::thread thread;
+  {
+    // Not joined under the lock: a thread just started takes it first.
+    std::lock_guard<std::mutex> lock(thread_mutex_);
+    thread = std::move(thread_);
+  }
+  if (thread.joinable()) thread.join();
 }
 
 void ThreadWorker::Post(std::function<void(Napi::Env)> fn) {
@@ -150,7 +202,7 @@ void ThreadWorker::CallJs(napi_env env, napi_value, void* context, void* data) {
 }
 
 void ThreadWorker::Finish(Napi::Env env) {
-  thread_.join();
+  JoinThread();
   napi_remove_env_cleanup_hook(env_, &ThreadWorker::OnEnvironmentTeardown, this);
   napi_release_threadsafe_function(tsfn_, napi_tsfn_release);
   {
@@ -181,7 +233,8 @@ void ThreadWorker::OnEnvironmentTeardown(void* arg) {
     live.calls.erase(worker);
   }
   worker->Cancel();
-  worker->thread_.join();
+  worker->Withdraw();  // a call still waiting for its turn never starts
+  worker->JoinThread();
   napi_release_threadsafe_function(worker->tsfn_, napi_tsfn_abort);
   delete worker;
 }

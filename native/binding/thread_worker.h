@@ -20,8 +20,14 @@
 #include <napi.h>
 
 #include <functional>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
+
+#include "binding/js_errors.h"
+#include "engine/core/call_gate.h"
+#include "engine/core/cancel.h"
 
 namespace wn_binding {
 
@@ -30,9 +36,17 @@ class ThreadWorker {
   ThreadWorker(const ThreadWorker&) = delete;
   ThreadWorker& operator=(const ThreadWorker&) = delete;
 
-  // Starts the call's thread. When that fails, deletes the worker and throws a
-  // JS error (ERR_OUT_OF_MEMORY).
+  // Starts the call: its thread at once, or, for a call that took a turn at a
+  // model's CallGate (TakeTurnAt), once the gate admits it. A thread that
+  // cannot be started fails the call (ERR_OUT_OF_MEMORY) through OnNotRun().
+  // Throws a JS error (and deletes the worker) only if the thread-safe
+  // function cannot be made.
   void Start();
+
+  // A JS function abort(): raises `flag`; a call still waiting for its turn
+  // leaves the queue and fails with ERR_ABORTED (OnNotRun) without running.
+  // Safe to call at any time, before or after the call ends.
+  Napi::Function MakeAbortFunction(Napi::Env env, std::shared_ptr<wn::CancellationFlag> flag);
 
  protected:
   ThreadWorker(Napi::Env env, const char* resource_name);
@@ -46,6 +60,14 @@ class ThreadWorker {
   // goes away or the process exits with the call running; calls that cannot
   // stop early need not override it.
   virtual void Cancel() {}
+  // The call ends without Execute() (aborted while waiting for its turn, or
+  // no thread could be started); record `error` for OnDone(). Called once, on
+  // the JS thread or the thread that was to start this one's.
+  virtual void OnNotRun(const ErrorInfo& error) = 0;
+
+  // From the constructor: the call runs when `ticket` is admitted, and holds
+  // no thread until then.
+  void TakeTurnAt(wn::CallGate::Ticket ticket);
 
   // From Execute(): runs fn on the JS thread after the functions posted before
   // it. Dropped once the environment is going away.
@@ -59,6 +81,12 @@ class ThreadWorker {
   static void OnEnvironmentTeardown(void* arg);
   static void CancelCallsAtExit();
   void RunOnThread();
+  // Starts the thread (under the gate's lock when the gate admits the call);
+  // false, with the call failed, when the OS refuses one.
+  bool SpawnThread();
+  // Takes a call that was not admitted yet out of its gate's queue.
+  bool Withdraw() { return withdraw_ && withdraw_(); }
+  void JoinThread();
   // Queues a message; false when the environment is going away.
   bool Send(Message* message);
   // The JS thread, on the completion message.
@@ -67,6 +95,9 @@ class ThreadWorker {
   napi_env env_;
   const char* resource_name_;
   napi_threadsafe_function tsfn_ = nullptr;
+  std::optional<wn::CallGate::Ticket> ticket_;  // released as Execute() returns
+  std::function<bool()> withdraw_;              // ticket_'s withdrawer()
+  std::mutex thread_mutex_;  // thread_ is assigned under it; the thread waits for that
   std::thread thread_;
   std::mutex send_mutex_;      // orders Send() against the environment's teardown
   bool tearing_down_ = false;  // under send_mutex_

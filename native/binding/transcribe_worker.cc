@@ -56,17 +56,9 @@ Napi::Object TranscribeWorker::Start(Napi::Env env, ModelPtr model, wn::CallGate
     worker->want_segments_ = true;
   }
   // The flag outlives the worker: abort() may be called after the call settled.
-  std::shared_ptr<wn::CancellationFlag> cancel = worker->cancel_;
-  std::function<void()> wake_gate = worker->wake_gate_;
   Napi::Object job = Napi::Object::New(env);
   job.Set("promise", worker->deferred_.Promise());
-  job.Set("abort", Napi::Function::New(
-                       env,
-                       [cancel, wake_gate](const Napi::CallbackInfo&) {
-                         cancel->cancel();
-                         wake_gate();  // a call still waiting its turn leaves at once
-                       },
-                       "abort"));
+  job.Set("abort", worker->MakeAbortFunction(env, worker->cancel_));
   worker->ThreadWorker::Start();
   return job;
 }
@@ -75,15 +67,14 @@ TranscribeWorker::TranscribeWorker(Napi::Env env, ModelPtr model, wn::CallGate::
                                    SampleBuffer samples, const wn::TranscribeOptions& options)
     : ThreadWorker(env, "whisper-native:transcribe"),
       model_(std::move(model)),
-      ticket_(std::move(ticket)),
-      wake_gate_(ticket_.waker()),
       samples_(std::move(samples)),
       options_(options),
-      deferred_(Napi::Promise::Deferred::New(env)) {}
+      deferred_(Napi::Promise::Deferred::New(env)) {
+  TakeTurnAt(std::move(ticket));
+}
 
 void TranscribeWorker::Execute() {
   try {
-    ticket_.wait(cancel_.get());
     const FloatSamples audio = samples_.take_as_float();
     wn::TranscribeCallbacks callbacks;
     callbacks.cancel = cancel_.get();
@@ -106,9 +97,6 @@ void TranscribeWorker::Execute() {
     failed_ = true;
     error_ = describe_current_exception();
   }
-  // The model's next call may start now, not once the JS thread has taken the
-  // result.
-  ticket_ = wn::CallGate::Ticket();
 }
 
 // Calls a user callback; if it throws, remembers the first error, stops the

@@ -35,16 +35,15 @@ class TranscribeWorker : public ThreadWorker {
                    const wn::TranscribeOptions& options);
 
   void Execute() override;
-  void Cancel() override {
-    cancel_->cancel();
-    wake_gate_();
+  void Cancel() override { cancel_->cancel(); }
+  void OnNotRun(const ErrorInfo& error) override {
+    failed_ = true;
+    error_ = error;
   }
   void OnDone(Napi::Env env) override;
   void CallBack(const Napi::FunctionReference& fn, Napi::Value arg);
 
   ModelPtr model_;
-  wn::CallGate::Ticket ticket_;
-  std::function<void()> wake_gate_;  // ticket_.waker(): after cancel_ is raised
   SampleBuffer samples_;
   wn::TranscribeOptions options_;
   std::shared_ptr<wn::CancellationFlag> cancel_ = std::make_shared<wn::CancellationFlag>();

@@ -173,6 +173,53 @@ TEST(the_waker_lets_a_cancelled_waiter_leave_before_the_poll_would) {
   CHECK(took < CallGate::kCancelPoll / 2);
 }
 
+TEST(a_start_runs_at_once_when_a_slot_is_free_else_when_one_frees) {
+  CallGate gate(2);
+  std::vector<int> started;
+  std::vector<CallGate::Ticket> tickets;
+  for (int i = 0; i < 4; ++i) tickets.push_back(gate.take_ticket());
+  for (int i = 0; i < 4; ++i) {
+    tickets[i].start_when_admitted([&started, i] {
+      started.push_back(i);
+      return true;
+    });
+  }
+  CHECK(started == std::vector<int>({0, 1}));  // two slots: the first two at once
+  tickets[1] = CallGate::Ticket();             // a slot frees: the oldest waiting starts
+  CHECK(started == std::vector<int>({0, 1, 2}));
+  tickets[0] = CallGate::Ticket();
+  CHECK(started == std::vector<int>({0, 1, 2, 3}));
+}
+
+TEST(a_withdrawn_start_never_runs_and_an_admitted_one_cannot_be_withdrawn) {
+  CallGate gate(1);
+  CallGate::Ticket running = gate.take_ticket();
+  CallGate::Ticket queued = gate.take_ticket();
+  CallGate::Ticket behind = gate.take_ticket();
+  int runs = 0, queued_runs = 0, behind_runs = 0;
+  running.start_when_admitted([&] { return ++runs > 0; });
+  queued.start_when_admitted([&] { return ++queued_runs > 0; });
+  behind.start_when_admitted([&] { return ++behind_runs > 0; });
+  CHECK(!running.withdrawer()());  // admitted already
+  const std::function<bool()> withdraw = queued.withdrawer();
+  CHECK(withdraw());
+  CHECK(!withdraw());  // once only
+  running = CallGate::Ticket();
+  CHECK(runs == 1);
+  CHECK(queued_runs == 0);
+  CHECK(behind_runs == 1);  // the slot skipped the withdrawn ticket
+}
+
+TEST(a_start_that_fails_gives_its_slot_to_the_next_ticket) {
+  CallGate gate(1);
+  CallGate::Ticket failing = gate.take_ticket();
+  CallGate::Ticket next = gate.take_ticket();
+  bool next_ran = false;
+  failing.start_when_admitted([] { return false; });
+  next.start_when_admitted([&] { return next_ran = true; });
+  CHECK(next_ran);
+}
+
 TEST(a_full_gate_admits_no_one_until_a_slot_is_freed) {
   CallGate gate;
   std::vector<CallGate::Ticket> holders = fill_every_slot(gate);

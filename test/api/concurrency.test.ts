@@ -3,6 +3,7 @@
 // their own, not libuv's pool (which the rest of the process needs), and at
 // most LoadOptions.maxConcurrentCalls (4) of a model run at once; the others
 // wait in order.
+import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -128,6 +129,35 @@ describe.skipIf(!hasShared)('concurrent calls on one model', () => {
       await serial.close();
     }
   });
+
+  it.skipIf(process.platform !== 'linux')(
+    'holds no thread for a call that waits its turn, and an abort takes it out of the queue',
+    async () => {
+      const serial = await loadModel(randomModelPath, {
+        threads: TEST_THREADS,
+        maxConcurrentCalls: 1,
+      });
+      try {
+        const threads = () => readdirSync('/proc/self/task').length;
+        const samples = await readClip('jfk');
+        const before = threads();
+        const controller = new AbortController();
+        const calls = Array.from({ length: 40 }, () =>
+          serial.transcribe(samples, { ...GREEDY, signal: controller.signal }).then(
+            () => 'ran',
+            (e: unknown) => (e as Error).name,
+          ),
+        );
+        // One call runs (one thread of its own); 39 wait with no thread.
+        expect(threads() - before).toBeLessThanOrEqual(2);
+        controller.abort();
+        const outcomes = await Promise.all(calls);
+        expect(outcomes.filter((o) => o === 'AbortError').length).toBeGreaterThanOrEqual(39);
+      } finally {
+        await serial.close();
+      }
+    },
+  );
 
   it('lets two models share the process, each with its own pool', async () => {
     const other = await loadModel(randomModelPath, { threads: 1 });

@@ -1,6 +1,7 @@
 // A model's queue of calls (see call_gate.h).
 #include "engine/core/call_gate.h"
 
+#include <map>
 #include <string>
 #include <utility>
 
@@ -9,12 +10,52 @@
 namespace wn {
 
 struct CallGate::Ticket::State {
+  struct Entry {
+    bool ready = false;    // wait() or start_when_admitted() was called
+    bool running = false;  // admitted: holds a slot
+    std::function<bool()> start;
+  };
   std::mutex mutex;
   std::condition_variable changed;
-  std::set<uint64_t> waiting;  // ticket numbers, oldest first
+  std::map<uint64_t, Entry> entries;  // every ticket not yet left, oldest first
   uint64_t next_number = 0;
   int running = 0;
   int limit = CallGate::kDefaultLimit;
+
+  // Gives free slots to the oldest waiting tickets, in order, as long as they
+  // are ready (one that is not yet holds up the queue behind it: its thread is
+  // about to say how it waits). Under `mutex`.
+  void admit() {
+    bool admitted = false;
+    for (auto it = entries.begin(); it != entries.end() && running < limit;) {
+      Entry& e = it->second;
+      if (e.running) {
+        ++it;
+        continue;
+      }
+      if (!e.ready) break;
+      if (e.start && !e.start()) {  // could not start: the slot stays free
+        it = entries.erase(it);
+        continue;
+      }
+      e.start = nullptr;
+      e.running = true;
+      running++;
+      admitted = true;
+      ++it;
+    }
+    if (admitted) changed.notify_all();
+  }
+
+  // Takes ticket `number` out (freeing its slot if it holds one). Under `mutex`.
+  void remove(uint64_t number) {
+    auto it = entries.find(number);
+    if (it == entries.end()) return;
+    if (it->second.running) running--;
+    entries.erase(it);
+    admit();
+    changed.notify_all();
+  }
 };
 
 CallGate::CallGate(int limit) : state_(std::make_shared<Ticket::State>()) {
@@ -34,12 +75,12 @@ CallGate::Ticket CallGate::take_ticket() {
   ticket.state_ = state_;
   std::lock_guard<std::mutex> lock(state_->mutex);
   ticket.number_ = state_->next_number++;
-  state_->waiting.insert(ticket.number_);
+  state_->entries.emplace(ticket.number_, Ticket::State::Entry{});
   return ticket;
 }
 
 CallGate::Ticket::Ticket(Ticket&& other) noexcept
-    : state_(std::move(other.state_)), number_(other.number_), running_(other.running_) {
+    : state_(std::move(other.state_)), number_(other.number_) {
   other.state_.reset();
 }
 
@@ -48,7 +89,6 @@ CallGate::Ticket& CallGate::Ticket::operator=(Ticket&& other) noexcept {
     leave();
     state_ = std::move(other.state_);
     number_ = other.number_;
-    running_ = other.running_;
     other.state_.reset();
   }
   return *this;
@@ -62,14 +102,32 @@ void CallGate::Ticket::leave() {
   if (!state_) return;
   {
     std::lock_guard<std::mutex> lock(state_->mutex);
-    if (running_) {
-      state_->running--;
-    } else {
-      state_->waiting.erase(number_);
-    }
+    state_->remove(number_);
   }
-  state_->changed.notify_all();
   state_.reset();
+}
+
+void CallGate::Ticket::start_when_admitted(std::function<bool()> start) {
+  if (!state_) return;
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  auto it = state_->entries.find(number_);
+  if (it == state_->entries.end() || it->second.ready) return;
+  it->second.ready = true;
+  it->second.start = std::move(start);
+  state_->admit();
+}
+
+std::function<bool()> CallGate::Ticket::withdrawer() const {
+  std::shared_ptr<State> state = state_;
+  const uint64_t number = number_;
+  return [state, number] {
+    if (!state) return false;
+    std::lock_guard<std::mutex> lock(state->mutex);
+    auto it = state->entries.find(number);
+    if (it == state->entries.end() || it->second.running) return false;
+    state->remove(number);
+    return true;
+  };
 }
 
 std::function<void()> CallGate::Ticket::waker() const {
@@ -84,22 +142,30 @@ std::function<void()> CallGate::Ticket::waker() const {
 }
 
 void CallGate::Ticket::wait(const CancellationFlag* cancel) {
-  if (!state_ || running_) return;
+  if (!state_) return;
   std::unique_lock<std::mutex> lock(state_->mutex);
-  while (state_->running >= state_->limit || *state_->waiting.begin() != number_) {
+  auto entry = [&]() -> State::Entry* {
+    auto it = state_->entries.find(number_);
+    return it == state_->entries.end() ? nullptr : &it->second;
+  };
+  State::Entry* e = entry();
+  if (e == nullptr) return;
+  e->ready = true;
+  state_->admit();
+  while ((e = entry()) != nullptr && !e->running) {
     if (cancel && cancel->cancelled()) {
+      state_->remove(number_);
       lock.unlock();
-      leave();
+      state_.reset();
       throw Error(ErrorCode::kAborted, "the operation was aborted");
     }
     state_->changed.wait_for(lock, kCancelPoll);
   }
-  state_->waiting.erase(number_);
-  state_->running++;
-  running_ = true;
-  lock.unlock();
-  // The next in line may be able to run too.
-  state_->changed.notify_all();
+  if (e == nullptr) {  // withdrawn from another thread while it waited
+    lock.unlock();
+    state_.reset();
+    throw Error(ErrorCode::kAborted, "the operation was aborted");
+  }
 }
 
 }  // namespace wn

@@ -30,7 +30,11 @@ class CallGate {
   static constexpr std::chrono::milliseconds kCancelPoll{100};
 
   // A call's place in the queue. Leaves it (or frees its running slot) when
-  // destroyed.
+  // destroyed; a freed slot goes to the oldest waiting ticket that is ready.
+  // A ticket becomes ready, and so can be admitted, through one of two ways:
+  // wait() (a thread blocks until its turn) or start_when_admitted() (no
+  // thread until its turn: the binding's calls, so that a thousand queued
+  // calls are not a thousand blocked threads).
   class Ticket {
    public:
     Ticket() = default;
@@ -46,9 +50,21 @@ class CallGate {
     // waker runs, or at the latest after kCancelPoll.
     void wait(const CancellationFlag* cancel);
 
-    // A function that wakes the gate's waiting calls (to look at their
-    // cancellation flags): call it after raising one. Safe from any thread, at
-    // any time (it holds the gate's state, not the ticket).
+    // Runs start() once the ticket is admitted: at once, on this thread, if
+    // it is first in line and a slot is free, else on the thread whose ticket
+    // frees a slot. It runs under the gate's lock, so it must only start the
+    // call (a thread) and never touch the gate; it returns false if it could
+    // not, and the slot goes to the next ticket.
+    void start_when_admitted(std::function<bool()> start);
+
+    // A function that takes the ticket out of the queue if it has not been
+    // admitted yet, and then returns true (its start() will never run); false
+    // once it was admitted or has left. Safe from any thread, at any time (it
+    // holds the gate's state, not the ticket).
+    std::function<bool()> withdrawer() const;
+
+    // A function that wakes the threads in wait() (to look at their
+    // cancellation flags): call it after raising one. Safe as withdrawer().
     std::function<void()> waker() const;
 
    private:
@@ -57,7 +73,6 @@ class CallGate {
     void leave();
     std::shared_ptr<State> state_;
     uint64_t number_ = 0;
-    bool running_ = false;
   };
 
   // limit >= 1 (else kInvalidArgument).
