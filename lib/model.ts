@@ -2,7 +2,7 @@
 // (validate.ts), forwards to the addon (binding.ts), turns native errors into
 // WhisperError with the caller's stack, and owns the lifecycle: calls in
 // flight are tracked so that close() can wait for them.
-import { binding, type NativeModel, type NativeResult } from './binding.js';
+import { binding, type NativeJob, type NativeModel, type NativeResult } from './binding.js';
 import {
   WhisperError,
   callNative,
@@ -46,18 +46,7 @@ export async function loadModel(path: string, options?: LoadOptions): Promise<Wh
   if (signal !== undefined) check.assertAbortSignal(signal, 'options.signal');
   signal?.throwIfAborted();
   const job = callNative(() => binding().loadModel(path, threads, lowMemory, maxCalls));
-  const abort = () => job.abort();
-  signal?.addEventListener('abort', abort, { once: true });
-  let native: NativeModel;
-  try {
-    native = await job.promise;
-  } catch (error) {
-    const code = (error as { code?: unknown } | null)?.code;
-    if (signal?.aborted && code === 'ERR_ABORTED') throw signal.reason;
-    throw fromNativeError(error, site);
-  } finally {
-    signal?.removeEventListener('abort', abort);
-  }
+  const native = await settleJob(job, signal, site);
   // Aborted too late to stop the load: the caller asked for no model.
   if (signal?.aborted) {
     native.close();
@@ -244,6 +233,27 @@ export class WhisperModel {
   }
 }
 
+// Awaits a native job with `signal` wired to its abort(). It settles only once
+// the native side has stopped; an abort rejects with signal.reason, any other
+// failure with a WhisperError carrying the caller's stack.
+async function settleJob<T>(
+  job: NativeJob<T>,
+  signal: AbortSignal | undefined,
+  site: CallSite,
+): Promise<T> {
+  const abort = () => job.abort();
+  signal?.addEventListener('abort', abort, { once: true });
+  try {
+    return await job.promise;
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (signal?.aborted && code === 'ERR_ABORTED') throw signal.reason;
+    throw fromNativeError(error, site);
+  } finally {
+    signal?.removeEventListener('abort', abort);
+  }
+}
+
 // Starts the native job, wires the signal and callbacks to it, and settles
 // only when the native side has stopped (so close() can wait for it).
 async function runTranscription(
@@ -270,18 +280,11 @@ async function runTranscription(
   const job = callNative(() =>
     native.transcribe(samples, options.native, guard(options.onProgress), guard(options.onSegment)),
   );
-  const abort = () => job.abort();
-  signal?.addEventListener('abort', abort, { once: true });
   let result: NativeResult;
   try {
-    result = await job.promise;
+    result = await settleJob(job, signal, site);
   } catch (error) {
-    if (callbackError) throw callbackError.error;
-    const code = (error as { code?: unknown } | null)?.code;
-    if (signal?.aborted && code === 'ERR_ABORTED') throw signal.reason;
-    throw fromNativeError(error, site);
-  } finally {
-    signal?.removeEventListener('abort', abort);
+    throw callbackError ? callbackError.error : error;
   }
   if (callbackError) throw callbackError.error;
   return {

@@ -6,7 +6,6 @@
 #include <napi.h>
 
 #include <cstring>
-#include <functional>
 #include <memory>
 #include <vector>
 

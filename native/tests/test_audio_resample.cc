@@ -7,24 +7,21 @@
 // bits: what this catches is wrong taps, rows and input positions.)
 #include <cstdint>
 #include <cstring>
-#include <random>
 #include <utility>
 #include <vector>
 
 #include "check.h"
 #include "engine/audio/resample.h"
 #include "engine/core/error.h"
+#include "kernel_test_util.h"
 
 namespace {
 
 using wn::ErrorCode;
 
+// Seeded uniform values in [-scale, scale) (the kernel tests' generator).
 std::vector<float> random_floats(size_t n, uint32_t seed, float scale) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-scale, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
+  return wn_test::Rng(seed).vec(n, -scale, scale);
 }
 
 struct Filter {
