@@ -31,6 +31,7 @@
 #include "engine/model/beam_caches.h"
 #include "engine/model/decoder.h"
 #include "engine/model/encoder.h"
+#include "engine/model/step_batcher.h"
 #include "engine/word_alignment.h"
 
 namespace wn {
@@ -361,11 +362,6 @@ class WindowLoop {
     const LogitsFn feed = [this](const int32_t* tokens, int n) {
       return decoder_.forward(tokens, n);
     };
-    const LogitsFn logits = [this](const int32_t* tokens, int n) {
-      timings_->decoder_steps += n;
-      return decoder_.forward(tokens, n, /*all_logits=*/false, /*capture=*/nullptr,
-                              sampler_.first_possible_token());
-    };
     FedPrompt fed;
     sampler_.feed_prompt(prompt, sot_index, feed, callbacks_.cancel, &fed);
     WindowDecoding kept;
@@ -379,7 +375,7 @@ class WindowLoop {
         };
         beam_->decode(fed, step, callbacks_.cancel, &kept.decoded);
       } else {
-        sample_candidates(fed, temperature, logits);
+        sample_candidates(fed, temperature);
         std::swap(kept.decoded, candidates_[best_candidate(candidates_, options_.length_penalty)]);
       }
       kept.quality = measure_window(kept.decoded, tokenizer_, fed.no_speech_prob);
@@ -392,9 +388,18 @@ class WindowLoop {
 
   // One candidate at temperature 0, best_of above it; each starts from the
   // fed prompt (the decoder's cache is cut back to it).
-  void sample_candidates(const FedPrompt& fed, double temperature, const LogitsFn& logits) {
+  // The steps go through the model's StepBatcher, so that concurrent calls on
+  // the model share their decoder passes (each row as it would be alone).
+  void sample_candidates(const FedPrompt& fed, double temperature) {
     const size_t n_candidates = temperature > 0 ? static_cast<size_t>(options_.best_of) : 1;
     candidates_.resize(n_candidates);
+    StepBatcher::Member steps(&model_.step_batcher(), &decoder_);
+    const LogitsFn logits = [this, &steps](const int32_t* tokens, int n) {
+      timings_->decoder_steps += n;
+      const float* row = nullptr;
+      for (int i = 0; i < n; ++i) row = steps.step(tokens[i], sampler_.first_possible_token());
+      return row;
+    };
     for (DecodedWindow& candidate : candidates_) {
       decoder_.truncate(fed.n_prompt);
       sampler_.sample(fed, temperature, &rng_, logits, callbacks_.cancel, &candidate);

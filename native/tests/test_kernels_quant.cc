@@ -371,6 +371,90 @@ TEST(quantized_packed_rows_and_errors) {
 
 }  // namespace
 
+// linear_rows: each row bit for bit what linear() gives that row alone, for
+// every storage type and path, with each epilogue, from a first column, at
+// row counts around the apart tiles (1-3 rows) and on 1 or 2 threads.
+TEST(linear_rows_gives_each_row_what_a_one_row_call_gives) {
+  wn::ThreadPool pool2(2);
+  int bad = 0, checked = 0;
+  int variant = 0;
+  for (GgmlType type : {GgmlType::kF32, GgmlType::kF16, GgmlType::kQ4_0, GgmlType::kQ4_1,
+                        GgmlType::kQ5_0, GgmlType::kQ5_1, GgmlType::kQ8_0}) {
+    for (const Shape& s : {Shape{0, 100, 96}, Shape{0, 1000, 384}}) {
+      Rng rng(77 + (uint32_t)type + (uint32_t)s.n);
+      std::vector<uint8_t> blocks;
+      std::vector<uint16_t> halves;
+      std::vector<float> floats;
+      const void* src = nullptr;
+      if (type == GgmlType::kF32) {
+        floats = rng.vec((size_t)s.n * s.k, -0.1f, 0.1f);
+        src = floats.data();
+      } else if (type == GgmlType::kF16) {
+        for (float x : rng.vec((size_t)s.n * s.k, -0.1f, 0.1f)) halves.push_back(wn::f32_to_f16(x));
+        src = halves.data();
+      } else {
+        blocks = random_blocks(type, (int64_t)s.n * s.k / 32, rng);
+        src = blocks.data();
+      }
+      const int64_t lda = s.k + 3;
+      const std::vector<float> a = rng.vec((size_t)9 * lda), bias = rng.vec((size_t)s.n);
+      for (Isa isa : supported_isas()) {
+        const PackedWeights pw = PackedWeights::pack(isa, type, src, s.n, s.k);
+        for (int m : {1, 2, 3, 4, 5, 7, 9}) {
+          Epilogue ep;
+          ep.bias = variant % 4 != 0 ? bias.data() : nullptr;
+          ep.gelu = variant % 4 == 2;
+          ep.accumulate = variant % 4 == 3;
+          const int first_column = variant % 3 == 1 ? s.n / 2 : 0;
+          ++variant;
+          for (int threads : {1, 2}) {
+            const Context ctx{isa, threads == 2 ? &pool2 : nullptr};
+            std::vector<std::vector<float>> apart, alone;
+            std::vector<float*> rows;
+            for (int i = 0; i < m; ++i) {
+              apart.push_back(rng.vec((size_t)s.n));  // what the rows held before
+              alone.push_back(apart.back());
+              rows.push_back(apart.back().data());
+            }
+            wn::kernels::linear_rows(ctx, a.data(), lda, m, pw, rows.data(), ep, first_column);
+            for (int i = 0; i < m; ++i) {
+              wn::kernels::linear(ctx, a.data() + i * lda, lda, 1, pw, alone[i].data(), s.n, ep,
+                                  first_column);
+              ++checked;
+              if (std::memcmp(apart[i].data(), alone[i].data(), sizeof(float) * s.n) != 0) {
+                ++bad;
+                std::printf("  %s %s m=%d n=%d k=%d row %d threads=%d: differs\n",
+                            wn::kernels::isa_name(isa), type_name(type), m, s.n, s.k, i, threads);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  std::printf("  %d rows compared\n", checked);
+  CHECK(checked > 0);
+  CHECK(bad == 0);
+}
+
+TEST(linear_rows_checks_its_outputs) {
+  Rng rng(5);
+  const std::vector<float> w = rng.vec(64 * 32), a = rng.vec(2 * 32);
+  const PackedWeights pw = PackedWeights::pack(Isa::kGeneric, GgmlType::kF32, w.data(), 64, 32);
+  std::vector<float> row(64);
+  float* rows[2] = {row.data(), nullptr};
+  const Context ctx{Isa::kGeneric, nullptr};
+  CHECK_THROWS_CODE(wn::kernels::linear_rows(ctx, a.data(), 32, 2, pw, rows, Epilogue{}),
+                    wn::ErrorCode::kInvalidArgument);
+  CHECK_THROWS_CODE(wn::kernels::linear_rows(ctx, a.data(), 32, 1, pw, nullptr, Epilogue{}),
+                    wn::ErrorCode::kInvalidArgument);
+  Epilogue blocks;
+  blocks.block_width = 64;
+  blocks.block_stride = 64;
+  CHECK_THROWS_CODE(wn::kernels::linear_rows(ctx, a.data(), 32, 1, pw, rows, blocks),
+                    wn::ErrorCode::kInvalidArgument);
+}
+
 int main() {
   std::printf("ISA paths tested:");
   for (Isa isa : supported_isas()) std::printf(" %s", wn::kernels::isa_name(isa));

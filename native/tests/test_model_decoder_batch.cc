@@ -7,11 +7,13 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "engine/core/error.h"
+#include "engine/kernels/kernels.h"
 #include "engine/model/beam_caches.h"
 #include "engine/model/decoder.h"
 #include "engine/model/model.h"
@@ -225,6 +227,100 @@ TEST(forward_from_first_token_computes_the_rest_of_the_row_alone) {
   for (int j = first; j < n_vocab; ++j) same &= row[j] == full[static_cast<size_t>(j)];
   CHECK(below);
   CHECK(same);
+}
+
+// Concurrent transcriptions share passes (forward_together): each decoder's
+// row must be bit for bit what it gets alone, on every kernel path, whatever
+// rows share the pass, including one that asks for fewer logits
+// (first_token) and decoders at different positions.
+void check_together_matches_alone(wn::kernels::Isa isa) {
+  if (!wn::kernels::isa_supported(isa)) {
+    std::printf("  %s: not supported here, skipped\n", wn::kernels::isa_name(isa));
+    return;
+  }
+  wn::LoadOptions options;
+  options.isa = isa;
+  options.threads = 2;
+  const auto model =
+      wn::Model::load(wn_test::shared_dir() + "/models/ggml-tiny.en-random.bin", options);
+  const int n_vocab = model->hparams().n_vocab;
+  std::vector<float> encoded = fake_encoded(*model);
+  constexpr int kCalls = 4;
+  // Each call: its own audio (the encoded window shifted), prompt and tokens.
+  std::vector<std::unique_ptr<wn::Decoder>> together, apart;
+  std::vector<std::vector<float>> audio;
+  for (int c = 0; c < kCalls; ++c) {
+    std::vector<float> a = encoded;
+    std::rotate(a.begin(), a.begin() + 997 * c, a.end());
+    audio.push_back(std::move(a));
+  }
+  for (int c = 0; c < kCalls; ++c) {
+    for (auto* set : {&together, &apart}) {
+      set->push_back(std::make_unique<wn::Decoder>(*model));
+      set->back()->set_audio(audio[static_cast<size_t>(c)].data());
+      std::vector<int32_t> prompt = kPrompt;
+      for (int i = 0; i < c; ++i) prompt.push_back(300 + i);  // different positions
+      set->back()->forward(prompt.data(), static_cast<int>(prompt.size()));
+    }
+  }
+  wn::DecoderRows rows;
+  bool same = true, cut = true;
+  for (int step = 0; step < 3; ++step) {
+    // Passes of 4, then 3 and 2 of the calls (not always from the first).
+    const int n = kCalls - step;
+    std::vector<wn::Decoder*> decoders;
+    std::vector<int32_t> tokens;
+    std::vector<int> first_tokens;
+    for (int i = 0; i < n; ++i) {
+      const int c = (i + step) % kCalls;
+      decoders.push_back(together[static_cast<size_t>(c)].get());
+      tokens.push_back(1000 + 37 * c + step);
+      first_tokens.push_back(c == 1 ? 50257 : 0);
+    }
+    wn::Decoder::forward_together(decoders.data(), tokens.data(), first_tokens.data(), n, &rows);
+    for (int i = 0; i < n; ++i) {
+      const int c = (i + step) % kCalls;
+      const float* alone_row = apart[static_cast<size_t>(c)]->forward(
+          &tokens[static_cast<size_t>(i)], 1, false, nullptr, first_tokens[static_cast<size_t>(i)]);
+      const float* row = decoders[static_cast<size_t>(i)]->logits();
+      same &= std::memcmp(row, alone_row, sizeof(float) * n_vocab) == 0;
+      if (first_tokens[static_cast<size_t>(i)] > 0) cut &= row[50256] == -INFINITY;
+      same &= decoders[static_cast<size_t>(i)]->sequence(0) ==
+              apart[static_cast<size_t>(c)]->sequence(0);
+    }
+  }
+  std::printf("  %s: %s\n", wn::kernels::isa_name(isa), same && cut ? "bit for bit" : "DIFFERENT");
+  CHECK(same);
+  CHECK(cut);
+}
+
+TEST(forward_together_gives_each_decoder_its_row_alone_on_every_path) {
+  for (wn::kernels::Isa isa : {wn::kernels::Isa::kGeneric, wn::kernels::Isa::kAvx2,
+                               wn::kernels::Isa::kAvx512, wn::kernels::Isa::kNeon}) {
+    check_together_matches_alone(isa);
+  }
+}
+
+TEST(forward_together_rejects_bad_passes) {
+  const auto model = load_model();
+  const std::vector<float> encoded = fake_encoded(*model);
+  wn::Decoder a(*model), b(*model), silent(*model);
+  a.set_audio(encoded.data());
+  b.set_audio(encoded.data());
+  wn::DecoderRows rows;
+  const int32_t tokens[2] = {300, 301};
+  const int first[2] = {0, 0};
+  wn::Decoder* twice[2] = {&a, &a};
+  CHECK_THROWS_CODE(wn::Decoder::forward_together(twice, tokens, first, 2, &rows),
+                    wn::ErrorCode::kInvalidArgument);
+  wn::Decoder* no_audio[2] = {&a, &silent};
+  CHECK_THROWS_CODE(wn::Decoder::forward_together(no_audio, tokens, first, 2, &rows),
+                    wn::ErrorCode::kInvalidArgument);
+  const int32_t bad[2] = {300, -1};
+  wn::Decoder* pair[2] = {&a, &b};
+  CHECK_THROWS_CODE(wn::Decoder::forward_together(pair, bad, first, 2, &rows),
+                    wn::ErrorCode::kInvalidArgument);
+  CHECK(a.n_past() == 0 && b.n_past() == 0);  // nothing was fed
 }
 
 int main() {

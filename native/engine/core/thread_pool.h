@@ -76,14 +76,16 @@ class ThreadPool {
     ThreadPool::Impl* held_ = nullptr;  // null when nested in a turn of the same pool
   };
 
-  // Turns over a loop of small steps (a decoder's token steps): next_step() at
-  // the top of every step keeps the pool held from one step to the next until
-  // the turn has lasted kStepTurn, then hands it over between two steps. Why
-  // not a turn per step: each hand-over costs the waking of the call that takes
-  // it, and at ~1.3 ms per tiny.en step that made the 56 test clips, all made
-  // at once on one model, take 1.09x the time of one call after another;
-  // turns of 5 ms 1.04-1.10x, of 20 ms 1.03-1.04x (this noisy 2-core VM).
-  // 20 ms is still far below what a user could notice of a call's progress.
+  // Turns over a loop of small steps (a beam search's token steps; the greedy
+  // and sampled steps of concurrent calls share passes instead: StepBatcher):
+  // next_step() at the top of every step keeps the pool held from one step to
+  // the next until the turn has lasted kStepTurn, then hands it over between
+  // two steps. Why not a turn per step: each hand-over costs the waking of the
+  // call that takes it, and at ~1.3 ms per tiny.en step that made the 56 test
+  // clips, all made at once on one model, take 1.09x the time of one call
+  // after another; turns of 5 ms 1.04-1.10x, of 20 ms 1.03-1.04x (this noisy
+  // 2-core VM, greedy steps, before they shared passes). 20 ms is still far
+  // below what a user could notice of a call's progress.
   class SteppedTurn {
    public:
     static constexpr std::chrono::milliseconds kStepTurn{20};

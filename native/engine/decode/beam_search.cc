@@ -117,7 +117,10 @@ void BeamSearchDecoder::decode(const FedPrompt& prompt, const BatchLogitsFn& log
   finished_.clear();
   beams_.assign(1, DecodedWindow());  // all beams start as the prompt: one row
   const float* rows = prompt.first_row.data();
-  ThreadPool::SteppedTurn turns(filters_.context().pool);  // see greedy.cc
+  // The steps hold the model's pool in turns of several steps (the beams'
+  // choice and the next pass): other calls on it wait between steps. (Greedy
+  // steps meet other calls' in the model's StepBatcher instead.)
+  ThreadPool::SteppedTurn turns(filters_.context().pool);
   for (int step = 0; step < max_sampled; ++step) {
     turns.next_step();
     candidates_.clear();

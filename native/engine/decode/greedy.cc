@@ -8,7 +8,6 @@
 #include <string>
 
 #include "engine/core/error.h"
-#include "engine/core/thread_pool.h"
 
 namespace wn {
 
@@ -184,12 +183,11 @@ void GreedyDecoder::sample(const FedPrompt& prompt, double temperature, Rng* rng
   const int max_sampled = std::min(sample_len_, n_ctx_ + 1 - prompt.n_prompt);
   const int32_t eot = filters_.tokenizer().eot();
 
+  // No turn on the pool is held across steps: a transcription's steps meet
+  // other calls' in the model's StepBatcher, whose pass may run on another
+  // call's thread while this one waits for it.
   const float* row = prompt.first_row.data();
-  // The steps hold the model's pool in turns of several steps (the token's
-  // choice and the next forward pass): other calls on it wait between steps.
-  ThreadPool::SteppedTurn turns(filters_.context().pool);
   for (int step = 0; step < max_sampled; ++step) {
-    turns.next_step();
     const SampledToken token = choose(row, /*row_is_scratch=*/step > 0 && rows_are_scratch_, step,
                                       sampling_temperature, rng);
     out->sum_logprob += token.logprob;

@@ -58,8 +58,17 @@ void run_tasks(const Context& ctx, int64_t n_tasks, bool parallel, const Fn& fn)
   }
 }
 
+// Where linear_panels() writes: c with ldc, or (rows apart, linear_rows()) row
+// i at rows[i] + col0.
+struct LinearOut {
+  float* c = nullptr;
+  int64_t ldc = 0;
+  float* const* rows = nullptr;
+  int64_t col0 = 0;
+};
+
 void linear_panels(const Context& ctx, const float* a, int64_t lda, int m,
-                   const PackedWeights::Impl& w, float* c, int64_t ldc, const Epilogue& ep);
+                   const PackedWeights::Impl& w, const LinearOut& out, const Epilogue& ep);
 
 // Panels [first, first + count) of w as a matrix of their own (no data of its
 // own; its column 0 is panel `first`'s first), with n columns.
@@ -79,49 +88,82 @@ PackedWeights::Impl panel_view(const PackedWeights::Impl& w, int first, int coun
 
 }  // namespace
 
-void linear(const Context& ctx, const float* a, int64_t lda, int m, const PackedWeights& w,
-            float* c, int64_t ldc, const Epilogue& ep, int first_column) {
+namespace {
+
+// linear() and linear_rows(): checks the shapes, then runs linear_panels()
+// from the panel holding first_column on (a view whose column 0 is that
+// panel's first; the output and the bias shift with it).
+void linear_checked(const Context& ctx, const float* a, int64_t lda, int m, const PackedWeights& w,
+                    LinearOut out, const Epilogue& ep, int first_column) {
   const PackedWeights::Impl* wi = w.impl();
   if (wi == nullptr) invalid("linear: weights are empty (not packed)");
   if (m < 0) invalid("linear: m must be >= 0, got " + std::to_string(m));
   if (m == 0) return;
-  if (a == nullptr || c == nullptr) invalid("linear: null input or output");
+  if (a == nullptr || (out.c == nullptr && out.rows == nullptr)) {
+    invalid("linear: null input or output");
+  }
+  if (out.rows != nullptr) {
+    for (int i = 0; i < m; ++i) {
+      if (out.rows[i] == nullptr) invalid("linear: output row " + std::to_string(i) + " is null");
+    }
+  }
   if (lda < wi->k) invalid("linear: lda " + std::to_string(lda) + " < k " + std::to_string(wi->k));
   const bool blocked = ep.block_width > 0;
   if (blocked) {
     // 64: a multiple of every ISA's panel width, so no panel straddles blocks.
-    if (ep.block_width % 64 != 0 || wi->n % ep.block_width != 0 || ldc < ep.block_width ||
-        ep.block_stride < (int64_t)(m - 1) * ldc + ep.block_width) {
+    if (out.rows != nullptr || ep.block_width % 64 != 0 || wi->n % ep.block_width != 0 ||
+        out.ldc < ep.block_width || ep.block_stride < (int64_t)(m - 1) * out.ldc + ep.block_width) {
       invalid("linear: column blocks of width " + std::to_string(ep.block_width) + " and stride " +
               std::to_string(ep.block_stride) + " do not fit n " + std::to_string(wi->n) + ", m " +
-              std::to_string(m) + " and ldc " + std::to_string(ldc));
+              std::to_string(m) + " and ldc " + std::to_string(out.ldc) +
+              (out.rows != nullptr ? " (or rows apart)" : ""));
     }
-  } else if (ldc < wi->n) {
-    invalid("linear: ldc " + std::to_string(ldc) + " < n " + std::to_string(wi->n));
+  } else if (out.rows == nullptr && out.ldc < wi->n) {
+    invalid("linear: ldc " + std::to_string(out.ldc) + " < n " + std::to_string(wi->n));
   }
   if (first_column < 0 || first_column >= wi->n || (blocked && first_column > 0)) {
     invalid("linear: first_column " + std::to_string(first_column) + " outside [0, " +
             std::to_string(wi->n) + ")" + (blocked ? " or with column blocks" : ""));
   }
-  // The panels from the one holding first_column on, as a view whose column 0
-  // is that panel's first (c and the bias shift with it).
   const int first_panel = first_column / wi->nr;
   if (first_panel > 0) {
     const PackedWeights::Impl tail =
         panel_view(*wi, first_panel, wi->n_panels - first_panel, wi->n - first_panel * wi->nr);
     Epilogue tail_ep = ep;
     if (ep.bias != nullptr) tail_ep.bias = ep.bias + first_panel * wi->nr;
-    linear_panels(ctx, a, lda, m, tail, c + first_panel * wi->nr, ldc, tail_ep);
+    if (out.c != nullptr) out.c += first_panel * wi->nr;
+    out.col0 += first_panel * wi->nr;
+    linear_panels(ctx, a, lda, m, tail, out, tail_ep);
     return;
   }
-  linear_panels(ctx, a, lda, m, *wi, c, ldc, ep);
+  linear_panels(ctx, a, lda, m, *wi, out, ep);
+}
+
+}  // namespace
+
+void linear(const Context& ctx, const float* a, int64_t lda, int m, const PackedWeights& w,
+            float* c, int64_t ldc, const Epilogue& ep, int first_column) {
+  LinearOut out;
+  out.c = c;
+  out.ldc = ldc;
+  linear_checked(ctx, a, lda, m, w, out, ep, first_column);
+}
+
+void linear_rows(const Context& ctx, const float* a, int64_t lda, int m, const PackedWeights& w,
+                 float* const* c_rows, const Epilogue& ep, int first_column) {
+  if (c_rows == nullptr && m > 0) invalid("linear_rows: null output rows");
+  LinearOut out;
+  out.rows = c_rows;
+  linear_checked(ctx, a, lda, m, w, out, ep, first_column);
 }
 
 namespace {
 
 // linear() after its checks, on the panels of w (a PackedWeights' or a view's).
 void linear_panels(const Context& ctx, const float* a, int64_t lda, int m,
-                   const PackedWeights::Impl& w, float* c, int64_t ldc, const Epilogue& ep) {
+                   const PackedWeights::Impl& w, const LinearOut& out, const Epilogue& ep) {
+  float* const c = out.c;
+  const int64_t ldc = out.ldc;
   const PackedWeights::Impl* wi = &w;
   const bool blocked = ep.block_width > 0;
   const IsaKernels& kern = kernels_for(wi->isa);
@@ -169,6 +211,11 @@ void linear_panels(const Context& ctx, const float* a, int64_t lda, int m,
     const int p0 = (int)(pg % groups_per_block) * panels_per_task;
     const int p1 = std::min(panels_per_block, p0 + panels_per_task);
     float* scratch = quantized ? panel_scratch((size_t)wi->k * wi->nr) : nullptr;
+    if (out.rows != nullptr) {
+      kern.linear_tile_rows(a + i0 * lda, lda, rows, *wi, p0, p1, out.rows + i0, out.col0, ep,
+                            scratch);
+      return;
+    }
     if (!blocked) {
       kern.linear_tile(a + i0 * lda, lda, rows, *wi, p0, p1, c + i0 * ldc, ldc, ep, scratch);
       return;

@@ -112,6 +112,16 @@ struct Epilogue {
 void linear(const Context& ctx, const float* a, int64_t lda, int m, const PackedWeights& w,
             float* c, int64_t ldc, const Epilogue& ep, int first_column = 0);
 
+// linear() with the rows apart: row i of the result goes to c_rows[i] (n
+// floats; columns below first_column's panel untouched), and it comes out bit
+// for bit as a call of linear() with that row alone gives it (the same
+// accumulation order: one-row micro-tiles), while each panel of weights is
+// still read from memory once for all m rows. For the decoder's steps of
+// several transcriptions in one pass: a call's tokens must not depend on which
+// other calls shared its passes. No column blocks.
+void linear_rows(const Context& ctx, const float* a, int64_t lda, int m, const PackedWeights& w,
+                 float* const* c_rows, const Epilogue& ep, int first_column = 0);
+
 // Where the heads of q, k and v lie: head h of row t starts at
 // base + h * stride + t * ld. -1 (the default) means d_head: the heads are
 // column ranges of each row. A stride of at least n_rows * ld gives each head

@@ -15,6 +15,10 @@ namespace {
 
 constexpr int kMr = 6;
 constexpr int kQuantRows = 3;  // 12 accumulators, then the scales and unpacking (16 ymm)
+// Rows apart (linear_rows) that share a panel's loads while each keeps the
+// four k streams of a one-row tile: 8 accumulators per row, so one row at a time on 16 registers.
+constexpr int kApartRows = 1;
+constexpr int kApartQuantRows = 1;  // the quantized tile's scales and unpacking take more
 constexpr int kScoreRows = 3;
 constexpr int kValueRows = 3;
 

@@ -157,6 +157,22 @@ void linear_tile_generic(const float* a, int64_t lda, int m, const PackedWeights
   }
 }
 
+// Rows apart: micro_tile_generic<1> per row, as linear_tile_generic gives a
+// one-row call (its tiles sum each row in the same order anyway).
+void linear_tile_rows_generic(const float* a, int64_t lda, int m, const PackedWeights::Impl& w,
+                              int p0, int p1, float* const* c_rows, int64_t col0,
+                              const Epilogue& ep, float* scratch) {
+  float* panel = scratch != nullptr
+                     ? scratch
+                     : thread_scratch_of<float>(ScratchSlot::kWidenedPanel, (size_t)w.k * w.nr);
+  for (int p = p0; p < p1; ++p) {
+    panel_to_f32(w, p, panel);
+    for (int r = 0; r < m; ++r) {
+      micro_tile_generic<1>(a + r * lda, lda, panel, w.k, p * w.nr, w.n, c_rows[r] + col0, 0, ep);
+    }
+  }
+}
+
 inline float widen(float x) {
   return x;
 }
@@ -308,6 +324,7 @@ const IsaKernels& generic_kernels() {
       kGenericNr,
       pack_panel_any,
       linear_tile_generic,
+      linear_tile_rows_generic,
       attention_rows_generic,
       /*attention_block_rows=*/16,
       /*wants_transposed_keys=*/false,

@@ -116,6 +116,12 @@ struct IsaKernels {
   // k * nr floats (64-byte aligned) when w is quantized, else it may be null.
   void (*linear_tile)(const float* a, int64_t lda, int m, const PackedWeights::Impl& w, int p0,
                       int p1, float* c, int64_t ldc, const Epilogue& ep, float* panel_scratch);
+  // linear_tile with the rows apart (kernels::linear_rows): row r of the
+  // result is c_rows[r] + col0 (+ the panel's columns), and each row comes out
+  // bit for bit as a one-row linear_tile call computes it.
+  void (*linear_tile_rows)(const float* a, int64_t lda, int m, const PackedWeights::Impl& w, int p0,
+                           int p1, float* const* c_rows, int64_t col0, const Epilogue& ep,
+                           float* panel_scratch);
   // Many queries (the encoder): query rows [q0, q1) of head h, keys
   // pre-transposed in a.kt when wants_transposed_keys; scratch holds
   // attention_scratch_floats(n_kv, d_head) floats.

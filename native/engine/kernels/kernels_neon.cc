@@ -17,6 +17,10 @@ namespace {
 
 constexpr int kMr = 12;
 constexpr int kQuantRows = 8;  // 16 accumulators, then the scales and unpacking (32 registers)
+// Rows apart (linear_rows) that share a panel's loads while each keeps the
+// four k streams of a one-row tile: 8 accumulators per row, so 3 rows fit.
+constexpr int kApartRows = 3;
+constexpr int kApartQuantRows = 2;  // the quantized tile's scales and unpacking take more
 constexpr int kScoreRows = 6;
 constexpr int kValueRows = 6;
 

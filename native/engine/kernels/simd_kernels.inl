@@ -188,11 +188,18 @@ inline void store_epilogue_v(simd::V x, int64_t j, int n, const Epilogue& ep, fl
 // the panel.
 // stream_end (R <= 8 only, else ignored): the end of the panels this task
 // streams; the weights are then prefetched kStreamAhead bytes ahead.
-template <int R, typename WT>
+// S: the k streams per row, by default the fewest that keep 8 FMA chains in
+// flight; rows apart (linear_rows) keep a one-row tile's 4 so that each row
+// sums exactly as it would alone. c_rows (optional): row r's output is
+// c_rows[r] instead of c + r * ldc.
+template <int R, typename WT,
+          int S = (R == 1   ? 4
+                   : R <= 3 ? 2
+                            : 1)>
 void micro_tile(const float* a, int64_t lda, const WT* panel, int k, int64_t j0, int n, float* c,
-                int64_t ldc, const Epilogue& ep, const void* stream_end = nullptr) {
+                int64_t ldc, const Epilogue& ep, const void* stream_end = nullptr,
+                float* const* c_rows = nullptr) {
   using namespace simd;
-  constexpr int S = R == 1 ? 4 : R <= 3 ? 2 : 1;
   V acc[S][R][2];
 #pragma GCC unroll 16
   for (int s = 0; s < S; ++s) {
@@ -236,8 +243,9 @@ void micro_tile(const float* a, int64_t lda, const WT* panel, int k, int64_t j0,
       x0 = add(x0, acc[s][r][0]);
       x1 = add(x1, acc[s][r][1]);
     }
-    store_epilogue_v(x0, j0, n, ep, c + r * ldc);
-    store_epilogue_v(x1, j0 + kW, n, ep, c + r * ldc);
+    float* c_row = c_rows != nullptr ? c_rows[r] : c + r * ldc;
+    store_epilogue_v(x0, j0, n, ep, c_row);
+    store_epilogue_v(x1, j0 + kW, n, ep, c_row);
   }
 }
 
@@ -394,12 +402,16 @@ void widen_quant_panel(const uint8_t* panel, int k, float* out) {
 // the weights cross the memory bus quantized, which is what the memory-bound
 // decoder gains. Its k streams and sums are micro_tile's, so it computes
 // exactly what micro_tile<R> does on the widened panel.
-template <int R, GgmlType T>
+// S and c_rows as micro_tile's.
+template <int R, GgmlType T,
+          int S = (R == 1   ? 4
+                   : R <= 3 ? 2
+                            : 1)>
 void micro_tile_quant(const float* a, int64_t lda, const uint8_t* panel, int k, int64_t j0, int n,
-                      float* c, int64_t ldc, const Epilogue& ep, const void* stream_end) {
+                      float* c, int64_t ldc, const Epilogue& ep, const void* stream_end,
+                      float* const* c_rows = nullptr) {
   using namespace simd;
   static_assert(R <= kQuantRows, "more rows than the registers hold");
-  constexpr int S = R == 1 ? 4 : R <= 3 ? 2 : 1;
   V acc[S][R][2];
 #pragma GCC unroll 4
   for (int s = 0; s < S; ++s) {
@@ -434,8 +446,9 @@ void micro_tile_quant(const float* a, int64_t lda, const uint8_t* panel, int k, 
       x0 = add(x0, acc[s][r][0]);
       x1 = add(x1, acc[s][r][1]);
     }
-    store_epilogue_v(x0, j0, n, ep, c + r * ldc);
-    store_epilogue_v(x1, j0 + kW, n, ep, c + r * ldc);
+    float* c_row = c_rows != nullptr ? c_rows[r] : c + r * ldc;
+    store_epilogue_v(x0, j0, n, ep, c_row);
+    store_epilogue_v(x1, j0 + kW, n, ep, c_row);
   }
 }
 
@@ -506,6 +519,94 @@ void linear_tile_by_type(const float* a, int64_t lda, int m, const PackedWeights
 void linear_tile_simd(const float* a, int64_t lda, int m, const PackedWeights::Impl& w, int p0,
                       int p1, float* c, int64_t ldc, const Epilogue& ep, float* scratch) {
   linear_tile_by_type(a, lda, m, w, p0, p1, c, ldc, ep, scratch);
+  simd::zero_upper();
+}
+
+// Rows apart (kernels::linear_rows): tiles of up to kApartRows rows that
+// keep a one-row tile's four k streams per row (micro_tile<R, WT, 4>), so
+// every row comes out bit for bit as it would alone (micro_tile<1>), while
+// each panel row is loaded and widened once for the tile's rows and the panel
+// stays in cache for the next tile. Only the first tile prefetches the
+// stream, as a one-row call does.
+template <int R, typename WT>
+void apart_rows_tile(int rows, const float* a, int64_t lda, const WT* panel, int k, int64_t j0,
+                     int n, float* const* c_rows, const Epilogue& ep, const void* stream_end) {
+  if (rows == R) {
+    micro_tile<R, WT, 4>(a, lda, panel, k, j0, n, nullptr, 0, ep, stream_end, c_rows);
+  } else if constexpr (R > 1) {
+    apart_rows_tile<R - 1>(rows, a, lda, panel, k, j0, n, c_rows, ep, stream_end);
+  }
+}
+
+template <typename WT>
+void linear_tile_rows_t(const float* a, int64_t lda, int m, const PackedWeights::Impl& w, int p0,
+                        int p1, float* const* c_rows, int64_t col0, const Epilogue& ep) {
+  const void* stream_end = panel_ptr<WT>(w, p1);
+  float* out[kApartRows];
+  for (int p = p0; p < p1; ++p) {
+    for (int r = 0; r < m; r += kApartRows) {
+      const int rows = m - r < kApartRows ? m - r : kApartRows;
+      for (int i = 0; i < rows; ++i) out[i] = c_rows[r + i] + col0;
+      apart_rows_tile<kApartRows>(rows, a + r * lda, lda, panel_ptr<WT>(w, p), w.k,
+                                  (int64_t)p * kNr, w.n, out, ep, r == 0 ? stream_end : nullptr);
+    }
+  }
+}
+
+template <int R, GgmlType T>
+void apart_rows_tile_quant(int rows, const float* a, int64_t lda, const uint8_t* panel, int k,
+                           int64_t j0, int n, float* const* c_rows, const Epilogue& ep,
+                           const void* stream_end) {
+  if (rows == R) {
+    micro_tile_quant<R, T, 4>(a, lda, panel, k, j0, n, nullptr, 0, ep, stream_end, c_rows);
+  } else if constexpr (R > 1) {
+    apart_rows_tile_quant<R - 1, T>(rows, a, lda, panel, k, j0, n, c_rows, ep, stream_end);
+  }
+}
+
+template <GgmlType T>
+void linear_tile_rows_quant(const float* a, int64_t lda, int m, const PackedWeights::Impl& w,
+                            int p0, int p1, float* const* c_rows, int64_t col0,
+                            const Epilogue& ep) {
+  const void* stream_end = w.base + (size_t)p1 * w.panel_bytes;
+  float* out[kApartQuantRows];
+  for (int p = p0; p < p1; ++p) {
+    const uint8_t* panel = w.base + (size_t)p * w.panel_bytes;
+    for (int r = 0; r < m; r += kApartQuantRows) {
+      const int rows = m - r < kApartQuantRows ? m - r : kApartQuantRows;
+      for (int i = 0; i < rows; ++i) out[i] = c_rows[r + i] + col0;
+      apart_rows_tile_quant<kApartQuantRows, T>(rows, a + r * lda, lda, panel, w.k,
+                                                (int64_t)p * kNr, w.n, out, ep,
+                                                r == 0 ? stream_end : nullptr);
+    }
+  }
+}
+
+void linear_tile_rows_simd(const float* a, int64_t lda, int m, const PackedWeights::Impl& w, int p0,
+                           int p1, float* const* c_rows, int64_t col0, const Epilogue& ep, float*) {
+  switch (w.type) {
+    case GgmlType::kF16:
+      linear_tile_rows_t<uint16_t>(a, lda, m, w, p0, p1, c_rows, col0, ep);
+      break;
+    case GgmlType::kQ4_0:
+      linear_tile_rows_quant<GgmlType::kQ4_0>(a, lda, m, w, p0, p1, c_rows, col0, ep);
+      break;
+    case GgmlType::kQ4_1:
+      linear_tile_rows_quant<GgmlType::kQ4_1>(a, lda, m, w, p0, p1, c_rows, col0, ep);
+      break;
+    case GgmlType::kQ5_0:
+      linear_tile_rows_quant<GgmlType::kQ5_0>(a, lda, m, w, p0, p1, c_rows, col0, ep);
+      break;
+    case GgmlType::kQ5_1:
+      linear_tile_rows_quant<GgmlType::kQ5_1>(a, lda, m, w, p0, p1, c_rows, col0, ep);
+      break;
+    case GgmlType::kQ8_0:
+      linear_tile_rows_quant<GgmlType::kQ8_0>(a, lda, m, w, p0, p1, c_rows, col0, ep);
+      break;
+    default:
+      linear_tile_rows_t<float>(a, lda, m, w, p0, p1, c_rows, col0, ep);
+      break;
+  }
   simd::zero_upper();
 }
 

@@ -8,6 +8,7 @@ const IsaKernels& make_table() {
       kNr,
       pack_panel_any,
       linear_tile_simd,
+      linear_tile_rows_simd,
       attention_rows_simd,
       kAttnBlockRows,
       /*wants_transposed_keys=*/true,

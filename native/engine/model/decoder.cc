@@ -76,7 +76,7 @@ Decoder::Decoder(const Model& model, int n_slots, uint16_t* cross_kv)
     cross_kv = reinterpret_cast<uint16_t*>(own_cross_kv_.get());
   }
   cross_kv_ = cross_kv;
-  reserve_rows(1);
+  rows_.reserve(1, d_);
   logits_.resize(n_vocab_);
 }
 
@@ -93,15 +93,16 @@ int Decoder::check_slot(int slot) const {
   return slot;
 }
 
-void Decoder::reserve_rows(int n) {
-  if (n <= rows_) return;
-  const int64_t rows = n, d = d_;
-  x_.resize(rows * d);
-  h_.resize(rows * d);
-  qkv_.resize(rows * 3 * d);
-  attn_.resize(rows * d);
-  mlp_.resize(rows * 4 * d);
-  rows_ = n;
+void DecoderRows::reserve(int n, int d) {
+  if (n <= rows) return;
+  const int64_t r = n;
+  x.resize(r * d);
+  h.resize(r * d);
+  qkv.resize(r * 3 * d);
+  attn.resize(r * d);
+  mlp.resize(r * 4 * d);
+  outputs.resize(static_cast<size_t>(n));
+  rows = n;
 }
 
 float* Decoder::audio_buffer() {
@@ -215,7 +216,7 @@ const float* Decoder::forward(const int32_t* tokens, int n, bool all_logits,
     capture->weights.assign(capture->heads.size() * n * static_cast<size_t>(capture->n_frames),
                             0.0f);
   }
-  groups_.assign(1, RowGroup{0, 0, n, n_past});
+  groups_.assign(1, RowGroup{this, 0, 0, n, n_past});
   capture_ = capture;
   const float* logits = run(tokens, n, all_logits ? 0 : n - 1, first_token);
   capture_ = nullptr;
@@ -240,49 +241,132 @@ const float* Decoder::forward_batch(const int32_t* tokens, const int* slots, int
                     "decoder: slot " + std::to_string(slot) + " appears twice in a batch");
       }
     }
-    groups_.push_back(RowGroup{slot, i, 1, n_past});
+    groups_.push_back(RowGroup{this, slot, i, 1, n_past});
   }
   const float* logits = run(tokens, n, 0);
   for (int i = 0; i < n; ++i) held_[slots[i]].push_back(tokens[i]);
   return logits;
 }
 
+void Decoder::check_step(int32_t token) const {
+  check_tokens(&token, 1);
+  if (held_[0].size() >= static_cast<size_t>(n_ctx_)) {
+    throw Error(ErrorCode::kInvalidArgument, "decoder: " + std::to_string(held_[0].size()) +
+                                                 " cached + 1 new token exceed the text context "
+                                                 "of " +
+                                                 std::to_string(n_ctx_));
+  }
+}
+
 const float* Decoder::run(const int32_t* tokens, int n, int first_logit_row, int first_token) {
-  reserve_rows(n);
-  const kernels::Context ctx = model_.context();
+  rows_.reserve(n, d_);
   // The step's 33 ops hold the pool as one turn (ThreadPool::Turn): other calls
   // on the model wait for the step's end, not for each op.
   const ThreadPool::Turn turn(&model_.pool());
-
-  embed(tokens);
-  for (size_t l = 0; l < model_.dec_blocks.size(); l++) {
-    self_attention(static_cast<int>(l), n);
-    cross_attention(static_cast<int>(l), n);
-    mlp(model_.dec_blocks[l], n);
-  }
+  run_layers(tokens, n);
 
   // Only the rows whose logits are wanted go through the final LayerNorm and
   // the vocabulary projection (the decoder's single biggest GEMM).
+  const kernels::Context ctx = model_.context();
   const int first = first_logit_row;
   const int rows = n - first;
   const int64_t d = d_;
   if (logits_.size() < static_cast<size_t>(rows) * n_vocab_)
     logits_.resize(int64_t{rows} * n_vocab_);
-  kernels::layer_norm(ctx, x_.data() + first * d, d, rows, d_, model_.dec_ln.gamma.data(),
-                      model_.dec_ln.beta.data(), kLayerNormEps, h_.data(), d);
+  kernels::layer_norm(ctx, rows_.x.data() + first * d, d, rows, d_, model_.dec_ln.gamma.data(),
+                      model_.dec_ln.beta.data(), kLayerNormEps, rows_.h.data(), d);
   first_token = std::clamp(first_token, 0, n_vocab_ - 1);
-  model_.vocab_logits(ctx, h_.data(), d, rows, logits_.data(), n_vocab_, first_token);
+  model_.vocab_logits(ctx, rows_.h.data(), d, rows, logits_.data(), n_vocab_, first_token);
   for (int r = 0; r < rows; ++r) {
     std::fill_n(logits_.data() + int64_t{r} * n_vocab_, first_token, -INFINITY);
   }
   return logits_.data();
 }
 
+void Decoder::forward_together(Decoder* const* decoders, const int32_t* tokens,
+                               const int* first_tokens, int n, DecoderRows* rows) {
+  if (n < 1 || decoders == nullptr || rows == nullptr) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "decoder: forward_together() needs at least 1 decoder and row scratch");
+  }
+  Decoder& lead = *decoders[0];
+  for (int i = 0; i < n; ++i) {
+    Decoder& dec = *decoders[i];
+    if (&dec.model_ != &lead.model_) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "decoder: forward_together() over decoders of different models");
+    }
+    for (int j = 0; j < i; ++j) {
+      if (decoders[j] == &dec) {
+        throw Error(ErrorCode::kInvalidArgument,
+                    "decoder: a decoder appears twice in forward_together()");
+      }
+    }
+    dec.check_step(tokens[i]);
+  }
+  rows->reserve(n, lead.d_);
+  lead.groups_.clear();
+  for (int i = 0; i < n; ++i) {
+    lead.groups_.push_back(
+        RowGroup{decoders[i], 0, i, 1, static_cast<int>(decoders[i]->held_[0].size())});
+  }
+  // The lead decoder runs the pass on the lent scratch, every row apart.
+  struct Lend {
+    Decoder& dec;
+    ~Lend() { dec.lent_ = nullptr; }
+  } lend{lead};
+  lead.lent_ = rows;
+  const ThreadPool::Turn turn(&lead.model_.pool());
+  lead.run_layers(tokens, n);
+
+  const kernels::Context ctx = lead.model_.context();
+  const int64_t d = lead.d_;
+  const int n_vocab = lead.n_vocab_;
+  kernels::layer_norm(ctx, rows->x.data(), d, n, lead.d_, lead.model_.dec_ln.gamma.data(),
+                      lead.model_.dec_ln.beta.data(), kLayerNormEps, rows->h.data(), d);
+  // One projection for all rows from the lowest first token any of them
+  // wants; each row is then cut at its own, as forward() would have.
+  int first_token = n_vocab - 1;
+  for (int i = 0; i < n; ++i) {
+    first_token = std::min(first_token, std::clamp(first_tokens[i], 0, n_vocab - 1));
+  }
+  for (int i = 0; i < n; ++i) rows->outputs[static_cast<size_t>(i)] = decoders[i]->logits_.data();
+  kernels::linear_rows(ctx, rows->h.data(), d, n, lead.model_.tok_emb, rows->outputs.data(),
+                       kernels::Epilogue{}, first_token);
+  for (int i = 0; i < n; ++i) {
+    std::fill_n(decoders[i]->logits_.data(), std::clamp(first_tokens[i], 0, n_vocab - 1),
+                -INFINITY);
+    decoders[i]->held_[0].push_back(tokens[i]);
+  }
+}
+
+// Embedding, then every layer, over groups_' n rows in pass().
+void Decoder::run_layers(const int32_t* tokens, int n) {
+  embed(tokens);
+  for (size_t l = 0; l < model_.dec_blocks.size(); l++) {
+    self_attention(static_cast<int>(l), n);
+    cross_attention(static_cast<int>(l), n);
+    mlp(model_.dec_blocks[l], n);
+  }
+}
+
+void Decoder::project(const float* a, int64_t lda, int n, const kernels::PackedWeights& w, float* c,
+                      int64_t ldc, const kernels::Epilogue& ep) {
+  const kernels::Context ctx = model_.context();
+  if (lent_ == nullptr) {
+    kernels::linear(ctx, a, lda, n, w, c, ldc, ep);
+    return;
+  }
+  for (int i = 0; i < n; ++i) lent_->outputs[static_cast<size_t>(i)] = c + int64_t{i} * ldc;
+  kernels::linear_rows(ctx, a, lda, n, w, lent_->outputs.data(), ep);
+}
+
 void Decoder::embed(const int32_t* tokens) {
+  float* x = pass().x.data();
   for (const RowGroup& g : groups_) {
     for (int r = 0; r < g.n_rows; r++) {
       const int i = g.first_row + r;
-      float* row = x_.data() + int64_t{i} * d_;
+      float* row = x + int64_t{i} * d_;
       model_.embedding_row(tokens[i], row);
       const float* pos = model_.dec_pos.data() + int64_t{g.position + r} * d_;
       for (int c = 0; c < d_; c++) row[c] += pos[c];
@@ -293,18 +377,19 @@ void Decoder::embed(const int32_t* tokens) {
 void Decoder::self_attention(int layer, int n) {
   const kernels::Context ctx = model_.context();
   const DecoderBlock& b = model_.dec_blocks[layer];
+  DecoderRows& p = pass();
   const int64_t d = d_, d3 = 3 * d;
-  kernels::layer_norm(ctx, x_.data(), d, n, d_, b.attn_ln.gamma.data(), b.attn_ln.beta.data(),
-                      kLayerNormEps, h_.data(), d);
-  kernels::linear(ctx, h_.data(), d, n, b.qkv, qkv_.data(), d3, with_bias(b.qkv_bias));
+  kernels::layer_norm(ctx, p.x.data(), d, n, d_, b.attn_ln.gamma.data(), b.attn_ln.beta.data(),
+                      kLayerNormEps, p.h.data(), d);
+  project(p.h.data(), d, n, b.qkv, p.qkv.data(), d3, with_bias(b.qkv_bias));
   const int d_head = d_ / n_head_;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d_head));
   for (const RowGroup& g : groups_) {
     // Append the group's keys/values to its slot's cache.
-    float* k_cache = self_k(layer, g.slot);
-    float* v_cache = self_v(layer, g.slot);
+    float* k_cache = g.owner->self_k(layer, g.slot);
+    float* v_cache = g.owner->self_v(layer, g.slot);
     for (int r = 0; r < g.n_rows; r++) {
-      const float* row = qkv_.data() + (g.first_row + r) * d3;
+      const float* row = p.qkv.data() + (g.first_row + r) * d3;
       std::memcpy(k_cache + (g.position + r) * kv_ld_, row + d, sizeof(float) * d);
       std::memcpy(v_cache + (g.position + r) * kv_ld_, row + 2 * d, sizeof(float) * d);
     }
@@ -312,17 +397,19 @@ void Decoder::self_attention(int layer, int n) {
   // Each group attends over its own slot's cache (a beam's history).
   const auto attend = [&](const kernels::Context& on, const RowGroup& g, int h0, int heads) {
     const int64_t col = int64_t{h0} * d_head;
-    kernels::attention(on, qkv_.data() + g.first_row * d3 + col, d3, g.n_rows,
-                       self_k(layer, g.slot) + col, kv_ld_, self_v(layer, g.slot) + col, kv_ld_,
-                       g.position + g.n_rows, heads, d_head, scale,
-                       /*causal_offset=*/g.position, attn_.data() + g.first_row * d + col, d);
+    kernels::attention(on, p.qkv.data() + g.first_row * d3 + col, d3, g.n_rows,
+                       g.owner->self_k(layer, g.slot) + col, kv_ld_,
+                       g.owner->self_v(layer, g.slot) + col, kv_ld_, g.position + g.n_rows, heads,
+                       d_head, scale,
+                       /*causal_offset=*/g.position, p.attn.data() + g.first_row * d + col, d);
   };
   if (groups_.size() == 1) {
     attend(ctx, groups_[0], 0, n_head_);  // the kernel splits the heads over the pool
   } else {
-    // Several groups (a beam search's step): one round of tasks for all of
-    // them, a group's head each, where a call per group cost the pool's
-    // hand-off per beam and left threads idle on a few heads' work.
+    // Several groups (a beam search's step, or several calls' steps): one
+    // round of tasks for all of them, a group's head each, where a call per
+    // group cost the pool's hand-off per group and left threads idle on a
+    // few heads' work.
     const kernels::Context one_thread{ctx.isa, nullptr};
     model_.pool().parallel_for(static_cast<int64_t>(groups_.size()) * n_head_,
                                [&](int64_t task, int) {
@@ -330,27 +417,43 @@ void Decoder::self_attention(int layer, int n) {
                                         static_cast<int>(task % n_head_), 1);
                                });
   }
-  kernels::linear(ctx, attn_.data(), d, n, b.attn_out, x_.data(), d,
-                  residual_with_bias(b.attn_out_bias));
+  project(p.attn.data(), d, n, b.attn_out, p.x.data(), d, residual_with_bias(b.attn_out_bias));
 }
 
 void Decoder::cross_attention(int layer, int n) {
   const kernels::Context ctx = model_.context();
   const DecoderBlock& b = model_.dec_blocks[layer];
+  DecoderRows& p = pass();
   const int64_t d = d_;
-  kernels::layer_norm(ctx, x_.data(), d, n, d_, b.cross_ln.gamma.data(), b.cross_ln.beta.data(),
-                      kLayerNormEps, h_.data(), d);
-  float* q = qkv_.data();  // [n][d] here
-  kernels::linear(ctx, h_.data(), d, n, b.cross_q, q, d, with_bias(b.cross_q_bias));
+  kernels::layer_norm(ctx, p.x.data(), d, n, d_, b.cross_ln.gamma.data(), b.cross_ln.beta.data(),
+                      kLayerNormEps, p.h.data(), d);
+  float* q = p.qkv.data();  // [n][d] here
+  project(p.h.data(), d, n, b.cross_q, q, d, with_bias(b.cross_q_bias));
   if (capture_) capture_cross_weights(layer, q, n);
   const int d_head = d_ / n_head_;
   const int64_t head_block = int64_t{n_audio_ctx_} * d_head;
-  kernels::attention(ctx, q, d, n, cross_k(layer, 0), d_head, cross_v(layer, 0), d_head,
-                     n_audio_ctx_, n_head_, d_head, 1.0f / std::sqrt(static_cast<float>(d_head)),
-                     /*causal_offset=*/-1, attn_.data(), d, /*k_head_stride=*/head_block,
-                     /*v_head_stride=*/head_block);
-  kernels::linear(ctx, attn_.data(), d, n, b.cross_out, x_.data(), d,
-                  residual_with_bias(b.cross_out_bias));
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d_head));
+  if (lent_ == nullptr) {
+    // All rows are this decoder's, over its window's K/V.
+    kernels::attention(ctx, q, d, n, cross_k(layer, 0), d_head, cross_v(layer, 0), d_head,
+                       n_audio_ctx_, n_head_, d_head, scale, /*causal_offset=*/-1, p.attn.data(), d,
+                       /*k_head_stride=*/head_block, /*v_head_stride=*/head_block);
+  } else {
+    // Each group over its own decoder's window: one round of tasks, a head of
+    // a group each (each computed as the call above computes that head).
+    const kernels::Context one_thread{ctx.isa, nullptr};
+    model_.pool().parallel_for(
+        static_cast<int64_t>(groups_.size()) * n_head_, [&](int64_t task, int) {
+          const RowGroup& g = groups_[static_cast<size_t>(task / n_head_)];
+          const int h = static_cast<int>(task % n_head_);
+          const int64_t col = int64_t{h} * d_head;
+          kernels::attention(one_thread, q + g.first_row * d + col, d, g.n_rows,
+                             g.owner->cross_k(layer, h), d_head, g.owner->cross_v(layer, h), d_head,
+                             n_audio_ctx_, 1, d_head, scale, /*causal_offset=*/-1,
+                             p.attn.data() + g.first_row * d + col, d, head_block, head_block);
+        });
+  }
+  project(p.attn.data(), d, n, b.cross_out, p.x.data(), d, residual_with_bias(b.cross_out_bias));
 }
 
 // The attention weights the fused kernel never materialises, recomputed for
@@ -392,13 +495,14 @@ void Decoder::capture_cross_weights(int layer, const float* q, int n) {
 
 void Decoder::mlp(const DecoderBlock& b, int n) {
   const kernels::Context ctx = model_.context();
+  DecoderRows& p = pass();
   const int64_t d = d_;
-  kernels::layer_norm(ctx, x_.data(), d, n, d_, b.mlp_ln.gamma.data(), b.mlp_ln.beta.data(),
-                      kLayerNormEps, h_.data(), d);
+  kernels::layer_norm(ctx, p.x.data(), d, n, d_, b.mlp_ln.gamma.data(), b.mlp_ln.beta.data(),
+                      kLayerNormEps, p.h.data(), d);
   kernels::Epilogue fc1 = with_bias(b.fc1_bias);
   fc1.gelu = true;
-  kernels::linear(ctx, h_.data(), d, n, b.fc1, mlp_.data(), 4 * d, fc1);
-  kernels::linear(ctx, mlp_.data(), 4 * d, n, b.fc2, x_.data(), d, residual_with_bias(b.fc2_bias));
+  project(p.h.data(), d, n, b.fc1, p.mlp.data(), 4 * d, fc1);
+  project(p.mlp.data(), 4 * d, n, b.fc2, p.x.data(), d, residual_with_bias(b.fc2_bias));
 }
 
 }  // namespace wn

@@ -39,6 +39,20 @@ struct CrossAttentionCapture {
   std::vector<float> weights;  // out: [heads.size()][n tokens][n_frames]
 };
 
+// The row scratch of a decoder pass: what its rows hold between ops. Every
+// Decoder has its own; forward_together() runs on one its caller lends, for
+// the rows of several decoders' steps. Grows to the most rows a pass has had,
+// then is reused (no allocation per step).
+class DecoderRows {
+ private:
+  friend class Decoder;
+  void reserve(int n, int d);
+  int rows = 0;
+  // [rows][d], [rows][d], [rows][3d], [rows][d], [rows][4d]
+  std::vector<float> x, h, qkv, attn, mlp;
+  std::vector<float*> outputs;  // [rows]: the rows of a linear_rows() output
+};
+
 class Decoder {
  public:
   // n_slots >= 1 independent token sequences over the same audio.
@@ -88,6 +102,24 @@ class Decoder {
   // kInvalidArgument for a repeated or out-of-range slot.
   const float* forward_batch(const int32_t* tokens, const int* slots, int n);
 
+  // One token for each of n decoders of the same model (distinct, each past
+  // set_audio(), slot 0) in one pass, so the weights are read once per step
+  // for all of them: decoder i is fed tokens[i], and its logits row (then
+  // logits()) is bit for bit what forward(&tokens[i], 1, false, nullptr,
+  // first_tokens[i]) would have given it: every layer's rows are computed
+  // apart (kernels::linear_rows), each attention over its own decoder's
+  // caches. This is how concurrent transcriptions on one model share their
+  // decoder steps (StepBatcher) without their results depending on it.
+  // rows: the pass's scratch. Same errors as forward() for any decoder, and
+  // kInvalidArgument for a repeated decoder or one of another model.
+  static void forward_together(Decoder* const* decoders, const int32_t* tokens,
+                               const int* first_tokens, int n, DecoderRows* rows);
+  // The logits row of the last forward_together() (or of a one-token
+  // forward()): valid until this decoder's next pass.
+  const float* logits() const { return logits_.data(); }
+  // Throws what forward(&token, 1) would for this token, without running it.
+  void check_step(int32_t token) const;
+
   // Slot dst becomes a copy of slot src's sequence (src is unchanged). Only
   // the rows after the longest common token prefix of the two are copied:
   // equal tokens at equal positions over the same audio have equal keys and
@@ -96,23 +128,31 @@ class Decoder {
   void copy_sequence(int src, int dst);
 
  private:
-  // Consecutive rows of one pass that belong to one slot, at consecutive
-  // positions starting at `position`.
+  // Consecutive rows of one pass that belong to one slot of one decoder
+  // (`owner`: this one, or another in forward_together()), at consecutive
+  // positions starting at `position`. A pass's groups of one owner are
+  // consecutive.
   struct RowGroup {
+    Decoder* owner;
     int slot, first_row, n_rows, position;
   };
   int check_slot(int slot) const;
   void check_tokens(const int32_t* tokens, int n) const;
   void check_capture(const CrossAttentionCapture& capture) const;
-  void reserve_rows(int n);  // grows the row scratch (only ever grows)
-  // The pass shared by forward() and forward_batch() over groups_; the final
-  // LayerNorm and vocabulary projection run for rows [first_logit_row, n).
+  // The pass shared by forward() and forward_batch() over groups_, on rows_
+  // (this decoder's own scratch); the final LayerNorm and vocabulary
+  // projection run for rows [first_logit_row, n).
   const float* run(const int32_t* tokens, int n, int first_logit_row, int first_token = 0);
+  // The layers of a pass over groups_ on pass() (rows_, or forward_together()'s).
+  void run_layers(const int32_t* tokens, int n);
   void embed(const int32_t* tokens);
   void self_attention(int layer, int n);
   void cross_attention(int layer, int n);
   void capture_cross_weights(int layer, const float* q, int n);
   void mlp(const DecoderBlock& b, int n);
+  // linear() over the pass's n rows, or linear_rows() when the rows are apart.
+  void project(const float* a, int64_t lda, int n, const kernels::PackedWeights& w, float* c,
+               int64_t ldc, const kernels::Epilogue& ep);
   // Position `pos` of a slot's cache holds every layer's key and value row:
   // layer l's key at self_k(l, slot) + pos * kv_ld_, its value d floats on.
   float* self_k(int layer, int slot) {
@@ -128,7 +168,6 @@ class Decoder {
 
   const Model& model_;
   int d_, n_ctx_, n_audio_ctx_, n_vocab_, n_head_, n_layer_;
-  int rows_ = 0;  // rows the scratch below holds
   bool has_audio_ = false;
   std::vector<std::vector<int32_t>> held_;  // per slot: the tokens its cache holds
   std::vector<RowGroup> groups_;            // of the pass in progress
@@ -149,8 +188,9 @@ class Decoder {
   // each for keys and values (a head's 128-byte slice of every 1.5 KB row read
   // ~1.6x slower per byte than the vocabulary projection's stream).
   uint16_t* cross_kv_;
-  // Row scratch: [rows_][d], [rows_][d], [rows_][3d], [rows_][d], [rows_][4d].
-  std::vector<float> x_, h_, qkv_, attn_, mlp_;
+  DecoderRows rows_;             // this decoder's own row scratch
+  DecoderRows* lent_ = nullptr;  // forward_together()'s, during its pass
+  DecoderRows& pass() { return lent_ != nullptr ? *lent_ : rows_; }
   std::vector<float> logits_;  // [rows][n_vocab] of the last pass
 };
 

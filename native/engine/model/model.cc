@@ -21,9 +21,12 @@
 #include "engine/core/error.h"
 #include "engine/core/f16.h"
 #include "engine/kernels/quant.h"
+#include "engine/model/step_batcher.h"
 #include "engine/model/weights.h"
 
 namespace wn {
+
+Model::~Model() = default;  // here, where StepBatcher is a complete type
 namespace {
 
 constexpr int kMaxDefaultThreads = 8;
@@ -445,6 +448,7 @@ std::shared_ptr<const Model> Model::load(ModelFile file, const LoadOptions& opti
   m->hparams_ = file.hparams;
   m->isa_ = isa;
   m->pool_ = std::make_unique<ThreadPool>(threads);
+  m->step_batcher_ = std::make_unique<StepBatcher>();
 
   Packer packer(file, isa, options.low_memory);
   add_encoder_jobs(packer, weights, options.low_memory, *m);

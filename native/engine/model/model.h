@@ -95,8 +95,11 @@ struct DecoderBlock {
   std::vector<float> fc1_bias, fc2_bias;
 };
 
+class StepBatcher;
+
 class Model {
  public:
+  ~Model();
   // Opens, validates (format + weights) and packs. Throws wn::Error.
   static std::shared_ptr<const Model> load(const std::string& path, const LoadOptions& options);
   static std::shared_ptr<const Model> load(ModelFile file, const LoadOptions& options);
@@ -110,6 +113,8 @@ class Model {
   std::string type_name() const;
   kernels::Context context() const { return {isa_, pool_.get()}; }
   ThreadPool& pool() const { return *pool_; }
+  // Where the decoder steps of concurrent calls meet (step_batcher.h).
+  StepBatcher& step_batcher() const { return *step_batcher_; }
   size_t weight_bytes() const;  // memory held by the weights (packed, copied, widened)
 
   // --- LoadOptions::low_memory: encoder weights read from the open file ---
@@ -159,6 +164,7 @@ class Model {
   int n_fft_bins_ = 0;
   kernels::Isa isa_ = kernels::Isa::kGeneric;
   std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<StepBatcher> step_batcher_;
   std::unique_ptr<FileReader> file_;  // low memory: the file, kept open
 };
 
