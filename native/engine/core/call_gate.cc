@@ -11,22 +11,20 @@ namespace wn {
 
 struct CallGate::Ticket::State {
   struct Entry {
-    bool ready = false;    // wait() or start_when_admitted() was called
+    bool ready = false;    // start_when_admitted() was called
     bool running = false;  // admitted: holds a slot
     std::function<bool()> start;
   };
   std::mutex mutex;
-  std::condition_variable changed;
   std::map<uint64_t, Entry> entries;  // every ticket not yet left, oldest first
   uint64_t next_number = 0;
   int running = 0;
   int limit = CallGate::kDefaultLimit;
 
   // Gives free slots to the oldest waiting tickets, in order, as long as they
-  // are ready (one that is not yet holds up the queue behind it: its thread is
-  // about to say how it waits). Under `mutex`.
+  // are ready (one that is not yet holds up the queue behind it: its call is
+  // about to say how it starts). Under `mutex`.
   void admit() {
-    bool admitted = false;
     for (auto it = entries.begin(); it != entries.end() && running < limit;) {
       Entry& e = it->second;
       if (e.running) {
@@ -41,10 +39,8 @@ struct CallGate::Ticket::State {
       e.start = nullptr;
       e.running = true;
       running++;
-      admitted = true;
       ++it;
     }
-    if (admitted) changed.notify_all();
   }
 
   // Takes ticket `number` out (freeing its slot if it holds one). Under `mutex`.
@@ -54,7 +50,6 @@ struct CallGate::Ticket::State {
     if (it->second.running) running--;
     entries.erase(it);
     admit();
-    changed.notify_all();
   }
 };
 
@@ -128,44 +123,6 @@ std::function<bool()> CallGate::Ticket::withdrawer() const {
     state->remove(number);
     return true;
   };
-}
-
-std::function<void()> CallGate::Ticket::waker() const {
-  std::shared_ptr<State> state = state_;
-  return [state] {
-    if (!state) return;
-    // Under the mutex: a waiter between its look at the flag and its wait
-    // holds it, so the wake-up cannot fall in between and be lost.
-    { std::lock_guard<std::mutex> lock(state->mutex); }
-    state->changed.notify_all();
-  };
-}
-
-void CallGate::Ticket::wait(const CancellationFlag* cancel) {
-  if (!state_) return;
-  std::unique_lock<std::mutex> lock(state_->mutex);
-  auto entry = [&]() -> State::Entry* {
-    auto it = state_->entries.find(number_);
-    return it == state_->entries.end() ? nullptr : &it->second;
-  };
-  State::Entry* e = entry();
-  if (e == nullptr) return;
-  e->ready = true;
-  state_->admit();
-  while ((e = entry()) != nullptr && !e->running) {
-    if (cancel && cancel->cancelled()) {
-      state_->remove(number_);
-      lock.unlock();
-      state_.reset();
-      throw Error(ErrorCode::kAborted, "the operation was aborted");
-    }
-    state_->changed.wait_for(lock, kCancelPoll);
-  }
-  if (e == nullptr) {  // withdrawn from another thread while it waited
-    lock.unlock();
-    state_.reset();
-    throw Error(ErrorCode::kAborted, "the operation was aborted");
-  }
 }
 
 }  // namespace wn

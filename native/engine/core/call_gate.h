@@ -1,24 +1,22 @@
 // How many calls of one model run at once: at most `limit` (LoadOptions
 // maxConcurrentCalls, 4 by default); the others wait, in the order they were
-// made, holding only their copied inputs. The binding gives each model one
-// gate and each call a ticket.
+// made, holding only their copied inputs and no thread. The binding gives
+// each model one gate and each call a ticket, and starts a call's thread when
+// the gate admits it.
 //
 // Why a limit at all: each running call holds its own window memory (the
 // cross-attention K/V and the encoder's scratch: ~15 MB for tiny, ~0.5 GB for
-// large-v3), and the calls of a model share its thread pool op by op, so calls
-// beyond a few add memory, not throughput. (When calls ran on libuv's thread
-// pool, its 4 threads were the limit, and the rest of the process waited.)
+// large-v3), and the running calls already keep the model's threads busy
+// (their decoder steps share passes: StepBatcher), so calls beyond a few add
+// memory, not throughput (8 at once measured no faster than 4). (When calls
+// ran on libuv's thread pool, its 4 threads were the limit, and the rest of
+// the process waited.)
 #pragma once
 
-#include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <set>
-
-#include "engine/core/cancel.h"
 
 namespace wn {
 
@@ -26,15 +24,11 @@ class CallGate {
  public:
   // The default limit: when calls ran on libuv's pool, its 4 threads were.
   static constexpr int kDefaultLimit = 4;
-  // How often a waiting call looks at its cancellation flag unwoken.
-  static constexpr std::chrono::milliseconds kCancelPoll{100};
 
   // A call's place in the queue. Leaves it (or frees its running slot) when
-  // destroyed; a freed slot goes to the oldest waiting ticket that is ready.
-  // A ticket becomes ready, and so can be admitted, through one of two ways:
-  // wait() (a thread blocks until its turn) or start_when_admitted() (no
-  // thread until its turn: the binding's calls, so that a thousand queued
-  // calls are not a thousand blocked threads).
+  // destroyed; a freed slot goes to the oldest waiting ticket that is ready,
+  // i.e. whose start_when_admitted() has been called (a ticket not yet ready
+  // holds up the ones behind it: its call is about to say how it starts).
   class Ticket {
    public:
     Ticket() = default;
@@ -44,17 +38,11 @@ class CallGate {
     Ticket& operator=(const Ticket&) = delete;
     ~Ticket();
 
-    // The call's thread: returns when the call may run. Throws wn::Error
-    // kAborted when `cancel` (may be null) is raised first; the ticket has then
-    // left the queue. A waiting call notices a raised flag when the gate's
-    // waker runs, or at the latest after kCancelPoll.
-    void wait(const CancellationFlag* cancel);
-
     // Runs start() once the ticket is admitted: at once, on this thread, if
     // it is first in line and a slot is free, else on the thread whose ticket
-    // frees a slot. It runs under the gate's lock, so it must only start the
-    // call (a thread) and never touch the gate; it returns false if it could
-    // not, and the slot goes to the next ticket.
+    // frees a slot (so no thread waits for a turn). It runs under the gate's lock, so it must only
+    // start the call (a thread) and never touch the gate; it returns false if it could not, and the
+    // slot goes to the next ticket.
     void start_when_admitted(std::function<bool()> start);
 
     // A function that takes the ticket out of the queue if it has not been
@@ -62,10 +50,6 @@ class CallGate {
     // once it was admitted or has left. Safe from any thread, at any time (it
     // holds the gate's state, not the ticket).
     std::function<bool()> withdrawer() const;
-
-    // A function that wakes the threads in wait() (to look at their
-    // cancellation flags): call it after raising one. Safe as withdrawer().
-    std::function<void()> waker() const;
 
    private:
     friend class CallGate;
