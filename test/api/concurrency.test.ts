@@ -34,6 +34,8 @@ describe.skipIf(!hasShared)('concurrent calls on one model', () => {
     // The clips' decodings differ (token probabilities at least; the random
     // model's texts may coincide), so mixed-up state would show.
     expect(new Set(solo.map((r) => JSON.stringify(r.segments))).size).toBe(CLIPS.length);
+    // Made together, their decoder steps share passes (StepBatcher): every
+    // float of each result (probabilities, logprobs) must still be its solo one.
     const together = await Promise.all(audio.map((samples) => model.transcribe(samples, GREEDY)));
     together.forEach((result, i) => expect(transcript(result)).toEqual(transcript(solo[i]!)));
   });
