@@ -228,9 +228,18 @@ if (!args.quick) {
   for (const wav of clips) await model.transcribe(wav.samples, GREEDY);
   const oneAtATime = (performance.now() - t) / 1000 / audioSeconds;
   t = performance.now();
-  await Promise.all(clips.map((wav) => model.transcribe(wav.samples, GREEDY)));
+  const together = await Promise.all(clips.map((wav) => model.transcribe(wav.samples, GREEDY)));
   const allAtOnce = (performance.now() - t) / 1000 / audioSeconds;
-  rtf = { clips: clips.length, audioSeconds, rtf: oneAtATime, rtfAllAtOnce: allAtOnce };
+  // How much of the decoding the concurrent calls did in shared passes.
+  const sum = (key) => together.reduce((n, r) => n + r.timings[key], 0);
+  const sharedStepsPercent = (100 * sum('sharedSteps')) / sum('decoderSteps');
+  rtf = {
+    clips: clips.length,
+    audioSeconds,
+    rtf: oneAtATime,
+    rtfAllAtOnce: allAtOnce,
+    sharedStepsPercent,
+  };
   await model.close();
 }
 
@@ -295,7 +304,7 @@ const rows = [
   [
     'real-time factor, all calls at once',
     rtf
-      ? `${rtf.rtfAllAtOnce.toFixed(3)}: ${(rtf.rtfAllAtOnce / rtf.rtf).toFixed(2)}x the time of one call after another (4 run at a time)`
+      ? `${rtf.rtfAllAtOnce.toFixed(3)}: ${(rtf.rtfAllAtOnce / rtf.rtf).toFixed(2)}x the time of one call after another (4 run at a time; ${rtf.sharedStepsPercent.toFixed(0)} % of their decoder steps in shared passes)`
       : 'skipped (--quick)',
   ],
   ['lowMemory: load ms', `${fmt(lowMemory.load)} 2 threads (default: ${fmt(t2.load)})`],

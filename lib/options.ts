@@ -316,6 +316,12 @@ export interface TranscriptionTimings {
    * each beam). `decodeMs / decoderSteps` is the cost of a token.
    */
   decoderSteps: number;
+  /**
+   * Of `decoderSteps`, those that ran in one pass with other calls' steps on the same model
+   * (concurrent calls share their decoder passes, which reads the weights once for all of them;
+   * the results are the same as alone). 0 for a call that ran alone.
+   */
+  sharedSteps: number;
   /** Word timestamps: the alignment passes and DTW (0 without `wordTimestamps`). */
   alignMs: number;
 }

@@ -138,6 +138,7 @@ void TranscribeWorker::OnDone(Napi::Env env) {
     timings.Set("encoderPasses", t.encoder_passes);
     timings.Set("decodeMs", t.decode_ms);
     timings.Set("decoderSteps", t.decoder_steps);
+    timings.Set("sharedSteps", t.shared_steps);
     timings.Set("alignMs", t.align_ms);
     out.Set("timings", timings);
     deferred_.Resolve(out);

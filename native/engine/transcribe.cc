@@ -404,6 +404,7 @@ class WindowLoop {
       decoder_.truncate(fed.n_prompt);
       sampler_.sample(fed, temperature, &rng_, logits, callbacks_.cancel, &candidate);
     }
+    timings_->shared_steps += steps.shared_steps();
   }
 
   // Words for this window's segments (pieces_ -> words_), the reference's

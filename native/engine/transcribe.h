@@ -155,6 +155,9 @@ struct TranscribeTimings {
   // step counts each of its beams): decode_ms / decoder_steps is the cost of a
   // token, prompts included.
   int decoder_steps = 0;
+  // Of decoder_steps, those that ran in one pass with other calls' steps on
+  // the same model (StepBatcher): 0 for a call that ran alone.
+  int shared_steps = 0;
   double align_ms = 0;  // word timestamps: the alignment passes and DTW
 };
 

@@ -46,6 +46,7 @@ std::vector<float> fake_encoded(const wn::Model& model, int c) {
 struct Run {
   std::vector<int32_t> tokens;
   uint64_t rows_hash = 1469598103934665603ull;
+  int shared_steps = 0;  // the member's count
   std::string error;
 };
 
@@ -84,6 +85,7 @@ Run decode(const wn::Model& model, int c, int steps, wn::StepBatcher* batcher) {
                    : dec.forward(&token, 1, /*all_logits=*/false, nullptr, first);
       hash_row(row, n_vocab, &run.rows_hash);
     }
+    if (member) run.shared_steps = member->shared_steps();
   } catch (const std::exception& e) {
     run.error = e.what();
   }
@@ -112,6 +114,12 @@ TEST(calls_stepping_at_once_share_passes_and_each_gets_its_rows_alone) {
   std::printf("  %lld steps in %lld passes\n", static_cast<long long>(counts.steps),
               static_cast<long long>(counts.passes));
   CHECK(counts.steps == kCalls * kSteps);
+  // The members count their steps that ran in a pass with others: every step
+  // but those of the passes of one (at most one per pass).
+  int64_t shared_steps = 0;
+  for (const Run& r : shared) shared_steps += r.shared_steps;
+  CHECK(shared_steps <= counts.steps);
+  CHECK(shared_steps >= counts.steps - counts.passes);
   // The calls run the same loop: most passes take several of them (a pass
   // of one is what a call alone would run).
   CHECK(counts.passes * 2 <= counts.steps);
@@ -123,6 +131,7 @@ TEST(a_lone_member_steps_alone_and_members_that_leave_hold_no_one_up) {
   const Run alone = decode(*model, 0, 6, nullptr);
   const Run lone = decode(*model, 0, 6, &batcher);
   CHECK(lone.tokens == alone.tokens && lone.rows_hash == alone.rows_hash);
+  CHECK(lone.shared_steps == 0);
   CHECK(batcher.counts().passes == 6);
   // Calls of 2, 5 and 12 steps at once: the short ones leave while the long
   // one goes on (it would wait kGather per step for a member that never

@@ -38,6 +38,11 @@ describe.skipIf(!hasShared)('concurrent calls on one model', () => {
     // float of each result (probabilities, logprobs) must still be its solo one.
     const together = await Promise.all(audio.map((samples) => model.transcribe(samples, GREEDY)));
     together.forEach((result, i) => expect(transcript(result)).toEqual(transcript(solo[i]!)));
+    // ... and they did share: a call alone shares no step, calls together do.
+    for (const r of solo) expect(r.timings.sharedSteps).toBe(0);
+    expect(together.some((r) => r.timings.sharedSteps > 0)).toBe(true);
+    for (const r of together)
+      expect(r.timings.sharedSteps).toBeLessThanOrEqual(r.timings.decoderSteps);
   });
 
   it('runs encode and logits alongside a transcription without changing either', async () => {

@@ -347,6 +347,7 @@ describe.skipIf(!hasShared)('model calls', () => {
           encoderPasses: 0,
           decodeMs: 0,
           decoderSteps: 0,
+          sharedSteps: 0,
           alignMs: 0,
         },
       });

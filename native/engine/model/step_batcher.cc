@@ -44,6 +44,7 @@ const float* StepBatcher::Member::step(int32_t token, int first_token) {
     }
   }
   if (request.error) std::rethrow_exception(request.error);
+  if (request.shared) shared_steps_ += 1;
   return decoder_->logits();
 }
 
@@ -77,6 +78,7 @@ void StepBatcher::run_pass(std::unique_lock<std::mutex>& lock) {
   lock.lock();
   for (Request* r : pass) {
     r->error = error;
+    r->shared = n > 1;
     r->done = true;
   }
   running_ = false;

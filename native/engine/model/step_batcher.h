@@ -53,10 +53,13 @@ class StepBatcher {
     // pass with other members' steps; returns the decoder's logits row (valid
     // until its next pass). Errors as forward()'s, thrown before queueing.
     const float* step(int32_t token, int first_token);
+    // Of this member's steps, those that ran in a pass with other calls' steps.
+    int shared_steps() const { return shared_steps_; }
 
    private:
     StepBatcher* batcher_;
     Decoder* decoder_;
+    int shared_steps_ = 0;
   };
 
   // Passes run and the steps they took, since construction (for tests and
@@ -74,6 +77,7 @@ class StepBatcher {
     int first_token = 0;
     std::chrono::steady_clock::time_point queued;
     bool done = false;
+    bool shared = false;  // its pass had other steps too
     std::exception_ptr error;
   };
   // Runs one pass over the first queued requests; called and returns with
