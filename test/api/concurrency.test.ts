@@ -86,6 +86,25 @@ describe.skipIf(!hasShared)('concurrent calls on one model', () => {
     results.forEach((result, i) => expect(transcript(result)).toEqual(transcript(solo[i % 3]!)));
   });
 
+  it('aborts one call mid-run without changing the calls that shared its passes', async () => {
+    const audio = await Promise.all(CLIPS.slice(0, 2).map(readClip));
+    const solo: TranscriptionResult[] = [];
+    for (const samples of audio) solo.push(await model.transcribe(samples, GREEDY));
+    // A long call (several windows, seconds of work) aborted while the two
+    // short ones decode alongside it, their steps in the same passes.
+    const long = await readClip('jfk');
+    const longer = new Int16Array(long.length * 6);
+    for (let i = 0; i < 6; i++) longer.set(long, i * long.length);
+    const controller = new AbortController();
+    const aborted = model.transcribe(longer, { ...GREEDY, signal: controller.signal });
+    const others = audio.map((samples) => model.transcribe(samples, GREEDY));
+    setTimeout(() => controller.abort(), 300);
+    await expect(aborted).rejects.toMatchObject({ name: 'AbortError' });
+    const results = await Promise.all(others);
+    results.forEach((result, i) => expect(transcript(result)).toEqual(transcript(solo[i]!)));
+    expect(results.some((r) => r.timings.sharedSteps > 0)).toBe(true);
+  });
+
   it('rejects an aborted call that waits its turn at once, not when a slot frees', async () => {
     const samples = await readClip('jfk');
     let firstRanAt = Infinity;
