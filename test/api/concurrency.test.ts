@@ -147,10 +147,15 @@ describe.skipIf(!hasShared)('concurrent calls on one model', () => {
               started = true;
             },
           })
-          .then(() => events.push(`end ${i}`));
+          .then((result) => {
+            events.push(`end ${i}`);
+            return result;
+          });
       });
-      await Promise.all(calls);
+      const results = await Promise.all(calls);
       expect(events).toEqual(['start 0', 'end 0', 'start 1', 'end 1', 'start 2', 'end 2']);
+      // One call at a time: no decoder step had another call's to share a pass with.
+      for (const r of results) expect(r.timings.sharedSteps).toBe(0);
     } finally {
       await serial.close();
     }
