@@ -181,6 +181,16 @@ int sample_len(const Model& model, const TranscribeOptions& o) {
   return o.sample_len > 0 ? o.sample_len : model.hparams().n_text_ctx / 2;
 }
 
+// A decoder slot per beam, or per best_of candidate when some temperature
+// samples (their caches cost memory only as far as they are filled).
+int decoder_slots(const TranscribeOptions& o) {
+  int slots = std::max(1, o.beam_size);
+  for (double t : o.temperatures) {
+    if (t > 0) slots = std::max(slots, o.best_of);
+  }
+  return slots;
+}
+
 // One window's kept decoding and how it was judged.
 struct WindowDecoding {
   DecodedWindow decoded;
@@ -207,8 +217,7 @@ class WindowLoop {
                                 (Decoder::cross_kv_halves(model) + 1) / 2),
                        PageBuffer::Pages::kSmall),
         encoder_(model, window_memory_.get(), heads_per_group_),
-        decoder_(model, std::max(1, options.beam_size),  // a slot per beam
-                 reinterpret_cast<uint16_t*>(window_memory_.get())),
+        decoder_(model, decoder_slots(options), reinterpret_cast<uint16_t*>(window_memory_.get())),
         rng_(options.seed),
         audio_seconds_(static_cast<double>(n_samples) / kSampleRate) {
     // Every window writes all of it (the cross K/V): huge pages over its whole
@@ -388,11 +397,30 @@ class WindowLoop {
 
   // One candidate at temperature 0, best_of above it; each starts from the
   // fed prompt (the decoder's cache is cut back to it).
-  // The steps go through the model's StepBatcher, so that concurrent calls on
-  // the model share their decoder passes (each row as it would be alone).
+  // One candidate's steps go through the model's StepBatcher, so that
+  // concurrent calls on the model share their decoder passes (each row as it
+  // would be alone). Several candidates (best_of) are sampled together in
+  // their own passes, each in a decoder slot of its own and drawing from a
+  // random stream of its own (taken from the call's, so a seed still gives
+  // one result).
   void sample_candidates(const FedPrompt& fed, double temperature) {
     const size_t n_candidates = temperature > 0 ? static_cast<size_t>(options_.best_of) : 1;
     candidates_.resize(n_candidates);
+    if (n_candidates > 1) {
+      decoder_.truncate(fed.n_prompt);
+      for (int slot = 1; slot < static_cast<int>(n_candidates); ++slot) {
+        decoder_.copy_sequence(0, slot);  // the prompt's rows (the cache's prefix is kept)
+      }
+      candidate_rngs_.clear();
+      for (size_t i = 0; i < n_candidates; ++i) candidate_rngs_.emplace_back(rng_.next_u64());
+      const SlotsLogitsFn steps = [this](const int32_t* tokens, const int* slots, int n) {
+        timings_->decoder_steps += n;
+        return decoder_.forward_batch(tokens, slots, n);
+      };
+      sampler_.sample_together(fed, temperature, &candidate_rngs_, steps, callbacks_.cancel,
+                               &candidates_);
+      return;
+    }
     StepBatcher::Member steps(&model_.step_batcher(), &decoder_);
     const LogitsFn logits = [this, &steps](const int32_t* tokens, int n) {
       timings_->decoder_steps += n;
@@ -522,6 +550,7 @@ class WindowLoop {
   std::unique_ptr<BeamCaches> beam_caches_;  // beam_size > 1 only
   int language_index_ = -1;                  // -1: not known yet (detected on the first window)
   std::vector<DecodedWindow> candidates_;
+  std::vector<Rng> candidate_rngs_;  // best_of > 1: one stream per candidate
   std::vector<int32_t> window_ids_;
   std::vector<WindowSegment> pieces_;           // the window's final segments
   std::vector<std::vector<WordResult>> words_;  // their words (word_timestamps)

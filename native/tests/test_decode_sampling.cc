@@ -192,6 +192,94 @@ TEST(same_seed_gives_the_same_samples) {
                     wn::ErrorCode::kInvalidArgument);
 }
 
+// The row after a sequence, a function of the sequence alone: five letters
+// with logits drawn from a hash of it, and eot more likely the longer it is,
+// so candidates diverge and end at different steps.
+std::vector<float> row_after(const std::vector<int32_t>& sequence) {
+  std::vector<float> row = background_row();
+  uint64_t h = 1469598103934665603ull;
+  for (int32_t t : sequence) h = (h ^ static_cast<uint64_t>(t)) * 1099511628211ull;
+  for (int c = 'a'; c <= 'e'; ++c) {
+    h = h * 6364136223846793005ull + 1442695040888963407ull;
+    row[c] = static_cast<float>((h >> 40) % 1000) / 250.0f;  // 0 to 4
+  }
+  row[kEot] = -2.0f + 0.4f * static_cast<float>(sequence.size());
+  return row;
+}
+
+// best_of candidates sampled together (one call per step for all that are
+// going) are each what sample() gives alone with the candidate's generator.
+TEST(candidates_sampled_together_are_each_what_sampling_alone_gives) {
+  wn::FedPrompt prompt;
+  prompt.first_row = row_after({});
+  prompt.n_prompt = 1;
+  constexpr int kCandidates = 5;
+  for (double temperature : {0.0, 0.6, 1.0}) {
+    wn::GreedyDecoder decoder(plain_filters(), 40, 448);
+    std::vector<wn::DecodedWindow> alone(kCandidates);
+    for (int i = 0; i < kCandidates; ++i) {
+      std::vector<int32_t> sequence;
+      std::vector<float> row;
+      const wn::LogitsFn source = [&](const int32_t* tokens, int n) {
+        sequence.insert(sequence.end(), tokens, tokens + n);
+        row = row_after(sequence);
+        return row.data();
+      };
+      wn::Rng rng(100 + i);
+      decoder.sample(prompt, temperature, &rng, source, nullptr, &alone[i]);
+    }
+    std::vector<std::vector<int32_t>> sequences(kCandidates);
+    std::vector<float> rows;
+    int calls = 0;
+    bool only_going = true;
+    const wn::SlotsLogitsFn together_source = [&](const int32_t* tokens, const int* slots, int n) {
+      ++calls;
+      rows.clear();
+      for (int k = 0; k < n; ++k) {
+        std::vector<int32_t>& seq = sequences[static_cast<size_t>(slots[k])];
+        // A finished candidate is never fed again.
+        const wn::DecodedWindow& a = alone[static_cast<size_t>(slots[k])];
+        only_going &= seq.size() < a.tokens.size();
+        seq.push_back(tokens[k]);
+        const std::vector<float> r = row_after(seq);
+        rows.insert(rows.end(), r.begin(), r.end());
+      }
+      return rows.data();
+    };
+    std::vector<wn::Rng> rngs;
+    for (int i = 0; i < kCandidates; ++i) rngs.emplace_back(100 + i);
+    std::vector<wn::DecodedWindow> together(kCandidates);
+    decoder.sample_together(prompt, temperature, &rngs, together_source, nullptr, &together);
+    size_t shortest = 1000, longest = 0;
+    bool distinct = false;
+    for (int i = 0; i < kCandidates; ++i) {
+      const wn::DecodedWindow& a = alone[i];
+      const wn::DecodedWindow& t = together[i];
+      CHECK(t.tokens.size() == a.tokens.size());
+      bool same = t.tokens.size() == a.tokens.size() && t.ended_with_eot == a.ended_with_eot &&
+                  t.sum_logprob == a.sum_logprob && t.temperature == temperature;
+      for (size_t k = 0; same && k < a.tokens.size(); ++k) {
+        same = t.tokens[k].id == a.tokens[k].id && t.tokens[k].logprob == a.tokens[k].logprob;
+      }
+      CHECK(same);
+      shortest = std::min(shortest, a.tokens.size());
+      longest = std::max(longest, a.tokens.size());
+      distinct |= i > 0 && a.tokens.size() != alone[0].tokens.size();
+    }
+    CHECK(only_going);
+    CHECK(calls == static_cast<int>(longest));  // one call per step, not per candidate
+    if (temperature > 0) CHECK(distinct && shortest < longest);  // they diverged and ended apart
+  }
+  wn::GreedyDecoder d(plain_filters(), 40, 448);
+  std::vector<wn::DecodedWindow> outs(2);
+  std::vector<wn::Rng> one(1, wn::Rng(1));
+  const wn::SlotsLogitsFn none = [](const int32_t*, const int*, int) -> const float* {
+    return nullptr;
+  };
+  CHECK_THROWS_CODE(d.sample_together(prompt, 0.5, &one, none, nullptr, &outs),
+                    wn::ErrorCode::kInvalidArgument);  // a stream per candidate
+}
+
 TEST(no_speech_probability_comes_from_the_sot_row) {
   const wn::SpecialTokens& s = fake_tokenizer().special();
   std::vector<float> sot_row = background_row(), last_row = background_row();

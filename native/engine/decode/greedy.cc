@@ -91,8 +91,8 @@ int32_t draw_token(const float* logits, int n, int32_t max_id, float temperature
   return max_id;
 }
 
-SampledToken GreedyDecoder::choose(const float* row, bool row_is_scratch, int n_sampled,
-                                   float temperature, Rng* rng) {
+SampledToken GreedyDecoder::choose(const float* row, bool row_is_scratch, const int32_t* sampled,
+                                   int n_sampled, float temperature, Rng* rng) {
   // The filters mask the row, and their last pass over it also gives its
   // maximum and log-sum-exp: one read of the row after the masks. A row that
   // is not scratch is copied first (it may be shared: a prompt's first row
@@ -103,8 +103,7 @@ SampledToken GreedyDecoder::choose(const float* row, bool row_is_scratch, int n_
   } else {
     std::memcpy(logits, row, sizeof(float) * filtered_.size());
   }
-  const kernels::LogitSummary summary =
-      filters_.apply_and_summarize(logits, sampled_ids_.data(), n_sampled);
+  const kernels::LogitSummary summary = filters_.apply_and_summarize(logits, sampled, n_sampled);
   int32_t id = summary.max_index;
   if (id < 0) {
     throw Error(ErrorCode::kInternal, "no token is allowed at sampled step " +
@@ -159,10 +158,8 @@ void GreedyDecoder::feed_prompt(const std::vector<int32_t>& prompt, int sot_inde
   out->first_row.assign(row, row + n_vocab_);
 }
 
-void GreedyDecoder::sample(const FedPrompt& prompt, double temperature, Rng* rng,
-                           const LogitsFn& logits_fn, const CancellationFlag* cancel,
-                           DecodedWindow* out) {
-  if (temperature > 0 && rng == nullptr) {
+float GreedyDecoder::start_sampling(double temperature, bool have_rng, DecodedWindow* out) const {
+  if (temperature > 0 && !have_rng) {
     throw Error(ErrorCode::kInvalidArgument, "sampling at temperature " +
                                                  std::to_string(temperature) +
                                                  " needs a random source; got none");
@@ -172,11 +169,17 @@ void GreedyDecoder::sample(const FedPrompt& prompt, double temperature, Rng* rng
   out->ended_with_eot = false;
   out->sum_logprob = 0;
   out->temperature = temperature;
-  sampled_ids_.clear();
   // The float nearest to temperature (at most the largest float: a huge one
   // samples uniformly among the allowed tokens, as 1 / inf = 0 would).
-  const float sampling_temperature = static_cast<float>(
+  return static_cast<float>(
       std::min(temperature, static_cast<double>(std::numeric_limits<float>::max())));
+}
+
+void GreedyDecoder::sample(const FedPrompt& prompt, double temperature, Rng* rng,
+                           const LogitsFn& logits_fn, const CancellationFlag* cancel,
+                           DecodedWindow* out) {
+  const float sampling_temperature = start_sampling(temperature, rng != nullptr, out);
+  sampled_ids_.clear();
 
   // The reference stops after sample_len tokens or once the sequence is longer
   // than n_ctx; the last sampled token is never fed, hence the + 1.
@@ -188,8 +191,8 @@ void GreedyDecoder::sample(const FedPrompt& prompt, double temperature, Rng* rng
   // call's thread while this one waits for it.
   const float* row = prompt.first_row.data();
   for (int step = 0; step < max_sampled; ++step) {
-    const SampledToken token = choose(row, /*row_is_scratch=*/step > 0 && rows_are_scratch_, step,
-                                      sampling_temperature, rng);
+    const SampledToken token = choose(row, /*row_is_scratch=*/step > 0 && rows_are_scratch_,
+                                      sampled_ids_.data(), step, sampling_temperature, rng);
     out->sum_logprob += token.logprob;
     if (token.id == eot) {
       out->ended_with_eot = true;
@@ -200,6 +203,65 @@ void GreedyDecoder::sample(const FedPrompt& prompt, double temperature, Rng* rng
     if (step + 1 == max_sampled) break;
     throw_if_cancelled(cancel);
     row = logits_fn(&token.id, 1);
+  }
+}
+
+void GreedyDecoder::sample_together(const FedPrompt& prompt, double temperature,
+                                    std::vector<Rng>* rngs, const SlotsLogitsFn& logits_fn,
+                                    const CancellationFlag* cancel,
+                                    std::vector<DecodedWindow>* outs) {
+  if (temperature > 0 && (rngs == nullptr || rngs->size() != outs->size())) {
+    throw Error(ErrorCode::kInvalidArgument, "sampling candidates at temperature " +
+                                                 std::to_string(temperature) +
+                                                 " needs one random source per candidate");
+  }
+  const int n = static_cast<int>(outs->size());
+  float sampling_temperature = 0;
+  for (DecodedWindow& out : *outs) {
+    sampling_temperature = start_sampling(temperature, rngs != nullptr, &out);
+  }
+  candidate_ids_.resize(static_cast<size_t>(n));
+  for (std::vector<int32_t>& ids : candidate_ids_) {
+    ids.clear();
+    ids.reserve(static_cast<size_t>(std::max(sample_len_, 0)));
+  }
+  const int max_sampled = std::min(sample_len_, n_ctx_ + 1 - prompt.n_prompt);
+  const int32_t eot = filters_.tokenizer().eot();
+
+  // Each step, every candidate still going chooses from its row (the prompt's
+  // first row, shared, at step 0), then those not finished are fed together.
+  std::vector<const float*> rows(static_cast<size_t>(n), prompt.first_row.data());
+  std::vector<int> going(static_cast<size_t>(n)), fed_slots;
+  for (int i = 0; i < n; ++i) going[static_cast<size_t>(i)] = i;
+  std::vector<int32_t> fed_tokens;
+  for (int step = 0; step < max_sampled && !going.empty(); ++step) {
+    fed_tokens.clear();
+    fed_slots.clear();
+    for (int i : going) {
+      DecodedWindow& out = (*outs)[static_cast<size_t>(i)];
+      std::vector<int32_t>& ids = candidate_ids_[static_cast<size_t>(i)];
+      const SampledToken token =
+          choose(rows[static_cast<size_t>(i)], /*row_is_scratch=*/step > 0 && rows_are_scratch_,
+                 ids.data(), step, sampling_temperature,
+                 rngs ? &(*rngs)[static_cast<size_t>(i)] : nullptr);
+      out.sum_logprob += token.logprob;
+      if (token.id == eot) {
+        out.ended_with_eot = true;
+        continue;
+      }
+      out.tokens.push_back(token);
+      ids.push_back(token.id);
+      fed_tokens.push_back(token.id);
+      fed_slots.push_back(i);
+    }
+    going = fed_slots;
+    if (step + 1 == max_sampled || going.empty()) break;
+    throw_if_cancelled(cancel);
+    const float* fed_rows =
+        logits_fn(fed_tokens.data(), fed_slots.data(), static_cast<int>(fed_slots.size()));
+    for (size_t k = 0; k < fed_slots.size(); ++k) {
+      rows[static_cast<size_t>(fed_slots[k])] = fed_rows + k * static_cast<size_t>(n_vocab_);
+    }
   }
 }
 

@@ -25,6 +25,11 @@ namespace wn {
 // The pointer must stay valid until the next call.
 using LogitsFn = std::function<const float*(const int32_t* tokens, int n)>;
 
+// Feeds one token to each of n sequences, tokens[i] to sequence slots[i]
+// (distinct), and returns their next logits rows [n][n_vocab], row i for
+// slots[i], valid until the next call.
+using SlotsLogitsFn = std::function<const float*(const int32_t* tokens, const int* slots, int n)>;
+
 struct SampledToken {
   int32_t id = 0;
   float p = 0;        // exp(logprob)
@@ -119,6 +124,18 @@ class GreedyDecoder {
   void sample(const FedPrompt& prompt, double temperature, Rng* rng, const LogitsFn& logits_fn,
               const CancellationFlag* cancel, DecodedWindow* out);
 
+  // sample() for rngs->size() candidates at once (the reference's best_of,
+  // which it also samples as one batch): each step feeds every unfinished
+  // candidate's token in one call, so the decoder reads its weights once per
+  // step for all of them. Candidate i lives in sequence slot i (each
+  // positioned right after the prompt by the caller) and draws from
+  // (*rngs)[i] alone, so it is exactly what sample() gives with that
+  // generator on the same rows. Same errors as sample(); rngs may be null at
+  // temperature 0 only.
+  void sample_together(const FedPrompt& prompt, double temperature, std::vector<Rng>* rngs,
+                       const SlotsLogitsFn& logits_fn, const CancellationFlag* cancel,
+                       std::vector<DecodedWindow>* outs);
+
   // The engine's decoder returns rows that are its scratch until its next
   // pass: with this set, a sampled step filters the row where it lies instead
   // of copying its 51864+ floats first (the prompt's first row, which every
@@ -138,16 +155,21 @@ class GreedyDecoder {
   // Filters a copy of row into filtered_ and picks a token.
   // row_is_scratch: the row may be filtered where it lies (see
   // set_rows_are_scratch); else it is copied first.
-  SampledToken choose(const float* row, bool row_is_scratch, int n_sampled, float temperature,
-                      Rng* rng);
+  // sampled: the tokens sampled before this step (n_sampled of them).
+  SampledToken choose(const float* row, bool row_is_scratch, const int32_t* sampled, int n_sampled,
+                      float temperature, Rng* rng);
+  // sample()'s start: checks the arguments, clears *out, and returns the float
+  // temperature the logits are divided by (see sample()).
+  float start_sampling(double temperature, bool have_rng, DecodedWindow* out) const;
 
   const LogitFilters& filters_;
   const int n_vocab_;
   const int sample_len_;
   const int n_ctx_;
   bool rows_are_scratch_ = false;
-  std::vector<float> filtered_;       // [n_vocab]
-  std::vector<int32_t> sampled_ids_;  // this window's sampled ids, for the filters
+  std::vector<float> filtered_;                      // [n_vocab]
+  std::vector<int32_t> sampled_ids_;                 // this window's sampled ids, for the filters
+  std::vector<std::vector<int32_t>> candidate_ids_;  // sample_together()'s, per candidate
 };
 
 }  // namespace wn
