@@ -841,6 +841,49 @@ TEST(summarize_logits_parts_merge_like_one_pass) {
 
 // first_above: the first index above a threshold, NaN never, at every
 // position relative to the 4-vector steps, from any start.
+// A sampling step's weights: exp((x - max) * scale) per entry, and their sum,
+// against double precision; -inf and NaN entries weigh (almost) nothing.
+TEST(exp_row_matches_double_reference) {
+  Rng rng(23);
+  int bad = 0;
+  for (Isa isa : supported_isas()) {
+    for (int n : {1, 15, 16, 17, 1023, 1024, 1025, 51864}) {
+      for (float scale : {1.0f, 1.0f / 0.6f, 1.0f / 0.2f, 1e-30f}) {
+        std::vector<float> x = rng.vec((size_t)n, -40, 10);
+        for (int i = 1; i < n; i += 4) x[(size_t)i] = -INFINITY;
+        if (n > 6) x[6] = NAN;
+        float shift = -INFINITY;
+        for (float v : x) shift = v > shift ? v : shift;
+        std::vector<float> out((size_t)n, -1.0f);
+        const double sum = wn::kernels::exp_row(isa, x.data(), n, shift, scale, out.data());
+        double want_sum = 0;
+        for (int i = 0; i < n; ++i) {
+          const float v = x[(size_t)i];
+          const double want = v > -INFINITY ? std::exp(((double)v - shift) * scale) : 0.0;
+          want_sum += want;
+          const double got = out[(size_t)i];
+          // Float rounds the argument (x - shift) * scale twice: a relative
+          // error of the weight ~1e-7 per unit of the argument, plus the exp's.
+          const double arg = v > -INFINITY ? std::fabs(((double)v - shift) * scale) : 0.0;
+          if (!(std::fabs(got - want) <= 3e-7 * (1 + arg) * want + 1e-37)) {
+            if (bad++ < 5) {
+              std::printf("  %s n=%d scale=%g x[%d]=%g: %.9g, want %.9g\n",
+                          wn::kernels::isa_name(isa), n, scale, i, v, got, want);
+            }
+          }
+        }
+        if (!(std::fabs(sum - want_sum) <= 1e-6 * want_sum)) {
+          if (bad++ < 5) {
+            std::printf("  %s n=%d scale=%g: sum %.9g, want %.9g\n", wn::kernels::isa_name(isa), n,
+                        scale, sum, want_sum);
+          }
+        }
+      }
+    }
+  }
+  CHECK(bad == 0);
+}
+
 TEST(first_above_finds_the_first_entry_over_a_threshold) {
   Rng rng(21);
   for (Isa isa : supported_isas()) {

@@ -170,7 +170,7 @@ class GreedyDecoder {
   std::vector<float> filtered_;                      // [n_vocab]
   std::vector<int32_t> sampled_ids_;                 // this window's sampled ids, for the filters
   std::vector<std::vector<int32_t>> candidate_ids_;  // sample_together()'s, per candidate
-  std::vector<double> draw_weights_;                 // [n_vocab] at temperatures above 0
+  std::vector<float> draw_weights_;                  // [n_vocab] at temperatures above 0
 };
 
 }  // namespace wn

@@ -571,6 +571,11 @@ int first_above(Isa isa, const float* x, int from, int n, float threshold) {
   return from + kernels_for(isa).first_above(x + from, n - from, threshold);
 }
 
+double exp_row(Isa isa, const float* x, int n, float shift, float scale, float* out) {
+  if (n <= 0) return 0;
+  return kernels_for(isa).exp_row(x, n, shift, scale, out);
+}
+
 double log_sum_exp(Isa isa, const float* x, int n) {
   const IsaKernels& kern = kernels_for(isa);
   const float max_value = n > 0 ? kern.row_max(x, n) : -std::numeric_limits<float>::infinity();

@@ -201,6 +201,13 @@ LogitSummary summarize_logits(Isa isa, const float* x, int n);  // on the callin
 // time, the entries that cannot enter the list. One thread.
 int first_above(Isa isa, const float* x, int from, int n, float threshold);
 
+// out[i] = exp((x[i] - shift) * scale) for i in [0, n), shift >= every x[i]
+// and scale > 0 (a sampling step's weights: shift the row's maximum, scale
+// 1 / temperature); returns Σ out[i] (float terms, double accumulation).
+// -inf and NaN entries give 0, or at most ~1e-38 on the SIMD paths (their exp
+// clamps its argument). One thread.
+double exp_row(Isa isa, const float* x, int n, float shift, float scale, float* out);
+
 // log Σ exp(x[i]) over x[0, n), shifted by the maximum; -inf and NaN entries
 // count as exp(-inf) = 0. -inf when no entry is above -inf. Float terms, double
 // accumulation: within ~1e-6 relative of the exact value. One thread.

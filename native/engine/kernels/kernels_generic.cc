@@ -317,6 +317,21 @@ double sum_exp_generic(const float* x, int n, float shift) {
   return sum;
 }
 
+double exp_row_generic(const float* x, int n, float shift, float scale, float* out) {
+  constexpr int kBlock = 1024;
+  double sum = 0;
+  for (int begin = 0; begin < n; begin += kBlock) {
+    const int end = std::min(n, begin + kBlock);
+    float block = 0;
+    for (int i = begin; i < end; ++i) {
+      out[i] = x[i] > -INFINITY ? std::exp((x[i] - shift) * scale) : 0.0f;  // false for NaN too
+      block += out[i];
+    }
+    sum += block;
+  }
+  return sum;
+}
+
 }  // namespace
 
 const IsaKernels& generic_kernels() {
@@ -339,6 +354,7 @@ const IsaKernels& generic_kernels() {
       row_max_generic,
       sum_exp_generic,
       first_above_generic,
+      exp_row_generic,
   };
   return table;
 }

@@ -151,6 +151,10 @@ struct IsaKernels {
   double (*sum_exp)(const float* x, int n, float shift);
   // The first i in [0, n) with x[i] > threshold (never a NaN), else n.
   int (*first_above)(const float* x, int n, float threshold);
+  // out[i] = exp((x[i] - shift) * scale) for shift >= every x[i], scale > 0;
+  // returns their sum (float blocks summed in double). -inf and NaN entries
+  // give at most ~1e-38.
+  double (*exp_row)(const float* x, int n, float shift, float scale, float* out);
 };
 
 const IsaKernels& generic_kernels();

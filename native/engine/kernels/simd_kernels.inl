@@ -655,6 +655,30 @@ int first_above_simd(const float* x, int n, float threshold) {
 // Σ exp(x[i] - shift): exp_v clamps its argument at -87.3, so -inf and NaN
 // entries (NaN clamps to the bound too) add ~1e-38 each, nothing at float
 // precision. Float lanes per block of 1024, blocks summed in double.
+// exp((x[i] - shift) * scale) into out, and their sum as sum_exp_simd's.
+double exp_row_simd(const float* x, int n, float shift, float scale, float* out) {
+  using namespace simd;
+  const V vshift = set1(shift), vscale = set1(scale);
+  double sum = 0;
+  for (int begin = 0; begin < n; begin += 1024) {
+    const int end = imin(n, begin + 1024);
+    V acc = zero();
+    int i = begin;
+    for (; i + kW <= end; i += kW) {
+      const V e = exp_v(mul(sub(load(x + i), vshift), vscale));
+      store(out + i, e);
+      acc = add(acc, e);
+    }
+    float block = reduce_add(acc);
+    for (; i < end; ++i) {
+      out[i] = x[i] > -INFINITY ? std::exp((x[i] - shift) * scale) : 0.0f;
+      block += out[i];
+    }
+    sum += block;
+  }
+  return sum;
+}
+
 double sum_exp_simd(const float* x, int n, float shift) {
   using namespace simd;
   const V vshift = set1(shift);

@@ -23,6 +23,7 @@ const IsaKernels& make_table() {
       row_max_simd,
       sum_exp_simd,
       first_above_simd,
+      exp_row_simd,
   };
   return table;
 }
