@@ -69,6 +69,50 @@ transcribeLong((message) => parentPort.postMessage(message));`,
     expect(terminateMs).toBeLessThan(400);
   });
 
+  it('worker.terminate() stops three calls that share their decoder passes', async () => {
+    // One model, three long transcriptions at once: their steps meet in shared
+    // passes, run on whichever call's thread comes first. Terminating cancels
+    // and joins them one by one; none may wait on another for good.
+    const worker = new Worker(
+      `
+const { parentPort } = require('node:worker_threads');
+const { loadModel, readAudioFile } = require(${JSON.stringify(ENTRY)});
+(async () => {
+  const model = await loadModel(${JSON.stringify(randomModelPath)}, { threads: 2 });
+  const { samples } = await readAudioFile(${JSON.stringify(LONG_AUDIO)});
+  let progressed = 0;
+  const calls = [0, 1, 2].map(() => {
+    let reported = false;
+    return model.transcribe(samples, {
+      temperature: 0,
+      onProgress() {
+        if (!reported && ++progressed === 3) parentPort.postMessage('transcribing');
+        reported = true;
+      },
+    });
+  });
+  await Promise.all(calls);
+  parentPort.postMessage('finished');
+})();`,
+      { eval: true },
+    );
+    const messages: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      worker.on('message', (message: string) => {
+        messages.push(message);
+        if (message === 'transcribing') resolve();
+      });
+      worker.once('error', reject);
+    });
+    const started = performance.now();
+    await worker.terminate();
+    const terminateMs = performance.now() - started;
+    // Three times 234 s of audio is tens of seconds of work; each cancelled
+    // call stops within a decoder pass or an encoder block.
+    expect(messages).toEqual(['transcribing']);
+    expect(terminateMs).toBeLessThan(1000);
+  });
+
   it('process.exit() during a transcription exits at once, with its code and no crash', async () => {
     const child = spawn(
       process.execPath,
