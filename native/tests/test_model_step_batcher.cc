@@ -120,9 +120,11 @@ TEST(calls_stepping_at_once_share_passes_and_each_gets_its_rows_alone) {
   for (const Run& r : shared) shared_steps += r.shared_steps;
   CHECK(shared_steps <= counts.steps);
   CHECK(shared_steps >= counts.steps - counts.passes);
-  // The calls run the same loop: most passes take several of them (a pass
-  // of one is what a call alone would run).
-  CHECK(counts.passes * 2 <= counts.steps);
+  // The calls run the same loop, so passes take several of them (a pass of
+  // one is what a call alone would run): 96 steps took 26-29 passes here,
+  // 47 under ThreadSanitizer; a busy machine's late wake-ups split some
+  // passes, so the bound asks for a quarter fewer passes than steps.
+  CHECK(counts.passes * 4 <= counts.steps * 3);
 }
 
 TEST(a_lone_member_steps_alone_and_members_that_leave_hold_no_one_up) {
