@@ -396,18 +396,17 @@ class WindowLoop {
   }
 
   // One candidate at temperature 0, best_of above it; each starts from the
-  // fed prompt (the decoder's cache is cut back to it).
-  // One candidate's steps go through the model's StepBatcher, so that
-  // concurrent calls on the model share their decoder passes (each row as it
-  // would be alone). Several candidates (best_of) are sampled together in
-  // their own passes, each in a decoder slot of its own and drawing from a
-  // random stream of its own (taken from the call's, so a seed still gives
-  // one result).
+  // fed prompt (the decoder's cache is cut back to it). One candidate's steps
+  // go through the model's StepBatcher, so that concurrent calls on the model
+  // share their decoder passes (each row as it would be alone). Several
+  // candidates (best_of) are sampled together in their own passes, each in a
+  // decoder slot of its own and drawing from a random stream of its own
+  // (taken from the call's, so a seed still gives one result).
   void sample_candidates(const FedPrompt& fed, double temperature) {
     const size_t n_candidates = temperature > 0 ? static_cast<size_t>(options_.best_of) : 1;
     candidates_.resize(n_candidates);
+    decoder_.truncate(fed.n_prompt);
     if (n_candidates > 1) {
-      decoder_.truncate(fed.n_prompt);
       for (int slot = 1; slot < static_cast<int>(n_candidates); ++slot) {
         decoder_.copy_sequence(0, slot);  // the prompt's rows (the cache's prefix is kept)
       }
@@ -428,10 +427,7 @@ class WindowLoop {
       for (int i = 0; i < n; ++i) row = steps.step(tokens[i], sampler_.first_possible_token());
       return row;
     };
-    for (DecodedWindow& candidate : candidates_) {
-      decoder_.truncate(fed.n_prompt);
-      sampler_.sample(fed, temperature, &rng_, logits, callbacks_.cancel, &candidate);
-    }
+    sampler_.sample(fed, temperature, &rng_, logits, callbacks_.cancel, &candidates_[0]);
     timings_->shared_steps += steps.shared_steps();
   }
 

@@ -42,6 +42,24 @@ async function transcribeLong(report) {
 }
 `;
 
+// Waits for `worker` to post 'transcribing', then terminates it: the messages
+// posted until then and how long terminate() took.
+async function terminateOnceTranscribing(
+  worker: Worker,
+): Promise<{ messages: string[]; terminateMs: number }> {
+  const messages: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    worker.on('message', (message: string) => {
+      messages.push(message);
+      if (message === 'transcribing') resolve();
+    });
+    worker.once('error', reject);
+  });
+  const started = performance.now();
+  await worker.terminate();
+  return { messages, terminateMs: performance.now() - started };
+}
+
 describe.skipIf(!hasShared)('when the environment of a running call goes away', () => {
   it('worker.terminate() stops a long transcription within moments, not at its end', async () => {
     const worker = new Worker(
@@ -50,17 +68,7 @@ const { parentPort } = require('node:worker_threads');
 transcribeLong((message) => parentPort.postMessage(message));`,
       { eval: true },
     );
-    const messages: string[] = [];
-    await new Promise<void>((resolve, reject) => {
-      worker.on('message', (message: string) => {
-        messages.push(message);
-        if (message === 'transcribing') resolve();
-      });
-      worker.once('error', reject);
-    });
-    const started = performance.now();
-    await worker.terminate();
-    const terminateMs = performance.now() - started;
+    const { messages, terminateMs } = await terminateOnceTranscribing(worker);
     // The rest of the transcription takes seconds on this thread; the call's
     // cleanup hook cancels it, and the engine stops within one decoder step
     // or encoder block (~10 ms here). When calls ran on libuv's pool, Node
@@ -96,17 +104,7 @@ const { loadModel, readAudioFile } = require(${JSON.stringify(ENTRY)});
 })();`,
       { eval: true },
     );
-    const messages: string[] = [];
-    await new Promise<void>((resolve, reject) => {
-      worker.on('message', (message: string) => {
-        messages.push(message);
-        if (message === 'transcribing') resolve();
-      });
-      worker.once('error', reject);
-    });
-    const started = performance.now();
-    await worker.terminate();
-    const terminateMs = performance.now() - started;
+    const { messages, terminateMs } = await terminateOnceTranscribing(worker);
     // Three times 234 s of audio is tens of seconds of work; each cancelled
     // call stops within a decoder pass or an encoder block.
     expect(messages).toEqual(['transcribing']);

@@ -66,7 +66,7 @@ GreedyDecoder::GreedyDecoder(const LogitFilters& filters, int sample_len, int n_
       sample_len_(sample_len),
       n_ctx_(n_ctx),
       filtered_(static_cast<size_t>(n_vocab_)) {
-  sampled_ids_.reserve(static_cast<size_t>(std::max(sample_len, 0)));
+  candidate_ids_.resize(1);  // sample()'s, read by first_possible_token()
 }
 
 // A draw from softmax(logits / temperature): the inverse CDF of one uniform
@@ -179,32 +179,11 @@ float GreedyDecoder::start_sampling(double temperature, bool have_rng, DecodedWi
 void GreedyDecoder::sample(const FedPrompt& prompt, double temperature, Rng* rng,
                            const LogitsFn& logits_fn, const CancellationFlag* cancel,
                            DecodedWindow* out) {
-  const float sampling_temperature = start_sampling(temperature, rng != nullptr, out);
-  sampled_ids_.clear();
-
-  // The reference stops after sample_len tokens or once the sequence is longer
-  // than n_ctx; the last sampled token is never fed, hence the + 1.
-  const int max_sampled = std::min(sample_len_, n_ctx_ + 1 - prompt.n_prompt);
-  const int32_t eot = filters_.tokenizer().eot();
-
-  // No turn on the pool is held across steps: a transcription's steps meet
-  // other calls' in the model's StepBatcher, whose pass may run on another
-  // call's thread while this one waits for it.
-  const float* row = prompt.first_row.data();
-  for (int step = 0; step < max_sampled; ++step) {
-    const SampledToken token = choose(row, /*row_is_scratch=*/step > 0 && rows_are_scratch_,
-                                      sampled_ids_.data(), step, sampling_temperature, rng);
-    out->sum_logprob += token.logprob;
-    if (token.id == eot) {
-      out->ended_with_eot = true;
-      return;
-    }
-    out->tokens.push_back(token);
-    sampled_ids_.push_back(token.id);
-    if (step + 1 == max_sampled) break;
-    throw_if_cancelled(cancel);
-    row = logits_fn(&token.id, 1);
-  }
+  Rng* const rngs[1] = {rng};
+  const SlotsLogitsFn one = [&logits_fn](const int32_t* tokens, const int*, int n) {
+    return logits_fn(tokens, n);
+  };
+  sample_candidates(prompt, temperature, rngs, 1, one, cancel, out);
 }
 
 void GreedyDecoder::sample_together(const FedPrompt& prompt, double temperature,
@@ -216,21 +195,34 @@ void GreedyDecoder::sample_together(const FedPrompt& prompt, double temperature,
                                                  std::to_string(temperature) +
                                                  " needs one random source per candidate");
   }
-  const int n = static_cast<int>(outs->size());
+  std::vector<Rng*> streams(outs->size(), nullptr);
+  for (size_t i = 0; rngs != nullptr && i < streams.size(); ++i) streams[i] = &(*rngs)[i];
+  sample_candidates(prompt, temperature, streams.data(), static_cast<int>(outs->size()), logits_fn,
+                    cancel, outs->data());
+}
+
+void GreedyDecoder::sample_candidates(const FedPrompt& prompt, double temperature, Rng* const* rngs,
+                                      int n, const SlotsLogitsFn& logits_fn,
+                                      const CancellationFlag* cancel, DecodedWindow* outs) {
   float sampling_temperature = 0;
-  for (DecodedWindow& out : *outs) {
-    sampling_temperature = start_sampling(temperature, rngs != nullptr, &out);
+  for (int i = 0; i < n; ++i) {
+    sampling_temperature = start_sampling(temperature, rngs[i] != nullptr, &outs[i]);
   }
-  candidate_ids_.resize(static_cast<size_t>(n));
-  for (std::vector<int32_t>& ids : candidate_ids_) {
-    ids.clear();
-    ids.reserve(static_cast<size_t>(std::max(sample_len_, 0)));
+  if (candidate_ids_.size() < static_cast<size_t>(n)) candidate_ids_.resize(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    candidate_ids_[static_cast<size_t>(i)].clear();
+    candidate_ids_[static_cast<size_t>(i)].reserve(static_cast<size_t>(std::max(sample_len_, 0)));
   }
+  // The reference stops after sample_len tokens or once the sequence is longer
+  // than n_ctx; the last sampled token is never fed, hence the + 1.
   const int max_sampled = std::min(sample_len_, n_ctx_ + 1 - prompt.n_prompt);
   const int32_t eot = filters_.tokenizer().eot();
 
   // Each step, every candidate still going chooses from its row (the prompt's
   // first row, shared, at step 0), then those not finished are fed together.
+  // No turn on the pool is held across steps: a transcription's steps meet
+  // other calls' in the model's StepBatcher, whose pass may run on another
+  // call's thread while this one waits for it.
   std::vector<const float*> rows(static_cast<size_t>(n), prompt.first_row.data());
   std::vector<int> going(static_cast<size_t>(n)), fed_slots;
   for (int i = 0; i < n; ++i) going[static_cast<size_t>(i)] = i;
@@ -239,12 +231,11 @@ void GreedyDecoder::sample_together(const FedPrompt& prompt, double temperature,
     fed_tokens.clear();
     fed_slots.clear();
     for (int i : going) {
-      DecodedWindow& out = (*outs)[static_cast<size_t>(i)];
+      DecodedWindow& out = outs[i];
       std::vector<int32_t>& ids = candidate_ids_[static_cast<size_t>(i)];
       const SampledToken token =
           choose(rows[static_cast<size_t>(i)], /*row_is_scratch=*/step > 0 && rows_are_scratch_,
-                 ids.data(), step, sampling_temperature,
-                 rngs ? &(*rngs)[static_cast<size_t>(i)] : nullptr);
+                 ids.data(), step, sampling_temperature, rngs[i]);
       out.sum_logprob += token.logprob;
       if (token.id == eot) {
         out.ended_with_eot = true;

@@ -147,8 +147,8 @@ class GreedyDecoder {
   // after the tokens sampled so far can choose (LogitFilters::
   // first_possible_token), so the source may leave the logits below it out.
   int32_t first_possible_token() const {
-    return filters_.first_possible_token(sampled_ids_.data(),
-                                         static_cast<int>(sampled_ids_.size()));
+    const std::vector<int32_t>& sampled = candidate_ids_.front();
+    return filters_.first_possible_token(sampled.data(), static_cast<int>(sampled.size()));
   }
 
  private:
@@ -158,6 +158,11 @@ class GreedyDecoder {
   // sampled: the tokens sampled before this step (n_sampled of them).
   SampledToken choose(const float* row, bool row_is_scratch, const int32_t* sampled, int n_sampled,
                       float temperature, Rng* rng);
+  // sample() and sample_together(): n candidates, candidate i drawing from
+  // rngs[i] (null at temperature 0) into outs[i], fed through logits_fn.
+  void sample_candidates(const FedPrompt& prompt, double temperature, Rng* const* rngs, int n,
+                         const SlotsLogitsFn& logits_fn, const CancellationFlag* cancel,
+                         DecodedWindow* outs);
   // sample()'s start: checks the arguments, clears *out, and returns the float
   // temperature the logits are divided by (see sample()).
   float start_sampling(double temperature, bool have_rng, DecodedWindow* out) const;
@@ -167,10 +172,11 @@ class GreedyDecoder {
   const int sample_len_;
   const int n_ctx_;
   bool rows_are_scratch_ = false;
-  std::vector<float> filtered_;                      // [n_vocab]
-  std::vector<int32_t> sampled_ids_;                 // this window's sampled ids, for the filters
-  std::vector<std::vector<int32_t>> candidate_ids_;  // sample_together()'s, per candidate
-  std::vector<float> draw_weights_;                  // [n_vocab] at temperatures above 0
+  std::vector<float> filtered_;  // [n_vocab]
+  // Per candidate (sample() has one), the ids it has sampled in this window,
+  // for the filters.
+  std::vector<std::vector<int32_t>> candidate_ids_;
+  std::vector<float> draw_weights_;  // [n_vocab] at temperatures above 0
 };
 
 }  // namespace wn
