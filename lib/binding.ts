@@ -83,6 +83,19 @@ export interface NativeAddon {
     first: number,
     out: Float32Array,
   ): Promise<void>;
+  /**
+   * Frames [firstFrame, firstFrame + out.length) of a WAV data chunk
+   * (interleaved samples of `codec`, PCM_CODECS in lib/wav.ts), each one's
+   * channels averaged, into out: what lib/wav.ts's loop computes, bit for bit.
+   * Synchronous. native/binding/pcm_decode.h.
+   */
+  decodePcmFrames(
+    data: Uint8Array,
+    codec: number,
+    channels: number,
+    firstFrame: number,
+    out: Float32Array,
+  ): void;
   napiVersion: number;
 }
 

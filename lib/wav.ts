@@ -14,6 +14,7 @@ import { WhisperError } from './errors.js';
 import { yieldToEventLoop } from './event-loop.js';
 import { WHISPER_SAMPLE_RATE, resample } from './resample.js';
 import { resampleOffThread } from './resample-native.js';
+import { bindingIfLoadable } from './binding.js';
 
 export interface DecodedWav {
   /** Mono: the channels of each frame averaged, in [-1, 1] for integer formats. */
@@ -37,20 +38,30 @@ const SUBTYPE_GUID_TAIL = [
 /** A 32-bit size field that means "see the ds64 chunk" (RF64) or "unknown" (streamed). */
 const SIZE_UNKNOWN = 0xffffffff;
 
-/** Decoders by format tag: bytes per sample they accept, and how to read one. */
-const SAMPLE_READERS: Record<number, Record<number, (view: DataView, at: number) => number>> = {
+/** How one sample reads, and the addon's number for the same codec (native/engine/audio/pcm.h). */
+interface SampleCodec {
+  read: (view: DataView, at: number) => number;
+  native: number;
+}
+
+/** Codecs by format tag, then by bytes per sample. */
+const PCM_CODECS: Record<number, Record<number, SampleCodec>> = {
   [FORMAT_PCM]: {
-    1: (view, at) => (view.getUint8(at) - 128) / 128,
-    2: (view, at) => view.getInt16(at, true) / 32768,
-    3: (view, at) => ((view.getUint8(at + 2) << 24) | (view.getUint16(at, true) << 8)) / 2147483648,
-    4: (view, at) => view.getInt32(at, true) / 2147483648,
+    1: { native: 0, read: (view, at) => (view.getUint8(at) - 128) / 128 },
+    2: { native: 1, read: (view, at) => view.getInt16(at, true) / 32768 },
+    3: {
+      native: 2,
+      read: (view, at) =>
+        ((view.getUint8(at + 2) << 24) | (view.getUint16(at, true) << 8)) / 2147483648,
+    },
+    4: { native: 3, read: (view, at) => view.getInt32(at, true) / 2147483648 },
   },
   [FORMAT_IEEE_FLOAT]: {
-    4: (view, at) => view.getFloat32(at, true),
-    8: (view, at) => view.getFloat64(at, true),
+    4: { native: 4, read: (view, at) => view.getFloat32(at, true) },
+    8: { native: 5, read: (view, at) => view.getFloat64(at, true) },
   },
-  [FORMAT_ALAW]: { 1: (view, at) => decodeAlaw(view.getUint8(at)) },
-  [FORMAT_MULAW]: { 1: (view, at) => decodeMulaw(view.getUint8(at)) },
+  [FORMAT_ALAW]: { 1: { native: 6, read: (view, at) => decodeAlaw(view.getUint8(at)) } },
+  [FORMAT_MULAW]: { 1: { native: 7, read: (view, at) => decodeMulaw(view.getUint8(at)) } },
 };
 
 const FORMAT_NAMES: Record<number, string> = {
@@ -147,11 +158,11 @@ function parseFormatChunk(view: DataView, at: number, size: number): WavFormat {
   return format;
 }
 
-/** Checks the format and returns the reader of one sample. */
-function sampleReader(format: WavFormat): (view: DataView, at: number) => number {
+/** Checks the format and returns how its samples read. */
+function sampleCodec(format: WavFormat): SampleCodec {
   const { tag, channels, sampleRate, blockAlign, bitsPerSample } = format;
-  const readers = SAMPLE_READERS[tag];
-  if (readers === undefined) {
+  const codecs = PCM_CODECS[tag];
+  if (codecs === undefined) {
     const name = FORMAT_NAMES[tag] ?? 'unknown format';
     throw unsupportedCodec(
       `WAV format tag 0x${tag.toString(16).padStart(4, '0')} (${name}) is not supported; ` +
@@ -161,17 +172,17 @@ function sampleReader(format: WavFormat): (view: DataView, at: number) => number
   if (channels === 0) throw malformed('the fmt chunk declares 0 channels');
   if (sampleRate === 0) throw malformed('the fmt chunk declares a sample rate of 0');
   const bytesPerSample = blockAlign / channels;
-  const reader = readers[bytesPerSample];
-  if (!Number.isInteger(bytesPerSample) || reader === undefined) {
+  const codec = codecs[bytesPerSample];
+  if (!Number.isInteger(bytesPerSample) || codec === undefined) {
     throw unsupportedCodec(
       `${FORMAT_NAMES[tag]} WAV with a block of ${blockAlign} bytes for ${channels} channel(s) is not ` +
-        `supported; expected ${Object.keys(readers).join(', ')} byte(s) per sample`,
+        `supported; expected ${Object.keys(codecs).join(', ')} byte(s) per sample`,
     );
   }
   if (bitsPerSample === 0 || Math.ceil(bitsPerSample / 8) !== bytesPerSample) {
     throw malformed(`${bitsPerSample} bits per sample do not fit ${bytesPerSample}-byte samples`);
   }
-  return reader;
+  return codec;
 }
 
 /** The fmt chunk, the data chunk's bytes, and whether its size was unknown (streamed file). */
@@ -238,8 +249,9 @@ function findChunks(bytes: Uint8Array): WavChunks {
 /** A WAV file's header read and checked: what decoding its frames needs. */
 interface WavLayout {
   format: WavFormat;
-  view: DataView;
-  readSample: (view: DataView, at: number) => number;
+  /** The data chunk's bytes. */
+  data: Uint8Array;
+  codec: SampleCodec;
   frames: number;
   bytesPerSample: number;
 }
@@ -247,7 +259,7 @@ interface WavLayout {
 function wavLayout(bytes: Uint8Array): WavLayout {
   if (!looksLikeWav(bytes)) throw malformed('it does not start with a RIFF/RF64 WAVE header');
   const { format, data, streamed } = findChunks(bytes);
-  const readSample = sampleReader(format);
+  const codec = sampleCodec(format);
   const { channels, blockAlign } = format;
   if (data.length % blockAlign !== 0 && !streamed) {
     throw malformed(
@@ -256,21 +268,43 @@ function wavLayout(bytes: Uint8Array): WavLayout {
   }
   return {
     format,
-    view: new DataView(data.buffer, data.byteOffset, data.byteLength),
-    readSample,
+    data,
+    codec,
     // A streamed file cut mid-frame keeps its whole frames.
     frames: Math.floor(data.length / blockAlign),
     bytesPerSample: blockAlign / channels,
   };
 }
 
-/** Frames [from, to) of the file, each one's channels averaged, into samples[from, to). */
+/**
+ * Frames [from, to) of the file, each one's channels averaged, into
+ * samples[from, to): by the addon when it loads (native/engine/audio/pcm.h:
+ * ~5x faster, and a hot loop here wakes V8's optimizing compiler, ~4 MB of
+ * resident memory), else by decodeFramesInJs, which gives the same bits.
+ */
 function decodeFrames(layout: WavLayout, samples: Float32Array, from: number, to: number): void {
-  const { view, readSample, bytesPerSample } = layout;
+  const native = bindingIfLoadable();
+  if (native === undefined) {
+    decodeFramesInJs(layout, samples, from, to);
+    return;
+  }
+  const { data, codec, format } = layout;
+  native.decodePcmFrames(data, codec.native, format.channels, from, samples.subarray(from, to));
+}
+
+function decodeFramesInJs(
+  layout: WavLayout,
+  samples: Float32Array,
+  from: number,
+  to: number,
+): void {
+  const { data, codec, bytesPerSample } = layout;
   const { channels } = layout.format;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const read = codec.read;
   for (let frame = from, at = from * channels * bytesPerSample; frame < to; frame++) {
     let sum = 0;
-    for (let c = 0; c < channels; c++, at += bytesPerSample) sum += readSample(view, at);
+    for (let c = 0; c < channels; c++, at += bytesPerSample) sum += read(view, at);
     samples[frame] = sum / channels;
   }
 }
@@ -295,17 +329,17 @@ export function decodeWav(bytes: Uint8Array): DecodedWav {
 }
 
 /**
- * Samples decoded per slice by the file readers: ~2-4 ms of work here, after
- * which they let the event loop run (decoding a minute of 44.1 kHz stereo
- * takes ~40 ms).
+ * Samples decoded per slice by the file readers, after which they let the
+ * event loop run: ~0.3 ms of work for the addon here (plus faulting in the
+ * slice's new pages, ~1 ms), ~2-4 ms for the JS loop.
  */
 const DECODE_SLICE_SAMPLES = 1 << 19;
 
 /**
  * decodeWav in slices, letting the event loop run between them, for the file
- * readers: an hour of audio is ~1 s of decoding, which must not freeze an
- * app. The same samples as decodeWav. Stops with signal.reason when the
- * signal aborts.
+ * readers: an hour of 44.1 kHz stereo is ~0.4 s of decoding for the addon
+ * (~0.9 s for the JS loop), which must not freeze an app. The same samples as
+ * decodeWav. Stops with signal.reason when the signal aborts.
  */
 async function decodeWavInSlices(bytes: Uint8Array, signal?: AbortSignal): Promise<DecodedWav> {
   const layout = wavLayout(bytes);

@@ -7,6 +7,7 @@
 #include "binding/engine_workers.h"
 #include "binding/js_errors.h"
 #include "binding/model_wrap.h"
+#include "binding/pcm_decode.h"
 #include "binding/resample_worker.h"
 #include "engine/core/call_gate.h"
 #include "engine/kernels/kernels.h"
@@ -103,6 +104,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
               Napi::Function::New<MeasurePeakGflops>(env, "measurePeakGflops"));
   exports.Set("measureReadBandwidth",
               Napi::Function::New<MeasureReadBandwidth>(env, "measureReadBandwidth"));
+  exports.Set("decodePcmFrames", Napi::Function::New<DecodePcmFrames>(env, "decodePcmFrames"));
   exports.Set("resampleRun", Napi::Function::New<ResampleRun>(env, "resampleRun"));
   exports.Set("NativeModel", ModelWrap::DefineClass(env));
   exports.Set("napiVersion", NAPI_VERSION);
