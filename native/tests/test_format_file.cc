@@ -18,6 +18,7 @@
 #include "check.h"
 #include "format_test_util.h"
 #include "ggml_test_writer.h"
+#include "process_memory.h"
 
 using wn::ErrorCode;
 using wn::GgmlType;
@@ -157,6 +158,41 @@ TEST(mapped_file_matches_read_and_survives_release) {
   const wn::ModelFile tiny = parse_bytes(write_test_model(tiny_test_model()));
   tiny.bytes->release_range(tiny.bytes->data(), tiny.bytes->size());  // owned: a no-op
   CHECK(tiny.bytes->data()[0] == 0x6c);
+}
+
+// A release reaches out to the 2 MiB boundaries around its range (Linux): a
+// kernel may map a large folio of the file whole when one of its pages
+// faults, so the pages around a small tensor must go with it.
+TEST(release_drops_the_mapped_pages_out_to_2_mib_boundaries) {
+#if defined(__linux__)
+  if (real_model_bytes().empty() || kAddressSanitizer) return;
+  const auto bytes = wn::FileBytes::map_file(real_model_path());
+  constexpr size_t kMiB = size_t{1} << 20;
+  CHECK(bytes->size() > 8 * kMiB);
+  const auto touch_first_8_mib = [&] {
+    unsigned sum = 0;
+    for (size_t at = 0; at < 8 * kMiB; at += 4096)
+      sum += static_cast<volatile const uint8_t*>(bytes->data())[at];
+    return sum;
+  };
+  const auto dropped_by = [&](size_t offset, size_t length) {
+    touch_first_8_mib();
+    const long long before = resident_bytes();
+    bytes->release_range(bytes->data() + offset, length);
+    return static_cast<double>(before - resident_bytes()) / kMiB;
+  };
+  // 10 bytes inside [2, 4) MiB: those 2 MiB go.
+  const double small = dropped_by(3 * kMiB + 100, 10);
+  CHECK(small > 1.9 && small < 2.1);
+  // A range across the 4 MiB boundary: [2, 6) MiB.
+  const double across = dropped_by(4 * kMiB - 10, 20);
+  CHECK(across > 3.9 && across < 4.1);
+  // Clamped to the file's whole pages at its start.
+  const double first = dropped_by(0, 1);
+  CHECK(first > 1.9 && first < 2.1);
+  // And the bytes read back the same.
+  CHECK(std::memcmp(bytes->data(), real_model_bytes().data(), 8 * kMiB) == 0);
+#endif
 }
 
 // FileReader::unchanged_on_disk(): a mapped file grown, shrunk or rewritten in

@@ -8,6 +8,7 @@
 // open beside its mapping so that a FileReader can take it over (and tell
 // whether it was modified since). This file knows nothing about the ggml
 // format; ggml_file.cc parses the bytes.
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -279,26 +280,40 @@ void FileBytes::release_range(const void* begin, size_t length) const {
   uintptr_t hi = lo + length;
   if (lo < file_begin) lo = file_begin;
   if (hi > file_end || hi < lo) hi = file_end;
-    // Only whole pages inside the range: a page shared with a neighbouring
-    // tensor may still be needed.
 #ifdef _WIN32
   SYSTEM_INFO system;
   GetSystemInfo(&system);
   const uintptr_t page = (uintptr_t)system.dwPageSize;
-#else
-  const uintptr_t page = (uintptr_t)::sysconf(_SC_PAGESIZE);
-#endif
+  // Only whole pages inside the range.
   lo = (lo + page - 1) / page * page;
   hi = hi / page * page;
   if (lo >= hi) return;
-    // Advice only: if the OS declines, the pages just stay resident.
-#ifdef _WIN32
-  // A read-only view's pages cannot be discarded, but VirtualUnlock on pages
-  // that are not locked removes them from the working set (documented; it
-  // then fails with ERROR_NOT_LOCKED). They stay in the file cache's standby
-  // list. Not built or run here: Windows builds come from CI.
+  // Advice only: a read-only view's pages cannot be discarded, but
+  // VirtualUnlock on pages that are not locked removes them from the working
+  // set (documented; it then fails with ERROR_NOT_LOCKED). They stay in the
+  // file cache's standby list. Not built or run here: Windows builds come
+  // from CI.
   (void)VirtualUnlock(reinterpret_cast<void*>(lo), (SIZE_T)(hi - lo));
 #else
+  // Out to the 2 MiB boundaries around the range, the pages of neighbouring
+  // tensors included. Why: Linux maps a file's large folios (up to 2 MiB of
+  // page cache, as a big write leaves them, e.g. a model just downloaded)
+  // whole when one of their pages faults, so reading a 1.5 KB bias mapped 2
+  // MiB, and reading a tensor re-mapped the released neighbours in its
+  // folios. Releasing only the pages inside each range left those mapped
+  // until the load ended: with such a file, a load peaked at 143.6 MB in a
+  // Node process where the same model read from older page cache peaks at
+  // 125. Dropping pages another job is still reading is safe: the mapping is
+  // read-only and private, so a dropped page faults in again from the page
+  // cache, the same bytes.
+  constexpr uintptr_t kFolioWindow = uintptr_t{2} << 20;
+  const uintptr_t page = (uintptr_t)::sysconf(_SC_PAGESIZE);
+  const uintptr_t first_page = (file_begin + page - 1) / page * page;
+  const uintptr_t last_page = file_end / page * page;
+  lo = std::max(first_page, lo / kFolioWindow * kFolioWindow);
+  hi = std::min(last_page, (hi + kFolioWindow - 1) / kFolioWindow * kFolioWindow);
+  if (lo >= hi) return;
+  // Advice only: if the OS declines, the pages just stay resident.
   (void)::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
 #endif
 }
