@@ -363,13 +363,18 @@ void Decoder::project(const float* a, int64_t lda, int n, const kernels::PackedW
 
 void Decoder::embed(const int32_t* tokens) {
   float* x = pass().x.data();
+  // The group's positional rows, widened where h's rows will be (h is free
+  // until the first layer norm writes it). On this thread: a few rows.
+  float* pos = pass().h.data();
+  const kernels::Context here{model_.context().isa, nullptr};
   for (const RowGroup& g : groups_) {
+    model_.dec_pos.rows(here, g.position, g.n_rows, pos + int64_t{g.first_row} * d_);
     for (int r = 0; r < g.n_rows; r++) {
       const int i = g.first_row + r;
       float* row = x + int64_t{i} * d_;
       model_.embedding_row(tokens[i], row);
-      const float* pos = model_.dec_pos.data() + int64_t{g.position + r} * d_;
-      for (int c = 0; c < d_; c++) row[c] += pos[c];
+      const float* pos_row = pos + int64_t{i} * d_;
+      for (int c = 0; c < d_; c++) row[c] += pos_row[c];
     }
   }
 }

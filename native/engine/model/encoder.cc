@@ -312,7 +312,7 @@ void Encoder::stem(const float* mel, float* x) {
       model_.read_file(static_cast<uint64_t>(model_.enc_pos_in_file) + sizeof(float) * t0 * d,
                        x + t0 * d, pos_bytes);
     } else {
-      std::memcpy(x + t0 * d, model_.enc_pos.data() + t0 * d, pos_bytes);
+      model_.enc_pos.rows(ctx, t0, rows, x + t0 * d);
     }
     im2col_time_major(model_.pool(), conv1_out, d_, n_frames_, t0, rows, /*stride=*/2, work_);
     kernels::linear(ctx, work_, d * kConvWidth, rows, conv2, x + t0 * d, d, ep2);

@@ -269,6 +269,13 @@ class Packer {
                      }});
   }
 
+  void positions(PositionTable* dst, const TensorView& t) {
+    jobs_.push_back({t.nbytes, [this, dst, &t] {
+                       dst->assign(t);
+                       release(t);
+                     }});
+  }
+
   void norm(Norm* dst, const TensorView& gamma, const TensorView& beta) {
     vec(&dst->gamma, gamma);
     vec(&dst->beta, beta);
@@ -351,7 +358,7 @@ void add_encoder_jobs(Packer& p, const WhisperWeights& w, bool low_memory, Model
   if (low_memory) {
     m.enc_pos_in_file = static_cast<int64_t>(p.offset_of(w.enc_pos));  // f32 (bind_weights checks)
   } else {
-    p.vec(&m.enc_pos, w.enc_pos);
+    p.positions(&m.enc_pos, w.enc_pos);
   }
   m.enc_blocks.resize(w.enc_blocks.size());
   for (size_t i = 0; i < w.enc_blocks.size(); i++) {
@@ -362,7 +369,7 @@ void add_encoder_jobs(Packer& p, const WhisperWeights& w, bool low_memory, Model
 
 void add_decoder_jobs(Packer& p, const WhisperWeights& w, Model& m) {
   p.embedding(&m.tok_emb, w.tok_emb);
-  p.vec(&m.dec_pos, w.dec_pos);
+  p.positions(&m.dec_pos, w.dec_pos);
   m.dec_blocks.resize(w.dec_blocks.size());
   for (size_t i = 0; i < w.dec_blocks.size(); i++) {
     const DecoderBlockWeights& s = w.dec_blocks[i];
@@ -529,6 +536,48 @@ void Model::embedding_row(int token, float* out) const {
   tok_emb.row(token, out);
 }
 
+void PositionTable::assign(const TensorView& t) {
+  n_rows_ = rows_of(t);
+  d_ = cols_of(t);
+  const int64_t n = n_rows_ * d_;
+  // Read through memcpy: record data need not be 4-byte aligned in the file.
+  const auto value = [&t](int64_t i) {
+    float v;
+    std::memcpy(&v, t.data + sizeof(float) * i, sizeof v);
+    return v;
+  };
+  // Bit for bit: a -0 or a NaN must come back as itself too.
+  const auto round_trips = [](float v) {
+    const float back = f16_to_f32(f32_to_f16(v));
+    return std::memcmp(&back, &v, sizeof v) == 0;
+  };
+  bool exact = true;
+  for (int64_t i = 0; i < n && exact; ++i) exact = round_trips(value(i));
+  f32_.clear();
+  f16_.clear();
+  if (!exact) {
+    f32_ = widen(t);
+    return;
+  }
+  // Written straight from the file: no f32 copy to free (freeing a 2 MB heap
+  // block raises glibc's mmap threshold, and later blocks stay resident).
+  f16_.resize(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) f16_[i] = f32_to_f16(value(i));
+}
+
+void PositionTable::rows(const kernels::Context& ctx, int64_t first, int64_t n, float* out) const {
+  if (first < 0 || n < 0 || first > n_rows_ - n) {
+    throw Error(ErrorCode::kInternal, "positional embedding rows [" + std::to_string(first) +
+                                          ", +" + std::to_string(n) + ") of " +
+                                          std::to_string(n_rows_));
+  }
+  if (is_f16()) {
+    kernels::f16_to_f32(ctx, f16_.data() + first * d_, out, n * d_);
+  } else {
+    std::memcpy(out, f32_.data() + first * d_, sizeof(float) * n * d_);
+  }
+}
+
 void Model::vocab_logits(const kernels::Context& ctx, const float* h, int64_t ldh, int rows,
                          float* logits, int64_t ldl, int first_token) const {
   first_token = std::clamp(first_token, 0, tok_emb.n() - 1);
@@ -539,7 +588,8 @@ size_t Model::weight_bytes() const {
   auto vec = [](const std::vector<float>& v) { return v.size() * sizeof(float); };
   auto norm = [&](const Norm& n) { return vec(n.gamma) + vec(n.beta); };
   size_t total = conv1.packed.bytes() + conv2.packed.bytes() + vec(conv1_bias) + vec(conv2_bias) +
-                 vec(enc_pos) + norm(enc_ln_post) + tok_emb.bytes() + vec(dec_pos) + norm(dec_ln);
+                 enc_pos.bytes() + norm(enc_ln_post) + tok_emb.bytes() + dec_pos.bytes() +
+                 norm(dec_ln);
   for (const EncoderBlock& b : enc_blocks) {
     for (const EncoderMatrix& head : b.qkv) total += head.packed.bytes();
     total += norm(b.attn_ln) + vec(b.qkv_bias) + b.attn_out.packed.bytes() + vec(b.attn_out_bias) +
