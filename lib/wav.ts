@@ -289,7 +289,14 @@ function decodeFrames(layout: WavLayout, samples: Float32Array, from: number, to
     return;
   }
   const { data, codec, format } = layout;
-  native.decodePcmFrames(data, codec.native, format.channels, from, samples.subarray(from, to));
+  // The addon takes a Uint8Array; plain JavaScript may hand parseWav another
+  // byte array (a Uint8ClampedArray): a view of the same bytes.
+  const view: ArrayBufferView = data;
+  const bytes =
+    view instanceof Uint8Array
+      ? view
+      : new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+  native.decodePcmFrames(bytes, codec.native, format.channels, from, samples.subarray(from, to));
 }
 
 function decodeFramesInJs(

@@ -68,6 +68,15 @@ describe('parseWav', () => {
     expect([...parseWav(shifted.subarray(1)).samples]).toEqual([-5 / 32768, 5 / 32768]);
   });
 
+  it('reads the bytes of any byte array (a Uint8ClampedArray, from plain JavaScript)', () => {
+    const file = mono16k([-5, 5]);
+    const clamped = new Uint8ClampedArray(file.buffer, file.byteOffset, file.byteLength);
+    expect([...parseWav(clamped as unknown as Uint8Array).samples]).toEqual([
+      -5 / 32768,
+      5 / 32768,
+    ]);
+  });
+
   it('throws ERR_INVALID_AUDIO for a malformed file and ERR_UNSUPPORTED_AUDIO for an unread codec', () => {
     const malformed = (() => {
       try {
