@@ -20,6 +20,7 @@
 #include "engine/model/model.h"
 #include "format_test_util.h"
 #include "ggml_test_writer.h"
+#include "model_test_util.h"
 #include "tests/check.h"
 #include "tests/kernel_test_util.h"
 #include "tests/process_memory.h"
@@ -37,32 +38,17 @@ std::shared_ptr<const wn::Model> load(const std::string& path, Isa isa, bool low
   return wn::Model::load(path, options);
 }
 
-struct Outputs {
-  std::vector<float> encoded, logits;
-};
-
-// The encoder on `mel` (twice: the second encode packs from the file again),
-// then teacher-forced logits on that output.
-Outputs run(const wn::Model& model, const std::vector<float>& mel) {
-  const wn::HParams& hp = model.hparams();
-  Outputs o;
-  o.encoded.resize(size_t(hp.n_audio_ctx) * hp.n_audio_state);
-  wn::Encoder encoder(model);
-  encoder.encode(mel.data(), o.encoded.data());
+// encode_and_logits, after a first encode: the second packs from the file
+// again (low memory), and must give the same output.
+wn_test::ModelOutputs run(const wn::Model& model, const std::vector<float>& mel) {
+  const wn_test::ModelOutputs o = wn_test::encode_and_logits(model, mel);
   std::vector<float> again(o.encoded.size());
-  encoder.encode(mel.data(), again.data());
+  wn::Encoder(model).encode(mel.data(), again.data());
   CHECK(again == o.encoded);
-  const std::vector<int32_t> tokens = {50257, 50363, 220, 383, 1000, 2000, 30000, 50256};
-  wn::Decoder decoder(model);
-  decoder.set_audio(o.encoded.data());
-  const float* l = decoder.forward(tokens.data(), (int)tokens.size(), /*all_logits=*/true);
-  o.logits.assign(l, l + tokens.size() * size_t(hp.n_vocab));
   return o;
 }
 
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
+using wn_test::same_bits;
 
 // Both loads of one file on one path, compared.
 void check_equal_modes(const std::string& path, Isa isa, const std::vector<float>& mel,
@@ -74,8 +60,8 @@ void check_equal_modes(const std::string& path, Isa isa, const std::vector<float
   CHECK(low->conv1.in_file() && low->conv2.in_file() && low->enc_pos.empty());
   CHECK(low->enc_blocks[3].qkv[5].in_file() && low->enc_blocks[0].fc2.in_file());
   CHECK(!normal->conv1.in_file() && !normal->enc_blocks[0].fc1.in_file());
-  const Outputs a = run(*normal, mel);
-  const Outputs b = run(*low, mel);
+  const wn_test::ModelOutputs a = run(*normal, mel);
+  const wn_test::ModelOutputs b = run(*low, mel);
   const double saved = (double)normal->weight_bytes() - (double)low->weight_bytes();
   std::printf("  %-8s %-7s weights %.1f MB default, %.1f MB low memory; encoder %s, logits %s\n",
               what, wn::kernels::isa_name(isa), normal->weight_bytes() / 1e6,

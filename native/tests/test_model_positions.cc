@@ -12,10 +12,9 @@
 
 #include "engine/core/error.h"
 #include "engine/core/f16.h"
-#include "engine/model/decoder.h"
-#include "engine/model/encoder.h"
 #include "engine/model/model.h"
 #include "format_test_util.h"
+#include "model_test_util.h"
 #include "tests/check.h"
 #include "tests/kernel_test_util.h"
 
@@ -108,24 +107,6 @@ std::vector<uint8_t> rounded_model(Edit edit) {
   return bytes;
 }
 
-struct Outputs {
-  std::vector<float> encoded, logits;
-};
-
-Outputs run(const wn::Model& model) {
-  const wn::HParams& hp = model.hparams();
-  Outputs o;
-  o.encoded.resize(size_t(hp.n_audio_ctx) * hp.n_audio_state);
-  wn::Encoder encoder(model);
-  encoder.encode(wn_test::golden_mel().data(), o.encoded.data());
-  const std::vector<int32_t> tokens = {50257, 50363, 220, 383, 1000, 2000, 30000, 50256};
-  wn::Decoder decoder(model);
-  decoder.set_audio(o.encoded.data());
-  const float* l = decoder.forward(tokens.data(), (int)tokens.size(), /*all_logits=*/true);
-  o.logits.assign(l, l + tokens.size() * size_t(hp.n_vocab));
-  return o;
-}
-
 std::shared_ptr<const wn::Model> load(const std::string& path, bool low_memory) {
   wn::LoadOptions options;
   options.threads = 2;
@@ -136,8 +117,8 @@ std::shared_ptr<const wn::Model> load(const std::string& path, bool low_memory) 
 TEST(a_model_computes_the_same_with_f16_tables_as_with_f32) {
   if (!wn_test::real_model()) return;
   const wn_test::ScratchFile rounded("positions-f16", rounded_model([](auto&, auto&) {}));
-  // The same values, but the decoder's last position (beyond the 8 tokens fed
-  // below) not an f16 value: that table stays f32.
+  // The same values, but the decoder's last position (beyond the 8 tokens of
+  // encode_and_logits) not an f16 value: that table stays f32.
   const wn_test::ScratchFile f32_decoder(
       "positions-f32", rounded_model([](std::vector<uint8_t>& bytes, const wn::ModelFile& file) {
         const wn::TensorView* t = file.find("decoder.positional_embedding");
@@ -155,13 +136,12 @@ TEST(a_model_computes_the_same_with_f16_tables_as_with_f32) {
   CHECK(!f32_dec->dec_pos.is_f16() && f32_enc->enc_pos.empty());
   // 1500 x 384 and 448 x 384 values at 2 bytes instead of 4.
   CHECK(f32_dec->weight_bytes() - f16_tables->weight_bytes() == 448 * 384 * 2);
-  const Outputs a = run(*f16_tables);
-  const Outputs b = run(*f32_dec);
-  const Outputs c = run(*f32_enc);
-  CHECK(same_bits(a.encoded.data(), b.encoded.data(), a.encoded.size()));
-  CHECK(same_bits(a.encoded.data(), c.encoded.data(), a.encoded.size()));
-  CHECK(same_bits(a.logits.data(), b.logits.data(), a.logits.size()));
-  CHECK(same_bits(a.logits.data(), c.logits.data(), a.logits.size()));
+  const std::vector<float> mel = wn_test::golden_mel();
+  const wn_test::ModelOutputs a = wn_test::encode_and_logits(*f16_tables, mel);
+  const wn_test::ModelOutputs b = wn_test::encode_and_logits(*f32_dec, mel);
+  const wn_test::ModelOutputs c = wn_test::encode_and_logits(*f32_enc, mel);
+  CHECK(wn_test::same_bits(a.encoded, b.encoded) && wn_test::same_bits(a.encoded, c.encoded));
+  CHECK(wn_test::same_bits(a.logits, b.logits) && wn_test::same_bits(a.logits, c.logits));
   // The random model's own tables are not f16 values: they stay f32.
   const auto original = load(wn_test::real_model_path(), false);
   CHECK(!original->enc_pos.is_f16() && !original->dec_pos.is_f16());

@@ -14,11 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "engine/model/decoder.h"
-#include "engine/model/encoder.h"
 #include "engine/model/model.h"
 #include "format_test_util.h"
 #include "ggml_test_writer.h"
+#include "model_test_util.h"
 #include "tests/check.h"
 #include "tests/process_memory.h"
 
@@ -57,25 +56,6 @@ std::vector<float> golden_mel() {
   return mel;
 }
 
-struct Outputs {
-  std::vector<float> encoded, logits;
-};
-
-// The encoder on `mel`, then the decoder's logits for `tokens` over
-// `audio` (the f32 twin's encoder output, so the decoder is compared alone).
-Outputs run(const wn::Model& model, const std::vector<float>& mel, const std::vector<float>* audio,
-            const std::vector<int32_t>& tokens) {
-  const wn::HParams& hp = model.hparams();
-  Outputs o;
-  o.encoded.resize(size_t(hp.n_audio_ctx) * hp.n_audio_state);
-  wn::Encoder(model).encode(mel.data(), o.encoded.data());
-  wn::Decoder dec(model);
-  dec.set_audio(audio ? audio->data() : o.encoded.data());
-  const float* l = dec.forward(tokens.data(), (int)tokens.size(), /*all_logits=*/true);
-  o.logits.assign(l, l + tokens.size() * size_t(hp.n_vocab));
-  return o;
-}
-
 void check_type(GgmlType type, const std::vector<Isa>& isas, const std::vector<float>& mel) {
   wn_test::QuantizedPair pair = wn_test::quantize_model(*wn_test::real_model(), type);
   const wn_test::ScratchFile qfile("quantized", pair.quantized);
@@ -83,8 +63,7 @@ void check_type(GgmlType type, const std::vector<Isa>& isas, const std::vector<f
   CHECK(qfile.ok() && ffile.ok());
   const size_t file_bytes = pair.quantized.size();
   pair = wn_test::QuantizedPair();  // on disk now; the loads map the files
-  // sot, a timestamp and some text tokens, then eot.
-  const std::vector<int32_t> tokens = {50257, 50363, 220, 383, 1000, 2000, 30000, 50256};
+  const std::vector<int32_t>& tokens = wn_test::forced_tokens();
   const int n_vocab = 51864;
   for (Isa isa : isas) {
     wn::LoadOptions options;
@@ -105,8 +84,9 @@ void check_type(GgmlType type, const std::vector<Isa>& isas, const std::vector<f
       CHECK(rss_after - rss_before < (long long)q->weight_bytes() * 5 / 4);
     }
 
-    const Outputs twin = run(*f, mel, nullptr, tokens);
-    const Outputs ours = run(*q, mel, &twin.encoded, tokens);
+    // The decoder compared alone: over the f32 twin's encoder output.
+    const wn_test::ModelOutputs twin = wn_test::encode_and_logits(*f, mel);
+    const wn_test::ModelOutputs ours = wn_test::encode_and_logits(*q, mel, &twin.encoded);
     const double enc_err = rel_rms(ours.encoded, twin.encoded);
     const double logit_err = rel_rms(ours.logits, twin.logits);
     int argmax_equal = 0;
