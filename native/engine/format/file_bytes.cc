@@ -306,12 +306,14 @@ void FileBytes::release_range(const void* begin, size_t length) const {
   // 125. Dropping pages another job is still reading is safe: the mapping is
   // read-only and private, so a dropped page faults in again from the page
   // cache, the same bytes.
-  constexpr uintptr_t kFolioWindow = uintptr_t{2} << 20;
+  // Folios sit at multiples of their size in the file, so the boundaries
+  // are file offsets (the mapping starts at offset 0, on a page boundary).
+  constexpr uintptr_t kFolioWindow = kReleaseWindow;
   const uintptr_t page = (uintptr_t)::sysconf(_SC_PAGESIZE);
-  const uintptr_t first_page = (file_begin + page - 1) / page * page;
   const uintptr_t last_page = file_end / page * page;
-  lo = std::max(first_page, lo / kFolioWindow * kFolioWindow);
-  hi = std::min(last_page, (hi + kFolioWindow - 1) / kFolioWindow * kFolioWindow);
+  lo = file_begin + (lo - file_begin) / kFolioWindow * kFolioWindow;
+  hi = std::min(last_page,
+                file_begin + (hi - file_begin + kFolioWindow - 1) / kFolioWindow * kFolioWindow);
   if (lo >= hi) return;
   // Advice only: if the OS declines, the pages just stay resident.
   (void)::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);

@@ -76,7 +76,10 @@ class FileBytes {
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }  // empty for owned buffers
   // Tells the OS the given range will not be read again (after packing), so its
-  // pages leave resident memory. A no-op for owned buffers.
+  // pages leave resident memory: on Linux all of them out to the file's
+  // kReleaseWindow boundaries around the range (file_bytes.cc says why),
+  // elsewhere the whole pages inside it. A no-op for owned buffers.
+  static constexpr size_t kReleaseWindow = size_t{2} << 20;
   void release_range(const void* begin, size_t length) const;
 
   // What FileReader::unchanged_on_disk() compares: the file's size and
