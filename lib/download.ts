@@ -9,7 +9,6 @@ import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WhisperError } from './errors.js';
 
@@ -240,6 +239,9 @@ async function sha1(): Promise<Hash> {
 
 async function hashFile(path: string): Promise<Hash> {
   const hash = await sha1();
+  // Imported here, as node:crypto is: importing the package would otherwise
+  // load Node's streams (~0.9 MB resident) for every user, downloading or not.
+  const { pipeline } = await import('node:stream/promises');
   await pipeline(createReadStream(path), async (chunks: AsyncIterable<Buffer>) => {
     for await (const chunk of chunks) hash.update(chunk);
   });
