@@ -292,7 +292,7 @@ class Packer {
       throw_if_cancelled(cancel);
       jobs_[i].run();
     });
-    release_windows({pending_windows_.begin(), pending_windows_.end()});
+    release_windows(std::vector<uint64_t>(pending_windows_.begin(), pending_windows_.end()));
     pending_windows_.clear();
   }
 
