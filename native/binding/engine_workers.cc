@@ -95,8 +95,8 @@ DetectLanguageWorker::DetectLanguageWorker(Napi::Env env, ModelPtr model,
 }
 
 void DetectLanguageWorker::Run() {
-  const FloatSamples audio = samples_.take_as_float();
-  languages_ = wn::detect_language(*model_, audio.data(), audio.size());
+  const HeldSamples audio = samples_.take();
+  languages_ = wn::detect_language(*model_, audio.view());
 }
 
 Napi::Value DetectLanguageWorker::Result(Napi::Env env) {

@@ -105,11 +105,10 @@ Napi::Value ModelWrap::MelWindow(const Napi::CallbackInfo& info) {
     throw_js_error(env, "ERR_INVALID_ARG_VALUE", "Expected a finite number >= 0 for offsetSeconds");
   }
   return with_js_errors(env, [&]() -> Napi::Value {
-    const FloatSamples audio = samples.take_as_float();
+    const HeldSamples audio = samples.take();
     // LogMelSpectrogram rejects NaN/Inf samples (wn::check_finite_samples).
     const int n_mels = m->hparams().n_mels;
-    wn::LogMelSpectrogram mel(audio.data(), audio.size(), m->mel_filters(), n_mels, m->n_fft_bins(),
-                              &m->pool());
+    wn::LogMelSpectrogram mel(audio.view(), m->mel_filters(), n_mels, m->n_fft_bins(), &m->pool());
     Napi::Float32Array out =
         Napi::Float32Array::New(env, static_cast<size_t>(n_mels) * wn::kWindowFrames);
     const auto first_frame =

@@ -60,19 +60,11 @@ SampleBuffer SampleBuffer::copy_from(const Napi::Value& value) {
   return out;
 }
 
-FloatSamples SampleBuffer::take_as_float() {
-  FloatSamples out;
-  out.size_ = n_;
-  if (is_float_) {
-    out.copied_ = std::move(copy_);
-    out.data_ = out.copied_.get();
-  } else {
-    const auto* s16 = reinterpret_cast<const int16_t*>(copy_.get());
-    out.widened_.resize(n_);
-    for (size_t i = 0; i < n_; ++i) out.widened_[i] = static_cast<float>(s16[i]) / 32768.0f;
-    out.data_ = out.widened_.data();
-    copy_ = wn::PageBuffer();
-  }
+HeldSamples SampleBuffer::take() {
+  HeldSamples out;
+  out.copy_ = std::move(copy_);
+  out.is_float_ = is_float_;
+  out.n_ = n_;
   n_ = 0;
   return out;
 }

@@ -75,7 +75,7 @@ TranscribeWorker::TranscribeWorker(Napi::Env env, ModelPtr model, wn::CallGate::
 
 void TranscribeWorker::Execute() {
   try {
-    const FloatSamples audio = samples_.take_as_float();
+    const HeldSamples audio = samples_.take();
     wn::TranscribeCallbacks callbacks;
     callbacks.cancel = cancel_.get();
     if (want_progress_) {
@@ -92,7 +92,7 @@ void TranscribeWorker::Execute() {
         });
       };
     }
-    result_ = wn::transcribe(*model_, audio.data(), audio.size(), options_, callbacks);
+    result_ = wn::transcribe(*model_, audio.view(), options_, callbacks);
   } catch (...) {
     failed_ = true;
     error_ = describe_current_exception();

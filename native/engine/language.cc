@@ -39,14 +39,16 @@ std::vector<LanguageProbability> language_probabilities(const float* logits,
   return out;
 }
 
-std::vector<LanguageProbability> detect_language(const Model& model, const float* samples,
-                                                 size_t n_samples, const CancellationFlag* cancel) {
-  if (n_samples > 0 && samples == nullptr) {
+std::vector<LanguageProbability> detect_language(const Model& model, AudioSamples samples,
+                                                 const CancellationFlag* cancel) {
+  const size_t n_samples = samples.size();
+  if (n_samples > 0 && !samples.has_data()) {
     throw Error(ErrorCode::kInvalidArgument,
                 "samples is null but n_samples is " + std::to_string(n_samples));
   }
-  for (size_t i = 0; i < n_samples; ++i) {
-    if (!std::isfinite(samples[i])) {
+  const float* floats = samples.floats();  // int16 samples are always finite
+  for (size_t i = 0; floats != nullptr && i < n_samples; ++i) {
+    if (!std::isfinite(floats[i])) {
       throw Error(ErrorCode::kInvalidAudio,
                   "sample " + std::to_string(i) + " is not finite; expected values in [-1, 1]");
     }
@@ -62,7 +64,7 @@ std::vector<LanguageProbability> detect_language(const Model& model, const float
   // the log-mel of the first 30 s alone, its clamp maximum included.
   const size_t n_used = std::min(n_samples, static_cast<size_t>(kWindowFrames) * kHopLength);
   const HParams& hp = model.hparams();
-  LogMelSpectrogram mel(samples, n_used, model.mel_filters(), hp.n_mels, model.n_fft_bins(),
+  LogMelSpectrogram mel(samples.first(n_used), model.mel_filters(), hp.n_mels, model.n_fft_bins(),
                         &model.pool());
   std::vector<float> window(static_cast<size_t>(hp.n_mels) * kWindowFrames);
   mel.window(0, window.data());

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/audio/samples.h"
 #include "engine/core/cancel.h"
 #include "engine/decode/tokenizer.h"
 #include "engine/model/model.h"
@@ -29,11 +30,15 @@ struct LanguageProbability {
 std::vector<LanguageProbability> language_probabilities(const float* logits,
                                                         const SpecialTokens& special);
 
-// samples: 16 kHz mono in [-1, 1]; only the first 30 s are used (shorter audio
-// is padded as in transcription). Throws wn::Error (kInvalidAudio for NaN/Inf,
-// kAborted when cancelled).
-std::vector<LanguageProbability> detect_language(const Model& model, const float* samples,
-                                                 size_t n_samples,
+// samples: 16 kHz mono in [-1, 1] (or int16, engine/audio/samples.h); only the
+// first 30 s are used (shorter audio is padded as in transcription). Throws
+// wn::Error (kInvalidAudio for NaN/Inf, kAborted when cancelled).
+std::vector<LanguageProbability> detect_language(const Model& model, AudioSamples samples,
                                                  const CancellationFlag* cancel = nullptr);
+inline std::vector<LanguageProbability> detect_language(const Model& model, const float* samples,
+                                                        size_t n_samples,
+                                                        const CancellationFlag* cancel = nullptr) {
+  return detect_language(model, AudioSamples::of_floats(samples, n_samples), cancel);
+}
 
 }  // namespace wn

@@ -56,14 +56,6 @@ class ScopedTimer {
   std::chrono::steady_clock::time_point start_;
 };
 
-void check_samples(const float* samples, size_t n_samples) {
-  if (n_samples > 0 && samples == nullptr) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "samples is null but n_samples is " + std::to_string(n_samples));
-  }
-  check_finite_samples(samples, n_samples);
-}
-
 void invalid(const std::string& what) {
   throw Error(ErrorCode::kInvalidArgument, what);
 }
@@ -201,15 +193,15 @@ struct WindowDecoding {
 // for every window.
 class WindowLoop {
  public:
-  WindowLoop(const Model& model, const float* samples, size_t n_samples,
-             const TranscribeOptions& options, const TranscribeCallbacks& callbacks)
+  WindowLoop(const Model& model, AudioSamples samples, const TranscribeOptions& options,
+             const TranscribeCallbacks& callbacks)
       : model_(model),
         options_(options),
         callbacks_(callbacks),
         tokenizer_(model.vocab(), model.hparams().n_vocab),
         filters_(tokenizer_, filter_options(options, model.context())),
         sampler_(filters_, sample_len(model, options), model.hparams().n_text_ctx),
-        mel_(samples, n_samples, model.mel_filters(), model.hparams().n_mels, model.n_fft_bins(),
+        mel_(samples, model.mel_filters(), model.hparams().n_mels, model.n_fft_bins(),
              &model.pool()),
         heads_per_group_(
             Encoder::heads_per_group_within(model, (Decoder::cross_kv_halves(model) + 1) / 2)),
@@ -219,7 +211,7 @@ class WindowLoop {
         encoder_(model, window_memory_.get(), heads_per_group_),
         decoder_(model, decoder_slots(options), reinterpret_cast<uint16_t*>(window_memory_.get())),
         rng_(options.seed),
-        audio_seconds_(static_cast<double>(n_samples) / kSampleRate) {
+        audio_seconds_(static_cast<double>(samples.size()) / kSampleRate) {
     // Every window writes all of it (the cross K/V): huge pages over its whole
     // huge pages (the K/V is streamed per token), small ones for the tail.
     window_memory_.use_huge_pages(window_memory_.size());
@@ -568,14 +560,14 @@ std::string transcript_text(const std::vector<Segment>& segments, const Tokenize
   return tokenizer.decode(ids);  // text tokens only: timestamps are skipped, as the reference's
 }
 
-TranscribeResult transcribe(const Model& model, const float* samples, size_t n_samples,
+TranscribeResult transcribe(const Model& model, AudioSamples samples,
                             const TranscribeOptions& options,
                             const TranscribeCallbacks& callbacks) {
-  check_samples(samples, n_samples);
+  check_finite_samples(samples);
   check_options(options);
   TranscribeResult result;
-  result.duration = static_cast<double>(n_samples) / kSampleRate;
-  if (n_samples == 0) {
+  result.duration = static_cast<double>(samples.size()) / kSampleRate;
+  if (samples.size() == 0) {
     // No window to detect a language on; an English-only model needs none.
     if (!model.multilingual()) result.language = "en";
     return result;
@@ -583,7 +575,7 @@ TranscribeResult transcribe(const Model& model, const float* samples, size_t n_s
   {
     const ScopedTimer timer(&result.timings.total_ms);  // stops before the return
     throw_if_cancelled(callbacks.cancel);
-    WindowLoop loop(model, samples, n_samples, options, callbacks);
+    WindowLoop loop(model, samples, options, callbacks);
     loop.run(&result);
   }
   return result;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/audio/samples.h"
 #include "engine/core/cancel.h"
 #include "engine/decode/tokenizer.h"
 #include "engine/model/model.h"
@@ -184,10 +185,15 @@ struct TranscribeCallbacks {
 // texts but whole here; otherwise this is the segments' texts joined.
 std::string transcript_text(const std::vector<Segment>& segments, const Tokenizer& tokenizer);
 
-// samples: 16 kHz mono in [-1, 1]. Throws wn::Error (kInvalidAudio for NaN/Inf,
-// kInvalidArgument for an invalid option, kAborted when cancelled). Empty audio
-// gives an empty result.
-TranscribeResult transcribe(const Model& model, const float* samples, size_t n_samples,
+// samples: 16 kHz mono in [-1, 1] (or int16, engine/audio/samples.h). Throws
+// wn::Error (kInvalidAudio for NaN/Inf, kInvalidArgument for an invalid
+// option, kAborted when cancelled). Empty audio gives an empty result.
+TranscribeResult transcribe(const Model& model, AudioSamples samples,
                             const TranscribeOptions& options, const TranscribeCallbacks& callbacks);
+inline TranscribeResult transcribe(const Model& model, const float* samples, size_t n_samples,
+                                   const TranscribeOptions& options,
+                                   const TranscribeCallbacks& callbacks) {
+  return transcribe(model, AudioSamples::of_floats(samples, n_samples), options, callbacks);
+}
 
 }  // namespace wn

@@ -361,6 +361,39 @@ TEST(mel_with_thread_pool_equals_serial) {
   }
 }
 
+// Int16 audio is widened as it is read (AudioSamples): the same spectrogram,
+// bit for bit, as its floats widened up front, also where frames reflect
+// about the audio's ends (short audio, the first and last frames).
+TEST(mel_of_int16_samples_equals_mel_of_their_floats) {
+  const Filters& f = model_filters();
+  wn::ThreadPool pool(2);
+  std::vector<float> jfk = read_wav(wn_test::shared_dir() + "/audio/jfk.wav");
+  std::vector<float> noise = random_audio(1000, 5, 0.5f);
+  for (std::vector<float>* audio : {&jfk, &noise}) {
+    std::vector<int16_t> s16(audio->size());
+    for (size_t i = 0; i < s16.size(); ++i) {
+      s16[i] = static_cast<int16_t>(
+          std::lround(std::clamp((*audio)[i], -1.0f, 32767.0f / 32768) * 32768));
+      (*audio)[i] = wn::AudioSamples::widen(s16[i]);
+    }
+    wn::LogMelSpectrogram floats(audio->data(), audio->size(), f.values, f.n_mel, f.n_fft, &pool);
+    wn::LogMelSpectrogram int16(wn::AudioSamples::of_int16(s16.data(), s16.size()), f.values,
+                                f.n_mel, f.n_fft, &pool);
+    CHECK(floats.global_max() == int16.global_max());
+    for (int64_t start : {int64_t{0}, int64_t{3}, int64_t{550}}) {
+      const std::vector<float> a = mel_window(floats, start), b = mel_window(int16, start);
+      CHECK(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+    }
+  }
+  // Each sample widened as the binding once widened a copy: value / 32768.
+  for (int v : {-32768, -1, 0, 1, 12345, 32767}) {
+    CHECK(wn::AudioSamples::widen(static_cast<int16_t>(v)) == static_cast<float>(v) / 32768.0f);
+  }
+  CHECK_THROWS_CODE(wn::LogMelSpectrogram(wn::AudioSamples::of_int16(nullptr, 10), f.values,
+                                          f.n_mel, f.n_fft, nullptr),
+                    wn::ErrorCode::kInvalidArgument);
+}
+
 TEST(mel_rejects_bad_input) {
   const Filters& f = model_filters();
   std::vector<float> audio = random_audio(1000, 3, 0.1f);

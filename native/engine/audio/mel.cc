@@ -28,6 +28,14 @@ void check_finite_samples(const float* samples, size_t n) {
   }
 }
 
+void check_finite_samples(const AudioSamples& samples) {
+  if (samples.size() > 0 && !samples.has_data()) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "audio samples are null but n = " + std::to_string(samples.size()));
+  }
+  if (samples.floats() != nullptr) check_finite_samples(samples.floats(), samples.size());
+}
+
 namespace {
 
 constexpr int kFftBins = kFftSize / 2 + 1;  // 201
@@ -57,11 +65,10 @@ struct LogMelSpectrogram::FrameScratch {
       : fft_work(fft.scratch_size()), band_logs(static_cast<size_t>(n_mels)) {}
 };
 
-LogMelSpectrogram::LogMelSpectrogram(const float* samples, size_t n,
-                                     const std::vector<float>& filters, int n_mels, int n_fft_bins,
-                                     ThreadPool* pool)
+LogMelSpectrogram::LogMelSpectrogram(AudioSamples samples, const std::vector<float>& filters,
+                                     int n_mels, int n_fft_bins, ThreadPool* pool)
     : samples_(samples),
-      n_samples_(n),
+      n_samples_(samples.size()),
       filters_(filters),
       n_mels_(n_mels),
       n_fft_bins_(n_fft_bins),
@@ -77,10 +84,8 @@ LogMelSpectrogram::LogMelSpectrogram(const float* samples, size_t n,
                                                  " x " + std::to_string(kFftBins) +
                                                  " values, got " + std::to_string(filters.size()));
   }
-  if (n > 0 && samples == nullptr) {
-    throw Error(ErrorCode::kInvalidArgument, "audio samples are null but n = " + std::to_string(n));
-  }
-  check_finite_samples(samples, n);
+  check_finite_samples(samples);
+  const size_t n = samples.size();
 
   hann_.resize(kFftSize);
   for (int i = 0; i < kFftSize; ++i) {  // periodic: the period is kFftSize, not kFftSize - 1
@@ -188,9 +193,15 @@ void LogMelSpectrogram::frame_log_mel(int64_t t, FrameScratch& scratch, float* o
   const int64_t start = t * kHopLength - kHalfWindow;
   const int64_t n = static_cast<int64_t>(n_samples_);
   double* frame = scratch.frame.data();
-  if (start >= 0 && start + kFftSize <= n) {  // the common case: all inside the audio
-    const float* src = samples_ + start;
+  if (start >= 0 && start + kFftSize <= n && samples_.floats() != nullptr) {
+    // The common case: all inside the audio.
+    const float* src = samples_.floats() + start;
     for (int i = 0; i < kFftSize; ++i) frame[i] = static_cast<double>(src[i]) * hann_[i];
+  } else if (start >= 0 && start + kFftSize <= n) {
+    const int16_t* src = samples_.int16() + start;
+    for (int i = 0; i < kFftSize; ++i) {
+      frame[i] = static_cast<double>(AudioSamples::widen(src[i])) * hann_[i];
+    }
   } else {
     for (int i = 0; i < kFftSize; ++i) {
       // Reflect about the padded signal's first and last samples (the edge sample
@@ -198,7 +209,7 @@ void LogMelSpectrogram::frame_log_mel(int64_t t, FrameScratch& scratch, float* o
       int64_t j = start + i;
       if (j < 0) j = -j;
       if (j >= padded_samples_) j = 2 * (padded_samples_ - 1) - j;
-      const double x = j < n ? static_cast<double>(samples_[j]) : 0.0;
+      const double x = j < n ? static_cast<double>(samples_[static_cast<size_t>(j)]) : 0.0;
       frame[i] = x * hann_[i];
     }
   }

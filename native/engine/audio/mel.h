@@ -1,4 +1,5 @@
-// The log-mel front end (REFERENCE.md §4): 16 kHz mono float samples -> the
+// The log-mel front end (REFERENCE.md §4): 16 kHz mono samples (floats, or
+// int16 widened as they are read: engine/audio/samples.h) -> the
 // [n_mels][3000] windows the encoder reads.
 //
 // The reference pads the whole signal with 30 s of zeros, computes one log-mel
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "engine/audio/fft.h"
+#include "engine/audio/samples.h"
 #include "engine/core/thread_pool.h"
 
 namespace wn {
@@ -29,6 +31,9 @@ constexpr int kWindowSamples = kWindowFrames * kHopLength;  // 480000
 // NaN; expected finite values in [-1, 1]"): the one check of the audio every
 // entry point (transcription, the mel window) applies.
 void check_finite_samples(const float* samples, size_t n);
+// The same for any audio (int16 samples are always finite); also throws
+// kInvalidArgument for samples without data.
+void check_finite_samples(const AudioSamples& samples);
 
 class LogMelSpectrogram {
  public:
@@ -37,8 +42,11 @@ class LogMelSpectrogram {
   // filters is kept by reference and must outlive this object too. Runs pass 1
   // (the global max) here. Throws kInvalidAudio for a NaN or infinite sample and
   // kInvalidArgument for filters of the wrong shape.
-  LogMelSpectrogram(const float* samples, size_t n, const std::vector<float>& filters, int n_mels,
+  LogMelSpectrogram(AudioSamples samples, const std::vector<float>& filters, int n_mels,
                     int n_fft_bins, ThreadPool* pool);
+  LogMelSpectrogram(const float* samples, size_t n, const std::vector<float>& filters, int n_mels,
+                    int n_fft_bins, ThreadPool* pool)
+      : LogMelSpectrogram(AudioSamples::of_floats(samples, n), filters, n_mels, n_fft_bins, pool) {}
 
   int n_mels() const { return n_mels_; }
   // Frames that hold audio: n / 160 (the reference's mel.shape[-1] - 3000).
@@ -66,7 +74,7 @@ class LogMelSpectrogram {
   // out[m * out_stride] = log10(max(mel_m, 1e-10)) of frame t, for every mel band m.
   void frame_log_mel(int64_t t, FrameScratch& scratch, float* out, size_t out_stride) const;
 
-  const float* samples_;
+  AudioSamples samples_;
   size_t n_samples_;
   const std::vector<float>& filters_;
   int n_mels_;
