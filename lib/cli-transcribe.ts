@@ -5,7 +5,7 @@
 // else stops the run.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
-import { readAudioFile } from './audio-file.js';
+import { readModelInput } from './audio-file.js';
 import { CliError, EXIT, UsageError, describeError, type ExitCode } from './cli-exit.js';
 import { Progress, progressMode, type ProgressStream } from './cli-progress.js';
 import { resolveModel } from './download.js';
@@ -142,9 +142,9 @@ export async function runTranscribe(command: TranscribeCommand, io: CliIo): Prom
     for (const [i, file] of command.files.entries()) {
       const label = several ? `[${i + 1}/${command.files.length}] ${file}` : file;
       const output = outputs[i];
-      let samples: Float32Array;
+      let samples: Float32Array | Int16Array;
       try {
-        samples = (await readAudioFile(file, { signal })).samples;
+        samples = await readModelInput(file, { signal });
       } catch (error) {
         if (signal.aborted) throw signal.reason;
         const reason = inputFailure(file, error);

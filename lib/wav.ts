@@ -416,6 +416,32 @@ export async function parseWavInSlices(bytes: Uint8Array, signal?: AbortSignal):
 }
 
 /**
+ * The file's samples as they are when it already holds the model's input,
+ * 16 kHz mono 16-bit PCM (copied out of the file's bytes, aligned), else
+ * undefined. For the CLI: the model widens int16 samples as it reads them, so
+ * they take half the memory of floats for the whole transcription. Throws
+ * what parseWav throws for a malformed file.
+ */
+export function int16Samples(bytes: Uint8Array): Int16Array | undefined {
+  const layout = wavLayout(bytes);
+  const { format, frames, data } = layout;
+  if (format.tag !== FORMAT_PCM || format.channels !== 1 || layout.bytesPerSample !== 2) {
+    return undefined;
+  }
+  if (format.sampleRate !== WHISPER_SAMPLE_RATE) return undefined;
+  const samples = new Int16Array(frames);
+  if (LITTLE_ENDIAN_HOST) {
+    new Uint8Array(samples.buffer).set(data.subarray(0, frames * 2));
+  } else {
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    for (let i = 0; i < frames; i++) samples[i] = view.getInt16(2 * i, true);
+  }
+  return samples;
+}
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
  * Reads a WAV file into 16 kHz mono samples: {@link parseWav} on the file's
  * bytes, computed in slices so that a long file does not block the event loop.
  */

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readAudioFile, findExecutable } from '../../lib/audio-file.js';
+import { readAudioFile, readModelInput, findExecutable } from '../../lib/audio-file.js';
 import { WhisperError } from '../../lib/errors.js';
 import { resample } from '../../lib/resample.js';
 import { parseWav, readWavFile } from '../../lib/wav.js';
@@ -435,3 +435,87 @@ describe.skipIf(ffmpeg === undefined)(
     });
   },
 );
+
+// The CLI's read: a file that already holds the model's input (16 kHz mono
+// 16-bit) comes as its Int16Array, which the model reads at half the memory
+// of floats; any other file as readAudioFile's floats.
+describe('readModelInput', () => {
+  const sameFloats = (a: Float32Array, b: Float32Array): boolean =>
+    a.length === b.length && Buffer.from(a.buffer).equals(Buffer.from(b.buffer));
+
+  it("gives a 16 kHz mono 16-bit WAV's samples as they are, whatever the chunk alignment", async () => {
+    const values = [-32768, -1, 0, 1, 12345, 32767];
+    for (const before of [[], [{ id: 'LIST', body: new Uint8Array(3) }]]) {
+      const path = writeTemp(
+        `as-is-${before.length}.wav`,
+        buildWav({
+          formatTag: 1,
+          channels: 1,
+          sampleRate: 16000,
+          bitsPerSample: 16,
+          data: encode.s16(values),
+          before,
+        }),
+      );
+      const samples = await readModelInput(path);
+      expect(samples).toBeInstanceOf(Int16Array);
+      expect(Array.from(samples)).toEqual(values);
+      // The floats the model widens them to are readAudioFile's.
+      const widened = Float32Array.from(samples, (v) => v / 32768);
+      expect(sameFloats(widened, (await readAudioFile(path)).samples)).toBe(true);
+    }
+  });
+
+  it("gives readAudioFile's floats for any other WAV", async () => {
+    const files = [
+      {
+        formatTag: 1,
+        channels: 2,
+        sampleRate: 16000,
+        bitsPerSample: 16,
+        data: encode.s16([1, 2, 3, 4]),
+      },
+      {
+        formatTag: 1,
+        channels: 1,
+        sampleRate: 44100,
+        bitsPerSample: 16,
+        data: encode.s16(new Array(441).fill(100)),
+      },
+      {
+        formatTag: 1,
+        channels: 1,
+        sampleRate: 16000,
+        bitsPerSample: 24,
+        data: encode.s24([1, -1]),
+      },
+      {
+        formatTag: 3,
+        channels: 1,
+        sampleRate: 16000,
+        bitsPerSample: 32,
+        data: encode.f32([0.5, -0.25]),
+      },
+    ];
+    for (const [i, spec] of files.entries()) {
+      const path = writeTemp(`other-${i}.wav`, buildWav(spec));
+      const samples = await readModelInput(path);
+      expect(samples).toBeInstanceOf(Float32Array);
+      expect(sameFloats(samples as Float32Array, (await readAudioFile(path)).samples)).toBe(true);
+    }
+  });
+
+  it('refuses a malformed file as readAudioFile does', async () => {
+    const wav = buildWav({
+      formatTag: 1,
+      channels: 1,
+      sampleRate: 16000,
+      bitsPerSample: 16,
+      data: encode.s16([1, 2, 3]),
+    });
+    const path = writeTemp('cut.wav', wav.subarray(0, wav.length - 3));
+    const error = await rejection(readModelInput(path));
+    expect(error.code).toBe('ERR_INVALID_AUDIO');
+    expect(error.message).toBe((await rejection(readAudioFile(path))).message);
+  });
+});
