@@ -1,5 +1,5 @@
 // What the memory tests need to know about this process: its resident set
-// (Linux), and whether AddressSanitizer inflates it (its shadow memory).
+// (Linux), and whether a sanitizer inflates it (its shadow memory).
 #pragma once
 
 #include <fstream>
@@ -16,16 +16,19 @@
 
 namespace wn_test {
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAddressSanitizer = true;
+// Whether a sanitizer's shadow memory inflates the resident set: AddressSanitizer
+// and ThreadSanitizer map shadow bytes for the memory a program touches
+// (TSan several per byte), so resident-memory bounds say nothing under them.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitizerShadowMemory = true;
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kAddressSanitizer = true;
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kSanitizerShadowMemory = true;
 #else
-constexpr bool kAddressSanitizer = false;
+constexpr bool kSanitizerShadowMemory = false;
 #endif
 #else
-constexpr bool kAddressSanitizer = false;
+constexpr bool kSanitizerShadowMemory = false;
 #endif
 
 // Resident set size of this process in bytes: VmRSS on Linux, the working

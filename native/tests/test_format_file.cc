@@ -165,7 +165,7 @@ TEST(mapped_file_matches_read_and_survives_release) {
 // faults, so the pages around a small tensor must go with it.
 TEST(release_drops_the_mapped_pages_out_to_2_mib_boundaries) {
 #if defined(__linux__)
-  if (real_model_bytes().empty() || kAddressSanitizer) return;
+  if (real_model_bytes().empty() || kSanitizerShadowMemory) return;
   if (std::getenv("WN_TEST_EMULATED") != nullptr) {
     // qemu-user's resident set is the emulator's, not the guest mapping's.
     std::printf("  WN_TEST_EMULATED: resident memory not checked under emulation\n");

@@ -18,7 +18,7 @@
 #include "tests/check.h"
 #include "tests/process_memory.h"
 
-using wn_test::kAddressSanitizer;
+using wn_test::kSanitizerShadowMemory;
 using wn_test::resident_bytes;
 
 namespace {
@@ -37,8 +37,8 @@ std::string model_path() {
 // q|k|v copies once kept ~4 MB there). Within 2.5 MB: the heaps keep a
 // little (~0.9 MB with glibc, ~1.8 MB under Wine).
 TEST(a_freed_model_leaves_the_memory_as_it_found_it) {
-  if (resident_bytes() < 0 || kAddressSanitizer) {
-    std::printf("  skipped: no /proc/self/status, or AddressSanitizer (inflated RSS)\n");
+  if (resident_bytes() < 0 || kSanitizerShadowMemory) {
+    std::printf("  skipped: no /proc/self/status, or a sanitizer (inflated RSS)\n");
     return;
   }
   const long long before = resident_bytes();
@@ -94,8 +94,8 @@ TEST(load_reports_name_size_and_time) {
   }
   CHECK(k_bias_zero && q_bias_nonzero);
   // Packing releases the mapped pages: the file (78 MB) must not stay resident
-  // beside the packed copy. (AddressSanitizer's shadow memory inflates RSS.)
-  if (rss_before > 0 && !kAddressSanitizer) {
+  // beside the packed copy. (A sanitizer's shadow memory inflates RSS.)
+  if (rss_before > 0 && !kSanitizerShadowMemory) {
     CHECK(rss_after - rss_before < (long long)model->weight_bytes() * 5 / 4);
   }
 }
@@ -103,8 +103,8 @@ TEST(load_reports_name_size_and_time) {
 // Weights of several models share huge-page slabs; a model that is freed
 // while another lives must still give its memory back.
 TEST(freeing_one_of_two_models_returns_its_memory) {
-  if (resident_bytes() < 0 || kAddressSanitizer) {
-    std::printf("  skipped: no /proc/self/status, or AddressSanitizer (inflated RSS)\n");
+  if (resident_bytes() < 0 || kSanitizerShadowMemory) {
+    std::printf("  skipped: no /proc/self/status, or a sanitizer (inflated RSS)\n");
     return;
   }
   auto first = wn::Model::load(model_path(), wn::LoadOptions{});

@@ -95,8 +95,8 @@ TEST(decoder_reads_its_audio_buffer_like_outside_memory) {
 // 192 x 4 layers x 2 x 384 floats = 2.4 MB; caches laid out per layer, or on
 // huge pages, were resident in full after each layer's first token.
 TEST(decoder_caches_take_memory_for_the_positions_reached) {
-  if (wn_test::resident_bytes() < 0 || wn_test::kAddressSanitizer) {
-    std::printf("  skipped: no /proc/self/status, or AddressSanitizer (inflated RSS)\n");
+  if (wn_test::resident_bytes() < 0 || wn_test::kSanitizerShadowMemory) {
+    std::printf("  skipped: no /proc/self/status, or a sanitizer (inflated RSS)\n");
     return;
   }
   const auto model = load_model();

@@ -59,8 +59,8 @@ TEST(prefaulted_buffers_are_resident_before_their_first_write) {
     CHECK(small.size() == n && holds_pattern(small));
   }
 #if defined(__linux__)
-  if (wn_test::resident_bytes() < 0 || wn_test::kAddressSanitizer) {
-    std::printf("  skipped the residency check: no /proc/self/status, or ASan\n");
+  if (wn_test::resident_bytes() < 0 || wn_test::kSanitizerShadowMemory) {
+    std::printf("  skipped the residency check: no /proc/self/status, or a sanitizer\n");
     return;
   }
   const size_t n = size_t{16} << 20;  // 64 MB

@@ -24,7 +24,7 @@
 using wn::GgmlType;
 using wn::kernels::Isa;
 
-using wn_test::kAddressSanitizer;
+using wn_test::kSanitizerShadowMemory;
 using wn_test::resident_bytes;
 
 namespace {
@@ -80,7 +80,7 @@ void check_type(GgmlType type, const std::vector<Isa>& isas, const std::vector<f
     // The quantized blocks and the f32 vectors, as in the file (which also
     // holds the vocabulary and the filterbank): no dequantized copy.
     CHECK(q->weight_bytes() <= file_bytes && q->weight_bytes() > file_bytes * 95 / 100);
-    if (rss_before > 0 && !kAddressSanitizer) {
+    if (rss_before > 0 && !kSanitizerShadowMemory) {
       CHECK(rss_after - rss_before < (long long)q->weight_bytes() * 5 / 4);
     }
 
