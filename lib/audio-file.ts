@@ -119,12 +119,14 @@ export async function readAudioFile(
 }
 
 /**
- * @internal The CLI's read: readAudioFile's samples, except that a 16 kHz
- * mono 16-bit WAV file comes as its Int16Array (wav.ts, int16Samples), which
- * the model reads at half the memory of floats (an hour: 115 MB instead of
- * 230, in JS and again in the call's copy).
+ * An audio file as the model's input, in the smallest form that holds it
+ * exactly: a 16 kHz mono 16-bit WAV file as its samples, an Int16Array (which
+ * the model reads at half the memory of floats, for the whole transcription:
+ * an hour takes 115 MB instead of 230 here and again in the call's copy);
+ * any other file as readAudioFile's Float32Array. The same errors as
+ * readAudioFile. The CLI reads its files with it.
  */
-export async function readModelInput(
+export async function readAudioInput(
   path: string,
   options: ReadAudioOptions = {},
 ): Promise<Float32Array | Int16Array> {

@@ -5,7 +5,7 @@
 // else stops the run.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
-import { readModelInput } from './audio-file.js';
+import { readAudioInput } from './audio-file.js';
 import { CliError, EXIT, UsageError, describeError, type ExitCode } from './cli-exit.js';
 import { Progress, progressMode, type ProgressStream } from './cli-progress.js';
 import { resolveModel } from './download.js';
@@ -144,7 +144,7 @@ export async function runTranscribe(command: TranscribeCommand, io: CliIo): Prom
       const output = outputs[i];
       let samples: Float32Array | Int16Array;
       try {
-        samples = await readModelInput(file, { signal });
+        samples = await readAudioInput(file, { signal });
       } catch (error) {
         if (signal.aborted) throw signal.reason;
         const reason = inputFailure(file, error);

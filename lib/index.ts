@@ -28,7 +28,7 @@ export type {
   CueOptions,
   JsonOptions,
 } from './subtitles.js';
-export { readAudioFile } from './audio-file.js';
+export { readAudioFile, readAudioInput } from './audio-file.js';
 export type { AudioData, ReadAudioOptions } from './audio-file.js';
 export { resample, downmix, toWhisperInput, Resampler, WHISPER_SAMPLE_RATE } from './resample.js';
 export {

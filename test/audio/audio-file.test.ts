@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readAudioFile, readModelInput, findExecutable } from '../../lib/audio-file.js';
+import { readAudioFile, readAudioInput, findExecutable } from '../../lib/audio-file.js';
 import { WhisperError } from '../../lib/errors.js';
 import { resample } from '../../lib/resample.js';
 import { parseWav, readWavFile } from '../../lib/wav.js';
@@ -439,7 +439,7 @@ describe.skipIf(ffmpeg === undefined)(
 // The CLI's read: a file that already holds the model's input (16 kHz mono
 // 16-bit) comes as its Int16Array, which the model reads at half the memory
 // of floats; any other file as readAudioFile's floats.
-describe('readModelInput', () => {
+describe('readAudioInput', () => {
   const sameFloats = (a: Float32Array, b: Float32Array): boolean =>
     a.length === b.length && Buffer.from(a.buffer).equals(Buffer.from(b.buffer));
 
@@ -457,7 +457,7 @@ describe('readModelInput', () => {
           before,
         }),
       );
-      const samples = await readModelInput(path);
+      const samples = await readAudioInput(path);
       expect(samples).toBeInstanceOf(Int16Array);
       expect(Array.from(samples)).toEqual(values);
       // The floats the model widens them to are readAudioFile's.
@@ -499,7 +499,7 @@ describe('readModelInput', () => {
     ];
     for (const [i, spec] of files.entries()) {
       const path = writeTemp(`other-${i}.wav`, buildWav(spec));
-      const samples = await readModelInput(path);
+      const samples = await readAudioInput(path);
       expect(samples).toBeInstanceOf(Float32Array);
       expect(sameFloats(samples as Float32Array, (await readAudioFile(path)).samples)).toBe(true);
     }
@@ -514,7 +514,7 @@ describe('readModelInput', () => {
       data: encode.s16([1, 2, 3]),
     });
     const path = writeTemp('cut.wav', wav.subarray(0, wav.length - 3));
-    const error = await rejection(readModelInput(path));
+    const error = await rejection(readAudioInput(path));
     expect(error.code).toBe('ERR_INVALID_AUDIO');
     expect(error.message).toBe((await rejection(readAudioFile(path))).message);
   });
