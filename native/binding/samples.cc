@@ -1,11 +1,14 @@
 // Copying JS sample arrays into native memory (see samples.h).
 #include "binding/samples.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "binding/js_errors.h"
+#include "engine/audio/samples.h"
 
 namespace wn_binding {
 
@@ -33,11 +36,25 @@ SampleBuffer SampleBuffer::copy_from(const Napi::Value& value) {
       allocate(array.ElementLength(), sizeof(int16_t));
       if (n_bytes) std::memcpy(out.copy_.get(), bytes, n_bytes);
       break;
-    case napi_float32_array:
+    case napi_float32_array: {
+      // Floats that are 16-bit steps (audio decoded from 16-bit PCM: a WAV
+      // file read by readAudioFile, ffmpeg's output of one) are kept as int16,
+      // half the memory for the whole call, read back as the same floats.
+      // The first samples decide whether to try, so that other audio costs
+      // no int16 buffer.
+      const size_t n = array.ElementLength();
+      const auto* floats = reinterpret_cast<const float*>(bytes);
+      constexpr size_t kProbe = 4096;
+      std::vector<int16_t> probe(std::min(n, kProbe));
+      if (wn::kNarrowIsFast && n > 0 && wn::narrow_to_int16(floats, probe.size(), probe.data())) {
+        allocate(n, sizeof(int16_t));
+        if (wn::narrow_to_int16(floats, n, reinterpret_cast<int16_t*>(out.copy_.get()))) break;
+      }
       out.is_float_ = true;
-      allocate(array.ElementLength(), sizeof(float));
+      allocate(n, sizeof(float));
       if (n_bytes) std::memcpy(out.copy_.get(), bytes, n_bytes);
       break;
+    }
     case napi_uint8_array: {
       if (n_bytes % 2 != 0) {
         throw_js_error(env, "ERR_INVALID_ARG_VALUE",

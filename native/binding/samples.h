@@ -22,9 +22,10 @@
 
 namespace wn_binding {
 
-// 16 kHz mono samples, owned: a copied Float32Array, or the int16 samples of
-// an Int16Array or s16le bytes, which the engine widens as it reads them (an
-// hour of int16 audio stays 115 MB, instead of 230 MB widened up front).
+// 16 kHz mono samples, owned: a copied Float32Array, or int16 samples (of an
+// Int16Array, of s16le bytes, or of a Float32Array whose values are all 16-bit
+// steps), which the engine widens as it reads them (an hour of such audio
+// stays 115 MB, instead of 230 MB of floats).
 class HeldSamples {
  public:
   wn::AudioSamples view() const {

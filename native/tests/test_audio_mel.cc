@@ -394,6 +394,37 @@ TEST(mel_of_int16_samples_equals_mel_of_their_floats) {
                     wn::ErrorCode::kInvalidArgument);
 }
 
+// Floats that are 16-bit steps narrow to the int16 they hold, and widen back
+// to the same bits; anything else is refused at its first value.
+TEST(floats_of_16_bit_steps_narrow_to_int16_and_back) {
+  // 21 values: two blocks of the vector path (8 each) and a scalar tail.
+  std::vector<float> steps;
+  for (int rep = 0; rep < 3; ++rep) {
+    for (int v : {-32768, -12345, -1, 0, 1, 255, 32767}) steps.push_back(v / 32768.0f);
+  }
+  std::vector<int16_t> out(steps.size());
+  CHECK(wn::narrow_to_int16(steps.data(), steps.size(), out.data()));
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const float back = wn::AudioSamples::widen(out[i]);
+    CHECK(std::memcmp(&back, &steps[i], sizeof back) == 0);
+  }
+  // Between steps, 1.0 (one past the last step), -0 (would come back +0),
+  // NaN, infinity: each refused, wherever it is.
+  for (float bad : {0.5f / 32768, 1.0f, -1.0f - 1.0f / 32768, -0.0f, std::nanf(""), INFINITY,
+                    -INFINITY, 1e30f}) {
+    for (size_t at : {size_t{3}, size_t{12}, size_t{20}}) {
+      std::vector<float> audio = steps;
+      audio[at] = bad;
+      CHECK(!wn::narrow_to_int16(audio.data(), audio.size(), out.data()));
+    }
+  }
+  CHECK(wn::narrow_to_int16(nullptr, 0, nullptr));
+  // A WAV file's samples (16-bit PCM read as value / 32768) are all steps.
+  const std::vector<float> jfk = read_wav(wn_test::shared_dir() + "/audio/jfk.wav");
+  std::vector<int16_t> s16(jfk.size());
+  CHECK(wn::narrow_to_int16(jfk.data(), jfk.size(), s16.data()));
+}
+
 TEST(mel_rejects_bad_input) {
   const Filters& f = model_filters();
   std::vector<float> audio = random_audio(1000, 3, 0.1f);
