@@ -9,6 +9,7 @@
 // truncated file is an ERR_INVALID_AUDIO, a codec it does not read (ADPCM,
 // MP3 in WAV, ...) an ERR_UNSUPPORTED_AUDIO, which readAudioFile hands to ffmpeg.
 import { readFile } from 'node:fs/promises';
+import { endianness } from 'node:os';
 import type { AudioData } from './audio-file.js';
 import { WhisperError } from './errors.js';
 import { yieldToEventLoop } from './event-loop.js';
@@ -256,7 +257,15 @@ interface WavLayout {
   bytesPerSample: number;
 }
 
-function wavLayout(bytes: Uint8Array): WavLayout {
+function wavLayout(file: Uint8Array): WavLayout {
+  // The data chunk is a view of these bytes, which the addon takes as a
+  // Uint8Array; plain JavaScript may hand parseWav another byte array (a
+  // Uint8ClampedArray): a Uint8Array view of the same bytes, made once.
+  const view: ArrayBufferView = file;
+  const bytes =
+    view instanceof Uint8Array
+      ? view
+      : new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
   if (!looksLikeWav(bytes)) throw malformed('it does not start with a RIFF/RF64 WAVE header');
   const { format, data, streamed } = findChunks(bytes);
   const codec = sampleCodec(format);
@@ -289,14 +298,7 @@ function decodeFrames(layout: WavLayout, samples: Float32Array, from: number, to
     return;
   }
   const { data, codec, format } = layout;
-  // The addon takes a Uint8Array; plain JavaScript may hand parseWav another
-  // byte array (a Uint8ClampedArray): a view of the same bytes.
-  const view: ArrayBufferView = data;
-  const bytes =
-    view instanceof Uint8Array
-      ? view
-      : new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-  native.decodePcmFrames(bytes, codec.native, format.channels, from, samples.subarray(from, to));
+  native.decodePcmFrames(data, codec.native, format.channels, from, samples.subarray(from, to));
 }
 
 function decodeFramesInJs(
@@ -430,7 +432,7 @@ export function int16Samples(bytes: Uint8Array): Int16Array | undefined {
   }
   if (format.sampleRate !== WHISPER_SAMPLE_RATE) return undefined;
   const samples = new Int16Array(frames);
-  if (LITTLE_ENDIAN_HOST) {
+  if (endianness() === 'LE') {
     new Uint8Array(samples.buffer).set(data.subarray(0, frames * 2));
   } else {
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
@@ -438,8 +440,6 @@ export function int16Samples(bytes: Uint8Array): Int16Array | undefined {
   }
   return samples;
 }
-
-const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * Reads a WAV file into 16 kHz mono samples: {@link parseWav} on the file's

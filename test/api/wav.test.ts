@@ -6,16 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { WhisperError, parseWav, readWavFile } from '../../lib/index.js';
-import { buildWav, encode } from '../audio/wav-writer.js';
+import { buildWav, pcm16Wav } from '../audio/wav-writer.js';
 
-const mono16k = (values: number[]) =>
-  buildWav({
-    formatTag: 1,
-    channels: 1,
-    sampleRate: 16000,
-    bitsPerSample: 16,
-    data: encode.s16(values),
-  });
+const mono16k = (values: number[]) => pcm16Wav(values);
 
 describe('parseWav', () => {
   it('returns 16 kHz mono PCM exactly, as value / 32768, with the source format', () => {

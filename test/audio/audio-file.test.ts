@@ -11,7 +11,7 @@ import { readAudioFile, readAudioInput, findExecutable } from '../../lib/audio-f
 import { WhisperError } from '../../lib/errors.js';
 import { resample } from '../../lib/resample.js';
 import { parseWav, readWavFile } from '../../lib/wav.js';
-import { buildWav, encode } from './wav-writer.js';
+import { buildWav, encode, pcm16Wav } from './wav-writer.js';
 
 let dir = '';
 beforeAll(() => {
@@ -70,16 +70,7 @@ async function withoutFfmpegOnPath<T>(body: () => Promise<T>): Promise<T> {
 describe('readAudioFile: WAV', () => {
   it('returns 16 kHz 16-bit mono samples unchanged, with the duration', async () => {
     const values = [0, 16384, -16384, 32767, -32768];
-    const path = writeTemp(
-      's16.wav',
-      buildWav({
-        formatTag: 1,
-        channels: 1,
-        sampleRate: 16000,
-        bitsPerSample: 16,
-        data: encode.s16(values),
-      }),
-    );
+    const path = writeTemp('s16.wav', pcm16Wav(values));
     const audio = await readAudioFile(path);
     expect(Array.from(audio.samples)).toEqual(values.map((v) => v / 32768));
     expect(audio.sampleRate).toBe(16000);
@@ -446,17 +437,7 @@ describe('readAudioInput', () => {
   it("gives a 16 kHz mono 16-bit WAV's samples as they are, whatever the chunk alignment", async () => {
     const values = [-32768, -1, 0, 1, 12345, 32767];
     for (const before of [[], [{ id: 'LIST', body: new Uint8Array(3) }]]) {
-      const path = writeTemp(
-        `as-is-${before.length}.wav`,
-        buildWav({
-          formatTag: 1,
-          channels: 1,
-          sampleRate: 16000,
-          bitsPerSample: 16,
-          data: encode.s16(values),
-          before,
-        }),
-      );
+      const path = writeTemp(`as-is-${before.length}.wav`, pcm16Wav(values, { before }));
       const samples = await readAudioInput(path);
       expect(samples).toBeInstanceOf(Int16Array);
       expect(Array.from(samples)).toEqual(values);
@@ -506,13 +487,7 @@ describe('readAudioInput', () => {
   });
 
   it('refuses a malformed file as readAudioFile does', async () => {
-    const wav = buildWav({
-      formatTag: 1,
-      channels: 1,
-      sampleRate: 16000,
-      bitsPerSample: 16,
-      data: encode.s16([1, 2, 3]),
-    });
+    const wav = pcm16Wav([1, 2, 3]);
     const path = writeTemp('cut.wav', wav.subarray(0, wav.length - 3));
     const error = await rejection(readAudioInput(path));
     expect(error.code).toBe('ERR_INVALID_AUDIO');

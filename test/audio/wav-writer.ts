@@ -91,3 +91,15 @@ export const encode = {
   f32: (values: number[]): Uint8Array => new Uint8Array(Float32Array.from(values).buffer),
   f64: (values: number[]): Uint8Array => new Uint8Array(Float64Array.from(values).buffer),
 };
+
+/** 16 kHz mono 16-bit PCM (the model's input as it is), with `more` overriding the spec. */
+export function pcm16Wav(values: number[], more: Partial<WavSpec> = {}): Uint8Array {
+  return buildWav({
+    formatTag: 1,
+    channels: 1,
+    sampleRate: 16000,
+    bitsPerSample: 16,
+    data: encode.s16(values),
+    ...more,
+  });
+}

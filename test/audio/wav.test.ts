@@ -4,17 +4,9 @@
 import { describe, it, expect } from 'vitest';
 import { WhisperError } from '../../lib/errors.js';
 import { decodeWav } from '../../lib/wav.js';
-import { buildWav, encode } from './wav-writer.js';
+import { buildWav, encode, pcm16Wav } from './wav-writer.js';
 
-const pcm16 = (values: number[], more: Partial<Parameters<typeof buildWav>[0]> = {}) =>
-  buildWav({
-    formatTag: 1,
-    channels: 1,
-    sampleRate: 16000,
-    bitsPerSample: 16,
-    data: encode.s16(values),
-    ...more,
-  });
+const pcm16 = pcm16Wav;
 
 function expectSamples(actual: Float32Array, expected: number[]): void {
   expect(Array.from(actual)).toEqual(expected.map((v) => Math.fround(v)));
