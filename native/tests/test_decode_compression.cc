@@ -62,6 +62,40 @@ TEST(repetitive_loops_match_zlib_and_exceed_the_threshold) {
   CHECK(wn::compression_ratio(loop2) > 2.4);
 }
 
+// Texts that repeat from their first byte, just below the threshold by
+// zlib's sizes. zlib never matches back to the text's first byte (position 0
+// is its "no earlier string"); an estimate that did came out a byte short,
+// above 2.4, and sent these windows to the temperature fallback.
+TEST(repeats_of_the_first_byte_size_as_zlib_and_stay_below_the_threshold) {
+  const Sample samples[] = {
+      {"Bye! Bye! Bye! I don't know what to do. Bye! Bye! I don't know what to do. Bye! Bye! Bye! "
+       "Bye! Bye!",
+       42},
+      {"Let me show you how it works. Let me show you how it works. Oh my God. I'm going to go to "
+       "the store. Let me show you how it works. Let me show you how it works. I'm going to go to "
+       "the store.",
+       80},
+      {"This is the end. This is the end. Please subscribe to my channel. This is the end. This is "
+       "the end. This is the end. Bye! This is the end. Bye! This is the end.",
+       67},
+      {"So what do we do now? So what do we do now? So what do we do now? Please subscribe to my "
+       "channel. So what do we do now? Please subscribe to my channel.",
+       63},
+      {"I don't know what to do. I don't know what to do. So what do we do now? I don't know what "
+       "to do. I don't know what to do.",
+       51},
+      {"Yeah, I think so. Yeah, I think so. Yeah, I think so. Yeah, I think so. Yeah, I think so. "
+       "Yeah, I think so. Oh my God. You know what I mean?",
+       59},
+  };
+  for (const Sample& s : samples) {
+    const std::string text = s.text;
+    CHECK(wn::estimate_zlib_size(text) == s.zlib_size);
+    CHECK(double(text.size()) / s.zlib_size < 2.4);
+    CHECK(wn::compression_ratio(text) < 2.4);
+  }
+}
+
 TEST(normal_speech_stays_below_the_threshold) {
   const std::string text =
       " And so my fellow Americans, ask not what your country can do for you, ask what you can "

@@ -14,7 +14,8 @@
 namespace wn {
 namespace {
 
-constexpr int kWindow = 32768;
+// zlib's MAX_DIST: the window (32 KiB) less its lookahead (258 + 3 + 1).
+constexpr int kMaxDist = 32768 - 262;
 constexpr int kMinMatch = 3, kMaxMatch = 258;
 constexpr int kMaxChain = 128, kGoodLength = 8, kMaxLazy = 16, kNiceLength = 128;
 constexpr int kTooFar = 4096;
@@ -79,11 +80,16 @@ SymbolCounts lz77_parse(std::string_view data) {
     *best_len = 0;
     *best_dist = 0;
     if (i + kMinMatch > n) return;
+    // zlib marks "no earlier string" with position 0 (NIL), so its search
+    // never reaches the text's first byte: a candidate must lie after 0 (and
+    // after the window's far end), or the estimate finds matches zlib cannot.
+    int cand = head[hash_at(i)];
+    if (cand <= 0 || i - cand > kMaxDist) return;
+    const int far_end = std::max(0, i - kMaxDist);
     int chain = better_than >= kGoodLength ? kMaxChain / 4 : kMaxChain;
     const int limit = std::min(kMaxMatch, n - i);
     int found = better_than;
-    for (int cand = head[hash_at(i)]; cand >= 0 && i - cand <= kWindow && chain-- > 0;
-         cand = prev[cand]) {
+    for (;;) {  // zlib's do-while: the first candidate, then up to chain - 1 more
       int len = 0;
       while (len < limit && data[cand + len] == data[i + len]) ++len;
       if (len > found) {
@@ -92,6 +98,8 @@ SymbolCounts lz77_parse(std::string_view data) {
         *best_dist = i - cand;
         if (len >= kNiceLength || len == limit) break;
       }
+      cand = prev[cand];
+      if (cand <= far_end || --chain == 0) break;
     }
     if (*best_len == kMinMatch && *best_dist > kTooFar) *best_len = 0;
     if (*best_len < kMinMatch) *best_len = 0;
