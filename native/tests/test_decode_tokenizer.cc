@@ -125,8 +125,26 @@ TEST(bytes_lost_in_the_file_are_restored) {
   // The music-symbol prefix E2 99 (17992): "♪" decodes whole again.
   CHECK(tok.decode({17992, 103}) == "\xE2\x99\xAA");
   CHECK(tok.encode(" \xE2\x99\xAA") == std::vector<int32_t>({20724, 103}));
-  // A lone restored continuation byte, and a token whose bytes stay unknown
-  // (43769 is stored as two U+FFFD), decode as U+FFFD, never as invalid UTF-8.
+  // Curly quotes are a prefix token (E2 80: 447, or 564 after a space) and a
+  // single byte, in OpenAI's tokenizer as here: ’ and ” whole in both
+  // directions, and “ after a space.
+  CHECK(tok.token_bytes(447) == "\xE2\x80" && tok.token_bytes(564) == " \xE2\x80");
+  CHECK(tok.decode({447, 247}) == "\xE2\x80\x99");
+  CHECK(tok.encode("\xE2\x80\x99") == std::vector<int32_t>({447, 247}));
+  CHECK(tok.encode("\xE2\x80\x9D") == std::vector<int32_t>({447, 251}));
+  CHECK(tok.encode(" \xE2\x80\x9C") == std::vector<int32_t>({564, 250}));
+  CHECK(tok.decode({564, 250}) == " \xE2\x80\x9C");
+  // Every English token the file stored as U+FFFD has its bytes back, except
+  // those whose bytes are U+FFFD (26825 is " " and four of them).
+  int n_still_replaced = 0;
+  for (int32_t id = 0; id < tok.eot(); ++id) {
+    if (tok.token_bytes(id).find("\xEF\xBF\xBD") != std::string::npos) n_still_replaced++;
+  }
+  CHECK(n_still_replaced == 8);
+  CHECK(tok.token_bytes(26825) == " \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+  // A lone piece of a character decodes as U+FFFD (one per maximal ill-formed
+  // part), never as invalid UTF-8: 43769 is 81 AB, two stray continuation bytes.
+  CHECK(tok.token_bytes(43769) == "\x81\xAB");
   CHECK(tok.decode({94}) == "\xEF\xBF\xBD");
   CHECK(tok.decode({43769, 64}) ==
         "\xEF\xBF\xBD\xEF\xBF\xBD"

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "engine/core/error.h"
+#include "engine/decode/gpt2_fragments.h"
 
 namespace wn {
 namespace {
@@ -264,9 +265,8 @@ Tokenizer::Tokenizer(const std::vector<std::string>& vocab, int32_t n_vocab)
 
 // GPT-2's byte-level BPE gives the 256 bytes ids 0..255 in this order: the
 // printable bytes 33..126, 161..172 and 174..255, then the rest ascending.
-// Beyond those, two English tokens the reference's suppression list needs are
-// known: the first tokens of the music symbols U+2669..U+266F (E2 99 xx), alone
-// and after a space (they are in OpenAI's published list of suppressed ids).
+// Beyond those, the English vocabulary's pieces of characters are listed in
+// gpt2_fragments.h.
 void Tokenizer::restore_lost_bytes() {
   uint8_t byte_of_id[256];
   int n = 0;
@@ -284,18 +284,21 @@ void Tokenizer::restore_lost_bytes() {
     const char expected = static_cast<char>(byte_of_id[id]);
     if (byte_of_id[id] < 0x80 && vocab_[id] != std::string(1, expected)) return;
   }
-  // A token is restored only where the file shows the loss.
-  auto restore = [&](int32_t id, std::string bytes, const std::string& stored_when_lost) {
-    if (vocab_[id] == stored_when_lost) restored_bytes_[id] = std::move(bytes);
+  // A token is restored only where the file shows the loss of exactly these
+  // bytes: it stores what they decode to with replacement, and not them.
+  auto restore = [&](int32_t id, std::string_view bytes) {
+    if (id >= static_cast<int32_t>(vocab_.size()) || vocab_[id] == bytes) return;
+    std::string replaced;
+    Utf8Assembler utf8;
+    utf8.feed(bytes, &replaced);
+    utf8.flush(&replaced);
+    if (vocab_[id] == replaced) restored_bytes_[id] = std::string(bytes);
   };
   for (int id = 0; id < 256; ++id) {
-    if (byte_of_id[id] >= 0x80) {
-      restore(id, std::string(1, static_cast<char>(byte_of_id[id])), kReplacementChar);
-    }
+    restore(id, std::string_view(reinterpret_cast<const char*>(&byte_of_id[id]), 1));
   }
   if (!special_.multilingual) {
-    restore(17992, "\xE2\x99", kReplacementChar);
-    restore(20724, " \xE2\x99", std::string(" ") + kReplacementChar);
+    for (const TokenBytes& token : kEnglishFragmentTokens) restore(token.id, token.bytes);
   }
 }
 

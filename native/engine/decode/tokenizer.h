@@ -143,8 +143,9 @@ class Tokenizer {
   // Published ggml files store U+FFFD instead of the bytes of every token that
   // is not valid UTF-8 on its own (352 of the English vocabulary's tokens).
   // Those whose true bytes are known are restored here: the 256 single-byte
-  // tokens (their order is fixed by GPT-2's byte-level BPE) and the few listed
-  // in tokenizer.cc. The others decode as U+FFFD, as in whisper.cpp.
+  // tokens (their order is fixed by GPT-2's byte-level BPE) and, in the
+  // English vocabulary, every other one (gpt2_fragments.h). A multilingual
+  // vocabulary's other pieces decode as U+FFFD, as in whisper.cpp.
   std::unordered_map<int32_t, std::string> restored_bytes_;
   int32_t n_vocab_;
   SpecialTokens special_;
