@@ -10,7 +10,7 @@
     # NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS: see CMakeLists.txt (a Worker
     # terminated with calls in flight must not abort the process).
     'defines': ['NAPI_VERSION=8', 'NODE_ADDON_API_DISABLE_DEPRECATED',
-                'NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS'],
+                'NODE_ADDON_API_CPP_EXCEPTIONS_ALL', 'NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS'],
     'cflags_cc': ['-std=c++17', '-O3', '-fvisibility=hidden'],
     'cflags_cc!': ['-fno-exceptions', '-fno-rtti', '-std=gnu++17', '-std=gnu++20'],
     'cflags!': ['-fno-exceptions'],

@@ -34,7 +34,7 @@ const MAX_CONCURRENT_CALLS = 256;
  */
 export async function loadModel(path: string, options?: LoadOptions): Promise<WhisperModel> {
   const site = captureCallSite(loadModel);
-  check.assertString(path, 'path');
+  check.assertPath(path, 'path');
   check.assertOptions(options, 'options', ['threads', 'lowMemory', 'maxConcurrentCalls', 'signal']);
   const threads = options?.threads ?? LOAD_DEFAULTS.threads;
   check.assertIntegerInRange(threads, 'threads', 0, MAX_THREADS);

@@ -116,12 +116,17 @@ export function checkTranscribeOptions(
 
   const native: Record<string, unknown> = {};
   for (const [key, rule] of Object.entries(RULES) as [keyof NativeTranscribeOptions, Rule][]) {
+    // Each option is read once, and an array copied before it is checked: what
+    // the addon reads is what was checked, whatever getters or later changes
+    // to the caller's objects do.
+    const givenValue = given[key];
+    const value = Array.isArray(givenValue) ? [...(givenValue as unknown[])] : givenValue;
     // undefined means "the default"; null is a value (the threshold options).
-    if (given[key] === undefined) {
+    if (value === undefined) {
       native[key] = TRANSCRIBE_DEFAULTS[key];
     } else {
-      rule(given[key], `options.${key}`);
-      native[key] = given[key];
+      rule(value, `options.${key}`);
+      native[key] = value;
     }
   }
   const t = native.temperature as number | readonly number[];

@@ -50,6 +50,13 @@ export function assertString(value: unknown, name: string): asserts value is str
   if (value.length === 0) throw valueError('a non-empty string', name, "''");
 }
 
+/** A file path: a non-empty string without NUL characters (the OS would cut it at the first). */
+export function assertPath(value: unknown, name: string): asserts value is string {
+  assertString(value, name);
+  if (value.includes('\0'))
+    throw valueError('a path without NUL characters', name, JSON.stringify(value));
+}
+
 export function assertBoolean(value: unknown, name: string): asserts value is boolean {
   if (typeof value !== 'boolean') throw typeError('boolean', name, value);
 }

@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include <string>
+#include <utility>
 
 #include "binding/engine_workers.h"
 #include "binding/js_errors.h"
@@ -29,7 +30,12 @@ Napi::Value LoadModel(const Napi::CallbackInfo& info) {
   if (max_calls < 1) {
     throw_js_error(env, "ERR_INVALID_ARG_VALUE", "Expected maxConcurrentCalls >= 1");
   }
-  auto* worker = new LoadWorker(env, info[0].As<Napi::String>().Utf8Value(), options, max_calls);
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  // open() would read the path only up to its first NUL: another file.
+  if (path.find('\0') != std::string::npos) {
+    throw_js_error(env, "ERR_INVALID_ARG_VALUE", "Expected a path without NUL characters");
+  }
+  auto* worker = new LoadWorker(env, std::move(path), options, max_calls);
   Napi::Object job = Napi::Object::New(env);
   job.Set("promise", worker->promise());
   job.Set("abort", worker->AbortFunction(env));

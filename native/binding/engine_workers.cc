@@ -45,7 +45,7 @@ void EncodeWorker::Run() {
   }
   encoded_.resize(static_cast<size_t>(hp.n_audio_ctx) * hp.n_audio_state);
   wn::Encoder encoder(*model_);
-  encoder.encode(mel_.data(), encoded_.data());
+  encoder.encode(mel_.data(), encoded_.data(), cancel_.get());
 }
 
 Napi::Value EncodeWorker::Result(Napi::Env env) {
@@ -96,7 +96,7 @@ DetectLanguageWorker::DetectLanguageWorker(Napi::Env env, ModelPtr model,
 
 void DetectLanguageWorker::Run() {
   const HeldSamples audio = samples_.take();
-  languages_ = wn::detect_language(*model_, audio.view());
+  languages_ = wn::detect_language(*model_, audio.view(), cancel_.get());
 }
 
 Napi::Value DetectLanguageWorker::Result(Napi::Env env) {

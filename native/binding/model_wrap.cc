@@ -98,7 +98,9 @@ Napi::Value ModelWrap::Info(const Napi::CallbackInfo& info) {
 // melWindow(samples, offsetSeconds): Float32Array [n_mels][3000], synchronous.
 Napi::Value ModelWrap::MelWindow(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const ModelPtr& m = model(env);
+  // By value, here and below: the call keeps the model alive whatever close()
+  // does meanwhile (reading the arguments may run the caller's code).
+  const ModelPtr m = model(env);
   SampleBuffer samples = SampleBuffer::copy_from(info[0]);
   const double offset = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0.0;
   if (!std::isfinite(offset) || offset < 0) {
@@ -111,8 +113,10 @@ Napi::Value ModelWrap::MelWindow(const Napi::CallbackInfo& info) {
     wn::LogMelSpectrogram mel(audio.view(), m->mel_filters(), n_mels, m->n_fft_bins(), &m->pool());
     Napi::Float32Array out =
         Napi::Float32Array::New(env, static_cast<size_t>(n_mels) * wn::kWindowFrames);
-    const auto first_frame =
-        static_cast<int64_t>(std::llround(offset * wn::kSampleRate / wn::kHopLength));
+    // Clamped before the conversion (1e300 s would overflow it): any frame
+    // past the audio's end is a window of padding alike.
+    const double frame = std::min(offset * wn::kSampleRate / wn::kHopLength, 0x1p52);
+    const auto first_frame = static_cast<int64_t>(std::llround(frame));
     mel.window(first_frame, out.Data());
     return out;
   });
@@ -131,7 +135,7 @@ Napi::Value ModelWrap::Encode(const Napi::CallbackInfo& info) {
 // logits(tokens: Int32Array, encoded: Float32Array): Promise<Float32Array>
 Napi::Value ModelWrap::Logits(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const ModelPtr& m = model(env);
+  const ModelPtr m = model(env);
   if (!info[0].IsTypedArray() ||
       info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
     throw_js_error(env, "ERR_INVALID_ARG_TYPE", "Expected Int32Array for tokens");
@@ -148,7 +152,7 @@ Napi::Value ModelWrap::Logits(const Napi::CallbackInfo& info) {
 // detectLanguage(samples): Promise<{language, probability}[]>
 Napi::Value ModelWrap::DetectLanguage(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const ModelPtr& m = model(env);
+  const ModelPtr m = model(env);
   auto* worker =
       new DetectLanguageWorker(env, m, gate_.take_ticket(), SampleBuffer::copy_from(info[0]));
   Napi::Promise promise = worker->promise();
@@ -159,9 +163,11 @@ Napi::Value ModelWrap::DetectLanguage(const Napi::CallbackInfo& info) {
 // transcribe(samples, options, onProgress?, onSegment?): { promise, abort }
 Napi::Value ModelWrap::Transcribe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const ModelPtr& m = model(env);
+  // The options first: reading them may run the caller's getters, which may
+  // close the model; then the model, by value.
   SampleBuffer samples = SampleBuffer::copy_from(info[0]);
   const wn::TranscribeOptions options = transcribe_options_from_js(info[1]);
+  const ModelPtr m = model(env);
   return TranscribeWorker::Start(env, m, gate_.take_ticket(), std::move(samples), options, info[2],
                                  info[3]);
 }

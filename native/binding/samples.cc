@@ -20,8 +20,13 @@ SampleBuffer SampleBuffer::copy_from(const Napi::Value& value) {
   }
   Napi::TypedArray array = value.As<Napi::TypedArray>();
   SampleBuffer out;
-  const uint8_t* bytes =
-      static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
+  // The elements' address from the typed array itself: array.ArrayBuffer()
+  // refuses a view of a SharedArrayBuffer, which is valid audio too.
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, array, nullptr, nullptr, &data, nullptr, nullptr) != napi_ok) {
+    throw_js_error(env, "ERR_INVALID_ARG_TYPE", "Could not read the samples' typed array");
+  }
+  const uint8_t* bytes = static_cast<const uint8_t*>(data);
   const size_t n_bytes = array.ByteLength();
   const auto allocate = [&out, env](size_t n, size_t bytes_each) {
     out.n_ = n;

@@ -1,13 +1,45 @@
 // Copies the JS options object into wn::TranscribeOptions (see transcribe_options.h).
 #include "binding/transcribe_options.h"
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
+
+#include "binding/js_errors.h"
 
 namespace wn_binding {
 namespace {
+
+// The value of an integer option or token id, refused with a typed error when
+// the double is not an integer of the type (NaN, Infinity, 2.5, 1e300): casting
+// such a double is undefined behaviour. The TypeScript layer checks every
+// option's range before it gets here; this keeps the addon safe when called
+// around it.
+template <typename Int>
+Int to_integer(Napi::Env env, double v, const char* key) {
+  // [lowest, 2^digits): both bounds are exact doubles, unlike max() of 64 bits.
+  const double end = std::ldexp(1.0, std::numeric_limits<Int>::digits);
+  if (!(std::trunc(v) == v && v >= static_cast<double>(std::numeric_limits<Int>::lowest()) &&
+        v < end)) {
+    throw_js_error(
+        env, "ERR_INVALID_ARG_VALUE",
+        std::string("Expected an integer for options.") + key + ", got " + std::to_string(v));
+  }
+  return static_cast<Int>(v);
+}
+
+template <typename Number>
+Number to_number(Napi::Env env, double v, const char* key) {
+  if constexpr (std::is_integral_v<Number>) {
+    return to_integer<Number>(env, v, key);
+  } else {
+    return static_cast<Number>(v);
+  }
+}
 
 // One JS options object; each read leaves `out` unchanged when the field is
 // absent or of another type.
@@ -22,7 +54,7 @@ class Fields {
   template <typename Number>
   void read(const char* key, Number* out) const {
     Napi::Value v = object_.Get(key);
-    if (v.IsNumber()) *out = static_cast<Number>(v.As<Napi::Number>().DoubleValue());
+    if (v.IsNumber()) *out = to_number<Number>(v.Env(), v.As<Napi::Number>().DoubleValue(), key);
   }
   void read(const char* key, std::string* out) const {
     Napi::Value v = object_.Get(key);
@@ -36,8 +68,9 @@ class Fields {
     out->clear();
     for (uint32_t i = 0; i < array.Length(); ++i) {
       Napi::Value item = array.Get(i);
-      if (item.IsNumber())
-        out->push_back(static_cast<Number>(item.As<Napi::Number>().DoubleValue()));
+      if (item.IsNumber()) {
+        out->push_back(to_number<Number>(item.Env(), item.As<Napi::Number>().DoubleValue(), key));
+      }
     }
   }
   // null: the rule is off (nullopt); a number: its value.

@@ -47,18 +47,27 @@ Napi::Object TranscribeWorker::Start(Napi::Env env, ModelPtr model, wn::CallGate
                                      Napi::Value on_progress, Napi::Value on_segment) {
   auto* worker =
       new TranscribeWorker(env, std::move(model), std::move(ticket), std::move(samples), options);
-  if (on_progress.IsFunction()) {
-    worker->on_progress_ = Napi::Persistent(on_progress.As<Napi::Function>());
-    worker->want_progress_ = true;
+  Napi::Object job;
+  try {
+    if (on_progress.IsFunction()) {
+      worker->on_progress_ = Napi::Persistent(on_progress.As<Napi::Function>());
+      worker->want_progress_ = true;
+    }
+    if (on_segment.IsFunction()) {
+      worker->on_segment_ = Napi::Persistent(on_segment.As<Napi::Function>());
+      worker->want_segments_ = true;
+    }
+    // The flag outlives the worker: abort() may be called after the call settled.
+    job = Napi::Object::New(env);
+    job.Set("promise", worker->deferred_.Promise());
+    job.Set("abort", worker->MakeAbortFunction(env, worker->cancel_));
+  } catch (...) {
+    // Not started: nothing else owns it, and its turn at the model's gate
+    // must be given up (its ticket's destructor), or the calls queued after
+    // it would wait for good.
+    delete worker;
+    throw;
   }
-  if (on_segment.IsFunction()) {
-    worker->on_segment_ = Napi::Persistent(on_segment.As<Napi::Function>());
-    worker->want_segments_ = true;
-  }
-  // The flag outlives the worker: abort() may be called after the call settled.
-  Napi::Object job = Napi::Object::New(env);
-  job.Set("promise", worker->deferred_.Promise());
-  job.Set("abort", worker->MakeAbortFunction(env, worker->cancel_));
   worker->ThreadWorker::Start();
   return job;
 }
