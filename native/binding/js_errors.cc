@@ -8,17 +8,21 @@
 
 namespace wn_binding {
 
-ErrorInfo describe_current_exception() {
+ErrorInfo describe_current_exception() noexcept {
   try {
-    throw;
-  } catch (const wn::Error& e) {
-    return {wn::error_code_name(e.code()), e.what()};
-  } catch (const std::bad_alloc&) {
+    try {
+      throw;
+    } catch (const wn::Error& e) {
+      return {wn::error_code_name(e.code()), e.what()};
+    } catch (const std::bad_alloc&) {
+      return {"ERR_OUT_OF_MEMORY", "out of memory"};
+    } catch (const std::exception& e) {
+      return {"ERR_INTERNAL", std::string("internal error: ") + e.what()};
+    } catch (...) {
+      return {"ERR_INTERNAL", "internal error: unknown exception"};
+    }
+  } catch (...) {  // a message that could not be allocated
     return {"ERR_OUT_OF_MEMORY", "out of memory"};
-  } catch (const std::exception& e) {
-    return {"ERR_INTERNAL", std::string("internal error: ") + e.what()};
-  } catch (...) {
-    return {"ERR_INTERNAL", "internal error: unknown exception"};
   }
 }
 

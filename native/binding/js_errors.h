@@ -11,12 +11,14 @@
 namespace wn_binding {
 
 struct ErrorInfo {
-  std::string code;
+  const char* code = "ERR_INTERNAL";  // a static string: copying it never allocates
   std::string message;
 };
 
 // Describes the exception being handled; call only inside a catch block.
-ErrorInfo describe_current_exception();
+// Never throws: when even the description cannot be allocated (the heap is
+// exhausted), it says "out of memory", which fits std::string's inline buffer.
+ErrorInfo describe_current_exception() noexcept;
 
 Napi::Error make_js_error(Napi::Env env, const ErrorInfo& info);
 
