@@ -65,7 +65,7 @@ std::vector<LanguageProbability> detect_language(const Model& model, AudioSample
   const size_t n_used = std::min(n_samples, static_cast<size_t>(kWindowFrames) * kHopLength);
   const HParams& hp = model.hparams();
   LogMelSpectrogram mel(samples.first(n_used), model.mel_filters(), hp.n_mels, model.n_fft_bins(),
-                        &model.pool());
+                        &model.pool(), cancel);
   std::vector<float> window(static_cast<size_t>(hp.n_mels) * kWindowFrames);
   mel.window(0, window.data());
   std::vector<float> encoded(static_cast<size_t>(hp.n_audio_ctx) * hp.n_audio_state);

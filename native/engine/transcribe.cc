@@ -202,7 +202,7 @@ class WindowLoop {
         filters_(tokenizer_, filter_options(options, model.context())),
         sampler_(filters_, sample_len(model, options), model.hparams().n_text_ctx),
         mel_(samples, model.mel_filters(), model.hparams().n_mels, model.n_fft_bins(),
-             &model.pool()),
+             &model.pool(), callbacks.cancel),
         heads_per_group_(
             Encoder::heads_per_group_within(model, (Decoder::cross_kv_halves(model) + 1) / 2)),
         window_memory_(std::max(Encoder::scratch_floats(model, heads_per_group_),

@@ -174,7 +174,7 @@ struct TranscribeResult {
 struct TranscribeCallbacks {
   std::function<void(double fraction)> on_progress;  // 0..1, after each window
   std::function<void(const Segment&)> on_segment;    // as each segment is final
-  const CancellationFlag* cancel = nullptr;          // polled before each decoder step
+  const CancellationFlag* cancel = nullptr;  // polled by the log-mel pass, encoder, decoder steps
 };
 
 // The text tokens of all segments, in order, decoded at once: the reference's

@@ -5,6 +5,7 @@
 //
 //   test_format_file                    run the tests
 //   test_format_file --write-seed PATH  write the tiny valid model (a fuzz seed)
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -14,6 +15,10 @@
 #include <fstream>
 #include <limits>
 #include <thread>
+
+#ifndef _WIN32
+#include <sys/stat.h>
+#endif
 
 #include "check.h"
 #include "format_test_util.h"
@@ -139,6 +144,33 @@ TEST(map_file_reports_missing_directory_and_empty) {
   CHECK_THROWS_CODE(wn::FileBytes::map_file(empty), ErrorCode::kModelTruncated);
   CHECK(contains(error_message([&] { wn::FileBytes::map_file(empty); }), "is empty"));
   std::remove(empty.c_str());
+}
+
+// A FIFO given as the model path: opening it for reading used to block until a
+// writer came (forever); now it is refused at once as a directory is. The
+// watchdog turns a regression into a failure rather than a hung test run.
+TEST(map_file_refuses_a_fifo_without_blocking) {
+#ifndef _WIN32
+  const std::string fifo = temp_dir() + "/test_format_fifo";
+  std::remove(fifo.c_str());
+  CHECK(::mkfifo(fifo.c_str(), 0600) == 0);
+  std::atomic<bool> returned{false};
+  std::thread watchdog([&] {
+    for (int i = 0; i < 1000 && !returned.load(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (returned.load()) return;
+    std::printf("FAIL map_file_refuses_a_fifo_without_blocking: map_file(fifo) blocked 10 s\n");
+    std::fflush(stdout);
+    std::_Exit(1);
+  });
+  CHECK_THROWS_CODE(wn::FileBytes::map_file(fifo), ErrorCode::kModelNotFound);
+  CHECK(contains(error_message([&] { wn::FileBytes::map_file(fifo); }), "is not a regular file"));
+  CHECK_THROWS_CODE(wn::open_model_file(fifo), ErrorCode::kModelNotFound);
+  returned = true;
+  watchdog.join();
+  std::remove(fifo.c_str());
+#endif
 }
 
 TEST(mapped_file_matches_read_and_survives_release) {

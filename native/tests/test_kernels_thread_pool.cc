@@ -6,11 +6,14 @@
 #include <cstdlib>
 #include <new>
 #include <stdexcept>
+#include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
 #include "engine/core/error.h"
 #include "engine/core/thread_pool.h"
+#include "engine/core/thread_pool_internal.h"
 #include "tests/check.h"
 
 // Every allocation in this test program is counted, to check that a
@@ -207,6 +210,40 @@ TEST(stepped_turns_hand_the_pool_over_between_steps_once_a_turn_is_long) {
 
 TEST(rejects_zero_threads) {
   CHECK_THROWS_CODE(wn::ThreadPool(0), wn::ErrorCode::kInvalidArgument);
+}
+
+// A worker that cannot start (std::thread throws, as at a container's pids
+// limit): the constructor stops the workers it started and throws a typed
+// error, where it used to destroy their state under them (std::terminate on
+// the joinable threads, or a hang). Starts 1-3 succeed, the 4th fails.
+TEST(a_thread_that_cannot_start_fails_the_pool_with_a_typed_error) {
+  static std::atomic<int> starts{0};
+  starts = 0;
+  wn::internal::thread_pool_before_start = [](int) {
+    if (++starts == 4) {
+      throw std::system_error(std::make_error_code(std::errc::resource_unavailable_try_again));
+    }
+  };
+  std::string message;
+  {
+    struct Unhook {  // also when the pool throws something else
+      ~Unhook() { wn::internal::thread_pool_before_start = nullptr; }
+    } unhook;
+    try {
+      wn::ThreadPool pool(8);
+    } catch (const wn::Error& e) {
+      CHECK(e.code() == wn::ErrorCode::kOutOfMemory);
+      message = e.what();
+    }
+  }
+  CHECK(starts.load() == 4);  // no start after the failed one
+  CHECK(message.find("8 threads were asked for") != std::string::npos);
+  CHECK(message.find("refused to start more than 4") != std::string::npos);
+  // The process is fine: a pool of 8 starts and runs.
+  wn::ThreadPool pool(8);
+  std::atomic<int64_t> sum{0};
+  pool.parallel_for(1000, [&](int64_t task, int) { sum += task; });
+  CHECK(sum.load() == 499500);
 }
 
 }  // namespace

@@ -66,7 +66,8 @@ struct LogMelSpectrogram::FrameScratch {
 };
 
 LogMelSpectrogram::LogMelSpectrogram(AudioSamples samples, const std::vector<float>& filters,
-                                     int n_mels, int n_fft_bins, ThreadPool* pool)
+                                     int n_mels, int n_fft_bins, ThreadPool* pool,
+                                     const CancellationFlag* cancel)
     : samples_(samples),
       n_samples_(samples.size()),
       filters_(filters),
@@ -115,14 +116,16 @@ LogMelSpectrogram::LogMelSpectrogram(AudioSamples samples, const std::vector<flo
   // Pass 1: the global max. Each thread keeps its own running max.
   const int n_threads = pool_ ? pool_->size() : 1;
   std::vector<float> thread_max(static_cast<size_t>(n_threads), -1e30f);
-  for_frame_chunks(0, first_silent_frame_,
-                   [&](int64_t begin, int64_t end, FrameScratch& scratch, int thread_index) {
-                     float& best = thread_max[static_cast<size_t>(thread_index)];
-                     for (int64_t t = begin; t < end; ++t) {
-                       frame_log_mel(t, scratch, scratch.band_logs.data(), 1);
-                       for (float v : scratch.band_logs) best = std::max(best, v);
-                     }
-                   });
+  for_frame_chunks(
+      0, first_silent_frame_,
+      [&](int64_t begin, int64_t end, FrameScratch& scratch, int thread_index) {
+        float& best = thread_max[static_cast<size_t>(thread_index)];
+        for (int64_t t = begin; t < end; ++t) {
+          frame_log_mel(t, scratch, scratch.band_logs.data(), 1);
+          for (float v : scratch.band_logs) best = std::max(best, v);
+        }
+      },
+      cancel);
   for (float v : thread_max) max_log_ = std::max(max_log_, v);
   if (first_silent_frame_ < total_frames_) max_log_ = std::max(max_log_, silence_log());
 }
@@ -171,17 +174,24 @@ void LogMelSpectrogram::window(int64_t first_frame, float* out) const {
   }
 }
 
-void LogMelSpectrogram::for_frame_chunks(int64_t begin, int64_t end, const FrameRangeFn& fn) const {
+void LogMelSpectrogram::for_frame_chunks(int64_t begin, int64_t end, const FrameRangeFn& fn,
+                                         const CancellationFlag* cancel) const {
   if (end <= begin) return;
   const int64_t n_tasks = (end - begin + kFramesPerTask - 1) / kFramesPerTask;
   if (pool_ == nullptr || n_tasks == 1) {
+    // Chunk by chunk too, so that the flag is polled as often as on the pool.
     FrameScratch scratch(fft_, n_mels_);
-    fn(begin, end, scratch, 0);
+    for (int64_t chunk_begin = begin; chunk_begin < end; chunk_begin += kFramesPerTask) {
+      throw_if_cancelled(cancel);
+      fn(chunk_begin, std::min(end, chunk_begin + kFramesPerTask), scratch, 0);
+    }
     return;
   }
   std::vector<FrameScratch> scratch(static_cast<size_t>(pool_->size()),
                                     FrameScratch(fft_, n_mels_));
+  // A task that throws kAborted makes parallel_for skip the remaining ones.
   pool_->parallel_for(n_tasks, [&](int64_t task, int thread_index) {
+    throw_if_cancelled(cancel);
     const int64_t chunk_begin = begin + task * kFramesPerTask;
     const int64_t chunk_end = std::min(end, chunk_begin + kFramesPerTask);
     fn(chunk_begin, chunk_end, scratch[static_cast<size_t>(thread_index)], thread_index);

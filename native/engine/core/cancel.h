@@ -1,5 +1,6 @@
 // A cancellation flag raised by the host (AbortSignal, model close) and polled
-// by the engine between encoder blocks and before every decoder step.
+// by the engine during the log-mel pass, inside encoder blocks and before
+// every decoder step.
 #pragma once
 
 #include <atomic>

@@ -21,10 +21,12 @@
 #include <exception>
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
 #include "engine/core/error.h"
+#include "engine/core/thread_pool_internal.h"
 #include "engine/core/thread_scratch.h"
 
 #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
@@ -37,6 +39,10 @@
 #endif
 
 namespace wn {
+
+namespace internal {
+void (*thread_pool_before_start)(int worker_index) = nullptr;
+}  // namespace internal
 
 namespace {
 
@@ -142,6 +148,16 @@ struct ThreadPool::Impl {
     }
   }
 
+  // Wakes every worker to stop and waits for them to exit.
+  void stop_workers() {
+    {
+      std::lock_guard<std::mutex> lock(sleep_mutex);
+      stopping.store(true, std::memory_order_release);
+    }
+    work_ready.notify_all();
+    for (auto& t : workers) t.join();
+  }
+
   void worker_loop(int thread_index) {
     uint32_t seen = 0;
     for (;;) {
@@ -172,20 +188,32 @@ ThreadPool::ThreadPool(int n_threads) : impl_(new Impl) {
     throw Error(ErrorCode::kInvalidArgument,
                 "ThreadPool: n_threads must be >= 1, got " + std::to_string(n_threads));
   }
-  impl_->n_threads = n_threads;
-  impl_->workers.reserve(n_threads - 1);
+  Impl* impl = impl_.get();
+  impl->n_threads = n_threads;
+  impl->workers.reserve(n_threads - 1);
   for (int i = 1; i < n_threads; ++i) {
-    impl_->workers.emplace_back([this, i] { impl_->worker_loop(i); });
+    try {
+      if (internal::thread_pool_before_start) internal::thread_pool_before_start(i);
+      impl->workers.emplace_back([impl, i] { impl->worker_loop(i); });
+    } catch (const std::system_error& e) {
+      // The workers already started sleep on impl's condition variable:
+      // destroying it (or their std::thread objects, still joinable) under
+      // them would hang or terminate the process. Stop them first.
+      impl->stop_workers();
+      // i threads run: the caller and workers 1 ... i - 1.
+      throw Error(ErrorCode::kOutOfMemory, std::to_string(n_threads) +
+                                               " threads were asked for, but the system refused " +
+                                               "to start more than " + std::to_string(i) + " (" +
+                                               e.what() + "); ask for fewer threads");
+    } catch (...) {
+      impl->stop_workers();
+      throw;
+    }
   }
 }
 
 ThreadPool::~ThreadPool() {
-  {
-    std::lock_guard<std::mutex> lock(impl_->sleep_mutex);
-    impl_->stopping.store(true, std::memory_order_release);
-  }
-  impl_->work_ready.notify_all();
-  for (auto& t : impl_->workers) t.join();
+  impl_->stop_workers();
 }
 
 int ThreadPool::size() const {

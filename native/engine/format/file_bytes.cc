@@ -82,6 +82,11 @@ const uint8_t* map_whole_file(const std::string& path, size_t* size, intptr_t* f
     throw Error(ErrorCode::kModelNotFound,
                 "cannot open model file '" + path + "': " + last_error_text());
   }
+  // A pipe or a device (\\.\pipe\..., CON): refused as on POSIX.
+  if (GetFileType(file) != FILE_TYPE_DISK) {
+    CloseHandle(file);
+    throw Error(ErrorCode::kModelNotFound, "model path '" + path + "' is not a regular file");
+  }
   if (!read_identity(file, identity)) {
     const std::string why = last_error_text();
     CloseHandle(file);
@@ -171,9 +176,12 @@ bool read_identity(int fd, FileBytes::Identity* identity) {
 // for a FileReader; the mapping itself does not need it.
 const uint8_t* map_whole_file(const std::string& path, size_t* size, intptr_t* file,
                               FileBytes::Identity* identity) {
+  // O_NONBLOCK: opening a FIFO for reading blocks until a writer opens it
+  // (forever, for a path given by mistake); it is refused below as any other
+  // file that is not a regular one, and the flag cleared for a regular file.
   int fd;
   do {
-    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) {
     const int err = errno;
@@ -189,6 +197,14 @@ const uint8_t* map_whole_file(const std::string& path, size_t* size, intptr_t* f
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
     throw Error(ErrorCode::kModelNotFound, "model path '" + path + "' is not a regular file");
+  }
+  // Blocking again: a FileReader's reads share this open file's flags.
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags == -1 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == -1) {
+    const int err = errno;
+    ::close(fd);
+    throw Error(ErrorCode::kModelNotFound,
+                "cannot open model file '" + path + "': " + errno_text(err));
   }
   if (st.st_size == 0) {
     ::close(fd);

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <string>
 
+#include "engine/audio/mel.h"
 #include "engine/core/error.h"
 #include "engine/core/thread_pool.h"
 #include "engine/core/thread_scratch.h"
@@ -154,6 +155,21 @@ ScratchLayout scratch_layout(const Model& model, int group) {
   return l;
 }
 
+// The stem reads 2 n_audio_ctx log-mel frames, and every caller passes
+// Whisper's 30 s window (kWindowFrames): any other n_audio_ctx would read past
+// the window or leave part of it out. Model::load accepts such a file (the
+// tests' small models load and never encode); only encoding it is refused.
+void check_audio_ctx(const Model& model) {
+  const int n_audio_ctx = model.hparams().n_audio_ctx;
+  if (2 * int64_t{n_audio_ctx} != kWindowFrames) {
+    throw Error(ErrorCode::kModelFormat, "the model's n_audio_ctx is " +
+                                             std::to_string(n_audio_ctx) + "; the encoder needs " +
+                                             std::to_string(kWindowFrames / 2) +
+                                             " audio positions (Whisper's 30 s window of " +
+                                             std::to_string(kWindowFrames) + " log-mel frames)");
+  }
+}
+
 void check_heads_per_group(const Model& model, int heads_per_group) {
   const int n_head = model.hparams().n_audio_head;
   if (heads_per_group < 1 || n_head % heads_per_group != 0) {
@@ -166,6 +182,7 @@ void check_heads_per_group(const Model& model, int heads_per_group) {
 }  // namespace
 
 size_t Encoder::scratch_floats(const Model& model, int heads_per_group) {
+  check_audio_ctx(model);
   check_heads_per_group(model, heads_per_group);
   return static_cast<size_t>(scratch_layout(model, heads_per_group).total);
 }
@@ -187,6 +204,7 @@ Encoder::Encoder(const Model& model, float* scratch, int heads_per_group)
       d_(model.hparams().n_audio_state),
       n_mels_(model.hparams().n_mels),
       heads_per_group_(heads_per_group) {
+  check_audio_ctx(model);
   check_heads_per_group(model, heads_per_group);
   const ScratchLayout layout = scratch_layout(model, heads_per_group);
   if (scratch == nullptr) {
@@ -208,6 +226,12 @@ size_t Encoder::scratch_bytes() const {
 
 void Encoder::encode(const float* mel, float* out, const CancellationFlag* cancel) {
   throw_if_cancelled(cancel);
+  // The steps poll cancel_; the caller's flag need not outlive the call.
+  cancel_ = cancel;
+  struct ClearOnExit {
+    const CancellationFlag*& flag;
+    ~ClearOnExit() { flag = nullptr; }
+  } clear_cancel{cancel_};
   // Weights read from the file: refuse a file changed since load (a file
   // truncated later, while this encode reads it, is a short read: throws too).
   model_.check_file_unchanged();
@@ -298,6 +322,7 @@ void Encoder::stem(const float* mel, float* x) {
   const kernels::PackedWeights& conv2 = ready(1);
   const kernels::Epilogue ep1{model_.conv1_bias.data(), /*gelu=*/true, /*accumulate=*/false};
   for (int t0 = 0; t0 < n_frames_; t0 += kChunkRows) {
+    throw_if_cancelled(cancel_);
     const int rows = std::min(kChunkRows, n_frames_ - t0);
     im2col_channel_major(model_.pool(), mel, n_mels_, n_frames_, t0, rows, /*stride=*/1, work_);
     kernels::linear(ctx, work_, int64_t{n_mels_} * kConvWidth, rows, conv1, conv1_out + t0 * d, d,
@@ -306,6 +331,7 @@ void Encoder::stem(const float* mel, float* x) {
   // x = pos + GELU(conv2 + bias): start from the embedding and accumulate.
   const kernels::Epilogue ep2{model_.conv2_bias.data(), /*gelu=*/true, /*accumulate=*/true};
   for (int t0 = 0; t0 < n_ctx_; t0 += kChunkRows) {
+    throw_if_cancelled(cancel_);
     const int rows = std::min(kChunkRows, n_ctx_ - t0);
     const size_t pos_bytes = sizeof(float) * rows * d;
     if (model_.enc_pos_in_file >= 0) {
@@ -344,6 +370,7 @@ void Encoder::attention(const EncoderBlock& b, float* x) {
   const int64_t head_block = int64_t{n_ctx_} * d_head;
   float* keys = work_ + cache_lines(3 * group * head_block);
   for (int h0 = 0; h0 < n_head; h0 += group) {
+    throw_if_cancelled(cancel_);  // a relaxed load: cheap next to a head group
     float* out = attn_ + int64_t{h0} * d_head;
     if (d_head % 64 == 0) {
       // q, k and v one block each per head ([group][3][n_ctx][d_head]):
@@ -390,6 +417,7 @@ void Encoder::mlp(const EncoderBlock& b, float* x) {
   const kernels::Epilogue fc1{b.fc1_bias.data(), /*gelu=*/true, /*accumulate=*/false};
   const kernels::Epilogue fc2{b.fc2_bias.data(), /*gelu=*/false, /*accumulate=*/true};
   for (int t0 = 0; t0 < n_ctx_; t0 += kChunkRows) {
+    throw_if_cancelled(cancel_);  // the first: between the attention and the MLP
     const int rows = std::min(kChunkRows, n_ctx_ - t0);
     kernels::linear(ctx, h_ + t0 * d, d, rows, w1, work_, d4, fc1);
     kernels::linear(ctx, work_, d4, rows, w2, x + t0 * d, d, fc2);

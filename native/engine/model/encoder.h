@@ -32,12 +32,15 @@ class Encoder {
   float* mel_buffer() { return mel_; }
   // mel: [n_mels][2*n_audio_ctx] (3000 frames); out: [n_audio_ctx][n_audio_state],
   // also used as the residual stream while encoding. Polls cancel between
-  // blocks (throws kAborted).
+  // blocks and, inside the stem and each block, between its steps (a head
+  // group, the MLP's row chunks): throws kAborted.
   void encode(const float* mel, float* out, const CancellationFlag* cancel = nullptr);
   // Bytes of scratch memory this encoder holds.
   size_t scratch_bytes() const;
 
  private:
+  friend struct EncoderTestAccess;  // native/tests: runs a block's steps alone
+
   // x = GELU(conv2(GELU(conv1(mel)))) + positional embedding.
   void stem(const float* mel, float* x);
   // x += attn(ln(x)); x += mlp(ln(x)).
@@ -54,6 +57,10 @@ class Encoder {
   const Model& model_;
   int n_ctx_, n_frames_, d_, n_mels_;
   int heads_per_group_;
+  // encode()'s flag, for the duration of the call. Why inside blocks too: a
+  // block takes 30-40 ms on tiny and far longer on large models, so polling
+  // only between blocks delayed an abort by as much.
+  const CancellationFlag* cancel_ = nullptr;
   // Scratch: one allocation, carved into arrays that each serve more than one
   // purpose (see scratch_layout in encoder.cc). Every element is written
   // before it is read.
