@@ -118,11 +118,11 @@ LogitFilterOptions filter_options(const TranscribeOptions& options, const kernel
 }
 
 // encode(" " + text.strip()), as the reference encodes a prompt or prefix
-// given as text; nothing for blank text.
+// given as text; nothing for empty text (the default). Blank text is not
+// empty: as in the reference, it is the space token alone.
 std::vector<int32_t> encode_as_reference(const std::string& text, const Tokenizer& tok) {
-  const std::string stripped = python_strip(text);
-  if (stripped.empty()) return {};
-  return tok.encode(" " + stripped);
+  if (text.empty()) return {};
+  return tok.encode(" " + python_strip(text));
 }
 
 // The initial prompt's tokens: the ids as given, or the text encoded.

@@ -196,6 +196,19 @@ describe.skipIf(!hasShared)('decoding options', () => {
     expect((error as WhisperError).message).toBe(message);
   });
 
+  it('takes a blank text prompt or prefix as the space token alone, as the reference', async () => {
+    // The reference encodes " " + text.strip(): blank text is [220], not "no prompt".
+    const options = { ...GREEDY, maxTokensPerWindow: 6 };
+    const [blankPrompt, spacePrompt, blankPrefix, spacePrefix] = await Promise.all([
+      model.transcribe(clip, { ...options, initialPrompt: '  \t ' }),
+      model.transcribe(clip, { ...options, initialPrompt: [220] }),
+      model.transcribe(clip, { ...options, prefix: '   ' }),
+      model.transcribe(clip, { ...options, prefix: [220] }),
+    ]);
+    expect(transcript(blankPrompt)).toEqual(transcript(spacePrompt));
+    expect(transcript(blankPrefix)).toEqual(transcript(spacePrefix));
+  });
+
   it('accepts a lengthPenalty from 0 to 1, as the reference', async () => {
     for (const lengthPenalty of [0, 1, null]) {
       const options = { ...GREEDY, beamSize: 2, lengthPenalty, maxTokensPerWindow: 8 };
