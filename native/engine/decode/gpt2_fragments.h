@@ -1,15 +1,17 @@
 // The bytes of the English (GPT-2) vocabulary's tokens that are not UTF-8 on
 // their own: the pieces of multi-byte characters that byte-level BPE learned
-// as tokens, such as E2 80 (447), the first two bytes of ’ “ ” – — and …. The
-// published ggml files store each of these as U+FFFD (their converter decoded
-// the bytes as UTF-8 with replacement), so without this table a transcript
-// shows U+FFFD where OpenAI's tokenizer shows the character, and a
-// prompt holding such a character encodes to other tokens than the
-// reference's. Facts of the vocabulary (OpenAI's gpt2.tiktoken, ids 256 up;
-// the single bytes 0..255 follow from byte-level BPE's order, see
-// Tokenizer::restore_lost_bytes). Checked against the vocabulary: each entry's
-// bytes, decoded with replacement, are what the ggml file stores, and BPE over
-// the restored vocabulary encodes each entry's bytes to its own id.
+// as tokens, such as E2 80 (447), the first two bytes of ’ “ ” – — and ….
+// A ggml file written from the vocabulary's text rather than its bytes (the
+// test model in ../shared is one) stores each of these as U+FFFD, so without
+// this table a transcript shows U+FFFD where OpenAI's tokenizer shows the
+// character, and a prompt holding such a character encodes to other tokens
+// than the reference's. whisper.cpp's converter writes the raw bytes; such a
+// file needs none of this and is left as it is. Facts of the vocabulary
+// (OpenAI's gpt2.tiktoken, ids 256 up; the single bytes 0..255 follow from
+// byte-level BPE's order, see Tokenizer::restore_lost_bytes). Checked against
+// the vocabulary: each entry's bytes, decoded with replacement, are what the
+// test model stores, and BPE over the restored vocabulary encodes each
+// entry's bytes to its own id.
 //
 // What it is not: the multilingual vocabulary's (other ids, other pieces).
 #pragma once

@@ -140,12 +140,13 @@ class Tokenizer {
   void restore_lost_bytes();
 
   const std::vector<std::string>& vocab_;
-  // Published ggml files store U+FFFD instead of the bytes of every token that
-  // is not valid UTF-8 on its own (352 of the English vocabulary's tokens).
-  // Those whose true bytes are known are restored here: the 256 single-byte
-  // tokens (their order is fixed by GPT-2's byte-level BPE) and, in the
-  // English vocabulary, every other one (gpt2_fragments.h). A multilingual
-  // vocabulary's other pieces decode as U+FFFD, as in whisper.cpp.
+  // A ggml file written from the vocabulary's text (the test model is one)
+  // stores U+FFFD instead of the bytes of every token that is not valid UTF-8
+  // on its own (352 of the English vocabulary's tokens); whisper.cpp's
+  // converter writes the bytes. Where a file shows that loss, the bytes are
+  // restored here: the 256 single-byte tokens (their order is fixed by GPT-2's
+  // byte-level BPE) and, in the English vocabulary, every other one
+  // (gpt2_fragments.h). A lossy multilingual file's other pieces stay U+FFFD.
   std::unordered_map<int32_t, std::string> restored_bytes_;
   int32_t n_vocab_;
   SpecialTokens special_;
