@@ -3,7 +3,10 @@
 // resume of partial files by Range requests, retries, sha1 verification,
 // atomic rename) and `resolveModel` (a path, or a name already downloaded).
 // Uses node:http/node:https only. It does not load or parse models.
-import type { Hash } from 'node:crypto';
+//
+// Downloads of one file may run at once, in this process or in others that
+// share the cache: each writes a file of its own and renames it onto the final
+// name only once it is verified, so no two ever write the same file.
 import { createReadStream, statSync } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
@@ -11,6 +14,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WhisperError } from './errors.js';
+import * as check from './validate.js';
 
 /** whisper.cpp's model repository on Hugging Face; `<base>/ggml-<name>.bin`. */
 export const DEFAULT_BASE_URL = 'https://huggingface.co/ggerganov/whisper.cpp/resolve/main';
@@ -81,7 +85,10 @@ export interface DownloadProgress {
 export interface DownloadOptions {
   /** Where models are kept. Default: `defaultCacheDir()`. */
   cacheDir?: string;
-  /** The repository URL; the file is `<baseUrl>/ggml-<name>.bin`. Default: DEFAULT_BASE_URL. */
+  /**
+   * The repository URL (http: or https:, without query or fragment); the file
+   * is `<baseUrl>/ggml-<name>.bin`. Default: DEFAULT_BASE_URL.
+   */
   baseUrl?: string;
   /**
    * The expected SHA-1 (40 hex digits), or `false` to skip the check.
@@ -90,17 +97,35 @@ export interface DownloadOptions {
   sha1?: string | false;
   /** Called as bytes arrive. Default: none. */
   onProgress?: (progress: DownloadProgress) => void;
-  /** Stops the download, keeping the partial file; rejects with `signal.reason`. Default: none. */
+  /**
+   * Stops this call, which rejects with `signal.reason`; the download itself
+   * stops (keeping its bytes to resume) once no call waits for it. Default: none.
+   */
   signal?: AbortSignal;
-  /** Times a failed connection is retried, resuming where it stopped. Default: 3. */
+  /** Times a failed connection is retried, resuming where it stopped: 0 to 100. Default: 3. */
   retries?: number;
-  /** Redirects followed per request. Default: 10. */
+  /** Redirects followed per request: 0 to 100. Default: 10. */
   maxRedirects?: number;
 }
 
 /** Milliseconds without a byte before a connection counts as failed. */
 const IDLE_TIMEOUT_MS = 60_000;
 const USER_AGENT = 'whisper-native (model download)';
+const DEFAULT_RETRIES = 3;
+const DEFAULT_MAX_REDIRECTS = 10;
+const MAX_RETRIES = 100;
+const MAX_REDIRECTS = 100;
+/** The wait before a retry doubles from 250 ms up to this (a longer timer would overflow). */
+const MAX_RETRY_DELAY_MS = 30_000;
+const OPTION_NAMES = [
+  'cacheDir',
+  'baseUrl',
+  'sha1',
+  'onProgress',
+  'signal',
+  'retries',
+  'maxRedirects',
+] as const;
 
 /**
  * Where models are cached: `$WHISPER_NATIVE_CACHE` if set; otherwise
@@ -179,7 +204,7 @@ export async function resolveModel(
 async function get(
   url: URL,
   headers: Record<string, string>,
-  signal: AbortSignal | undefined,
+  signal: AbortSignal,
 ): Promise<IncomingMessage> {
   // Loaded on the first download, not with the package: node:https alone
   // adds ~3 MB to the resident memory of a process that never downloads.
@@ -199,7 +224,7 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 async function getFollowingRedirects(
   url: URL,
   headers: Record<string, string>,
-  signal: AbortSignal | undefined,
+  signal: AbortSignal,
   maxRedirects: number,
 ): Promise<IncomingMessage> {
   let current = url;
@@ -231,21 +256,24 @@ async function getFollowingRedirects(
   }
 }
 
-/** SHA-1 of a file's bytes so far (to continue hashing a resumed download). */
-async function sha1(): Promise<Hash> {
+/**
+ * SHA-1 of a file's whole content, as it is on disk: what gets installed is
+ * what was checked, whoever wrote its bytes and in how many attempts.
+ */
+async function sha1OfFile(path: string, signal: AbortSignal): Promise<string> {
+  // Imported here, not with the package: node:crypto and Node's streams add
+  // ~0.9 MB resident to every process, downloading or not.
   const { createHash } = await import('node:crypto');
-  return createHash('sha1');
-}
-
-async function hashFile(path: string): Promise<Hash> {
-  const hash = await sha1();
-  // Imported here, as node:crypto is: importing the package would otherwise
-  // load Node's streams (~0.9 MB resident) for every user, downloading or not.
   const { pipeline } = await import('node:stream/promises');
-  await pipeline(createReadStream(path), async (chunks: AsyncIterable<Buffer>) => {
-    for await (const chunk of chunks) hash.update(chunk);
-  });
-  return hash;
+  const hash = createHash('sha1');
+  await pipeline(
+    createReadStream(path),
+    async (chunks: AsyncIterable<Buffer>) => {
+      for await (const chunk of chunks) hash.update(chunk);
+    },
+    { signal },
+  );
+  return hash.digest('hex');
 }
 
 function sizeOf(path: string): number {
@@ -254,6 +282,13 @@ function sizeOf(path: string): number {
   } catch {
     return 0;
   }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Where a response's body starts, and the whole file's size, from Content-Range / Content-Length. */
@@ -265,6 +300,12 @@ function bodyPlacement(response: IncomingMessage): { start: number; total: numbe
   }
   const length = Number(response.headers['content-length'] ?? Number.NaN);
   return { start: 0, total: Number.isSafeInteger(length) ? length : undefined };
+}
+
+/** A response's strong ETag: the only validator If-Range takes besides a date, which is not exact. */
+function strongEtag(response: IncomingMessage): string | undefined {
+  const etag = response.headers.etag;
+  return etag !== undefined && !etag.startsWith('W/') ? etag : undefined;
 }
 
 /** Errors worth another attempt: the connection failed, or the server did (5xx). */
@@ -295,37 +336,63 @@ function networkError(error: unknown, what: string): unknown {
   return new WhisperError('ERR_DOWNLOAD_NETWORK', `${what}: ${reason}`, { cause: error });
 }
 
-interface Attempt {
+/** A checked download: what to fetch, where to put it and how to check it. */
+interface Download {
+  entry: ModelEntry;
+  /** The final path, resolved (so that one file has one spelling). */
+  file: string;
   url: URL;
-  partial: string;
-  options: DownloadOptions;
+  /** The expected SHA-1 in lowercase; undefined when the file is not verified. */
+  expected: string | undefined;
+  retries: number;
   maxRedirects: number;
 }
 
+interface Attempt {
+  url: URL;
+  /** This download's own file, which no other download writes. */
+  temp: string;
+  signal: AbortSignal;
+  onProgress: (progress: DownloadProgress) => void;
+  maxRedirects: number;
+  /** Whether the file's SHA-1 is checked at the end, whatever bytes `temp` starts with. */
+  verified: boolean;
+  /** The strong ETag of the response `temp`'s bytes came from, if it had one. */
+  etag: string | undefined;
+}
+
 /**
- * One request: resumes `partial` with a Range request when it has bytes,
- * appends (206) or starts over (200, a server that ignores Range), and returns
- * the SHA-1 of the whole partial file once the body has arrived in full.
+ * One request into `attempt.temp`: resumes its bytes with a Range request
+ * when that is safe, appends (206) or starts over (200, a server that ignores
+ * Range or whose file changed), and returns once the body has arrived in full.
  */
-async function downloadOnce({ url, partial, options, maxRedirects }: Attempt): Promise<string> {
-  const { signal, onProgress } = options;
-  const have = sizeOf(partial);
+async function downloadOnce(attempt: Attempt): Promise<void> {
+  const { url, temp, signal, onProgress, maxRedirects } = attempt;
+  // Bytes are resumed only when a wrong result cannot be installed: the
+  // SHA-1 is checked at the end, or If-Range makes the server answer with the
+  // whole file (200) when its file is no longer the one they came from.
+  const canResume = attempt.verified || attempt.etag !== undefined;
+  const have = canResume ? sizeOf(temp) : 0;
   const headers: Record<string, string> = {
     'user-agent': USER_AGENT,
     'accept-encoding': 'identity',
   };
-  if (have > 0) headers.range = `bytes=${have}-`;
+  if (have > 0) {
+    headers.range = `bytes=${have}-`;
+    if (attempt.etag !== undefined) headers['if-range'] = attempt.etag;
+  }
   const response = await getFollowingRedirects(url, headers, signal, maxRedirects).catch(
     (error: unknown) => {
-      throw signal?.aborted ? signal.reason : networkError(error, `GET ${url.href} failed`);
+      throw signal.aborted ? signal.reason : networkError(error, `GET ${url.href} failed`);
     },
   );
   const status = response.statusCode ?? 0;
   if (status === 416 && have > 0) {
     // The partial is as long as the file (or longer, from another version): start over.
     response.resume();
-    await rm(partial, { force: true });
-    return downloadOnce({ url, partial, options, maxRedirects });
+    await rm(temp, { force: true });
+    attempt.etag = undefined;
+    return downloadOnce(attempt);
   }
   if (status !== 200 && status !== 206) {
     response.resume();
@@ -338,34 +405,30 @@ async function downloadOnce({ url, partial, options, maxRedirects }: Attempt): P
   const { start, total } = bodyPlacement(response);
   if (status === 206 && start !== have) {
     response.resume();
-    await rm(partial, { force: true });
+    await rm(temp, { force: true });
+    attempt.etag = undefined;
     throw new WhisperError(
       'ERR_DOWNLOAD_NETWORK',
       `GET ${url.href} resumed at byte ${start}, expected ${have}`,
     );
   }
   const resuming = status === 206;
-  const hash = resuming ? await hashFile(partial) : await sha1();
+  // The bytes about to be written come from this response's version of the file.
+  if (!resuming) attempt.etag = strongEtag(response);
   let received = resuming ? have : 0;
-  let callbackError: { thrown: unknown } | undefined;
   // Each chunk is on disk before the next is read, so whatever arrived before
-  // a failure stays in the partial file for the next attempt to resume from.
-  const output = await open(partial, resuming ? 'a' : 'w');
+  // a failure stays in the file for the next attempt to resume from.
+  const output = await open(temp, resuming ? 'a' : 'w');
   try {
     for await (const chunk of response as AsyncIterable<Buffer>) {
-      hash.update(chunk);
       await output.write(chunk);
       received += chunk.length;
-      try {
-        onProgress?.({ receivedBytes: received, totalBytes: total });
-      } catch (thrown) {
-        callbackError = { thrown };
-        throw thrown;
-      }
+      onProgress({ receivedBytes: received, totalBytes: total });
+      // A caller's onProgress may have been the last to leave (see leave()).
+      signal.throwIfAborted();
     }
   } catch (error) {
-    if (signal?.aborted) throw signal.reason;
-    if (callbackError !== undefined) throw callbackError.thrown;
+    if (signal.aborted) throw signal.reason;
     throw networkError(error, `Download of ${url.href} stopped after ${received} bytes`);
   } finally {
     await output.close();
@@ -376,73 +439,292 @@ async function downloadOnce({ url, partial, options, maxRedirects }: Attempt): P
       `Download of ${url.href} ended after ${received} of ${total} bytes`,
     );
   }
-  return hash.digest('hex');
 }
 
-/** Downloads under way in this process, by destination file: a second call joins the first. */
-const downloadsInFlight = new Map<string, Promise<string>>();
+/**
+ * This download's own file, `<file>.<pid>.<random>.partial`. When `resume`,
+ * it takes over the `<file>.partial` an earlier download left, by a rename:
+ * of two downloads claiming it at once one gets it and the other starts from
+ * zero, so no two ever append to the same file.
+ */
+async function ownFile(file: string, partial: string, resume: boolean): Promise<string> {
+  const { randomBytes } = await import('node:crypto');
+  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.partial`;
+  // Whatever keeps the claim from working (none there, taken, not ours to
+  // move) leaves this download to start from zero.
+  if (resume) await rename(partial, temp).catch(() => undefined);
+  return temp;
+}
+
+/**
+ * After a failure: leaves this download's bytes as `<file>.partial` for a
+ * later call to resume, when that call could verify them and there is no
+ * `<file>.partial` already; deletes them otherwise.
+ */
+async function giveBack(temp: string, partial: string, resumable: boolean): Promise<void> {
+  if (resumable && sizeOf(temp) > 0 && !(await exists(partial))) {
+    // Another download giving its bytes back between the check and the
+    // rename is replaced: that costs a resume, never a wrong file, as each
+    // file only ever had one writer.
+    const givenBack = await rename(temp, partial).then(
+      () => true,
+      () => false,
+    );
+    if (givenBack) return;
+  }
+  await rm(temp, { force: true });
+}
+
+/**
+ * Downloads into a file of its own, checks its SHA-1 over the whole file and
+ * renames it onto `download.file`. On failure, its bytes go back to
+ * `<file>.partial` (see giveBack) unless the checksum was wrong.
+ */
+async function downloadToCache(
+  download: Download,
+  signal: AbortSignal,
+  onProgress: (progress: DownloadProgress) => void,
+): Promise<void> {
+  const { entry, file, url, expected, retries, maxRedirects } = download;
+  const verified = expected !== undefined;
+  await mkdir(dirname(file), { recursive: true });
+  const partial = `${file}.partial`;
+  // Only a download that verifies its result resumes bytes of unknown origin.
+  const temp = await ownFile(file, partial, verified);
+  const attempt: Attempt = {
+    url,
+    temp,
+    signal,
+    onProgress,
+    maxRedirects,
+    verified,
+    etag: undefined,
+  };
+  try {
+    for (let failures = 0; ; failures++) {
+      try {
+        await downloadOnce(attempt);
+        break;
+      } catch (error) {
+        if (signal.aborted) throw signal.reason;
+        if (!isTransient(error) || failures >= retries) throw error;
+        const delay = Math.min(250 * 2 ** failures, MAX_RETRY_DELAY_MS);
+        await sleep(delay, undefined, { signal }).catch((error: unknown) => {
+          throw signal.aborted ? signal.reason : error;
+        });
+      }
+    }
+    if (verified) {
+      const digest = await sha1OfFile(temp, signal);
+      if (digest !== expected) {
+        await rm(temp, { force: true });
+        throw new WhisperError(
+          'ERR_DOWNLOAD_CHECKSUM',
+          `${entry.file} from ${url.href} has SHA-1 ${digest}, expected ${expected}; the download was deleted`,
+        );
+      }
+    }
+    await rename(temp, file);
+  } catch (error) {
+    // The download's own error is the one to report, not one of cleaning up.
+    await giveBack(temp, partial, verified).catch(() => undefined);
+    throw error;
+  }
+  // Bytes left for a resume are of no use once the file is in place.
+  await rm(partial, { force: true });
+}
+
+/** A call waiting for a download, with its own way out. */
+interface Waiter {
+  resolve: () => void;
+  reject: (error: unknown) => void;
+  onProgress: ((progress: DownloadProgress) => void) | undefined;
+  /** Stops listening to the call's signal. */
+  detach: () => void;
+}
+
+/** A download under way in this process and the calls waiting for it. */
+interface SharedDownload {
+  key: string;
+  waiters: Set<Waiter>;
+  /** Aborted when the last waiting call has left. */
+  controller: AbortController;
+  /** Settles once the file is installed, or the bytes are put back or deleted. */
+  done: Promise<void>;
+}
+
+/**
+ * Downloads under way in this process, by resolved destination file and
+ * expected SHA-1: a call for the same file with the same expectation joins
+ * the first; one expecting another SHA-1 (or none) runs its own download,
+ * which verifies against its own expectation.
+ */
+const downloadsInFlight = new Map<string, SharedDownload>();
 
 /**
  * Downloads model `name` into the cache (or returns the cached file) and
- * returns its path. The bytes go to `<file>.partial`, which a later call
- * resumes; the file gets its final name only after its SHA-1 matches. A call
- * for a file this process is already downloading returns that download's
- * promise (its own `onProgress` and `signal` are then not used).
+ * returns its path. The bytes go to a file of this download's own, which is
+ * renamed onto the final name only after its SHA-1 matches; a failed download
+ * leaves them as `<file>.partial`, which a later call resumes when it can
+ * verify the result. A call for a file this process is already downloading,
+ * expecting the same SHA-1, joins that download: each call still gets its
+ * own `onProgress` calls, and its `signal` rejects only that call.
  */
-export function downloadModel(name: string, options: DownloadOptions = {}): Promise<string> {
-  const entry = findModel(name);
-  if (entry === undefined) return Promise.reject(unknownModel(name));
-  const file = join(options.cacheDir ?? defaultCacheDir(), entry.file);
-  const running = downloadsInFlight.get(file);
-  if (running !== undefined) return running;
-  const download = downloadToCache(entry, file, options).finally(() =>
-    downloadsInFlight.delete(file),
-  );
-  downloadsInFlight.set(file, download);
-  return download;
+export async function downloadModel(name: string, options?: DownloadOptions): Promise<string> {
+  const { download, path, signal, onProgress } = checkCall(name, options);
+  if (await isFile(download.file)) return path;
+  signal?.throwIfAborted();
+  const key = `${download.file}\n${download.expected ?? 'unverified'}`;
+  const shared = downloadsInFlight.get(key) ?? startDownload(key, download);
+  await waitFor(shared, signal, onProgress);
+  return path;
 }
 
-async function downloadToCache(
-  entry: ModelEntry,
-  file: string,
-  options: DownloadOptions,
-): Promise<string> {
-  const expected = options.sha1 === undefined ? entry.sha1 : options.sha1 || undefined;
-  if (expected !== undefined && !/^[0-9a-f]{40}$/i.test(expected)) {
-    throw new WhisperError(
-      'ERR_INVALID_ARG_VALUE',
-      `Expected 40 hexadecimal digits for sha1 but received ${JSON.stringify(expected)}`,
+/** Checks every argument before anything touches the disk or the network. */
+function checkCall(
+  name: unknown,
+  options: unknown,
+): {
+  download: Download;
+  /** The file as the caller spelled its cache directory. */
+  path: string;
+  signal: AbortSignal | undefined;
+  onProgress: ((progress: DownloadProgress) => void) | undefined;
+} {
+  check.assertString(name, 'name');
+  const entry = findModel(name);
+  if (entry === undefined) throw unknownModel(name);
+  check.assertOptions(options, 'options', OPTION_NAMES);
+  // Each option is read once: what is used is what was checked.
+  const {
+    cacheDir = defaultCacheDir(),
+    baseUrl = DEFAULT_BASE_URL,
+    sha1,
+    onProgress,
+    signal,
+    retries = DEFAULT_RETRIES,
+    maxRedirects = DEFAULT_MAX_REDIRECTS,
+  } = (options ?? {}) as DownloadOptions;
+  check.assertPath(cacheDir, 'options.cacheDir');
+  const url = modelUrl(baseUrl, entry);
+  const expected = expectedSha1(sha1, entry);
+  if (onProgress !== undefined) check.assertFunction(onProgress, 'options.onProgress');
+  if (signal !== undefined) check.assertAbortSignal(signal, 'options.signal');
+  check.assertIntegerInRange(retries, 'options.retries', 0, MAX_RETRIES);
+  check.assertIntegerInRange(maxRedirects, 'options.maxRedirects', 0, MAX_REDIRECTS);
+  const path = join(cacheDir, entry.file);
+  const download = { entry, file: resolve(path), url, expected, retries, maxRedirects };
+  return { download, path, signal, onProgress };
+}
+
+/** `<baseUrl>/ggml-<name>.bin`, for an http(s) baseUrl the file name can be appended to. */
+function modelUrl(baseUrl: unknown, entry: ModelEntry): URL {
+  check.assertString(baseUrl, 'options.baseUrl');
+  let url: URL | undefined;
+  try {
+    url = new URL(`${baseUrl.replace(/\/+$/, '')}/${entry.file}`);
+  } catch {
+    url = undefined;
+  }
+  // A query or fragment would swallow the appended file name.
+  if (
+    url === undefined ||
+    (url.protocol !== 'https:' && url.protocol !== 'http:') ||
+    url.search !== '' ||
+    url.hash !== ''
+  ) {
+    throw check.valueError(
+      'an http: or https: URL without query or fragment',
+      'options.baseUrl',
+      JSON.stringify(baseUrl),
     );
   }
-  const retries = options.retries ?? 3;
-  if (await isFile(file)) return file;
-  options.signal?.throwIfAborted();
-  await mkdir(dirname(file), { recursive: true });
-  const url = new URL(`${(options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, '')}/${entry.file}`);
-  const partial = `${file}.partial`;
-  const attempt: Attempt = { url, partial, options, maxRedirects: options.maxRedirects ?? 10 };
-  let digest: string;
-  for (let failures = 0; ; failures++) {
-    try {
-      digest = await downloadOnce(attempt);
-      break;
-    } catch (error) {
-      if (options.signal?.aborted) throw options.signal.reason;
-      if (!isTransient(error) || failures >= retries) throw error;
-      await sleep(250 * 2 ** failures, undefined, { signal: options.signal }).catch(
-        (error: unknown) => {
-          throw options.signal?.aborted ? options.signal.reason : error;
-        },
-      );
+  return url;
+}
+
+/** The SHA-1 to verify against, in lowercase, or undefined for none. */
+function expectedSha1(sha1: unknown, entry: ModelEntry): string | undefined {
+  if (sha1 === undefined) return entry.sha1;
+  if (sha1 === false) return undefined;
+  if (typeof sha1 !== 'string') throw check.typeError('a string or false', 'options.sha1', sha1);
+  if (!/^[0-9a-f]{40}$/i.test(sha1)) {
+    throw check.valueError('40 hexadecimal digits', 'options.sha1', JSON.stringify(sha1));
+  }
+  return sha1.toLowerCase();
+}
+
+/** Starts a download that calls join with waitFor; it answers each of them when it ends. */
+function startDownload(key: string, download: Download): SharedDownload {
+  const controller = new AbortController();
+  const waiters = new Set<Waiter>();
+  const shared: SharedDownload = { key, waiters, controller, done: Promise.resolve() };
+  const onProgress = (progress: DownloadProgress): void => {
+    for (const waiter of [...waiters]) {
+      try {
+        waiter.onProgress?.(progress);
+      } catch (thrown) {
+        // A throwing callback ends its own call only, with what it threw.
+        leave(shared, waiter, thrown);
+      }
     }
+  };
+  shared.done = downloadToCache(download, controller.signal, onProgress);
+  downloadsInFlight.set(key, shared);
+  const answerAll = (answer: (waiter: Waiter) => void): void => {
+    forget(shared);
+    for (const waiter of waiters) {
+      waiter.detach();
+      answer(waiter);
+    }
+    waiters.clear();
+  };
+  shared.done.then(
+    () => answerAll((waiter) => waiter.resolve()),
+    (error: unknown) => answerAll((waiter) => waiter.reject(error)),
+  );
+  return shared;
+}
+
+/** Takes a download out of the map, unless a newer one for the same key took its place. */
+function forget(shared: SharedDownload): void {
+  if (downloadsInFlight.get(shared.key) === shared) downloadsInFlight.delete(shared.key);
+}
+
+/** A promise for one call waiting on `shared`, which its own signal rejects. */
+function waitFor(
+  shared: SharedDownload,
+  signal: AbortSignal | undefined,
+  onProgress: ((progress: DownloadProgress) => void) | undefined,
+): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const waiter: Waiter = { resolve: resolvePromise, reject, onProgress, detach: () => {} };
+    shared.waiters.add(waiter);
+    if (signal !== undefined) {
+      const onAbort = (): void => leave(shared, waiter, signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      waiter.detach = () => signal.removeEventListener('abort', onAbort);
+    }
+  });
+}
+
+/**
+ * One call gives up (its signal aborted, or its onProgress threw): it alone
+ * rejects, with `reason`, and the download goes on for the others. When it
+ * was the last, the download is cancelled, and the call rejects only once
+ * the download has stopped and put its bytes back for a later resume (a
+ * process that exits then leaves no file of its own behind).
+ */
+function leave(shared: SharedDownload, waiter: Waiter, reason: unknown): void {
+  if (!shared.waiters.delete(waiter)) return;
+  waiter.detach();
+  if (shared.waiters.size > 0) {
+    waiter.reject(reason);
+    return;
   }
-  if (expected !== undefined && digest !== expected.toLowerCase()) {
-    await rm(partial, { force: true });
-    throw new WhisperError(
-      'ERR_DOWNLOAD_CHECKSUM',
-      `${entry.file} from ${url.href} has SHA-1 ${digest}, expected ${expected.toLowerCase()}; the download was deleted`,
-    );
-  }
-  await rename(partial, file);
-  return file;
+  // Calls from now on start a download of their own rather than join one
+  // being cancelled.
+  forget(shared);
+  shared.controller.abort(reason);
+  const rejectCall = (): void => waiter.reject(reason);
+  shared.done.then(rejectCall, rejectCall);
 }
