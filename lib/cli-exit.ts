@@ -11,12 +11,21 @@ export const EXIT = {
   USAGE: 2,
   /** The model: not found, not downloaded, unknown name, or not a valid model file. */
   MODEL: 3,
-  /** An input file: missing, unreadable or undecodable (ffmpeg missing included). */
+  /**
+   * An input file: missing, unreadable or undecodable (ffmpeg missing included),
+   * or audio the model refuses (NaN samples); the other files are still transcribed.
+   */
   INPUT: 4,
   /** A model download failed: network, HTTP status or checksum. */
   DOWNLOAD: 5,
-  /** Interrupted (Ctrl-C). */
+  /** Interrupted (Ctrl-C): 128 + SIGINT, as a shell reports a process the signal killed. */
   INTERRUPTED: 130,
+  /**
+   * stdout's reader went away (`| head`): 128 + SIGPIPE, what a shell reports
+   * for the other tools of a pipeline, which that signal kills. Node ignores
+   * it, so the CLI sees EPIPE and exits with this code, without a message.
+   */
+  BROKEN_PIPE: 141,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -56,6 +65,17 @@ const CODE_EXITS: Partial<Record<WhisperErrorCode, ExitCode>> = {
   ERR_INVALID_ARG_VALUE: EXIT.USAGE,
   ERR_INVALID_ARG_TYPE: EXIT.USAGE,
 };
+
+/** stdout failed: EPIPE (its reader closed the pipe) or another write error. */
+export class StdoutError extends CliError {
+  constructor(cause: NodeJS.ErrnoException) {
+    const closed = cause.code === 'EPIPE';
+    super(
+      closed ? EXIT.BROKEN_PIPE : EXIT.FAILURE,
+      closed ? 'stdout was closed' : `cannot write to stdout: ${cause.message}`,
+    );
+  }
+}
 
 export function exitCodeFor(error: unknown): ExitCode {
   if (error instanceof CliError) return error.exitCode;

@@ -1,8 +1,10 @@
 // `whisper-native transcribe`: resolve the model (a path or a downloaded
 // name), load it once, then read and transcribe each file in turn, writing
 // the result to stdout or to a file per input in --output-dir. An input that
-// cannot be read is reported and skipped (exit code 4 at the end); anything
-// else stops the run.
+// fails because of what it holds (missing, unreadable, undecodable, or audio
+// the model refuses, such as NaN samples) is reported and skipped (exit code
+// 4 at the end); anything else (the model, memory, an abort, an output that
+// cannot be written) stops the run.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { readAudioInput } from './audio-file.js';
@@ -111,17 +113,42 @@ function decodingOptions(command: TranscribeCommand): TranscribeOptions {
   return options;
 }
 
-/** A failure to read one input: reported, and the run goes on with the next file. */
-function inputFailure(file: string, error: unknown): string | undefined {
+/**
+ * File-system errors of reading one input, which say nothing about the next
+ * one: the rest (EMFILE, ENOMEM, ...) are the machine's and stop the run.
+ */
+const INPUT_FILE_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file',
+  ENOTDIR: 'a part of its path is not a directory',
+  EISDIR: 'it is a directory',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  ELOOP: 'too many symbolic links',
+  ENAMETOOLONG: 'the name is too long',
+  ENXIO: 'no such device',
+  EIO: 'input/output error',
+  ERR_FS_FILE_TOO_LARGE: 'larger than the 2 GiB Node can read at once',
+};
+
+/**
+ * A failure of one input, caused by that file: reported, and the run goes on
+ * with the next file. `read` says whether it came from reading the file (the
+ * readers' messages name it) or from transcribing its samples (which do not).
+ */
+function inputFailure(file: string, error: unknown, read: boolean): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   if (error instanceof WhisperError) {
-    if (code === 'ERR_INVALID_AUDIO' || code === 'ERR_UNSUPPORTED_AUDIO') return error.message;
+    // NaN or infinite samples (a float WAV can hold them) are the input's
+    // fault too, though only the model's check finds them.
+    if (code === 'ERR_INVALID_AUDIO' || code === 'ERR_UNSUPPORTED_AUDIO') {
+      return read ? error.message : `${file}: ${error.message}`;
+    }
     if (code === 'ERR_FFMPEG_NOT_FOUND') return error.message;
     return undefined;
   }
-  if (code === 'ENOENT') return `cannot read '${file}': no such file`;
-  if (code === 'EISDIR') return `cannot read '${file}': it is a directory`;
-  if (code === 'EACCES' || code === 'EPERM') return `cannot read '${file}': permission denied`;
+  if (read && typeof code === 'string' && code in INPUT_FILE_ERRORS) {
+    return `cannot read '${file}': ${INPUT_FILE_ERRORS[code]}`;
+  }
   return undefined;
 }
 
@@ -142,47 +169,56 @@ export async function runTranscribe(command: TranscribeCommand, io: CliIo): Prom
     for (const [i, file] of command.files.entries()) {
       const label = several ? `[${i + 1}/${command.files.length}] ${file}` : file;
       const output = outputs[i];
-      let samples: Float32Array | Int16Array;
+      let read = true;
       try {
-        samples = await readAudioInput(file, { signal });
+        const samples = await readAudioInput(file, { signal });
+        read = false;
+        const duration = samples.length / 16000;
+        const streamLines = output === undefined && command.format === undefined;
+        // Written with the file's first output, so a file the model refuses
+        // at once (NaN samples) leaves no empty section on stdout.
+        let header = several && output === undefined;
+        const writeHeader = () => {
+          if (!header) return;
+          header = false;
+          progress.clear();
+          stdout.write(`${headers++ > 0 ? '\n' : ''}==> ${file} <==\n`);
+        };
+        progress.start(label);
+        const started = performance.now();
+        const result = await model.transcribe(samples, {
+          ...options,
+          signal,
+          onProgress: (fraction) => progress.update(fraction, `${duration.toFixed(1)} s of audio`),
+          onSegment: (segment) => {
+            if (streamLines) {
+              writeHeader();
+              progress.clear();
+              const times = `${formatTimestamp(segment.start)} --> ${formatTimestamp(segment.end)}`;
+              stdout.write(`[${times}]  ${segment.text.trim()}\n`);
+            }
+            if (duration > 0)
+              progress.update(segment.end / duration, `${duration.toFixed(1)} s of audio`);
+          },
+        });
+        const seconds = ((performance.now() - started) / 1000).toFixed(1);
+        if (output !== undefined) {
+          await writeOutput(output, render(command.format ?? 'txt', result));
+          progress.finish(
+            `${label}: ${duration.toFixed(1)} s of audio in ${seconds} s -> ${output}`,
+          );
+        } else {
+          writeHeader();
+          if (!streamLines) stdout.write(render(command.format!, result));
+          progress.finish(`${label}: ${duration.toFixed(1)} s of audio in ${seconds} s`);
+        }
       } catch (error) {
         if (signal.aborted) throw signal.reason;
-        const reason = inputFailure(file, error);
+        const reason = inputFailure(file, error, read);
         if (reason === undefined) throw error;
         progress.clear();
         stderr.write(`whisper-native: ${reason}\n`);
         failedInputs++;
-        continue;
-      }
-      const duration = samples.length / 16000;
-      const streamLines = output === undefined && command.format === undefined;
-      if (several && output === undefined) {
-        progress.clear();
-        stdout.write(`${headers++ > 0 ? '\n' : ''}==> ${file} <==\n`);
-      }
-      progress.start(label);
-      const started = performance.now();
-      const result = await model.transcribe(samples, {
-        ...options,
-        signal,
-        onProgress: (fraction) => progress.update(fraction, `${duration.toFixed(1)} s of audio`),
-        onSegment: (segment) => {
-          if (streamLines) {
-            progress.clear();
-            const times = `${formatTimestamp(segment.start)} --> ${formatTimestamp(segment.end)}`;
-            stdout.write(`[${times}]  ${segment.text.trim()}\n`);
-          }
-          if (duration > 0)
-            progress.update(segment.end / duration, `${duration.toFixed(1)} s of audio`);
-        },
-      });
-      const seconds = ((performance.now() - started) / 1000).toFixed(1);
-      if (output !== undefined) {
-        await writeOutput(output, render(command.format ?? 'txt', result));
-        progress.finish(`${label}: ${duration.toFixed(1)} s of audio in ${seconds} s -> ${output}`);
-      } else {
-        if (!streamLines) stdout.write(render(command.format!, result));
-        progress.finish(`${label}: ${duration.toFixed(1)} s of audio in ${seconds} s`);
       }
     }
   } finally {

@@ -7,7 +7,14 @@ import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { packageRoot } from './binding.js';
 import { runBench, type BenchCommand } from './cli-bench.js';
-import { EXIT, UsageError, describeError, exitCodeFor, type ExitCode } from './cli-exit.js';
+import {
+  EXIT,
+  StdoutError,
+  UsageError,
+  describeError,
+  exitCodeFor,
+  type ExitCode,
+} from './cli-exit.js';
 import { Progress, progressMode } from './cli-progress.js';
 import {
   CLI_BEAM_SIZE,
@@ -27,10 +34,11 @@ const EXIT_CODES_HELP = `Exit codes:
   1    any other failure (e.g. an output file that cannot be written)
   2    bad usage: unknown command or option, missing or invalid value
   3    model: not found, not downloaded, unknown name, or not a valid model file
-  4    input: an audio file is missing, unreadable or undecodable (the other
-       files are still transcribed)
+  4    input: an audio file is missing, unreadable or undecodable, or holds
+       samples the model refuses (NaN); the other files are still transcribed
   5    model download failed: network, HTTP status or checksum
-  130  interrupted (Ctrl-C)`;
+  130  interrupted (Ctrl-C)
+  141  stdout was closed by its reader (e.g. \`| head\`); nothing is printed`;
 
 const MAIN_HELP = `Usage: whisper-native <command> [options]
 
@@ -335,13 +343,17 @@ export async function main(
         return EXIT.OK;
     }
   } catch (error) {
-    const code = exitCodeFor(io.signal.aborted ? io.signal.reason : error);
-    if (code === EXIT.INTERRUPTED) {
+    // An abort's reason says why the work stopped, whatever error that caused.
+    const failure = io.signal.aborted ? io.signal.reason : error;
+    const code = exitCodeFor(failure);
+    if (code === EXIT.BROKEN_PIPE) {
+      // Nobody reads any more: nothing to say.
+    } else if (code === EXIT.INTERRUPTED) {
       io.stderr.write('whisper-native: interrupted\n');
-    } else if (error instanceof UsageError) {
-      io.stderr.write(`whisper-native: ${error.message}\n${usageHint(argv)}\n`);
+    } else if (failure instanceof UsageError) {
+      io.stderr.write(`whisper-native: ${failure.message}\n${usageHint(argv)}\n`);
     } else {
-      io.stderr.write(`whisper-native: ${describeError(error)}\n`);
+      io.stderr.write(`whisper-native: ${describeError(failure)}\n`);
     }
     return code;
   }
@@ -352,8 +364,21 @@ if (typeof require !== 'undefined' && require.main === module) {
   const controller = new AbortController();
   // The first Ctrl-C stops the work in progress (exit 130); a second one kills.
   process.once('SIGINT', () => controller.abort());
+  // A write to a stdout whose reader went away (`| head`) fails with EPIPE, an
+  // 'error' event that would end the process with a stack trace: stop the
+  // work instead, and exit quietly with 141 (see EXIT.BROKEN_PIPE), as the
+  // tools that SIGPIPE kills do. Any other write error stops it with exit 1.
+  let stdoutError: StdoutError | undefined;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    stdoutError ??= new StdoutError(error);
+    controller.abort(stdoutError);
+    // Also when the work is done: the last output was lost.
+    process.exitCode = stdoutError.exitCode;
+  });
+  // Progress and messages to a closed stderr are lost, not worth a crash.
+  process.stderr.on('error', () => {});
   const io: CliIo = { stdout: process.stdout, stderr: process.stderr, signal: controller.signal };
   void main(process.argv.slice(2), io).then((code) => {
-    process.exitCode = code;
+    process.exitCode = stdoutError?.exitCode ?? code;
   });
 }

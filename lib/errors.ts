@@ -34,7 +34,7 @@ export const ERROR_CODES = [
   'ERR_DOWNLOAD_HTTP',
   /** Too many redirects, or a redirect without a usable Location. */
   'ERR_DOWNLOAD_REDIRECT',
-  /** The connection failed or ended early after every retry; the partial file is kept. */
+  /** The connection failed or ended early after every retry; a verified download keeps its partial file to resume. */
   'ERR_DOWNLOAD_NETWORK',
   /** The downloaded file's SHA-1 differs from the published one; it was deleted. */
   'ERR_DOWNLOAD_CHECKSUM',

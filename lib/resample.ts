@@ -20,6 +20,8 @@
 // input samples, with no delay; input beyond either end reads as silence, so
 // the first and last few milliseconds fade like the band-limited signal does.
 
+import { typeError, valueError } from './validate.js';
+
 const STOPBAND_ATTENUATION_DB = 85;
 /** Half-amplitude cutoff as a fraction of the lower Nyquist frequency. */
 const CUTOFF_FRACTION = 0.95;
@@ -39,11 +41,15 @@ export const WHISPER_SAMPLE_RATE = 16000;
  */
 const MAX_SAMPLE_RATE = 10_000_000;
 
+/**
+ * Rates the public entry points (resample, Resampler, toWhisperInput) and the
+ * file readers accept; a refused one is a WhisperError, as every failure of
+ * the package's API is.
+ */
 export function checkRate(rate: number, what: string): void {
+  if (typeof rate !== 'number') throw typeError('number', what, rate);
   if (!Number.isInteger(rate) || rate < 1 || rate > MAX_SAMPLE_RATE) {
-    throw new RangeError(
-      `Expected an integer sample rate from 1 to ${MAX_SAMPLE_RATE} for ${what} but received ${rate}`,
-    );
+    throw valueError(`an integer sample rate from 1 to ${MAX_SAMPLE_RATE}`, what, String(rate));
   }
 }
 

@@ -9,12 +9,19 @@
 //   1.001 s, as a person would round it, despite binary floating point).
 //   Rounding is monotonic, so a cue never ends before it starts; an input
 //   whose end is before its start is clamped to its start.
+// - A time must be a finite number of seconds from 0 to MAX_SECONDS, and a
+//   text a string; anything else is a WhisperError naming the segment (and
+//   word) and the field. Only what a writer prints is checked: toText prints
+//   no times, so it checks none.
 // - Segment (or word) text is trimmed; cues whose text is empty after
 //   trimming are left out, and SRT cue numbers count the cues written.
 // - `{ words: true }` writes one cue (or CSV row) per word for segments that
-//   carry `words`; segments without words still get one cue each. One cue per
-//   word was chosen over WebVTT karaoke timestamps because every player and
-//   both subtitle formats understand it.
+//   carry `words`; segments without words, or whose words are all blank
+//   while their text is not, still get one cue each (their text would
+//   otherwise vanish from the subtitles). One cue per word was chosen over
+//   WebVTT karaoke timestamps because every player and both subtitle formats
+//   understand it.
+import { typeError, valueError } from './validate.js';
 
 /** A word with its own timing, as word-level timestamps produce it. */
 export interface SubtitleWord {
@@ -78,17 +85,44 @@ interface Cue {
 }
 
 /**
+ * The latest time written: a million hours (114 years), beyond any audio, yet
+ * small enough that the hours field stays a plain integer (1e300 s printed
+ * its hours as 2.7777777777777777e+296) and the milliseconds stay exact.
+ */
+const MAX_SECONDS = 3_600_000_000;
+
+/**
  * Seconds to whole milliseconds, rounded half-up. Snapping to microseconds
  * first removes binary noise (1.0005 * 1000 is 1000.4999...), so a value that
  * is a half millisecond in decimal rounds up as its decimal reading says.
  */
-function secondsToMs(seconds: number, what: string): number {
-  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) {
-    throw new RangeError(
-      `Expected a finite number of seconds >= 0 for ${what} but received ${String(seconds)}`,
-    );
+function secondsToMs(seconds: unknown, what: string): number {
+  if (typeof seconds !== 'number') throw typeError('number', what, seconds);
+  if (!(seconds >= 0 && seconds <= MAX_SECONDS)) {
+    throw valueError(`a number of seconds from 0 to ${MAX_SECONDS}`, what, String(seconds));
   }
   return Math.round(Math.round(seconds * 1e6) / 1000);
+}
+
+/** A segment or word as an object, before its fields are read. */
+function record(value: unknown, what: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) throw typeError('an object', what, value);
+  return value as Record<string, unknown>;
+}
+
+function stringOf(value: unknown, what: string): string {
+  if (typeof value !== 'string') throw typeError('string', what, value);
+  return value;
+}
+
+function arrayOf(value: unknown, what: string): readonly unknown[] {
+  if (!Array.isArray(value)) throw typeError('an array', what, value);
+  return value as readonly unknown[];
+}
+
+/** result.segments, checked to be an array (its elements are checked as they are read). */
+function segmentsOf(result: SubtitleInput): readonly unknown[] {
+  return arrayOf(record(result, 'result').segments, 'result.segments');
 }
 
 /** `H…H:MM:SS<sep>mmm`, hours at least two digits and as many more as needed. */
@@ -110,26 +144,34 @@ function cueText(text: string): string {
     .join('\n');
 }
 
-function timedCue(start: number, end: number, text: string, what: string): Cue {
-  const startMs = secondsToMs(start, `${what}.start`);
-  const endMs = Math.max(secondsToMs(end, `${what}.end`), startMs);
-  return { startMs, endMs, text: cueText(text) };
+/**
+ * The cue of a segment or word (`textField` names its text), empty text left
+ * out; the times are checked only when it is printed.
+ */
+function timedCue(item: Record<string, unknown>, textField: string, what: string): Cue[] {
+  const cue = cueText(stringOf(item[textField], `${what}.${textField}`));
+  if (cue.length === 0) return [];
+  const startMs = secondsToMs(item.start, `${what}.start`);
+  const endMs = Math.max(secondsToMs(item.end, `${what}.end`), startMs);
+  return [{ startMs, endMs, text: cue }];
 }
 
 /** The cues to write, in input order, empty ones left out. */
 function collectCues(result: SubtitleInput, options: CueOptions = {}): Cue[] {
-  const cues: Cue[] = [];
-  result.segments.forEach((segment, i) => {
+  return segmentsOf(result).flatMap((value, i) => {
+    const what = `segments[${i}]`;
+    const segment = record(value, what);
     const words = options.words === true ? segment.words : undefined;
-    if (words !== undefined && words.length > 0) {
-      words.forEach((word, j) => {
-        cues.push(timedCue(word.start, word.end, word.word, `segments[${i}].words[${j}]`));
+    if (words !== undefined) {
+      const cues = arrayOf(words, `${what}.words`).flatMap((word, j) => {
+        const where = `${what}.words[${j}]`;
+        return timedCue(record(word, where), 'word', where);
       });
-    } else {
-      cues.push(timedCue(segment.start, segment.end, segment.text, `segments[${i}]`));
+      // Words that are all blank (or none) leave the segment's own text.
+      if (cues.length > 0) return cues;
     }
+    return timedCue(segment, 'text', what);
   });
-  return cues.filter((cue) => cue.text.length > 0);
 }
 
 /**
@@ -162,10 +204,18 @@ export function toVtt(result: SubtitleInput, options?: CueOptions): string {
   return `WEBVTT\n${cues.join('')}`;
 }
 
-/** Plain text: each segment's trimmed text on its own line; empty segments left out. */
+/**
+ * Plain text: each segment's trimmed text on its own line; empty segments left
+ * out. It prints no times, so it does not check them.
+ */
 export function toText(result: SubtitleInput): string {
-  return collectCues(result)
-    .map((cue) => `${cue.text}\n`)
+  return segmentsOf(result)
+    .map((value, i) => {
+      const what = `segments[${i}]`;
+      return cueText(stringOf(record(value, what).text, `${what}.text`));
+    })
+    .filter((line) => line.length > 0)
+    .map((line) => `${line}\n`)
     .join('');
 }
 
@@ -187,7 +237,7 @@ export function toCsv(result: SubtitleInput, options?: CueOptions): string {
 }
 
 /** Seconds rounded to the millisecond, matching the other writers. */
-function jsonSeconds(seconds: number, what: string): number {
+function jsonSeconds(seconds: unknown, what: string): number {
   return secondsToMs(seconds, what) / 1000;
 }
 
@@ -200,20 +250,23 @@ function jsonSeconds(seconds: number, what: string): number {
 export function toJson(result: SubtitleInput, options: JsonOptions = {}): string {
   const withWords = options.words ?? true;
   const withTokens = options.tokens ?? false;
-  const segments = result.segments.map((segment, i) => {
+  const texts: string[] = [];
+  const segments = segmentsOf(result).map((value, i) => {
     const what = `segments[${i}]`;
+    const segment = record(value, what);
     const start = jsonSeconds(segment.start, `${what}.start`);
-    const out: Record<string, unknown> = {
-      start,
-      end: Math.max(jsonSeconds(segment.end, `${what}.end`), start),
-      text: segment.text,
-    };
+    const end = Math.max(jsonSeconds(segment.end, `${what}.end`), start);
+    const text = stringOf(segment.text, `${what}.text`);
+    texts.push(text);
+    const out: Record<string, unknown> = { start, end, text };
     if (withWords && segment.words !== undefined) {
-      out.words = segment.words.map((word, j) => {
-        const wordStart = jsonSeconds(word.start, `${what}.words[${j}].start`);
-        const wordEnd = Math.max(jsonSeconds(word.end, `${what}.words[${j}].end`), wordStart);
+      out.words = arrayOf(segment.words, `${what}.words`).map((value, j) => {
+        const where = `${what}.words[${j}]`;
+        const word = record(value, where);
+        const wordStart = jsonSeconds(word.start, `${where}.start`);
+        const wordEnd = Math.max(jsonSeconds(word.end, `${where}.end`), wordStart);
         return {
-          word: word.word,
+          word: stringOf(word.word, `${where}.word`),
           start: wordStart,
           end: wordEnd,
           probability: word.probability,
@@ -221,16 +274,15 @@ export function toJson(result: SubtitleInput, options: JsonOptions = {}): string
       });
     }
     if (withTokens && segment.tokens !== undefined) {
-      out.tokens = segment.tokens.map((token) => ({
-        id: token.id,
-        text: token.text,
-        p: token.p,
-      }));
+      out.tokens = arrayOf(segment.tokens, `${what}.tokens`).map((value, j) => {
+        const token = record(value, `${what}.tokens[${j}]`);
+        return { id: token.id, text: token.text, p: token.p };
+      });
     }
     return out;
   });
   const document: Record<string, unknown> = {
-    text: result.text ?? result.segments.map((segment) => segment.text).join(''),
+    text: result.text ?? texts.join(''),
   };
   if (result.duration !== undefined) document.duration = result.duration;
   document.segments = segments;

@@ -3,11 +3,12 @@
 // (parseWav, readWavFile). It reads RIFF, RF64 and BW64 containers; integer
 // PCM of 8 (unsigned), 16, 24 and 32 bits (also narrower valid bits in those
 // containers), 32- and 64-bit float, A-law and mu-law; plain or
-// WAVE_FORMAT_EXTENSIBLE headers; any rate and channel count (channels are
-// averaged, other rates resampled by resample.ts). Every size and offset read
-// from the file is checked against the bytes that are there: a malformed or
-// truncated file is an ERR_INVALID_AUDIO, a codec it does not read (ADPCM,
-// MP3 in WAV, ...) an ERR_UNSUPPORTED_AUDIO, which readAudioFile hands to ffmpeg.
+// WAVE_FORMAT_EXTENSIBLE headers; any channel count and any rate from 1 kHz
+// to 768 kHz (channels are averaged, other rates resampled by resample.ts).
+// Every size and offset read from the file is checked against the bytes that
+// are there: a malformed or truncated file is an ERR_INVALID_AUDIO, a codec it
+// does not read (ADPCM, MP3 in WAV, ...) or a rate above 768 kHz an
+// ERR_UNSUPPORTED_AUDIO, which readAudioFile hands to ffmpeg.
 import { readFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import type { AudioData } from './audio-file.js';
@@ -24,6 +25,7 @@ export interface DecodedWav {
   /** Channels in the file (before the down-mix). */
   channels: number;
   encoding: WavEncoding;
+  /** As WavAudio's source.bitsPerSample: an extensible header's valid bits. */
   bitsPerSample: number;
 }
 
@@ -38,6 +40,18 @@ const SUBTYPE_GUID_TAIL = [
 ];
 /** A 32-bit size field that means "see the ds64 chunk" (RF64) or "unknown" (streamed). */
 const SIZE_UNKNOWN = 0xffffffff;
+/**
+ * The sample rates read in-process. Below 1 kHz no audio worth transcribing
+ * fits (speech needs 8 kHz), so a lower rate is a broken header, refused as
+ * malformed rather than handed to ffmpeg: ffmpeg would upsample it to 16 kHz,
+ * and a 2 MB file at 1 Hz streams 64 GB of samples. Above 768 kHz (the highest
+ * rate audio hardware records) building the resampler's filter table on the
+ * JS thread grows with the rate (~0.3 s for an odd rate just under 768 kHz,
+ * 3.5 s and 150 MB near 10 MHz): those files go to ffmpeg, which downsamples
+ * them in bounded memory or refuses them.
+ */
+const MIN_SAMPLE_RATE = 1000;
+const MAX_SAMPLE_RATE = 768_000;
 
 /** How one sample reads, and the addon's number for the same codec (native/engine/audio/pcm.h). */
 interface SampleCodec {
@@ -132,7 +146,29 @@ interface WavFormat {
   channels: number;
   sampleRate: number;
   blockAlign: number;
+  /** The container's bits per sample, which fix the sample's size. */
   bitsPerSample: number;
+  /** The bits that carry the signal: an extensible header's valid bits when set, else bitsPerSample. */
+  validBits: number;
+}
+
+/**
+ * Checked before anything else in the fmt chunk: every file refused as
+ * unsupported goes to ffmpeg, which must not get one at an absurdly low rate
+ * (see MIN_SAMPLE_RATE).
+ */
+function checkSampleRate(rate: number): void {
+  if (rate === 0) throw malformed('the fmt chunk declares a sample rate of 0');
+  if (rate < MIN_SAMPLE_RATE) {
+    throw malformed(
+      `the fmt chunk declares a sample rate of ${rate} Hz, below ${MIN_SAMPLE_RATE} Hz`,
+    );
+  }
+  if (rate > MAX_SAMPLE_RATE) {
+    throw unsupportedCodec(
+      `WAV at ${rate} Hz is not supported; rates from ${MIN_SAMPLE_RATE} to ${MAX_SAMPLE_RATE} Hz are`,
+    );
+  }
 }
 
 function parseFormatChunk(view: DataView, at: number, size: number): WavFormat {
@@ -143,7 +179,9 @@ function parseFormatChunk(view: DataView, at: number, size: number): WavFormat {
     sampleRate: view.getUint32(at + 4, true),
     blockAlign: view.getUint16(at + 12, true),
     bitsPerSample: view.getUint16(at + 14, true),
+    validBits: view.getUint16(at + 14, true),
   };
+  checkSampleRate(format.sampleRate);
   if (format.tag === FORMAT_EXTENSIBLE) {
     // cbSize (2 bytes), valid bits (2), channel mask (4), then the sub-format GUID (16).
     if (size < 40)
@@ -155,13 +193,17 @@ function parseFormatChunk(view: DataView, at: number, size: number): WavFormat {
       );
     }
     format.tag = view.getUint16(at + 24, true);
+    // wValidBitsPerSample: 0 means "not given", and more bits than the
+    // container holds is a writer's mistake; both leave the container's bits.
+    const validBits = view.getUint16(at + 18, true);
+    if (validBits !== 0 && validBits <= format.bitsPerSample) format.validBits = validBits;
   }
   return format;
 }
 
 /** Checks the format and returns how its samples read. */
 function sampleCodec(format: WavFormat): SampleCodec {
-  const { tag, channels, sampleRate, blockAlign, bitsPerSample } = format;
+  const { tag, channels, blockAlign, bitsPerSample } = format;
   const codecs = PCM_CODECS[tag];
   if (codecs === undefined) {
     const name = FORMAT_NAMES[tag] ?? 'unknown format';
@@ -171,7 +213,6 @@ function sampleCodec(format: WavFormat): SampleCodec {
     );
   }
   if (channels === 0) throw malformed('the fmt chunk declares 0 channels');
-  if (sampleRate === 0) throw malformed('the fmt chunk declares a sample rate of 0');
   const bytesPerSample = blockAlign / channels;
   const codec = codecs[bytesPerSample];
   if (!Number.isInteger(bytesPerSample) || codec === undefined) {
@@ -325,7 +366,7 @@ function decoded(layout: WavLayout, samples: Float32Array): DecodedWav {
     sampleRate: format.sampleRate,
     channels: format.channels,
     encoding: ENCODINGS[format.tag]!,
-    bitsPerSample: format.bitsPerSample,
+    bitsPerSample: format.validBits,
   };
 }
 
@@ -371,7 +412,10 @@ export interface WavAudio extends AudioData {
     channels: number;
     /** How each sample is stored. */
     encoding: WavEncoding;
-    /** Bits of each stored sample (valid bits for extensible headers). */
+    /**
+     * Bits of each stored sample; for a WAVE_FORMAT_EXTENSIBLE header, its
+     * valid bits when it gives them (24 for 24-bit samples in 32-bit containers).
+     */
     bitsPerSample: number;
   };
 }
@@ -379,8 +423,9 @@ export interface WavAudio extends AudioData {
 /**
  * Decodes WAV bytes into 16 kHz mono samples (down-mixed and resampled as
  * needed). Throws a WhisperError: `ERR_INVALID_AUDIO` for a malformed or
- * truncated file, `ERR_UNSUPPORTED_AUDIO` for a codec it does not read
- * (readAudioFile decodes those with ffmpeg).
+ * truncated file (a sample rate below 1000 Hz included), `ERR_UNSUPPORTED_AUDIO`
+ * for a codec it does not read or a rate above 768000 Hz (readAudioFile
+ * decodes those with ffmpeg).
  */
 export function parseWav(bytes: Uint8Array): WavAudio {
   const wav = decodeWav(bytes);

@@ -21,6 +21,7 @@ import {
   type TranscriptionResult,
   type WhisperModel,
 } from '../../lib/index.js';
+import { buildWav, encode } from '../audio/wav-writer.js';
 import { audioPath, hasShared, randomModelPath, readClip, repoRoot } from '../helpers/shared.js';
 
 const cli = path.join(repoRoot, 'dist', 'cjs', 'cli.js');
@@ -44,6 +45,10 @@ function run(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Run>
       },
     );
   });
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 let work: string;
@@ -245,6 +250,97 @@ describe.skipIf(!hasShared)('whisper-native transcribe', () => {
     // Only files that were read get a header.
     expect(r.stdout.startsWith(`==> ${audioPath('jfk')} <==\n[00:00:00.000 --> `)).toBe(true);
     expect(r.stdout).not.toContain(missing);
+  });
+
+  it('goes on past a file whose samples the model refuses (NaN in a float WAV), and exits 4', async () => {
+    // It reads fine; only the model's check of the samples refuses it.
+    const nan = path.join(work, 'nan.wav');
+    fs.writeFileSync(
+      nan,
+      buildWav({
+        formatTag: 3,
+        channels: 1,
+        sampleRate: 16000,
+        bitsPerSample: 32,
+        data: encode.f32([0, Number.NaN, 0.5]),
+      }),
+    );
+    const r = await run([
+      'transcribe',
+      nan,
+      audioPath('jfk'),
+      '--model',
+      randomModelPath,
+      '--quiet',
+      ...FAST,
+    ]);
+    expect(r.code).toBe(4);
+    // The model's message, which does not name the file, after the file's name.
+    expect(r.stderr.startsWith(`whisper-native: ${nan}: sample 1 is NaN`)).toBe(true);
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    // The refused file left no empty section.
+    expect(r.stdout.startsWith(`==> ${audioPath('jfk')} <==\n[00:00:00.000 --> `)).toBe(true);
+    expect(r.stdout).not.toContain(nan);
+  });
+
+  it('goes on past WAVs at absurd rates, naming them (a RangeError ended the run)', async () => {
+    // 2 MB at 1 Hz asked for 16e9 samples; 0xFFFFFFFF Hz for a filter of 2^32 taps.
+    const low = path.join(work, 'rate-1hz.wav');
+    const high = path.join(work, 'rate-max.wav');
+    for (const [file, sampleRate, values] of [
+      [low, 1, 1 << 20],
+      [high, 0xffffffff, 2],
+    ] as const) {
+      const data = encode.s16(new Array<number>(values).fill(100));
+      fs.writeFileSync(
+        file,
+        buildWav({ formatTag: 1, channels: 1, sampleRate, bitsPerSample: 16, data }),
+      );
+    }
+    const r = await run([
+      'transcribe',
+      low,
+      high,
+      audioPath('jfk'),
+      '--model',
+      randomModelPath,
+      '--quiet',
+      ...FAST,
+    ]);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^whisper-native: ${escapeRegExp(low)}: Invalid WAV file: the fmt chunk declares a sample rate of 1 Hz, below 1000 Hz\n` +
+          // Handed to ffmpeg, which refuses it (or is not there): either way, named.
+          `whisper-native: ${escapeRegExp(high)}: `,
+      ),
+    );
+    expect(r.stderr.match(/^whisper-native: /gm)).toHaveLength(2);
+    expect(r.stdout.startsWith(`==> ${audioPath('jfk')} <==\n[00:00:00.000 --> `)).toBe(true);
+  });
+
+  it('exits quietly with 141 when the reader closes stdout (`| head`)', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        cli,
+        'transcribe',
+        audioPath('jfk'),
+        audioPath('jfk'),
+        '--model',
+        randomModelPath,
+        '-q',
+        ...FAST,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    // Close the pipe at the first output: the next write fails with EPIPE.
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(141);
   });
 
   it('exits 4 for a file that is not audio', async () => {

@@ -268,6 +268,20 @@ describe('readAudioFile: without ffmpeg', () => {
     expect(error.message).toContain('needs ffmpeg, which is not on PATH');
   });
 
+  it('hands a WAV above 768000 Hz to ffmpeg, at once, naming the rate', async () => {
+    // 48 bytes at 9,999,991 Hz: building its resampler blocked the event loop ~3.5 s.
+    const path = writeTemp('10mhz.wav', pcm16Wav([1, 2], { sampleRate: 9_999_991 }));
+    const started = performance.now();
+    for (const read of [readAudioFile, readAudioInput] as ((path: string) => Promise<unknown>)[]) {
+      const error = await rejection(withoutFfmpegOnPath(() => read(path)));
+      expect(error.code).toBe('ERR_FFMPEG_NOT_FOUND');
+      expect(error.message).toContain(
+        ': WAV at 9999991 Hz is not supported; rates from 1000 to 768000 Hz are, and decoding it needs ffmpeg',
+      );
+    }
+    expect(performance.now() - started).toBeLessThan(500);
+  });
+
   it('reports an ffmpegPath that cannot be run', async () => {
     const path = writeTemp('noise2.ogg', new Uint8Array(100).fill(1));
     const error = await rejection(readAudioFile(path, { ffmpegPath: join(dir, 'no-such-ffmpeg') }));
@@ -395,6 +409,19 @@ describe.skipIf(ffmpeg === undefined)(
       expect((await readAudioFile(piped)).samples).toEqual(fromFile.samples);
     });
 
+    it('decodes a WAV above 768000 Hz through ffmpeg, and passes on its refusal of 0xFFFFFFFF Hz', async () => {
+      const values = sineValues(800_000, 440, 0.1, 0.5).map((v) => Math.round(v * 32767));
+      const path = writeTemp('800khz.wav', pcm16Wav(values, { sampleRate: 800_000 }));
+      const audio = await readAudioFile(path);
+      expect(Math.abs(audio.samples.length - 1600)).toBeLessThanOrEqual(16);
+
+      // Not a plain RangeError from the resampler any more: a WhisperError naming the file.
+      const absurd = writeTemp('max-rate.wav', pcm16Wav([1, 2], { sampleRate: 0xffffffff }));
+      const error = await rejection(readAudioFile(absurd));
+      expect(error.code).toBe('ERR_INVALID_AUDIO');
+      expect(error.message).toContain(`${absurd}: ffmpeg could not decode the file: `);
+    });
+
     it("rejects garbage with ffmpeg's own message", async () => {
       const path = writeTemp(
         'garbage.m4a',
@@ -483,6 +510,18 @@ describe('readAudioInput', () => {
       const samples = await readAudioInput(path);
       expect(samples).toBeInstanceOf(Float32Array);
       expect(sameFloats(samples as Float32Array, (await readAudioFile(path)).samples)).toBe(true);
+    }
+  });
+
+  it('refuses a rate below 1000 Hz as malformed, naming the file and the rate', async () => {
+    // 2 MB at 1 Hz: a RangeError (16e9 samples) before; ffmpeg would stream 64 GB.
+    const path = writeTemp('1hz.wav', pcm16Wav(new Array(1 << 20).fill(0), { sampleRate: 1 }));
+    for (const read of [readAudioFile, readAudioInput] as ((path: string) => Promise<unknown>)[]) {
+      const error = await rejection(read(path));
+      expect(error.code).toBe('ERR_INVALID_AUDIO');
+      expect(error.message).toBe(
+        `${path}: Invalid WAV file: the fmt chunk declares a sample rate of 1 Hz, below 1000 Hz`,
+      );
     }
   });
 

@@ -141,13 +141,31 @@ describe('resample: DC, length, identity', () => {
     expect(out).not.toBe(input);
   });
 
-  it('rejects rates that are not positive integers', () => {
-    expect(() => resample(new Float32Array(4), 0)).toThrow(
-      new RangeError(
-        'Expected an integer sample rate from 1 to 10000000 for inputRate but received 0',
+  it('rejects rates that are not positive integers with a WhisperError', () => {
+    const refusal = (code: string, message: string) =>
+      expect.objectContaining({ name: 'WhisperError', code, message });
+    for (const rate of [0, 44100.5, Number.NaN, 10_000_001, 0xffffffff]) {
+      const message = `Expected an integer sample rate from 1 to 10000000 for inputRate but received ${rate}`;
+      expect(() => resample(new Float32Array(4), rate)).toThrow(
+        refusal('ERR_INVALID_ARG_VALUE', message),
+      );
+      expect(() => new Resampler(rate)).toThrow(refusal('ERR_INVALID_ARG_VALUE', message));
+      expect(() => toWhisperInput(new Float32Array(4), rate, 1)).toThrow(
+        refusal('ERR_INVALID_ARG_VALUE', message),
+      );
+    }
+    expect(() => resample(new Float32Array(4), 16000, -1)).toThrow(
+      refusal(
+        'ERR_INVALID_ARG_VALUE',
+        'Expected an integer sample rate from 1 to 10000000 for outputRate but received -1',
       ),
     );
-    expect(() => resample(new Float32Array(4), 44100.5)).toThrow(RangeError);
+    expect(() => resample(new Float32Array(4), '44100' as unknown as number)).toThrow(
+      refusal(
+        'ERR_INVALID_ARG_TYPE',
+        "Expected number for inputRate but received type string ('44100')",
+      ),
+    );
   });
 });
 

@@ -3,7 +3,7 @@
 // malformed files it must refuse with a message that says what is wrong.
 import { describe, it, expect } from 'vitest';
 import { WhisperError } from '../../lib/errors.js';
-import { decodeWav } from '../../lib/wav.js';
+import { decodeWav, parseWav } from '../../lib/wav.js';
 import { buildWav, encode, pcm16Wav } from './wav-writer.js';
 
 const pcm16 = pcm16Wav;
@@ -152,6 +152,112 @@ describe('decodeWav: sample formats', () => {
       data: encode.s16([-32768, 16]),
     });
     expectSamples(decodeWav(wav).samples, [-1, 16 / 32768]);
+  });
+});
+
+describe('source.bitsPerSample', () => {
+  const s32 = encode.s32([0x7fffff00, -256]);
+
+  it("is an extensible header's valid bits: 24 for 24-bit samples in 32-bit containers", () => {
+    const wav = buildWav({
+      formatTag: 1,
+      extensible: true,
+      validBits: 24,
+      channels: 1,
+      sampleRate: 16000,
+      bitsPerSample: 32,
+      data: s32,
+    });
+    expect(decodeWav(wav).bitsPerSample).toBe(24);
+    expect(parseWav(wav).source).toEqual({
+      sampleRate: 16000,
+      channels: 1,
+      encoding: 'pcm',
+      bitsPerSample: 24,
+    });
+    // The samples read as the 32-bit container's, whatever the valid bits.
+    expect(Array.from(parseWav(wav).samples)).toEqual([0x7fffff00 / 2 ** 31, -256 / 2 ** 31]);
+  });
+
+  it("is the container's bits when the valid bits are not given (0) or exceed them", () => {
+    for (const validBits of [0, 40]) {
+      const wav = buildWav({
+        formatTag: 1,
+        extensible: true,
+        validBits,
+        channels: 1,
+        sampleRate: 16000,
+        bitsPerSample: 32,
+        data: s32,
+      });
+      expect(parseWav(wav).source.bitsPerSample).toBe(32);
+    }
+  });
+
+  it("is the header's bits per sample for a plain header", () => {
+    const wav = buildWav({
+      formatTag: 1,
+      channels: 1,
+      sampleRate: 16000,
+      bitsPerSample: 12,
+      data: encode.s16([16]),
+    });
+    expect(parseWav(wav).source.bitsPerSample).toBe(12);
+  });
+});
+
+describe('decodeWav: sample rates', () => {
+  function refusal(bytes: Uint8Array): WhisperError {
+    let thrown: unknown;
+    try {
+      parseWav(bytes);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(WhisperError);
+    return thrown as WhisperError;
+  }
+
+  it('reads rates from 1000 to 768000 Hz', () => {
+    for (const rate of [1000, 768000]) {
+      const audio = parseWav(pcm16(new Array(rate / 100).fill(1000), { sampleRate: rate }));
+      expect(audio.source.sampleRate).toBe(rate);
+      expect(audio.samples.length).toBe(160);
+    }
+  });
+
+  it('refuses a rate below 1000 Hz as malformed, naming it (not handed to ffmpeg)', () => {
+    // 1 Hz used to make a 16000x longer output: a 2 MB file asked for 16e9 samples.
+    for (const rate of [1, 999]) {
+      const error = refusal(pcm16(new Array(1 << 20).fill(0), { sampleRate: rate }));
+      expect(error.code).toBe('ERR_INVALID_AUDIO');
+      expect(error.message).toBe(
+        `Invalid WAV file: the fmt chunk declares a sample rate of ${rate} Hz, below 1000 Hz`,
+      );
+    }
+    // Whatever the codec: ffmpeg must not get it either.
+    const adpcm = buildWav({
+      formatTag: 2,
+      channels: 1,
+      sampleRate: 8,
+      bitsPerSample: 4,
+      blockAlign: 256,
+      data: new Uint8Array(256),
+    });
+    expect(refusal(adpcm).code).toBe('ERR_INVALID_AUDIO');
+  });
+
+  it('refuses a rate above 768000 Hz as unsupported, naming it (readAudioFile tries ffmpeg)', () => {
+    for (const rate of [768001, 9_999_991, 0x7fffffff, 0xffffffff]) {
+      const started = performance.now();
+      const error = refusal(pcm16([1, 2, 3, 4], { sampleRate: rate }));
+      expect(error.code).toBe('ERR_UNSUPPORTED_AUDIO');
+      expect(error.message).toBe(
+        `WAV at ${rate} Hz is not supported; rates from 1000 to 768000 Hz are`,
+      );
+      // No filter table was built (9,999,991 Hz took ~3.5 s and 150 MB).
+      expect(performance.now() - started).toBeLessThan(100);
+    }
   });
 });
 

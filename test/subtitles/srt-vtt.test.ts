@@ -64,12 +64,15 @@ describe('toSrt', () => {
 
   it('rejects times that are negative or not finite, naming the field', () => {
     expect(() => toSrt({ segments: [{ start: -1, end: 1, text: 'x' }] })).toThrow(
-      new RangeError(
-        'Expected a finite number of seconds >= 0 for segments[0].start but received -1',
-      ),
+      expect.objectContaining({
+        name: 'WhisperError',
+        code: 'ERR_INVALID_ARG_VALUE',
+        message:
+          'Expected a number of seconds from 0 to 3600000000 for segments[0].start but received -1',
+      }),
     );
     expect(() => toSrt({ segments: [{ start: 0, end: Number.NaN, text: 'x' }] })).toThrow(
-      'Expected a finite number of seconds >= 0 for segments[0].end but received NaN',
+      'Expected a number of seconds from 0 to 3600000000 for segments[0].end but received NaN',
     );
   });
 });
