@@ -24,6 +24,16 @@ function expectCode(thrown: unknown, code: string): void {
   expect((thrown as { code?: string }).code).toBe(code);
 }
 
+/** What a synchronous call throws (undefined when it returns). */
+function thrownBy(call: () => unknown): unknown {
+  try {
+    call();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
 describe.skipIf(!hasShared)('hostile inputs to the binding', () => {
   let model: WhisperModel;
   let clip: Int16Array;
@@ -58,13 +68,10 @@ describe.skipIf(!hasShared)('hostile inputs to the binding', () => {
         return [50, 51];
       },
     });
-    let thrown: unknown;
-    try {
-      native.transcribe(clip, options);
-    } catch (e) {
-      thrown = e;
-    }
-    expectCode(thrown, 'ERR_MODEL_CLOSED');
+    expectCode(
+      thrownBy(() => native.transcribe(clip, options)),
+      'ERR_MODEL_CLOSED',
+    );
     expect(native.closed).toBe(true);
   });
 
@@ -113,13 +120,10 @@ describe.skipIf(!hasShared)('hostile inputs to the binding', () => {
     try {
       // As the addon's caller could: the library's types do not allow these.
       const options = { ...checkTranscribeOptions(FAST).native, ...bad } as NativeTranscribeOptions;
-      let thrown: unknown;
-      try {
-        native.transcribe(clip, options);
-      } catch (e) {
-        thrown = e;
-      }
-      expectCode(thrown, 'ERR_INVALID_ARG_VALUE');
+      expectCode(
+        thrownBy(() => native.transcribe(clip, options)),
+        'ERR_INVALID_ARG_VALUE',
+      );
     } finally {
       native.close();
     }
@@ -144,13 +148,10 @@ describe.skipIf(!hasShared)('hostile inputs to the binding', () => {
     const error = await loadModel(`${randomModelPath}\0.ignored`).catch((e) => e);
     expectCode(error, 'ERR_INVALID_ARG_VALUE');
     expect(error).toBeInstanceOf(WhisperError);
-    let thrown: unknown;
-    try {
-      binding().loadModel(`${randomModelPath}\0.ignored`, 1, false, 1);
-    } catch (e) {
-      thrown = e;
-    }
-    expectCode(thrown, 'ERR_INVALID_ARG_VALUE');
+    expectCode(
+      thrownBy(() => binding().loadModel(`${randomModelPath}\0.ignored`, 1, false, 1)),
+      'ERR_INVALID_ARG_VALUE',
+    );
   });
 
   it('gives the padding window for an offset far past the audio, 1e300 s included', async () => {
