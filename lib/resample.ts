@@ -334,11 +334,13 @@ export function resample(
  */
 export function downmix(interleaved: Float32Array, channels: number): Float32Array {
   if (!Number.isInteger(channels) || channels < 1) {
-    throw new RangeError(`Expected a positive integer channel count but received ${channels}`);
+    throw valueError('a positive integer channel count', 'channels', String(channels));
   }
   if (interleaved.length % channels !== 0) {
-    throw new RangeError(
-      `Expected a whole number of ${channels}-channel frames but received ${interleaved.length} samples`,
+    throw valueError(
+      `a whole number of ${channels}-channel frames`,
+      'interleaved',
+      `${interleaved.length} samples`,
     );
   }
   if (channels === 1) return interleaved.slice();

@@ -4,6 +4,7 @@
 // at least 60 dB, DC passes with unit gain, lengths follow round(n * out / in),
 // and the streaming class matches the whole-array function.
 import { describe, it, expect } from 'vitest';
+import { WhisperError } from '../../lib/errors.js';
 import { Resampler, downmix, resample, toWhisperInput } from '../../lib/resample.js';
 
 const OUT_RATE = 16000;
@@ -209,10 +210,22 @@ describe('downmix', () => {
     );
   });
 
-  it('rejects a partial frame', () => {
-    expect(() => downmix(new Float32Array(5), 2)).toThrow(
-      'Expected a whole number of 2-channel frames but received 5 samples',
+  it('rejects a partial frame and a bad channel count with a WhisperError', () => {
+    const partial = (() => {
+      try {
+        downmix(new Float32Array(5), 2);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(partial).toBeInstanceOf(WhisperError);
+    expect((partial as WhisperError).code).toBe('ERR_INVALID_ARG_VALUE');
+    expect((partial as Error).message).toBe(
+      'Expected a whole number of 2-channel frames for interleaved but received 5 samples',
     );
+    for (const channels of [0, 1.5, Number.NaN]) {
+      expect(() => downmix(new Float32Array(4), channels)).toThrow(WhisperError);
+    }
   });
 
   it('toWhisperInput down-mixes then resamples', () => {
