@@ -70,7 +70,11 @@ export async function runBench(command: BenchCommand, io: CliIo): Promise<void> 
   const runs = command.runs;
   const say = (text: string) => stderr.write(text + '\n');
 
-  const loadOptions = { threads: command.threads, lowMemory: command.lowMemory };
+  const loadOptions = {
+    threads: command.threads,
+    lowMemory: command.lowMemory,
+    signal: io.signal,
+  };
   say(`bench: loading ${basename(modelPath)} ${runs}x${command.lowMemory ? ' (lowMemory)' : ''}`);
   const load = await time(runs, async () => {
     const model = await loadModel(modelPath, loadOptions);

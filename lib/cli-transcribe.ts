@@ -158,9 +158,12 @@ export async function runTranscribe(command: TranscribeCommand, io: CliIo): Prom
   const { stdout, stderr, signal } = io;
   const progress = new Progress(stderr, progressMode(stderr, command.quiet));
   const modelPath = await resolveModel(command.model, { cacheDir: command.cacheDir });
+  // With the signal, Ctrl-C stops a load between its packing jobs (a large
+  // model takes seconds) instead of waiting for it.
   const model = await loadModel(modelPath, {
     threads: command.threads,
     lowMemory: command.lowMemory,
+    signal,
   });
   const several = command.files.length > 1;
   let failedInputs = 0;

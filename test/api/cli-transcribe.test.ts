@@ -14,6 +14,7 @@ const doubles = vi.hoisted(() => ({
   readErrors: new Map<string, unknown>(),
   transcribeErrors: new Map<string, unknown>(),
   transcribed: [] as string[],
+  loadSignals: [] as (AbortSignal | undefined)[],
 }));
 
 vi.mock('../../lib/download.js', () => ({
@@ -32,8 +33,9 @@ vi.mock('../../lib/audio-file.js', () => ({
 }));
 
 vi.mock('../../lib/model.js', () => ({
-  loadModel: () =>
-    Promise.resolve({
+  loadModel: (_path: string, options: { signal?: AbortSignal }) => {
+    doubles.loadSignals.push(options.signal);
+    return Promise.resolve({
       transcribe: (
         samples: { file: string },
         options: { onSegment?: (segment: { start: number; end: number; text: string }) => void },
@@ -46,7 +48,8 @@ vi.mock('../../lib/model.js', () => ({
         return Promise.resolve({ text: segment.text, segments: [segment] });
       },
       close: () => Promise.resolve(),
-    }),
+    });
+  },
 }));
 
 function command(files: string[]): TranscribeCommand {
@@ -91,6 +94,15 @@ beforeEach(() => {
   doubles.readErrors.clear();
   doubles.transcribeErrors.clear();
   doubles.transcribed.length = 0;
+  doubles.loadSignals.length = 0;
+});
+
+describe('transcribe: the model load', () => {
+  it("gives the load the CLI's signal, so that Ctrl-C stops a load instead of waiting for it", async () => {
+    const controller = new AbortController();
+    await transcribe(['good.wav'], controller.signal);
+    expect(doubles.loadSignals).toEqual([controller.signal]);
+  });
 });
 
 describe('transcribe: a failure of one input', () => {
