@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { endianness } from 'node:os';
 import { WhisperError } from './errors.js';
 import { WHISPER_SAMPLE_RATE } from './resample.js';
-import { int16Samples, looksLikeWav, parseWavInSlices } from './wav.js';
+import { looksLikeWav, readWavStreaming } from './wav.js';
 
 export interface AudioData {
   /** Mono samples at 16 kHz, in [-1, 1] (float sources may exceed it). */
@@ -86,15 +86,6 @@ async function readHead(path: string, length: number): Promise<Uint8Array> {
   }
 }
 
-async function readWholeFile(path: string): Promise<Uint8Array> {
-  const handle = await open(path, 'r');
-  try {
-    return await handle.readFile();
-  } finally {
-    await handle.close();
-  }
-}
-
 function toAudioData(samples: Float32Array): AudioData {
   return {
     samples,
@@ -149,11 +140,12 @@ async function readSamples(
   const head = await readHead(path, 12);
   if (head.length === 0) throw new WhisperError('ERR_INVALID_AUDIO', `${path}: the file is empty`);
   if (looksLikeWav(head)) {
-    const bytes = await readWholeFile(path);
-    signal?.throwIfAborted();
     try {
-      const asIs = int16 ? int16Samples(bytes) : undefined;
-      return asIs ?? (await parseWavInSlices(bytes, signal)).samples;
+      // Streamed from the file a slice at a time: memory is the output plus a slice.
+      const wav = int16
+        ? await readWavStreaming(path, { signal, int16: true })
+        : await readWavStreaming(path, { signal });
+      return wav instanceof Int16Array ? wav : wav.samples;
     } catch (error) {
       if (!(error instanceof WhisperError)) throw error;
       if (error.code === 'ERR_UNSUPPORTED_AUDIO') {

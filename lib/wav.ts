@@ -1,6 +1,8 @@
 // The WAV reader: decodes a WAV file held in memory into mono float samples
 // (decodeWav, at the file's own rate) and into the model's input, 16 kHz mono
-// (parseWav, readWavFile). It reads RIFF, RF64 and BW64 containers; integer
+// (parseWav); the file readers (readWavFile, readAudioFile) stream a file on
+// disk by the same rules to the same bits (readWavStreaming), a slice at a
+// time. It reads RIFF, RF64 and BW64 containers; integer
 // PCM of 8 (unsigned), 16, 24 and 32 bits (also narrower valid bits in those
 // containers), 32- and 64-bit float, A-law and mu-law; plain or
 // WAVE_FORMAT_EXTENSIBLE headers; any channel count and any rate from 1 kHz
@@ -9,14 +11,14 @@
 // are there: a malformed or truncated file is an ERR_INVALID_AUDIO, a codec it
 // does not read (ADPCM, MP3 in WAV, ...) or a rate above 768 kHz an
 // ERR_UNSUPPORTED_AUDIO, which readAudioFile hands to ffmpeg.
-import { readFile } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import type { AudioData } from './audio-file.js';
 import { WhisperError } from './errors.js';
 import { yieldToEventLoop } from './event-loop.js';
-import { WHISPER_SAMPLE_RATE, resample } from './resample.js';
-import { resampleOffThread } from './resample-native.js';
+import { WHISPER_SAMPLE_RATE, checkRate, filterFor, resample } from './resample.js';
 import { bindingIfLoadable } from './binding.js';
+import { SliceResampler } from './resample-native.js';
 
 export interface DecodedWav {
   /** Mono: the channels of each frame averaged, in [-1, 1] for integer formats. */
@@ -227,10 +229,13 @@ function sampleCodec(format: WavFormat): SampleCodec {
   return codec;
 }
 
-/** The fmt chunk, the data chunk's bytes, and whether its size was unknown (streamed file). */
+/** The fmt chunk, where the data chunk's bytes are, and whether its size was unknown (streamed file). */
 interface WavChunks {
   format: WavFormat;
-  data: Uint8Array;
+  /** Byte offset of the data chunk's body in the file. */
+  dataAt: number;
+  /** Bytes of the data chunk that the file holds. */
+  dataSize: number;
   streamed: boolean;
 }
 
@@ -243,23 +248,41 @@ function ds64DataSize(view: DataView, at: number, size: number): number {
   return Number(value);
 }
 
-/** Walks the chunks after the 12-byte header, checking each against the file's length. */
-function findChunks(bytes: Uint8Array): WavChunks {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** Bytes `length` bytes at byte `at` of the file: what walkChunks asks its driver for. */
+interface ByteRequest {
+  at: number;
+  length: number;
+}
+
+/** Bytes of a fmt chunk's body that parseFormatChunk reads (an extensible header's). */
+const FORMAT_BODY_BYTES = 40;
+/** Bytes of a ds64 chunk's body that ds64DataSize reads. */
+const DS64_BODY_BYTES = 24;
+
+/**
+ * Walks the chunks after the 12-byte header of a file of `fileLength` bytes,
+ * checking each against that length. It reads no bytes itself: it yields the
+ * ranges it needs (a chunk header, the start of a fmt or ds64 body, always
+ * within the file) and is resumed with them, so that parseWav walks bytes in
+ * memory and the file readers a file with positioned reads, by the same rules.
+ */
+function* walkChunks(fileLength: number): Generator<ByteRequest, WavChunks, Uint8Array> {
   let format: WavFormat | undefined;
-  let data: Uint8Array | undefined;
+  let dataAt: number | undefined;
+  let dataSize = 0;
   let streamed = false;
   let rf64DataSize: number | undefined;
   let at = 12;
-  while (format === undefined || data === undefined) {
-    if (at + 8 > bytes.length) {
+  while (format === undefined || dataAt === undefined) {
+    if (at + 8 > fileLength) {
       const missing = format === undefined ? 'fmt' : 'data';
-      throw malformed(`the file ends after ${bytes.length} bytes, before a ${missing} chunk`);
+      throw malformed(`the file ends after ${fileLength} bytes, before a ${missing} chunk`);
     }
-    const id = fourcc(bytes, at);
-    let size = view.getUint32(at + 4, true);
+    const header = yield { at, length: 8 };
+    const id = fourcc(header, 0);
+    let size = new DataView(header.buffer, header.byteOffset, 8).getUint32(4, true);
     const body = at + 8;
-    const available = bytes.length - body;
+    const available = fileLength - body;
     if (id === 'data') {
       if (size === SIZE_UNKNOWN && rf64DataSize !== undefined) {
         size = rf64DataSize;
@@ -273,29 +296,72 @@ function findChunks(bytes: Uint8Array): WavChunks {
           `truncated: the data chunk at byte ${at} declares ${size} bytes but only ${available} follow`,
         );
       }
-      data = bytes.subarray(body, body + size);
+      dataAt = body;
+      dataSize = size;
     } else {
       if (size > available) {
         throw malformed(
           `truncated: the ${JSON.stringify(id)} chunk at byte ${at} declares ${size} bytes but only ${available} follow`,
         );
       }
-      if (id === 'fmt ') format = parseFormatChunk(view, body, size);
-      if (id === 'ds64') rf64DataSize = ds64DataSize(view, body, size);
+      if (id === 'fmt ' || id === 'ds64') {
+        const wanted = Math.min(size, id === 'fmt ' ? FORMAT_BODY_BYTES : DS64_BODY_BYTES);
+        const bytes = yield { at: body, length: wanted };
+        const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        if (id === 'fmt ') format = parseFormatChunk(view, 0, size);
+        else rf64DataSize = ds64DataSize(view, 0, size);
+      }
     }
     at = body + size + (size % 2); // chunks are padded to an even length
   }
-  return { format, data, streamed };
+  return { format, dataAt, dataSize, streamed };
+}
+
+/** walkChunks over bytes in memory. */
+function findChunks(bytes: Uint8Array): WavChunks {
+  const walk = walkChunks(bytes.length);
+  for (let step = walk.next(); ;) {
+    if (step.done === true) return step.value;
+    const { at, length } = step.value;
+    step = walk.next(bytes.subarray(at, at + length));
+  }
 }
 
 /** A WAV file's header read and checked: what decoding its frames needs. */
-interface WavLayout {
+interface WavHeader {
   format: WavFormat;
-  /** The data chunk's bytes. */
-  data: Uint8Array;
   codec: SampleCodec;
+  /** Where the data chunk's body starts in the file, and its bytes there. */
+  dataAt: number;
+  dataSize: number;
   frames: number;
   bytesPerSample: number;
+}
+
+/** A WAV file in memory: its header and the data chunk's bytes. */
+interface WavLayout extends WavHeader {
+  data: Uint8Array;
+}
+
+/** The header's checks on the chunks walkChunks found. */
+function wavHeader(chunks: WavChunks): WavHeader {
+  const { format, dataAt, dataSize, streamed } = chunks;
+  const codec = sampleCodec(format);
+  const { channels, blockAlign } = format;
+  if (dataSize % blockAlign !== 0 && !streamed) {
+    throw malformed(
+      `the data chunk has ${dataSize} bytes, not a whole number of ${blockAlign}-byte frames`,
+    );
+  }
+  return {
+    format,
+    codec,
+    dataAt,
+    dataSize,
+    // A streamed file cut mid-frame keeps its whole frames.
+    frames: Math.floor(dataSize / blockAlign),
+    bytesPerSample: blockAlign / channels,
+  };
 }
 
 function wavLayout(file: Uint8Array): WavLayout {
@@ -308,47 +374,45 @@ function wavLayout(file: Uint8Array): WavLayout {
       ? view
       : new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
   if (!looksLikeWav(bytes)) throw malformed('it does not start with a RIFF/RF64 WAVE header');
-  const { format, data, streamed } = findChunks(bytes);
-  const codec = sampleCodec(format);
-  const { channels, blockAlign } = format;
-  if (data.length % blockAlign !== 0 && !streamed) {
-    throw malformed(
-      `the data chunk has ${data.length} bytes, not a whole number of ${blockAlign}-byte frames`,
-    );
-  }
+  const chunks = findChunks(bytes);
+  const header = wavHeader(chunks);
   return {
-    format,
-    data,
-    codec,
-    // A streamed file cut mid-frame keeps its whole frames.
-    frames: Math.floor(data.length / blockAlign),
-    bytesPerSample: blockAlign / channels,
+    ...header,
+    data: bytes.subarray(chunks.dataAt, chunks.dataAt + chunks.dataSize),
   };
 }
 
 /**
- * Frames [from, to) of the file, each one's channels averaged, into
- * samples[from, to): by the addon when it loads (native/engine/audio/pcm.h:
- * ~5x faster, and a hot loop here wakes V8's optimizing compiler, ~4 MB of
- * resident memory), else by decodeFramesInJs, which gives the same bits.
+ * Frames [from, to) of `data` (the data chunk, or a slice of it starting at a
+ * frame), each one's channels averaged, into samples[from, to): by the addon
+ * when it loads (native/engine/audio/pcm.h: ~5x faster, and a hot loop here
+ * wakes V8's optimizing compiler, ~4 MB of resident memory), else by
+ * decodeFramesInJs, which gives the same bits.
  */
-function decodeFrames(layout: WavLayout, samples: Float32Array, from: number, to: number): void {
-  const native = bindingIfLoadable();
-  if (native === undefined) {
-    decodeFramesInJs(layout, samples, from, to);
-    return;
-  }
-  const { data, codec, format } = layout;
-  native.decodePcmFrames(data, codec.native, format.channels, from, samples.subarray(from, to));
-}
-
-function decodeFramesInJs(
-  layout: WavLayout,
+function decodeFrames(
+  layout: WavHeader,
+  data: Uint8Array,
   samples: Float32Array,
   from: number,
   to: number,
 ): void {
-  const { data, codec, bytesPerSample } = layout;
+  const native = bindingIfLoadable();
+  if (native === undefined) {
+    decodeFramesInJs(layout, data, samples, from, to);
+    return;
+  }
+  const { codec, format } = layout;
+  native.decodePcmFrames(data, codec.native, format.channels, from, samples.subarray(from, to));
+}
+
+function decodeFramesInJs(
+  layout: WavHeader,
+  data: Uint8Array,
+  samples: Float32Array,
+  from: number,
+  to: number,
+): void {
+  const { codec, bytesPerSample } = layout;
   const { channels } = layout.format;
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const read = codec.read;
@@ -359,7 +423,7 @@ function decodeFramesInJs(
   }
 }
 
-function decoded(layout: WavLayout, samples: Float32Array): DecodedWav {
+function decoded(layout: WavHeader, samples: Float32Array): DecodedWav {
   const { format } = layout;
   return {
     samples,
@@ -374,31 +438,7 @@ function decoded(layout: WavLayout, samples: Float32Array): DecodedWav {
 export function decodeWav(bytes: Uint8Array): DecodedWav {
   const layout = wavLayout(bytes);
   const samples = new Float32Array(layout.frames);
-  decodeFrames(layout, samples, 0, layout.frames);
-  return decoded(layout, samples);
-}
-
-/**
- * Samples decoded per slice by the file readers, after which they let the
- * event loop run: ~0.3 ms of work for the addon here (plus faulting in the
- * slice's new pages, ~1 ms), ~2-4 ms for the JS loop.
- */
-const DECODE_SLICE_SAMPLES = 1 << 19;
-
-/**
- * decodeWav in slices, letting the event loop run between them, for the file
- * readers: an hour of 44.1 kHz stereo is ~0.4 s of decoding for the addon
- * (~0.9 s for the JS loop), which must not freeze an app. The same samples as
- * decodeWav. Stops with signal.reason when the signal aborts.
- */
-async function decodeWavInSlices(bytes: Uint8Array, signal?: AbortSignal): Promise<DecodedWav> {
-  const layout = wavLayout(bytes);
-  const samples = new Float32Array(layout.frames);
-  const framesPerSlice = Math.max(1, Math.floor(DECODE_SLICE_SAMPLES / layout.format.channels));
-  for (let from = 0; from < layout.frames; from += framesPerSlice) {
-    decodeFrames(layout, samples, from, Math.min(layout.frames, from + framesPerSlice));
-    await yieldToEventLoop(signal);
-  }
+  decodeFrames(layout, layout.data, samples, 0, layout.frames);
   return decoded(layout, samples);
 }
 
@@ -452,44 +492,199 @@ function wavAudio(wav: DecodedWav, samples: Float32Array): WavAudio {
 }
 
 /**
- * parseWav for the file readers: the same result, computed in slices between
- * which the event loop runs (see decodeWavInSlices). Stops with
- * signal.reason when the signal aborts.
+ * Bytes of the data chunk read per slice by the file readers (fewer when
+ * that is more than DECODE_SLICE_SAMPLES samples; at least one frame): the
+ * readers hold the output plus one slice, never the file.
  */
-export async function parseWavInSlices(bytes: Uint8Array, signal?: AbortSignal): Promise<WavAudio> {
-  const wav = await decodeWavInSlices(bytes, signal);
-  const samples = await resampleOffThread(wav.samples, wav.sampleRate, WHISPER_SAMPLE_RATE, signal);
-  return wavAudio(wav, samples);
+const READ_SLICE_BYTES = 1 << 20;
+/**
+ * Samples decoded per slice, after which the readers let the event loop run:
+ * ~0.3 ms of work for the addon here (plus faulting in the slice's new pages,
+ * ~1 ms), ~2-4 ms for the JS loop.
+ */
+const DECODE_SLICE_SAMPLES = 1 << 19;
+/** How the file readers stream a WAV file. */
+export interface WavStreamOptions {
+  /** Stops the read; it rejects with `signal.reason`. */
+  signal?: AbortSignal;
+  /** Bytes read per slice (tests); default READ_SLICE_BYTES. */
+  sliceBytes?: number;
+}
+
+/**
+ * Reads bytes [at, at + target.length) of the file into target, as many
+ * calls as it takes; returns how many there were (fewer at the end of the file).
+ */
+async function readAt(handle: FileHandle, target: Uint8Array, at: number): Promise<number> {
+  let done = 0;
+  while (done < target.length) {
+    const { bytesRead } = await handle.read(target, done, target.length - done, at + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done;
+}
+
+/** An open WAV file's header, read and checked with positioned reads: wavLayout's rules. */
+async function readWavHeader(handle: FileHandle): Promise<WavHeader> {
+  const fileLength = (await handle.stat()).size;
+  const head = new Uint8Array(12);
+  const headLength = await readAt(handle, head, 0);
+  if (!looksLikeWav(head.subarray(0, headLength))) {
+    throw malformed('it does not start with a RIFF/RF64 WAVE header');
+  }
+  const walk = walkChunks(fileLength);
+  for (let step = walk.next(); ;) {
+    if (step.done === true) return wavHeader(step.value);
+    const { at, length } = step.value;
+    const bytes = new Uint8Array(length);
+    const got = await readAt(handle, bytes, at);
+    if (got < length) {
+      // The file shrank after its size was read.
+      throw malformed(`truncated: the file ends after ${at + got} bytes, inside a chunk header`);
+    }
+    step = walk.next(bytes);
+  }
+}
+
+/**
+ * Reads the data chunk's frames [from, from + frames) into `into` (which
+ * holds at least frames * blockAlign bytes); a file cut short is truncated.
+ */
+async function readFrames(
+  handle: FileHandle,
+  header: WavHeader,
+  from: number,
+  frames: number,
+  into: Uint8Array,
+): Promise<Uint8Array> {
+  const { blockAlign } = header.format;
+  const bytes = into.subarray(0, frames * blockAlign);
+  const got = await readAt(handle, bytes, header.dataAt + from * blockAlign);
+  if (got < bytes.length) {
+    const available = from * blockAlign + got;
+    throw malformed(
+      `truncated: the data chunk at byte ${header.dataAt - 8} declares ` +
+        `${header.dataSize} bytes but only ${available} follow`,
+    );
+  }
+  return bytes;
+}
+
+/** Frames per slice: about `sliceBytes` bytes and at most DECODE_SLICE_SAMPLES samples. */
+function framesPerSlice(header: WavHeader, sliceBytes: number): number {
+  const bytes = Math.min(sliceBytes, DECODE_SLICE_SAMPLES * header.bytesPerSample);
+  return Math.max(1, Math.floor(bytes / header.format.blockAlign));
+}
+
+/**
+ * Decodes an open WAV file into 16 kHz mono samples, streaming: the data
+ * chunk is read a slice at a time with positioned reads, each slice decoded
+ * (decodeFrames: the same bits as decodeWav) and fed to the resampler, and
+ * the event loop runs between slices. Memory: the output plus a slice.
+ * parseWav's result for the file's bytes, bit for bit.
+ */
+async function streamWav(
+  handle: FileHandle,
+  header: WavHeader,
+  options: WavStreamOptions,
+): Promise<WavAudio> {
+  const { signal } = options;
+  const { format, frames } = header;
+  const perSlice = framesPerSlice(header, options.sliceBytes ?? READ_SLICE_BYTES);
+  const bytes = new Uint8Array(Math.min(frames, perSlice) * format.blockAlign);
+  const sameRate = format.sampleRate === WHISPER_SAMPLE_RATE;
+  checkRate(format.sampleRate, 'inputRate');
+  const filter = sameRate ? undefined : filterFor(format.sampleRate, WHISPER_SAMPLE_RATE);
+  const out = new Float32Array(filter === undefined ? frames : filter.outputLength(frames));
+  const resampler = filter === undefined ? undefined : new SliceResampler(filter, out);
+  const decodedSlice =
+    filter === undefined ? undefined : new Float32Array(Math.min(frames, perSlice));
+  for (let from = 0; from < frames; from += perSlice) {
+    const count = Math.min(perSlice, frames - from);
+    const data = await readFrames(handle, header, from, count, bytes);
+    if (decodedSlice === undefined) {
+      // At 16 kHz the decoded samples are the result: decode them in place.
+      decodeFrames(header, data, out.subarray(from, from + count), 0, count);
+    } else {
+      const samples = decodedSlice.subarray(0, count);
+      decodeFrames(header, data, samples, 0, count);
+      await resampler!.push(samples, signal);
+    }
+    await yieldToEventLoop(signal);
+  }
+  await resampler?.finish(signal);
+  return wavAudio(decoded(header, out), out);
 }
 
 /**
  * The file's samples as they are when it already holds the model's input,
- * 16 kHz mono 16-bit PCM (copied out of the file's bytes, aligned), else
- * undefined. For the CLI: the model widens int16 samples as it reads them, so
- * they take half the memory of floats for the whole transcription. Throws
- * what parseWav throws for a malformed file.
+ * 16 kHz mono 16-bit PCM, read straight into an Int16Array's bytes in slices
+ * (swapped to the host's order on a big-endian one), else undefined. For the
+ * CLI: the model widens int16 samples as it reads them, so they take half the
+ * memory of floats for the whole transcription.
  */
-export function int16Samples(bytes: Uint8Array): Int16Array | undefined {
-  const layout = wavLayout(bytes);
-  const { format, frames, data } = layout;
-  if (format.tag !== FORMAT_PCM || format.channels !== 1 || layout.bytesPerSample !== 2) {
+async function streamInt16(
+  handle: FileHandle,
+  header: WavHeader,
+  options: WavStreamOptions,
+): Promise<Int16Array | undefined> {
+  const { format, frames } = header;
+  if (format.tag !== FORMAT_PCM || format.channels !== 1 || header.bytesPerSample !== 2) {
     return undefined;
   }
   if (format.sampleRate !== WHISPER_SAMPLE_RATE) return undefined;
+  const { signal } = options;
   const samples = new Int16Array(frames);
-  if (endianness() === 'LE') {
-    new Uint8Array(samples.buffer).set(data.subarray(0, frames * 2));
-  } else {
-    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    for (let i = 0; i < frames; i++) samples[i] = view.getInt16(2 * i, true);
+  const bytes = new Uint8Array(samples.buffer);
+  const littleEndian = endianness() === 'LE';
+  const perSlice = Math.max(1, Math.floor((options.sliceBytes ?? READ_SLICE_BYTES) / 2));
+  for (let from = 0; from < frames; from += perSlice) {
+    const count = Math.min(perSlice, frames - from);
+    await readFrames(handle, header, from, count, bytes.subarray(2 * from));
+    if (!littleEndian) {
+      const view = new DataView(samples.buffer, 2 * from, 2 * count);
+      for (let i = 0; i < count; i++) samples[from + i] = view.getInt16(2 * i, true);
+    }
+    await yieldToEventLoop(signal);
   }
   return samples;
 }
 
 /**
- * Reads a WAV file into 16 kHz mono samples: {@link parseWav} on the file's
- * bytes, computed in slices so that a long file does not block the event loop.
+ * Reads a WAV file as the file readers do, streaming it (see streamWav): with
+ * `int16`, a 16 kHz mono 16-bit file comes back as its Int16Array samples.
+ * The errors of parseWav on the file's bytes (a file cut short while it is
+ * read is truncated, an ERR_INVALID_AUDIO); file-system errors pass through.
+ */
+export async function readWavStreaming(
+  path: string,
+  options: WavStreamOptions & { int16: true },
+): Promise<WavAudio | Int16Array>;
+export async function readWavStreaming(
+  path: string,
+  options?: WavStreamOptions & { int16?: false },
+): Promise<WavAudio>;
+export async function readWavStreaming(
+  path: string,
+  options: WavStreamOptions & { int16?: boolean } = {},
+): Promise<WavAudio | Int16Array> {
+  options.signal?.throwIfAborted();
+  const handle = await open(path, 'r');
+  try {
+    const header = await readWavHeader(handle);
+    const asIs = options.int16 === true ? await streamInt16(handle, header, options) : undefined;
+    return asIs ?? (await streamWav(handle, header, options));
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Reads a WAV file into 16 kHz mono samples: {@link parseWav}'s result for
+ * the file's bytes, streamed from the file a slice at a time (any size, RF64
+ * files beyond 4 GB included) with the event loop running between slices.
  */
 export async function readWavFile(path: string): Promise<WavAudio> {
-  return parseWavInSlices(await readFile(path));
+  return readWavStreaming(path);
 }
