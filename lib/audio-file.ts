@@ -5,12 +5,12 @@
 // resamples and down-mixes. Nothing is decoded in a shell: ffmpeg gets its
 // arguments as an array.
 import { accessSync, constants, statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { endianness } from 'node:os';
 import { WhisperError } from './errors.js';
 import { WHISPER_SAMPLE_RATE } from './resample.js';
-import { looksLikeWav, readWavStreaming } from './wav.js';
+import { looksLikeWav, readWavBytes, readWavStreaming } from './wav.js';
 
 export interface AudioData {
   /** Mono samples at 16 kHz, in [-1, 1] (float sources may exceed it). */
@@ -137,25 +137,32 @@ async function readSamples(
 ): Promise<Float32Array | Int16Array> {
   const { signal } = options;
   signal?.throwIfAborted();
-  const head = await readHead(path, 12);
+  // A pipe or a device (/dev/stdin, a FIFO) has no positions to read at: it
+  // is read whole, once, and decoded from memory (a WAV in-process, anything
+  // else by ffmpeg from its standard input).
+  const piped = (await stat(path)).isFile() ? undefined : await readFile(path, { signal });
+  const head = piped?.subarray(0, 12) ?? (await readHead(path, 12));
   if (head.length === 0) throw new WhisperError('ERR_INVALID_AUDIO', `${path}: the file is empty`);
   if (looksLikeWav(head)) {
     try {
       // Streamed from the file a slice at a time: memory is the output plus a slice.
-      const wav = int16
-        ? await readWavStreaming(path, { signal, int16: true })
-        : await readWavStreaming(path, { signal });
+      const wav =
+        piped !== undefined
+          ? await readWavBytes(piped, { signal, int16 })
+          : int16
+            ? await readWavStreaming(path, { signal, int16: true })
+            : await readWavStreaming(path, { signal });
       return wav instanceof Int16Array ? wav : wav.samples;
     } catch (error) {
       if (!(error instanceof WhisperError)) throw error;
       if (error.code === 'ERR_UNSUPPORTED_AUDIO') {
         // A codec we do not read: ffmpeg may; if there is none, say both things.
-        return decodeWithFfmpeg(path, options, error.message);
+        return decodeWithFfmpeg(path, options, error.message, piped);
       }
       throw new WhisperError(error.code, `${path}: ${error.message}`, { cause: error });
     }
   }
-  return decodeWithFfmpeg(path, options, 'the file is not WAV');
+  return decodeWithFfmpeg(path, options, 'the file is not WAV', piped);
 }
 
 /**
@@ -167,6 +174,7 @@ async function decodeWithFfmpeg(
   path: string,
   options: ReadAudioOptions,
   why: string,
+  piped?: Uint8Array,
 ): Promise<Float32Array> {
   const ffmpeg = options.ffmpegPath ?? findExecutable('ffmpeg');
   if (ffmpeg === undefined) {
@@ -180,9 +188,10 @@ async function decodeWithFfmpeg(
     '-hide_banner',
     '-loglevel',
     'error',
-    // The file: protocol keeps a path such as "pipe:1" or "http://..." a plain file name.
+    // The file: protocol keeps a path such as "pipe:1" or "http://..." a plain
+    // file name; a pipe's bytes, already read, go to ffmpeg's standard input.
     '-i',
-    `file:${resolve(path)}`,
+    piped !== undefined ? 'pipe:0' : `file:${resolve(path)}`,
     '-map',
     '0:a:0',
     '-f',
@@ -193,7 +202,7 @@ async function decodeWithFfmpeg(
     String(WHISPER_SAMPLE_RATE),
     '-',
   ];
-  const chunks = await runCollectingStdout(ffmpeg, args, path, options.signal);
+  const chunks = await runCollectingStdout(ffmpeg, args, path, options.signal, piped);
   // Copy the chunks straight into the samples' bytes (they need not be 4-byte
   // aligned, and one copy is enough).
   const length = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
@@ -213,15 +222,21 @@ async function runCollectingStdout(
   args: string[],
   path: string,
   signal: AbortSignal | undefined,
+  input?: Uint8Array,
 ): Promise<Buffer[]> {
   // Loaded when ffmpeg is first needed, not with the package (resident memory).
   const { spawn } = await import('node:child_process');
   return new Promise((resolvePromise, reject) => {
     const child = spawn(command, args, {
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
       windowsHide: true,
       signal,
     });
+    // A pipe's bytes, or nothing (ffmpeg then reads the file). ffmpeg may stop
+    // reading early (a stream it cannot decode): its exit status reports that,
+    // not the EPIPE of this write.
+    child.stdin.on('error', () => {});
+    child.stdin.end(input);
     const chunks: Buffer[] = [];
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -11,7 +11,7 @@
 // are there: a malformed or truncated file is an ERR_INVALID_AUDIO, a codec it
 // does not read (ADPCM, MP3 in WAV, ...) or a rate above 768 kHz an
 // ERR_UNSUPPORTED_AUDIO, which readAudioFile hands to ffmpeg.
-import { open, type FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import type { AudioData } from './audio-file.js';
 import { WhisperError } from './errors.js';
@@ -512,10 +512,38 @@ export interface WavStreamOptions {
 }
 
 /**
+ * What the streaming reader reads: an open file (a FileHandle is one), or
+ * bytes already in memory (a pipe's, which has no positions to read at).
+ */
+interface ByteSource {
+  read(
+    target: Uint8Array,
+    offset: number,
+    length: number,
+    position: number,
+  ): Promise<{ bytesRead: number }>;
+  stat(): Promise<{ size: number }>;
+}
+
+function memorySource(bytes: Uint8Array): ByteSource {
+  return {
+    read: (target, offset, length, position) => {
+      const part = bytes.subarray(
+        Math.min(position, bytes.length),
+        Math.min(position + length, bytes.length),
+      );
+      target.set(part, offset);
+      return Promise.resolve({ bytesRead: part.length });
+    },
+    stat: () => Promise.resolve({ size: bytes.length }),
+  };
+}
+
+/**
  * Reads bytes [at, at + target.length) of the file into target, as many
  * calls as it takes; returns how many there were (fewer at the end of the file).
  */
-async function readAt(handle: FileHandle, target: Uint8Array, at: number): Promise<number> {
+async function readAt(handle: ByteSource, target: Uint8Array, at: number): Promise<number> {
   let done = 0;
   while (done < target.length) {
     const { bytesRead } = await handle.read(target, done, target.length - done, at + done);
@@ -526,7 +554,7 @@ async function readAt(handle: FileHandle, target: Uint8Array, at: number): Promi
 }
 
 /** An open WAV file's header, read and checked with positioned reads: wavLayout's rules. */
-async function readWavHeader(handle: FileHandle): Promise<WavHeader> {
+async function readWavHeader(handle: ByteSource): Promise<WavHeader> {
   const fileLength = (await handle.stat()).size;
   const head = new Uint8Array(12);
   const headLength = await readAt(handle, head, 0);
@@ -552,7 +580,7 @@ async function readWavHeader(handle: FileHandle): Promise<WavHeader> {
  * holds at least frames * blockAlign bytes); a file cut short is truncated.
  */
 async function readFrames(
-  handle: FileHandle,
+  handle: ByteSource,
   header: WavHeader,
   from: number,
   frames: number,
@@ -585,7 +613,7 @@ function framesPerSlice(header: WavHeader, sliceBytes: number): number {
  * parseWav's result for the file's bytes, bit for bit.
  */
 async function streamWav(
-  handle: FileHandle,
+  handle: ByteSource,
   header: WavHeader,
   options: WavStreamOptions,
 ): Promise<WavAudio> {
@@ -625,7 +653,7 @@ async function streamWav(
  * memory of floats for the whole transcription.
  */
 async function streamInt16(
-  handle: FileHandle,
+  handle: ByteSource,
   header: WavHeader,
   options: WavStreamOptions,
 ): Promise<Int16Array | undefined> {
@@ -672,12 +700,31 @@ export async function readWavStreaming(
   options.signal?.throwIfAborted();
   const handle = await open(path, 'r');
   try {
-    const header = await readWavHeader(handle);
-    const asIs = options.int16 === true ? await streamInt16(handle, header, options) : undefined;
-    return asIs ?? (await streamWav(handle, header, options));
+    return await readWavFrom(handle, options);
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * readWavStreaming() for bytes already in memory (what the file readers read
+ * from a pipe): the same decoding and resampling in slices, the same results.
+ */
+export async function readWavBytes(
+  bytes: Uint8Array,
+  options: WavStreamOptions & { int16?: boolean } = {},
+): Promise<WavAudio | Int16Array> {
+  options.signal?.throwIfAborted();
+  return readWavFrom(memorySource(bytes), options);
+}
+
+async function readWavFrom(
+  source: ByteSource,
+  options: WavStreamOptions & { int16?: boolean },
+): Promise<WavAudio | Int16Array> {
+  const header = await readWavHeader(source);
+  const asIs = options.int16 === true ? await streamInt16(source, header, options) : undefined;
+  return asIs ?? (await streamWav(source, header, options));
 }
 
 /**

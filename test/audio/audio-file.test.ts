@@ -4,7 +4,14 @@
 // is installed, compressed and video containers decode through it.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readAudioFile, readAudioInput, findExecutable } from '../../lib/audio-file.js';
@@ -290,6 +297,56 @@ describe('readAudioFile: without ffmpeg', () => {
   });
 });
 
+/**
+ * Reads `path` with `read` while another stream writes `bytes` into it, a FIFO
+ * made with mkfifo (a pipe, as /dev/stdin is when a file is piped in): there
+ * are no positions to read at.
+ */
+async function readThroughFifo<T>(
+  name: string,
+  bytes: Uint8Array,
+  read: (path: string) => Promise<T>,
+): Promise<T> {
+  const fifo = join(dir, name);
+  execFileSync('mkfifo', [fifo]);
+  try {
+    const reading = read(fifo);
+    const writer = createWriteStream(fifo);
+    writer.end(bytes);
+    return await reading;
+  } finally {
+    rmSync(fifo, { force: true });
+  }
+}
+
+describe.skipIf(process.platform === 'win32')('readAudioFile: pipes (POSIX FIFOs)', () => {
+  it('decodes a WAV read from a pipe as the same file read from disk, floats and int16', async () => {
+    const stereo = buildWav({
+      formatTag: 1,
+      channels: 2,
+      sampleRate: 44100,
+      bitsPerSample: 16,
+      data: encode.s16(sineValues(44100, 440, 0.7, 0.5).flatMap((v) => [v, -v / 2])),
+    });
+    const mono16k = pcm16Wav(sineValues(16000, 300, 0.5, 9000).map(Math.round));
+    const fromDisk = await readAudioFile(writeTemp('piped-stereo.wav', stereo));
+    const fromPipe = await readThroughFifo('stereo.fifo', stereo, (p) => readAudioFile(p));
+    expect(fromPipe.samples).toEqual(fromDisk.samples);
+    const int16Disk = await readAudioInput(writeTemp('piped-mono.wav', mono16k));
+    const int16Pipe = await readThroughFifo('mono.fifo', mono16k, (p) => readAudioInput(p));
+    expect(int16Pipe).toBeInstanceOf(Int16Array);
+    expect(int16Pipe).toEqual(int16Disk);
+  });
+
+  it('refuses an empty pipe as an empty file', async () => {
+    const error = await readThroughFifo('empty.fifo', new Uint8Array(0), (p) =>
+      readAudioFile(p),
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WhisperError);
+    expect((error as WhisperError).code).toBe('ERR_INVALID_AUDIO');
+  });
+});
+
 describe('findExecutable', () => {
   // POSIX only: Windows has no executable bit to test.
   it.skipIf(process.platform === 'win32')(
@@ -349,6 +406,18 @@ describe.skipIf(ffmpeg === undefined)(
       // lavfi's sine is 1/8 full scale; volume=0.5 halves it.
       expect(toneAmplitude(audio.samples, 440)).toBeCloseTo(0.0625, 3);
     });
+
+    it.skipIf(process.platform === 'win32')(
+      'decodes a FLAC read from a pipe through ffmpeg as the same file read from disk',
+      async () => {
+        const path = encodeTone('tone-piped.flac', []);
+        const fromDisk = await readAudioFile(path);
+        const fromPipe = await readThroughFifo('flac.fifo', readFileSync(path), (p) =>
+          readAudioFile(p),
+        );
+        expect(fromPipe.samples).toEqual(fromDisk.samples);
+      },
+    );
 
     it('stops ffmpeg and rejects with the reason when the signal aborts', async () => {
       const path = encodeTone('tone-abort.flac', []);
