@@ -23,8 +23,18 @@ SampleBuffer SampleBuffer::copy_from(const Napi::Value& value) {
   // The elements' address from the typed array itself: array.ArrayBuffer()
   // refuses a view of a SharedArrayBuffer, which is valid audio too.
   void* data = nullptr;
-  if (napi_get_typedarray_info(env, array, nullptr, nullptr, &data, nullptr, nullptr) != napi_ok) {
+  napi_value buffer = nullptr;
+  if (napi_get_typedarray_info(env, array, nullptr, nullptr, &data, &buffer, nullptr) != napi_ok) {
     throw_js_error(env, "ERR_INVALID_ARG_TYPE", "Could not read the samples' typed array");
+  }
+  // A detached buffer (transferred to a worker, say) reads as no samples:
+  // refused, rather than transcribed as empty audio. (A SharedArrayBuffer
+  // cannot be detached; the check then fails and says nothing.)
+  bool detached = false;
+  if (napi_is_detached_arraybuffer(env, buffer, &detached) == napi_ok && detached) {
+    throw_js_error(env, "ERR_INVALID_ARG_VALUE",
+                   "Expected samples whose ArrayBuffer is not detached (transferred) but "
+                   "received a detached one");
   }
   const uint8_t* bytes = static_cast<const uint8_t*>(data);
   const size_t n_bytes = array.ByteLength();

@@ -1,9 +1,10 @@
 // Inputs written to break the binding rather than to transcribe: option getters
 // that close the model or change their answer between reads, options that reach
-// the addon around the TypeScript checks, samples over a SharedArrayBuffer, a
-// path with a NUL and offsets far past any audio. Each one crashed the process,
-// slipped past a check or failed with an untyped error before it was handled;
-// each must now give a typed error or a correct result, and the process lives.
+// the addon around the TypeScript checks, samples over a SharedArrayBuffer or a
+// detached buffer, a path with a NUL and offsets far past any audio. Each one
+// crashed the process, slipped past a check or failed with an untyped error (or
+// none) before it was handled; each must now give a typed error or a correct
+// result, and the process lives.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { binding, type NativeModel } from '../../lib/binding.js';
 import { WhisperError, loadModel, type WhisperModel } from '../../lib/index.js';
@@ -142,6 +143,17 @@ describe.skipIf(!hasShared)('hostile inputs to the binding', () => {
     expect(fromShared.text).toBe(plain.text);
     expect(fromSharedFloats.text).toBe(plain.text);
     expect(fromShared.segments).toEqual(plain.segments);
+  });
+
+  it('refuses samples whose buffer was transferred away, and still takes empty samples', async () => {
+    const moved = new Int16Array(16000);
+    structuredClone(moved.buffer, { transfer: [moved.buffer] }); // detaches it: length 0
+    const error = await model.transcribe(moved, FAST).catch((e: unknown) => e);
+    expectCode(error, 'ERR_INVALID_ARG_VALUE');
+    expect(error).toBeInstanceOf(WhisperError);
+    const empty = await model.transcribe(new Int16Array(0), FAST);
+    expect(empty.duration).toBe(0);
+    expect(empty.segments).toEqual([]);
   });
 
   it('refuses a model path with a NUL character, in the library and in the addon', async () => {
