@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { endianness } from 'node:os';
 import { WhisperError } from './errors.js';
 import { WHISPER_SAMPLE_RATE } from './resample.js';
-import { looksLikeWav, readWavBytes, readWavStreaming } from './wav.js';
+import { looksLikeWav, readWavStreaming } from './wav.js';
 
 export interface AudioData {
   /** Mono samples at 16 kHz, in [-1, 1] (float sources may exceed it). */
@@ -145,13 +145,8 @@ async function readSamples(
   if (head.length === 0) throw new WhisperError('ERR_INVALID_AUDIO', `${path}: the file is empty`);
   if (looksLikeWav(head)) {
     try {
-      // Streamed from the file a slice at a time: memory is the output plus a slice.
-      const wav =
-        piped !== undefined
-          ? await readWavBytes(piped, { signal, int16 })
-          : int16
-            ? await readWavStreaming(path, { signal, int16: true })
-            : await readWavStreaming(path, { signal });
+      // Decoded a slice at a time (read from the file: memory is the output plus a slice).
+      const wav = await readWavStreaming(piped ?? path, { signal, int16 });
       return wav instanceof Int16Array ? wav : wav.samples;
     } catch (error) {
       if (!(error instanceof WhisperError)) throw error;

@@ -680,42 +680,37 @@ async function streamInt16(
 }
 
 /**
- * Reads a WAV file as the file readers do, streaming it (see streamWav): with
+ * Reads a WAV file as the file readers do, streaming it (see streamWav): from
+ * its path, or from its bytes already in memory (what the file readers read
+ * from a pipe), the same decoding and resampling in slices either way. With
  * `int16`, a 16 kHz mono 16-bit file comes back as its Int16Array samples.
  * The errors of parseWav on the file's bytes (a file cut short while it is
  * read is truncated, an ERR_INVALID_AUDIO); file-system errors pass through.
  */
 export async function readWavStreaming(
-  path: string,
+  from: string | Uint8Array,
   options: WavStreamOptions & { int16: true },
 ): Promise<WavAudio | Int16Array>;
 export async function readWavStreaming(
-  path: string,
+  from: string | Uint8Array,
   options?: WavStreamOptions & { int16?: false },
 ): Promise<WavAudio>;
 export async function readWavStreaming(
-  path: string,
+  from: string | Uint8Array,
+  options?: WavStreamOptions & { int16?: boolean },
+): Promise<WavAudio | Int16Array>;
+export async function readWavStreaming(
+  from: string | Uint8Array,
   options: WavStreamOptions & { int16?: boolean } = {},
 ): Promise<WavAudio | Int16Array> {
   options.signal?.throwIfAborted();
-  const handle = await open(path, 'r');
+  if (typeof from !== 'string') return readWavFrom(memorySource(from), options);
+  const handle = await open(from, 'r');
   try {
     return await readWavFrom(handle, options);
   } finally {
     await handle.close();
   }
-}
-
-/**
- * readWavStreaming() for bytes already in memory (what the file readers read
- * from a pipe): the same decoding and resampling in slices, the same results.
- */
-export async function readWavBytes(
-  bytes: Uint8Array,
-  options: WavStreamOptions & { int16?: boolean } = {},
-): Promise<WavAudio | Int16Array> {
-  options.signal?.throwIfAborted();
-  return readWavFrom(memorySource(bytes), options);
 }
 
 async function readWavFrom(

@@ -2,37 +2,20 @@
 // formats, rates and channel counts come back as 16 kHz mono; broken files
 // and missing ffmpeg give WhisperErrors with their codes; and, when ffmpeg
 // is installed, compressed and video containers decode through it.
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import {
-  createWriteStream,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readAudioFile, readAudioInput, findExecutable } from '../../lib/audio-file.js';
 import { WhisperError } from '../../lib/errors.js';
 import { resample } from '../../lib/resample.js';
 import { parseWav, readWavFile } from '../../lib/wav.js';
 import { buildWav, encode, pcm16Wav } from './wav-writer.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 
-let dir = '';
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'wn-audio-file-'));
-});
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
+const temp = useTempDir('wn-audio-file-');
 
-function writeTemp(name: string, bytes: Uint8Array): string {
-  const path = join(dir, name);
-  writeFileSync(path, bytes);
-  return path;
-}
+const writeTemp = temp.write;
 
 function sineValues(rate: number, frequency: number, seconds: number, amplitude: number): number[] {
   return Array.from(
@@ -66,7 +49,7 @@ async function rejection(promise: Promise<unknown>): Promise<WhisperError> {
 /** Runs `body` with PATH pointing at an empty directory: no ffmpeg to find. */
 async function withoutFfmpegOnPath<T>(body: () => Promise<T>): Promise<T> {
   const saved = process.env.PATH;
-  process.env.PATH = dir;
+  process.env.PATH = temp.dir;
   try {
     return await body();
   } finally {
@@ -166,13 +149,15 @@ describe('readAudioFile: WAV', () => {
   });
 
   it('passes file-system errors through', async () => {
-    await expect(readAudioFile(join(dir, 'missing.wav'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(readAudioFile(join(temp.dir, 'missing.wav'))).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
   });
 
   it('rejects with the reason of an aborted signal', async () => {
     const reason = new Error('stop');
     await expect(
-      readAudioFile(join(dir, 'missing.wav'), { signal: AbortSignal.abort(reason) }),
+      readAudioFile(join(temp.dir, 'missing.wav'), { signal: AbortSignal.abort(reason) }),
     ).rejects.toBe(reason);
   });
 });
@@ -291,7 +276,9 @@ describe('readAudioFile: without ffmpeg', () => {
 
   it('reports an ffmpegPath that cannot be run', async () => {
     const path = writeTemp('noise2.ogg', new Uint8Array(100).fill(1));
-    const error = await rejection(readAudioFile(path, { ffmpegPath: join(dir, 'no-such-ffmpeg') }));
+    const error = await rejection(
+      readAudioFile(path, { ffmpegPath: join(temp.dir, 'no-such-ffmpeg') }),
+    );
     expect(error.code).toBe('ERR_FFMPEG_NOT_FOUND');
     expect(error.message).toContain('could not run ffmpeg at');
   });
@@ -307,7 +294,7 @@ async function readThroughFifo<T>(
   bytes: Uint8Array,
   read: (path: string) => Promise<T>,
 ): Promise<T> {
-  const fifo = join(dir, name);
+  const fifo = join(temp.dir, name);
   execFileSync('mkfifo', [fifo]);
   try {
     const reading = read(fifo);
@@ -352,11 +339,11 @@ describe('findExecutable', () => {
   it.skipIf(process.platform === 'win32')(
     'finds an executable file on a PATH list, skipping empty entries and non-executables',
     () => {
-      const bin = join(dir, 'bin');
+      const bin = join(temp.dir, 'bin');
       mkdirSync(bin, { recursive: true });
       writeFileSync(join(bin, 'tool'), '#!/bin/sh\n', { mode: 0o755 });
       writeFileSync(join(bin, 'plain'), 'not executable', { mode: 0o644 });
-      expect(findExecutable('tool', `::${join(dir, 'nothing')}:${bin}`, 'linux')).toBe(
+      expect(findExecutable('tool', `::${join(temp.dir, 'nothing')}:${bin}`, 'linux')).toBe(
         join(bin, 'tool'),
       );
       expect(findExecutable('plain', bin, 'linux')).toBeUndefined();
@@ -377,7 +364,7 @@ describe.skipIf(ffmpeg === undefined)(
   () => {
     /** Encodes a 1 s 44.1 kHz stereo 440 Hz tone (amplitude 0.5) with ffmpeg's own generator. */
     function encodeTone(name: string, extraArgs: string[]): string {
-      const path = join(dir, name);
+      const path = join(temp.dir, name);
       execFileSync(ffmpeg!, [
         '-nostdin',
         '-hide_banner',
@@ -429,7 +416,7 @@ describe.skipIf(ffmpeg === undefined)(
     });
 
     it('decodes the audio of a video file', async () => {
-      const path = join(dir, 'clip.mkv');
+      const path = join(temp.dir, 'clip.mkv');
       execFileSync(ffmpeg!, [
         '-nostdin',
         '-hide_banner',
@@ -464,7 +451,7 @@ describe.skipIf(ffmpeg === undefined)(
 
     it('reads the WAV ffmpeg streams to a pipe (unknown sizes) the same as the file it writes', async () => {
       const file = encodeTone('tone-file.wav', []);
-      const piped = join(dir, 'tone-pipe.wav');
+      const piped = join(temp.dir, 'tone-pipe.wav');
       writeFileSync(
         piped,
         execFileSync(
@@ -502,7 +489,7 @@ describe.skipIf(ffmpeg === undefined)(
     });
 
     it('rejects a video without audio', async () => {
-      const path = join(dir, 'silent.mkv');
+      const path = join(temp.dir, 'silent.mkv');
       execFileSync(ffmpeg!, [
         '-nostdin',
         '-loglevel',

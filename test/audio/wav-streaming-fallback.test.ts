@@ -1,22 +1,14 @@
 // Without a loadable addon the streaming WAV reader decodes (decodeFramesInJs)
 // and resamples (the JS filter, in slices) on the JS thread: still parseWav's
 // bits, whatever the slice size.
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
 import { parseWav, readWavStreaming } from '../../lib/wav.js';
 import { buildWav, encode } from './wav-writer.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 
 vi.mock('../../lib/binding.js', () => ({ bindingIfLoadable: () => undefined }));
 
-let dir = '';
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'wn-wav-stream-js-'));
-});
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
+const temp = useTempDir('wn-wav-stream-js-');
 
 describe('streaming WAV reader without the addon', () => {
   it.each([
@@ -34,8 +26,7 @@ describe('streaming WAV reader without the addon', () => {
       bitsPerSample: 16,
       data: encode.s16(values),
     });
-    const path = join(dir, `${rate}-${channels}.wav`);
-    writeFileSync(path, bytes);
+    const path = temp.write(`${rate}-${channels}.wav`, bytes);
     const expected = parseWav(bytes).samples;
     for (const sliceBytes of [4099, undefined]) {
       const { samples } = await readWavStreaming(path, { sliceBytes });

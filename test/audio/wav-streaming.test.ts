@@ -4,7 +4,7 @@
 // size; a file over 2 GiB (which a whole-file read refuses with
 // ERR_FS_FILE_TOO_LARGE) is read in bounded memory, with the event loop
 // running and the signal honoured between slices.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   closeSync,
   mkdtempSync,
@@ -13,7 +13,6 @@ import {
   rmSync,
   statSync,
   truncateSync,
-  writeFileSync,
   writeSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,21 +22,12 @@ import { WhisperError } from '../../lib/errors.js';
 import { Resampler, resample } from '../../lib/resample.js';
 import { parseWav, readWavFile, readWavStreaming } from '../../lib/wav.js';
 import { audioClips, audioPath } from '../helpers/shared.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 import { buildWav, encode, type WavSpec } from './wav-writer.js';
 
-let dir = '';
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'wn-wav-stream-'));
-});
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
+const temp = useTempDir('wn-wav-stream-');
 
-function writeTemp(name: string, bytes: Uint8Array): string {
-  const path = join(dir, name);
-  writeFileSync(path, bytes);
-  return path;
-}
+const writeTemp = temp.write;
 
 function sameBits(actual: Float32Array | Int16Array, expected: Float32Array | Int16Array): void {
   expect(actual.constructor).toBe(expected.constructor);
