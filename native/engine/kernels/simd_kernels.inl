@@ -45,11 +45,10 @@ inline int imin(int a, int b) {
 // ---------------------------------------------------------------------------
 // Elementwise maths
 
-// e^x for x in about [-87, 88]: x = n ln2 + r with |r| <= ln2/2, e^r by a
+// e^x for x in [-87.3, 88.3]: x = n ln2 + r with |r| <= ln2/2, e^r by a
 // degree-6 polynomial (max rel. error ~1.5e-7), times 2^n built from bits.
-inline simd::V exp_v(simd::V x) {
+inline simd::V exp_in_range_v(simd::V x) {
   using namespace simd;
-  x = min(max(x, set1(-87.3f)), set1(88.3f));
   const V n = round_nearest(mul(x, set1(1.44269504088896341f)));
   V r = fmadd(n, set1(-0.693359375f), x);
   r = fmadd(n, set1(2.12194440e-4f), r);
@@ -61,6 +60,19 @@ inline simd::V exp_v(simd::V x) {
   p = fmadd(p, r, set1(5.0000001201e-1f));
   const V y = fmadd(mul(p, r), r, add(r, set1(1.0f)));
   return mul_pow2(y, n);
+}
+
+// e^x, x clamped to the range above (beyond it, e^x at its ends).
+inline simd::V exp_v(simd::V x) {
+  using namespace simd;
+  return exp_in_range_v(min(max(x, set1(-87.3f)), set1(88.3f)));
+}
+
+// exp_v(x) for x <= 0 (-inf included): the same bits without the upper
+// clamp, which such arguments never reach (the softmax's s - max).
+inline simd::V exp_nonpositive_v(simd::V x) {
+  using namespace simd;
+  return exp_in_range_v(max(x, set1(-87.3f)));
 }
 
 // GELU(x) = 0.5 x erfc(-x/√2). erfc(z) for z >= 0 as t·exp(-z² + P(t)) with
