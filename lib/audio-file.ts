@@ -36,6 +36,18 @@ const FFMPEG_INSTALL_HINT =
   '`brew install ffmpeg` (macOS), `winget install Gyan.FFmpeg` (Windows); or convert the file to WAV first.';
 /** Bytes of ffmpeg's error output kept for the error message. */
 const FFMPEG_STDERR_LIMIT = 4096;
+/**
+ * The most samples ffmpeg's output may hold: 24 hours at 16 kHz (5.5 GB of
+ * floats). A WAV file's samples cannot outnumber its bytes by more than its
+ * resampling ratio (16 at 1 kHz), but nothing bounds what ffmpeg makes of a
+ * file: a corrupt or hostile one (a stream that never ends, a 1 Hz rate
+ * upsampled 16000-fold) has it stream samples until memory runs out. Nothing
+ * else in the library caps a length (the engine takes any), so the cap is a
+ * day: longer than any recording transcribed in one call, and well within the
+ * largest Float32Array (2^32 elements on Node 20). A longer recording can be
+ * converted to WAV, which is read in-process without this cap.
+ */
+export const FFMPEG_MAX_SAMPLES = 24 * 60 * 60 * WHISPER_SAMPLE_RATE;
 
 /**
  * The first executable file named `name` in the directories of `pathList`
@@ -100,7 +112,9 @@ function toAudioData(samples: Float32Array): AudioData {
  * rate and channel count) is decoded in-process; anything else needs ffmpeg.
  * Rejects with a WhisperError: `ERR_INVALID_AUDIO` for a malformed, truncated
  * or undecodable file, `ERR_FFMPEG_NOT_FOUND` when the file needs ffmpeg and
- * there is none. File-system errors (ENOENT, ...) pass through.
+ * there is none, `ERR_UNSUPPORTED_AUDIO` when ffmpeg decodes more than 24
+ * hours of audio from it (FFMPEG_MAX_SAMPLES). File-system errors (ENOENT,
+ * ...) pass through.
  */
 export async function readAudioFile(
   path: string,
@@ -162,14 +176,16 @@ async function readSamples(
 
 /**
  * Runs `ffmpeg -nostdin -i <file> -f f32le -ac 1 -ar 16000 -` (f32be on
- * big-endian hosts, so the bytes are native floats) and collects its output.
+ * big-endian hosts, so the bytes are native floats) and collects its output,
+ * up to `maxSamples` (see FFMPEG_MAX_SAMPLES; a parameter for the tests).
  * `why` says why ffmpeg is needed, for the error when it is missing.
  */
-async function decodeWithFfmpeg(
+export async function decodeWithFfmpeg(
   path: string,
   options: ReadAudioOptions,
   why: string,
   piped?: Uint8Array,
+  maxSamples: number = FFMPEG_MAX_SAMPLES,
 ): Promise<Float32Array> {
   const ffmpeg = options.ffmpegPath ?? findExecutable('ffmpeg');
   if (ffmpeg === undefined) {
@@ -197,7 +213,7 @@ async function decodeWithFfmpeg(
     String(WHISPER_SAMPLE_RATE),
     '-',
   ];
-  const chunks = await runCollectingStdout(ffmpeg, args, path, options.signal, piped);
+  const chunks = await runCollectingStdout(ffmpeg, args, path, options.signal, piped, maxSamples);
   // Copy the chunks straight into the samples' bytes (they need not be 4-byte
   // aligned, and one copy is enough).
   const length = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
@@ -212,12 +228,17 @@ async function decodeWithFfmpeg(
   return samples;
 }
 
+/**
+ * Runs ffmpeg and collects its standard output. Beyond `maxSamples` floats it
+ * kills ffmpeg and rejects with ERR_UNSUPPORTED_AUDIO once it has exited.
+ */
 async function runCollectingStdout(
   command: string,
   args: string[],
   path: string,
   signal: AbortSignal | undefined,
-  input?: Uint8Array,
+  input: Uint8Array | undefined,
+  maxSamples: number,
 ): Promise<Buffer[]> {
   // Loaded when ffmpeg is first needed, not with the package (resident memory).
   const { spawn } = await import('node:child_process');
@@ -233,8 +254,25 @@ async function runCollectingStdout(
     child.stdin.on('error', () => {});
     child.stdin.end(input);
     const chunks: Buffer[] = [];
+    const maxBytes = maxSamples * 4;
+    let bytes = 0;
+    let tooLong = false;
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (tooLong) return;
+      bytes += chunk.length;
+      if (bytes <= maxBytes) {
+        chunks.push(chunk);
+        return;
+      }
+      // Stop it at once (SIGKILL: it has nothing to clean up, and a stream
+      // that never ends is no reason to wait for it) and let go of what it
+      // sent; the promise settles when it has exited ('close' below).
+      tooLong = true;
+      chunks.length = 0;
+      child.stdout.destroy();
+      child.kill('SIGKILL');
+    });
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (text: string) => {
       if (stderr.length < FFMPEG_STDERR_LIMIT)
@@ -254,6 +292,19 @@ async function runCollectingStdout(
     });
     child.on('close', (code, killedBy) => {
       if (signal?.aborted) return reject(signal.reason);
+      if (tooLong) {
+        const seconds = maxSamples / WHISPER_SAMPLE_RATE;
+        const length =
+          seconds >= 3600 ? `${+(seconds / 3600).toFixed(2)} hours` : `${+seconds.toFixed(3)} s`;
+        return reject(
+          new WhisperError(
+            'ERR_UNSUPPORTED_AUDIO',
+            `${path}: ffmpeg's output ran past ${length} of audio (${maxSamples} samples), ` +
+              'the most read through ffmpeg, and ffmpeg was stopped: a corrupt file, or a ' +
+              'recording to split or to convert to WAV (read in-process, without this limit)',
+          ),
+        );
+      }
       if (code === 0) return resolvePromise(chunks);
       const detail = stderr.trim() || `exit ${code ?? killedBy}`;
       reject(

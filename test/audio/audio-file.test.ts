@@ -6,7 +6,13 @@ import { describe, it, expect } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readAudioFile, readAudioInput, findExecutable } from '../../lib/audio-file.js';
+import {
+  FFMPEG_MAX_SAMPLES,
+  decodeWithFfmpeg,
+  findExecutable,
+  readAudioFile,
+  readAudioInput,
+} from '../../lib/audio-file.js';
 import { WhisperError } from '../../lib/errors.js';
 import { resample } from '../../lib/resample.js';
 import { parseWav, readWavFile } from '../../lib/wav.js';
@@ -350,6 +356,61 @@ describe('findExecutable', () => {
       expect(findExecutable('tool', '', 'linux')).toBeUndefined();
     },
   );
+});
+
+// A stand-in for ffmpeg (a shell script run as `ffmpegPath`) that writes its
+// pid to a file and then `bytes` zero bytes as its "decoded" output: whatever
+// the file, as a corrupt or hostile one can make the real one do.
+describe.skipIf(process.platform === 'win32')("readAudioFile: the cap on ffmpeg's output", () => {
+  function fakeFfmpeg(name: string, bytes: number): { path: string; pidFile: string } {
+    const pidFile = join(temp.dir, `${name}.pid`);
+    const path = join(temp.dir, name);
+    writeFileSync(path, `#!/bin/sh\necho $$ > '${pidFile}'\nexec head -c ${bytes} /dev/zero\n`, {
+      mode: 0o755,
+    });
+    return { path, pidFile };
+  }
+
+  it('is 24 hours of audio', () => {
+    expect(FFMPEG_MAX_SAMPLES).toBe(24 * 3600 * 16000);
+  });
+
+  it('takes output up to the cap, and rejects past it, stopping ffmpeg', async () => {
+    const input = writeTemp('hostile.ogg', new Uint8Array(100).fill(7));
+    const max = 16000;
+    const exact = fakeFfmpeg('ffmpeg-exact', 4 * max);
+    const decoded = await decodeWithFfmpeg(
+      input,
+      { ffmpegPath: exact.path },
+      'test',
+      undefined,
+      max,
+    );
+    expect(decoded).toEqual(new Float32Array(max));
+    // 400 MB of output: the cap stops it after the first chunks past 64 KB.
+    const endless = fakeFfmpeg('ffmpeg-endless', 400e6);
+    const started = performance.now();
+    const error = await rejection(
+      decodeWithFfmpeg(input, { ffmpegPath: endless.path }, 'test', undefined, max),
+    );
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(error.code).toBe('ERR_UNSUPPORTED_AUDIO');
+    expect(error.message).toBe(
+      `${input}: ffmpeg's output ran past 1 s of audio (16000 samples), the most read through ` +
+        'ffmpeg, and ffmpeg was stopped: a corrupt file, or a recording to split or to convert ' +
+        'to WAV (read in-process, without this limit)',
+    );
+    // The promise settles once ffmpeg has exited: nothing is left running.
+    const pid = Number(readFileSync(endless.pidFile, 'utf8'));
+    expect(() => process.kill(pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
+  });
+
+  it('lets readAudioFile decode through the given ffmpegPath below it', async () => {
+    const input = writeTemp('short.ogg', new Uint8Array(100).fill(7));
+    const fake = fakeFfmpeg('ffmpeg-short', 4 * 1000);
+    const { samples } = await readAudioFile(input, { ffmpegPath: fake.path });
+    expect(samples).toEqual(new Float32Array(1000));
+  });
 });
 
 const ffmpeg = findExecutable('ffmpeg');
