@@ -1,17 +1,18 @@
 // Model files by name: the table of whisper.cpp's published ggml models, the
 // cache directory they are kept in, `downloadModel` (HTTP(S) with redirects,
 // resume of partial files by Range requests, retries, sha1 verification,
-// atomic rename) and `resolveModel` (a path, or a name already downloaded).
+// atomic rename, removal of what killed downloads left) and `resolveModel`
+// (a path, or a name already downloaded).
 // Uses node:http/node:https only. It does not load or parse models.
 //
 // Downloads of one file may run at once, in this process or in others that
 // share the cache: each writes a file of its own and renames it onto the final
 // name only once it is verified, so no two ever write the same file.
 import { createReadStream, statSync } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WhisperError } from './errors.js';
 import * as check from './validate.js';
@@ -117,6 +118,14 @@ const MAX_RETRIES = 100;
 const MAX_REDIRECTS = 100;
 /** The wait before a retry doubles from 250 ms up to this (a longer timer would overflow). */
 const MAX_RETRY_DELAY_MS = 30_000;
+/**
+ * How long a download's own file must have gone unwritten before it counts as
+ * the leftover of a dead process (see removeLeftovers). A live download
+ * writes as bytes arrive and, with the default retries, gives up within
+ * minutes when none do. One taken all the same (elsewhere, retrying a dead
+ * connection for an hour) starts over or fails its SHA-1: never a wrong file.
+ */
+const LEFTOVER_AGE_MS = 60 * 60 * 1000;
 const OPTION_NAMES = [
   'cacheDir',
   'baseUrl',
@@ -452,8 +461,66 @@ async function ownFile(file: string, partial: string, resume: boolean): Promise<
   const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.partial`;
   // Whatever keeps the claim from working (none there, taken, not ours to
   // move) leaves this download to start from zero.
-  if (resume) await rename(partial, temp).catch(() => undefined);
+  const claimed =
+    resume &&
+    (await rename(partial, temp).then(
+      () => true,
+      () => false,
+    ));
+  if (claimed) {
+    // A rename keeps the time of the last write, maybe days ago: without a
+    // touch, another machine sharing the cache could take the claimed file
+    // for a dead download's leftover before this one's first write.
+    const now = new Date();
+    await utimes(temp, now, now).catch(() => undefined);
+  }
   return temp;
+}
+
+/**
+ * Deletes what downloads of `file` killed mid-way left behind: their own
+ * files, `<file>.<pid>.<random>.partial`, which nothing resumes (a process
+ * that fails or is aborted gives its bytes back as `<file>.partial` or
+ * deletes them; one killed does neither). A file goes when no process `pid`
+ * runs on this machine and it has not been written for LEFTOVER_AGE_MS: the
+ * pid alone is not enough, as a cache shared with other machines (a network
+ * folder) holds their downloads' files too, under pids unknown here. A live
+ * pid's files are never touched, even when the pid is another program's now.
+ * `<file>.partial` is the resume's (ownFile claims it) and is left alone.
+ * Best effort: a file that cannot be read or deleted stays, and the call
+ * goes on.
+ */
+async function removeLeftovers(file: string): Promise<void> {
+  const dir = dirname(file);
+  const prefix = `${basename(file)}.`;
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const now = Date.now();
+  await Promise.all(
+    names.map(async (name) => {
+      if (!name.startsWith(prefix)) return;
+      const match = /^([1-9]\d*)\.[0-9a-f]+\.partial$/.exec(name.slice(prefix.length));
+      if (match === null || !processGone(Number(match[1]))) return;
+      const path = join(dir, name);
+      const stats = await stat(path).catch(() => undefined);
+      if (stats === undefined || !stats.isFile() || now - stats.mtimeMs < LEFTOVER_AGE_MS) return;
+      await rm(path, { force: true }).catch(() => undefined);
+    }),
+  );
+}
+
+/**
+ * Whether no process `pid` runs on this machine: signal 0 only asks. EPERM
+ * (another user's process) is a live one; a pid Node refuses (beyond 32
+ * bits) is not known to be gone.
+ */
+function processGone(pid: number): boolean {
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }
 
 /**
@@ -568,10 +635,16 @@ const downloadsInFlight = new Map<string, SharedDownload>();
  * leaves them as `<file>.partial`, which a later call resumes when it can
  * verify the result. A call for a file this process is already downloading,
  * expecting the same SHA-1, joins that download: each call still gets its
- * own `onProgress` calls, and its `signal` rejects only that call.
+ * own `onProgress` calls, and its `signal` rejects only that call. Every
+ * call deletes the files that downloads of the model killed mid-way left
+ * (see removeLeftovers).
  */
 export async function downloadModel(name: string, options?: DownloadOptions): Promise<string> {
   const { download, path, signal, onProgress } = checkCall(name, options);
+  // Also when the file is there: a process killed mid-download is usually
+  // followed by a call that completes it, too soon for its leftover to be
+  // old enough, and later calls find the file.
+  await removeLeftovers(download.file);
   if (await isFile(download.file)) return path;
   signal?.throwIfAborted();
   const key = `${download.file}\n${download.expected ?? 'unverified'}`;

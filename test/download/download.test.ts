@@ -9,6 +9,7 @@
 // not the size; leading /noetag leaves the ETag out. The server closes itself
 // after the tests; every request is logged.
 import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   appendFileSync,
@@ -19,6 +20,7 @@ import {
   readdirSync,
   rmSync,
   statSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -218,6 +220,24 @@ function progressPast(bytes: number): {
   const reached = new Promise<void>((resolve) => (reachedResolve = resolve));
   return { reached, onProgress: (p) => p.receivedBytes >= bytes && reachedResolve() };
 }
+
+/** The pid of a process that has ended (spawned, waited for and reaped). */
+function deadPid(): number {
+  const { pid } = spawnSync(process.execPath, ['-e', '']);
+  expect(() => process.kill(pid!, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
+  return pid!;
+}
+
+/** Writes `bytes` to `name` in `cacheDir`, last modified `ageMs` ago. */
+function writeAged(cacheDir: string, name: string, bytes: Uint8Array, ageMs: number): void {
+  mkdirSync(cacheDir, { recursive: true });
+  const path = join(cacheDir, name);
+  writeFileSync(path, bytes);
+  const time = new Date(Date.now() - ageMs);
+  utimesSync(path, time, time);
+}
+
+const HOUR_MS = 60 * 60 * 1000;
 
 /**
  * A fresh instance of lib/download.ts, with its own table of downloads under
@@ -491,6 +511,35 @@ describe.skipIf(!hasShared)('downloadModel against a local server', () => {
     expect(readFileSync(results[0]).equals(small)).toBe(true);
     expect(requests.map((r) => r.range).sort()).toEqual(['bytes=300000-', undefined]);
     expect(filesIn(cacheDir)).toEqual(['ggml-tiny.en.bin']);
+  });
+
+  it("deletes the files of killed downloads of the model once an hour old, keeping live pids' and the resumable partial", async () => {
+    const cacheDir = freshCache();
+    const dead = deadPid();
+    const bytes = Buffer.alloc(1000, 0xee);
+    // Killed over an hour ago: deleted.
+    writeAged(cacheDir, `ggml-tiny.en.bin.${dead}.0123456789ab.partial`, bytes, 2 * HOUR_MS);
+    // Kept: unwritten for less than an hour (a download on another machine
+    // sharing the folder, whose pid means nothing here); a live process's
+    // (this one's, its parent's); another model's; not a download's name.
+    const kept = [
+      [`ggml-tiny.en.bin.${dead}.ba9876543210.partial`, 0.9 * HOUR_MS],
+      [`ggml-tiny.en.bin.${process.pid}.aaaaaaaaaaaa.partial`, 2 * HOUR_MS],
+      [`ggml-tiny.en.bin.${process.ppid}.bbbbbbbbbbbb.partial`, 2 * HOUR_MS],
+      [`ggml-base.en.bin.${dead}.cccccccccccc.partial`, 2 * HOUR_MS],
+      [`ggml-tiny.en.bin.${dead}.notes.partial`, 2 * HOUR_MS],
+    ] as const;
+    for (const [name, age] of kept) writeAged(cacheDir, name, bytes, age);
+    // What a failed download gave back, however old: resumed, not deleted.
+    writeAged(cacheDir, 'ggml-tiny.en.bin.partial', small.subarray(0, 300_000), 48 * HOUR_MS);
+    const path = await downloadModel('tiny.en', {
+      cacheDir,
+      baseUrl: `${baseUrl}/small/plain`,
+      sha1: smallSha1,
+    });
+    expect(readFileSync(path).equals(small)).toBe(true);
+    expect(requests.map((r) => r.range)).toEqual(['bytes=300000-']);
+    expect(filesIn(cacheDir)).toEqual(['ggml-tiny.en.bin', ...kept.map(([name]) => name)].sort());
   });
 
   it('verifies the file on disk, not the bytes received: a file another writer changed is not installed', async () => {
@@ -791,6 +840,57 @@ describe.skipIf(!hasShared)('downloadModel against a local server', () => {
     });
     expect(await resolveModel('tiny.en', { cacheDir })).toBe(path);
     expect(await resolveModel(randomModelPath, { cacheDir })).toBe(randomModelPath);
+  });
+});
+
+describe('downloadModel: the files of downloads killed mid-way', () => {
+  it('deletes those of a model already in the cache too, without a request', async () => {
+    const cacheDir = freshCache();
+    const dead = deadPid();
+    writeAged(cacheDir, 'ggml-tiny.en.bin', Buffer.from('a model'), 0);
+    writeAged(
+      cacheDir,
+      `ggml-tiny.en.bin.${dead}.0123456789ab.partial`,
+      Buffer.alloc(10),
+      1.1 * HOUR_MS,
+    );
+    const path = await downloadModel('tiny.en', { cacheDir, baseUrl: 'http://127.0.0.1:1' });
+    expect(path).toBe(join(cacheDir, 'ggml-tiny.en.bin'));
+    expect(filesIn(cacheDir)).toEqual(['ggml-tiny.en.bin']);
+  });
+
+  it('claims an old partial file as a fresh one, which no other machine takes for a leftover', async () => {
+    const cacheDir = freshCache();
+    writeAged(cacheDir, 'ggml-tiny.en.bin.partial', Buffer.alloc(1000), 48 * HOUR_MS);
+    // A server that never answers: once it has the request, the download
+    // has claimed the file and waits, not a byte written.
+    let requested!: () => void;
+    const asked = new Promise<void>((resolve) => (requested = resolve));
+    const silent = createServer(() => requested());
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const controller = new AbortController();
+      const download = downloadModel('tiny.en', {
+        cacheDir,
+        baseUrl: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+        sha1: 'a'.repeat(40),
+        signal: controller.signal,
+      });
+      await asked;
+      const claimed = filesIn(cacheDir).find((name) => name.includes(`.${process.pid}.`));
+      expect(claimed).toBeDefined();
+      // Not a byte written yet, and yet modified now: not the partial's 48 hours ago.
+      const stats = statSync(join(cacheDir, claimed!));
+      expect(stats.size).toBe(1000);
+      expect(Date.now() - stats.mtimeMs).toBeLessThan(60_000);
+      controller.abort(new Error('done'));
+      await expect(download).rejects.toThrow('done');
+      // Given back for a later call to resume.
+      expect(filesIn(cacheDir)).toEqual(['ggml-tiny.en.bin.partial']);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 });
 
