@@ -36,20 +36,59 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { loadModel, readWavFile } from '../dist/esm/index.js';
 import { createRequire } from 'node:module';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const shared = process.env.WHISPER_SHARED ?? path.join(root, '..', 'shared');
-const { values: args } = parseArgs({
-  options: {
-    model: { type: 'string', default: path.join(shared, 'models', 'ggml-tiny.en-random.bin') },
-    audio: { type: 'string', default: path.join(shared, 'audio', 'jfk.wav') },
-    runs: { type: 'string', default: '5' },
-    quick: { type: 'boolean', default: false }, // skip the all-clips RTF pass
-  },
-});
-const runs = Math.max(1, Number(args.runs));
+const defaultModel = path.join(shared, 'models', 'ggml-tiny.en-random.bin');
+const defaultAudio = path.join(shared, 'audio', 'jfk.wav');
+const USAGE = `Usage: npm run bench -- [--model PATH] [--audio WAV] [--runs N] [--quick]
+
+End-to-end benchmark through the public API: peak FMA GFLOP/s and read
+bandwidth, model load, encoder time per window (% of peak) and decoder ms per
+token, the clip's greedy and 5-beam transcription, real-time factor over every
+clip in ../shared/audio, lowMemory models and peak RSS. Prints a table and
+writes bench/results/<time>.json.
+
+  --model PATH  the model file (default: ${defaultModel})
+  --audio WAV   the clip (default: ${defaultAudio})
+  --runs N      repetitions of every timing, reported as median and min (default: 5)
+  --quick       skip the real-time factor pass over every clip
+  -h, --help    print this and exit
+`;
+
+/** A usage error: one line saying what is wrong, the usage, exit status 2. */
+function usageError(message) {
+  process.stderr.write(`bench/run.mjs: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+let args;
+try {
+  ({ values: args } = parseArgs({
+    options: {
+      model: { type: 'string', default: defaultModel },
+      audio: { type: 'string', default: defaultAudio },
+      runs: { type: 'string', default: '5' },
+      quick: { type: 'boolean', default: false }, // skip the all-clips RTF pass
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  }));
+} catch (error) {
+  // parseArgs's own errors (unknown option, missing value, stray argument)
+  // are the user's; anything else is a bug, with its stack.
+  if (!String(error?.code).startsWith('ERR_PARSE_ARGS_')) throw error;
+  usageError(error.message);
+}
+if (args.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+if (!/^[1-9]\d*$/.test(args.runs))
+  usageError(`--runs must be a positive integer, got '${args.runs}'`);
+const runs = Number(args.runs);
+// Imported once the arguments are known good: --help needs no build.
+const { loadModel, readWavFile } = await import('../dist/esm/index.js');
 const GREEDY = { temperature: 0 };
 const BEAMS = { temperature: 0, beamSize: 5 };
 
