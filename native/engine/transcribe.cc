@@ -424,9 +424,10 @@ class WindowLoop {
   }
 
   // Words for this window's segments (pieces_ -> words_), the reference's
-  // add_word_timestamps; then the segments and words are kept ordered, inside
-  // the audio and each word inside its segment. The next window starts after
-  // the last word unless the window ended on a lone timestamp.
+  // add_word_timestamps; a segment the word clamps leave without length is
+  // dropped there. Then the segments and words are kept ordered, inside the
+  // audio and each word inside its segment. The next window starts after the
+  // last word unless the window ended on a lone timestamp.
   void time_words(const WindowPosition& position, int64_t* next_seek_frames) {
     if (pieces_.empty()) return;
     std::vector<int32_t> text;
@@ -450,9 +451,8 @@ class WindowLoop {
     const std::vector<std::vector<TimedWord>> timed =
         window_words(tokenizer_, window_ids_.data(), &pieces_, alignment.token_frames,
                      alignment.token_probs, time_offset, language, &last_speech_end_);
+    words_.assign(pieces_.size(), {});  // window_words() may have dropped some
     double earliest = std::max(position.earliest_start, 0.0);
-    bool any_word = false;
-    double last_word_end = 0;  // of the window's last word, whichever segment holds it
     for (size_t i = 0; i < pieces_.size(); ++i) {
       WindowSegment& piece = pieces_[i];
       piece.start = std::max(piece.start, earliest);
@@ -468,17 +468,18 @@ class WindowLoop {
         words_[i].push_back(std::move(w));
       }
       earliest = piece.end;
-      if (!words_[i].empty()) {
-        any_word = true;
-        last_word_end = words_[i].back().end;
-      }
     }
+    // The reference seeks to get_end() of the window's segments, the value it
+    // also carries as last_speech_timestamp: window_words() left it in
+    // last_speech_end_ (pieces_ was not empty), from its words before the
+    // clamps above, as the reference has none.
     const int32_t* ids = window_ids_.data();
     const size_t n = window_ids_.size();
     const bool single_timestamp_ending =
         n >= 2 && !tokenizer_.is_timestamp(ids[n - 2]) && tokenizer_.is_timestamp(ids[n - 1]);
-    if (!single_timestamp_ending && any_word) {
-      *next_seek_frames = seek_after_words(position.seek_frames, last_word_end, *next_seek_frames);
+    if (!single_timestamp_ending) {
+      *next_seek_frames =
+          seek_after_words(position.seek_frames, last_speech_end_, *next_seek_frames);
     }
   }
 

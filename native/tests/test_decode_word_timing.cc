@@ -234,6 +234,74 @@ TEST(window_words_time_each_segment_from_the_alignment) {
   CHECK_NEAR(last_speech, 10.8, 1e-9);
 }
 
+TEST(window_words_carry_the_last_word_end_as_the_reference_get_end) {
+  // Segments " a" (0.00-0.20) and " b" (0.20-0.40) of a window at 10 s. Text
+  // tokens ' ' 'a' ' ' 'b' start at frames 0 5 15 20, eot at 55: " a"
+  // 10.0-10.3, " b" 10.3-11.1; median of .3 .8 = .55. Segment 0 ends at its
+  // word's end, 10.3. Segment 1: 10.4 > 10.3 and 10.4 + .5 < 11.1, so it keeps
+  // its end, 10.4, and its last word ends at max(10.3 + .55, 10.4) = 10.85,
+  // past it. transcribe() carries get_end() of the segments, that word's end
+  // (the segment's end would be 10.4), and the next window starts there.
+  const std::vector<int32_t> ids = {ts(0), ' ', 'a', ts(10), ts(10), ' ', 'b', ts(20)};
+  wn::WindowPosition position;
+  position.seek_frames = 1000;
+  position.window_frames = 3000;
+  position.audio_seconds = 100;
+  wn::WindowSplit split = wn::split_window(ids.data(), ids.size(), fake_tokenizer(), position);
+  CHECK(split.segments.size() == 2);
+  if (split.segments.size() != 2) return;
+  std::vector<wn::WindowSegment> segments = split.segments;
+  double last_speech = 0;
+  const auto words = wn::window_words(fake_tokenizer(), ids.data(), &segments, {0, 5, 15, 20, 55},
+                                      {.9f, .7f, .5f, .3f}, 10.0, "en", &last_speech);
+  CHECK(words.size() == 2 && words[1].size() == 1);
+  if (words.size() != 2 || words[1].size() != 1) return;
+  CHECK_NEAR(segments[0].end, 10.3, 1e-9);
+  CHECK_NEAR(segments[1].start, 10.3, 1e-9);
+  CHECK_NEAR(segments[1].end, 10.4, 1e-9);
+  CHECK_NEAR(words[1][0].end_time, 10.85, 1e-9);
+  CHECK_NEAR(last_speech, 10.85, 1e-9);
+  CHECK(wn::seek_after_words(1000, last_speech, split.next_seek_frames) == 1085);
+
+  // No segment with words (the alignment covers none of the tokens): get_end()
+  // falls back to the last segment's end.
+  segments = split.segments;
+  last_speech = 3.0;
+  const auto none =
+      wn::window_words(fake_tokenizer(), ids.data(), &segments, {0}, {}, 10.0, "en", &last_speech);
+  CHECK(none.size() == 2 && none[0].empty() && none[1].empty());
+  CHECK_NEAR(last_speech, 10.4, 1e-9);
+}
+
+TEST(window_words_drop_a_segment_the_clamps_leave_without_length) {
+  // Segments " a" (0.00-0.20) and " b" (0.20-0.40) of a window at 10 s. Text
+  // tokens ' ' 'a' ' ' 'b' start at frames 0 0 0 5, eot at 20: " a" lasts
+  // nothing at 10.0, " b" 10.0-10.4; median .4 (zero lengths ignored).
+  // Segment 0: 10.0 < 10.0 fails, so it starts at its word's start, and
+  // 10.2 + .5 < 10.0 fails, so it ends at its word's end: 10.0-10.0, which the
+  // reference clears (text, tokens, words) and this engine drops. Segment 1
+  // takes its word's times, 10.0-10.4, and keeps its word.
+  const std::vector<int32_t> ids = {ts(0), ' ', 'a', ts(10), ts(10), ' ', 'b', ts(20)};
+  wn::WindowPosition position;
+  position.seek_frames = 1000;
+  position.window_frames = 3000;
+  position.audio_seconds = 100;
+  wn::WindowSplit split = wn::split_window(ids.data(), ids.size(), fake_tokenizer(), position);
+  CHECK(split.segments.size() == 2);
+  if (split.segments.size() != 2) return;
+  double last_speech = 0;
+  const auto words =
+      wn::window_words(fake_tokenizer(), ids.data(), &split.segments, {0, 0, 0, 5, 20},
+                       {.9f, .7f, .5f, .3f}, 10.0, "en", &last_speech);
+  CHECK(split.segments.size() == 1 && words.size() == 1);
+  if (split.segments.size() != 1 || words.size() != 1) return;
+  CHECK(split.segments[0].text == " b");
+  CHECK_NEAR(split.segments[0].start, 10.0, 1e-9);
+  CHECK_NEAR(split.segments[0].end, 10.4, 1e-9);
+  CHECK(words[0].size() == 1 && words[0][0].word == " b");
+  CHECK_NEAR(last_speech, 10.4, 1e-9);
+}
+
 TEST(the_seek_after_words_is_the_reference_seek_shift) {
   // seek_shift = round((last word end - time_offset) * 100), Python's round.
   CHECK(wn::seek_after_words(0, 0.125, 3000) == 12);  // 12.5 -> 12 (llround: 13)

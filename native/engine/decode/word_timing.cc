@@ -315,6 +315,9 @@ std::vector<std::vector<TimedWord>> window_words(const Tokenizer& tokenizer, con
     }
   }
 
+  // Within the window each segment's clamps see the end of the segment before
+  // (add_word_timestamps' own last_speech_timestamp).
+  double last_speech = *last_speech_end;
   for (size_t s = 0; s < segments->size(); ++s) {
     merge_punctuation(&words[s], kPrependPunctuation, kAppendPunctuation);
     for (TimedWord& w : words[s]) {
@@ -322,9 +325,35 @@ std::vector<std::vector<TimedWord>> window_words(const Tokenizer& tokenizer, con
       w.end_time += time_offset;
     }
     WindowSegment& seg = (*segments)[s];
-    *last_speech_end =
-        clamp_segment_words(&words[s], &seg.start, &seg.end, median_duration, *last_speech_end);
+    last_speech =
+        clamp_segment_words(&words[s], &seg.start, &seg.end, median_duration, last_speech);
   }
+
+  // What transcribe() carries to the next window is get_end() of the window's
+  // segments: the end of its last word, which the end clamp may have moved
+  // past its segment's end, or the last segment's end when no segment has
+  // words. It is taken before the segments below are dropped, as there.
+  *last_speech_end = segments->empty() ? *last_speech_end : segments->back().end;
+  for (size_t s = segments->size(); s-- > 0;) {
+    if (!words[s].empty()) {
+      *last_speech_end = words[s].back().end_time;
+      break;
+    }
+  }
+
+  // The reference then clears a segment the clamps left with its start equal
+  // to its end (text, tokens and words); this engine drops empty segments.
+  size_t kept = 0;
+  for (size_t s = 0; s < segments->size(); ++s) {
+    if ((*segments)[s].start == (*segments)[s].end) continue;
+    if (kept != s) {
+      (*segments)[kept] = std::move((*segments)[s]);
+      words[kept] = std::move(words[s]);
+    }
+    ++kept;
+  }
+  segments->resize(kept);
+  words.resize(kept);
   return words;
 }
 

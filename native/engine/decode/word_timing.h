@@ -117,12 +117,18 @@ double clamp_segment_words(std::vector<TimedWord>* words, double* segment_start,
 
 // All of the above for one window, after the DTW. ids: the window's sampled
 // tokens; segments: its segments (token ranges into ids, absolute times),
-// whose start/end the clamps may move. token_frames: the DTW's first frame of
-// each of the window's N text tokens (in order across the segments) and one
-// more for the eot after them; token_probs: the N text tokens'
-// probabilities. time_offset: the window's start in seconds. Returns each
-// segment's words with absolute times; *last_speech_end is carried from
-// window to window (the reference's last_speech_timestamp).
+// whose start/end the clamps may move; a segment they leave with its start
+// equal to its end is dropped, with its words (the reference clears its text,
+// tokens and words). token_frames: the DTW's first frame of each of the
+// window's N text tokens (in order across the segments) and one more for the
+// eot after them; token_probs: the N text tokens' probabilities. time_offset:
+// the window's start in seconds. Returns each remaining segment's words with
+// absolute times. *last_speech_end is carried from window to window (the
+// reference's last_speech_timestamp): the first segment's clamps see it, and
+// it becomes the reference's get_end() of the window's segments, dropped ones
+// included: the end of the last word, else the last segment's end (unchanged
+// when there is no segment). The reference's next window starts there too
+// (seek_after_words()).
 std::vector<std::vector<TimedWord>> window_words(const Tokenizer& tokenizer, const int32_t* ids,
                                                  std::vector<WindowSegment>* segments,
                                                  const std::vector<int>& token_frames,
@@ -134,7 +140,8 @@ std::vector<std::vector<TimedWord>> window_words(const Tokenizer& tokenizer, con
 // reference's transcribe(): seek_shift = round((last_word_end - time_offset) *
 // 100) frames with Python's round (time_offset = seek_frames / 100 s), and
 // seek_frames + seek_shift when that shift is > 0; otherwise next_seek_frames
-// (the segments' own seek) is kept.
+// (the segments' own seek) is kept. last_word_end: get_end() of the window's
+// segments, as window_words() leaves it in *last_speech_end.
 int64_t seek_after_words(int64_t seek_frames, double last_word_end, int64_t next_seek_frames);
 
 }  // namespace wn
