@@ -197,6 +197,15 @@ TEST(segment_clamps_shorten_a_long_first_pair_after_a_pause) {
   CHECK_NEAR(end, 4.0, 1e-9);
 }
 
+// The segments of a window of 30 s at 10 s (of 100 s of audio) sampled as ids.
+wn::WindowSplit split_window_at_10s(const std::vector<int32_t>& ids) {
+  wn::WindowPosition position;
+  position.seek_frames = 1000;
+  position.window_frames = 3000;
+  position.audio_seconds = 100;
+  return wn::split_window(ids.data(), ids.size(), fake_tokenizer(), position);
+}
+
 TEST(window_words_time_each_segment_from_the_alignment) {
   // Segments " a" (0.00-0.20) and " b." (0.20-0.40) of a window at 10 s.
   // Text tokens ' ' 'a' ' ' 'b' '.' start at frames 0 5 10 15 40, eot at 45.
@@ -206,11 +215,7 @@ TEST(window_words_time_each_segment_from_the_alignment) {
   // "." joins " b" with " b"'s times. Clamps: segment 0 keeps [10.0, 10.2];
   // segment 1 takes its word's end, 10.8 (10.4 + .5 < 10.8 fails).
   const std::vector<int32_t> ids = {ts(0), ' ', 'a', ts(10), ts(10), ' ', 'b', '.', ts(20)};
-  wn::WindowPosition position;
-  position.seek_frames = 1000;
-  position.window_frames = 3000;
-  position.audio_seconds = 100;
-  wn::WindowSplit split = wn::split_window(ids.data(), ids.size(), fake_tokenizer(), position);
+  wn::WindowSplit split = split_window_at_10s(ids);
   CHECK(split.segments.size() == 2);
   if (split.segments.size() != 2) return;
   double last_speech = 0;
@@ -243,11 +248,7 @@ TEST(window_words_carry_the_last_word_end_as_the_reference_get_end) {
   // past it. transcribe() carries get_end() of the segments, that word's end
   // (the segment's end would be 10.4), and the next window starts there.
   const std::vector<int32_t> ids = {ts(0), ' ', 'a', ts(10), ts(10), ' ', 'b', ts(20)};
-  wn::WindowPosition position;
-  position.seek_frames = 1000;
-  position.window_frames = 3000;
-  position.audio_seconds = 100;
-  wn::WindowSplit split = wn::split_window(ids.data(), ids.size(), fake_tokenizer(), position);
+  wn::WindowSplit split = split_window_at_10s(ids);
   CHECK(split.segments.size() == 2);
   if (split.segments.size() != 2) return;
   std::vector<wn::WindowSegment> segments = split.segments;
@@ -282,11 +283,7 @@ TEST(window_words_drop_a_segment_the_clamps_leave_without_length) {
   // reference clears (text, tokens, words) and this engine drops. Segment 1
   // takes its word's times, 10.0-10.4, and keeps its word.
   const std::vector<int32_t> ids = {ts(0), ' ', 'a', ts(10), ts(10), ' ', 'b', ts(20)};
-  wn::WindowPosition position;
-  position.seek_frames = 1000;
-  position.window_frames = 3000;
-  position.audio_seconds = 100;
-  wn::WindowSplit split = wn::split_window(ids.data(), ids.size(), fake_tokenizer(), position);
+  wn::WindowSplit split = split_window_at_10s(ids);
   CHECK(split.segments.size() == 2);
   if (split.segments.size() != 2) return;
   double last_speech = 0;
