@@ -36,7 +36,7 @@ export interface NativeJob<T = NativeResult> {
 /** native/binding/model_wrap.cc. Arguments are validated by lib/ before they get here. */
 export interface NativeModel {
   info(): ModelInfo;
-  melWindow(samples: Samples, offsetSeconds: number): Float32Array;
+  melWindow(samples: Samples, offsetSeconds: number): Promise<Float32Array>;
   encode(mel: Float32Array): Promise<Float32Array>;
   logits(tokens: Int32Array, encoded: Float32Array): Promise<Float32Array>;
   detectLanguage(samples: Samples): Promise<LanguageProbability[]>;

@@ -82,7 +82,7 @@ export async function runBench(command: BenchCommand, io: CliIo): Promise<void> 
   });
   const model = await loadModel(modelPath, loadOptions);
   try {
-    const mel = model.melWindow(samples);
+    const mel = await model.melWindow(samples);
     await model.encode(mel); // first touch of the scratch memory is not the steady state
     say(`bench: encoding one 30 s window ${runs}x`);
     const encode = await time(runs, () => model.encode(mel));

@@ -152,13 +152,16 @@ export class WhisperModel {
 
   /**
    * The log-mel window the encoder sees for the 30 s window starting at
-   * `offsetSeconds`: 80 × 3000 floats, row-major [mel][frame]. Synchronous.
+   * `offsetSeconds`: n_mels × 3000 floats (80 × 3000 but for large-v3's 128),
+   * row-major [mel][frame]. Computed on a native thread: the log-mel of the
+   * whole audio is needed for its maximum (a few ms per second of audio).
    */
-  melWindow(samples: Samples, offsetSeconds = 0): Float32Array {
+  async melWindow(samples: Samples, offsetSeconds = 0): Promise<Float32Array> {
+    const site = captureCallSite(this.melWindow);
     check.assertSamples(samples);
     check.assertFiniteNonNegative(offsetSeconds, 'offsetSeconds');
     this.#assertOpen();
-    return callNative(() => this.#native.melWindow(samples, offsetSeconds));
+    return this.#track(this.#callAsync(() => this.#native.melWindow(samples, offsetSeconds), site));
   }
 
   /**

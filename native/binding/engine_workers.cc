@@ -28,6 +28,29 @@ Napi::Value LoadWorker::Result(Napi::Env env) {
   return ModelWrap::NewInstance(env, model_, max_concurrent_calls_);
 }
 
+MelWindowWorker::MelWindowWorker(Napi::Env env, ModelPtr model, wn::CallGate::Ticket ticket,
+                                 SampleBuffer samples, int64_t first_frame)
+    : PromiseWorker(env, "whisper-native:melWindow"),
+      model_(std::move(model)),
+      samples_(std::move(samples)),
+      first_frame_(first_frame) {
+  TakeTurnAt(std::move(ticket));
+}
+
+void MelWindowWorker::Run() {
+  const HeldSamples audio = samples_.take();
+  // LogMelSpectrogram rejects NaN/Inf samples (wn::check_finite_samples).
+  const int n_mels = model_->hparams().n_mels;
+  wn::LogMelSpectrogram mel(audio.view(), model_->mel_filters(), n_mels, model_->n_fft_bins(),
+                            &model_->pool(), cancel_.get());
+  mel_.resize(static_cast<size_t>(n_mels) * wn::kWindowFrames);
+  mel.window(first_frame_, mel_.data());
+}
+
+Napi::Value MelWindowWorker::Result(Napi::Env env) {
+  return to_float32_array(env, mel_);
+}
+
 EncodeWorker::EncodeWorker(Napi::Env env, ModelPtr model, wn::CallGate::Ticket ticket,
                            std::vector<float> mel)
     : PromiseWorker(env, "whisper-native:encode"), model_(std::move(model)), mel_(std::move(mel)) {

@@ -1,5 +1,5 @@
 // The promise-returning calls that are not transcription: loading a model,
-// language detection and the low-level encode / logits probes. Each copies its
+// language detection and the low-level melWindow / encode / logits probes. Each copies its
 // inputs in on the JS thread, holds its own reference to the model, and works
 // on its own thread with its own Encoder / Decoder state, after waiting its
 // turn at the model's CallGate.
@@ -33,6 +33,23 @@ class LoadWorker : public PromiseWorker {
   wn::LoadOptions options_;
   int max_concurrent_calls_;  // the model's CallGate limit
   ModelPtr model_;
+};
+
+// samples, first frame -> the log-mel window [n_mels][3000] the encoder sees
+// there (the whole audio's log-mel is computed for its global maximum: a few
+// ms per second of audio, hence a thread of its own).
+class MelWindowWorker : public PromiseWorker {
+ public:
+  MelWindowWorker(Napi::Env env, ModelPtr model, wn::CallGate::Ticket ticket, SampleBuffer samples,
+                  int64_t first_frame);
+
+ private:
+  void Run() override;
+  Napi::Value Result(Napi::Env env) override;
+  ModelPtr model_;
+  SampleBuffer samples_;
+  int64_t first_frame_;
+  std::vector<float> mel_;
 };
 
 // mel [n_mels][3000] -> encoder output [n_audio_ctx][n_audio_state].

@@ -3,6 +3,7 @@
 // binding from crashing the process.
 #include "binding/model_wrap.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -95,31 +96,25 @@ Napi::Value ModelWrap::Info(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// melWindow(samples, offsetSeconds): Float32Array [n_mels][3000], synchronous.
+// melWindow(samples, offsetSeconds): Promise<Float32Array> [n_mels][3000].
 Napi::Value ModelWrap::MelWindow(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  // By value, here and below: the call keeps the model alive whatever close()
-  // does meanwhile (reading the arguments may run the caller's code).
-  const ModelPtr m = model(env);
   SampleBuffer samples = SampleBuffer::copy_from(info[0]);
   const double offset = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0.0;
   if (!std::isfinite(offset) || offset < 0) {
     throw_js_error(env, "ERR_INVALID_ARG_VALUE", "Expected a finite number >= 0 for offsetSeconds");
   }
-  return with_js_errors(env, [&]() -> Napi::Value {
-    const HeldSamples audio = samples.take();
-    // LogMelSpectrogram rejects NaN/Inf samples (wn::check_finite_samples).
-    const int n_mels = m->hparams().n_mels;
-    wn::LogMelSpectrogram mel(audio.view(), m->mel_filters(), n_mels, m->n_fft_bins(), &m->pool());
-    Napi::Float32Array out =
-        Napi::Float32Array::New(env, static_cast<size_t>(n_mels) * wn::kWindowFrames);
-    // Clamped before the conversion (1e300 s would overflow it): any frame
-    // past the audio's end is a window of padding alike.
-    const double frame = std::min(offset * wn::kSampleRate / wn::kHopLength, 0x1p52);
-    const auto first_frame = static_cast<int64_t>(std::llround(frame));
-    mel.window(first_frame, out.Data());
-    return out;
-  });
+  // Clamped before the conversion (1e300 s would overflow it): any frame past
+  // the audio's end is a window of padding alike.
+  const double frame = std::min(offset * wn::kSampleRate / wn::kHopLength, 0x1p52);
+  const auto first_frame = static_cast<int64_t>(std::llround(frame));
+  // By value, after the arguments (reading them may run the caller's code,
+  // which may close the model): the call keeps the model alive.
+  auto* worker =
+      new MelWindowWorker(env, model(env), gate_.take_ticket(), std::move(samples), first_frame);
+  Napi::Promise promise = worker->promise();
+  worker->Start();
+  return promise;
 }
 
 // encode(mel: Float32Array): Promise<Float32Array>

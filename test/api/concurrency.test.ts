@@ -47,7 +47,7 @@ describe.skipIf(!hasShared)('concurrent calls on one model', () => {
 
   it('runs encode and logits alongside a transcription without changing either', async () => {
     const samples = await readClip('jfk');
-    const mel = model.melWindow(samples);
+    const mel = await model.melWindow(samples);
     const soloEncoded = await model.encode(mel);
     const soloLogits = await model.logits([50257, 50363, 400], soloEncoded);
     const soloText = (await model.transcribe(samples, GREEDY)).text;

@@ -169,8 +169,8 @@ describe.skipIf(!hasShared)('hostile inputs to the binding', () => {
   it('gives the padding window for an offset far past the audio, 1e300 s included', async () => {
     const native = await nativeModel();
     try {
-      const far = native.melWindow(clip, 1e6);
-      const farthest = native.melWindow(clip, 1e300);
+      const far = await native.melWindow(clip, 1e6);
+      const farthest = await native.melWindow(clip, 1e300);
       expect(farthest).toEqual(far);
       expect(farthest.every(Number.isFinite)).toBe(true);
     } finally {

@@ -62,14 +62,14 @@ describe.skipIf(!hasShared)('detectLanguage and the large-v3 layout', () => {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('reads 128 mel bands and applies the file filterbank', () => {
+  it('reads 128 mel bands and applies the file filterbank', async () => {
     expect(v3.info.multilingual).toBe(true);
     expect(v3.info.hparams.nMels).toBe(128);
     // 4040 Hz is FFT bin 101 (40 Hz per bin): only band 100 sees it.
     const tone = new Float32Array(32000).map(
       (_, i) => 0.5 * Math.sin((2 * Math.PI * 4040 * i) / 16000),
     );
-    const mel = v3.melWindow(tone);
+    const mel = await v3.melWindow(tone);
     expect(mel.length).toBe(128 * 3000);
     const frame = 50; // 0.5 s in
     let loudest = 0;

@@ -52,7 +52,7 @@ describe.skipIf(!hasShared)('golden parity', () => {
 
     it.each(clipsFor(isa))('$name: mel, encoder and logits', async (clip) => {
       const samples = await readClip(clip.wav.replace(/\.wav$/, ''));
-      const mel = model.melWindow(samples, clip.offsetSeconds);
+      const mel = await model.melWindow(samples, clip.offsetSeconds);
       const goldenMel = readGolden(clip.name, 'mel');
       expect(mel.length).toBe(80 * 3000);
       expect(relativeRms(mel, goldenMel)).toBeLessThanOrEqual(1e-5);
