@@ -1,0 +1,74 @@
+// The random-weight models of other sizes that bench/make-random-model.ts
+// writes (test/helpers/random-model.ts): rebuilt at tiny.en's own size, the
+// shared file's layout must come out tensor for tensor, and the engine must
+// load and run it.
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadModel } from '../../lib/index.js';
+import { GGML_TYPE, f16ToF32, readGgml, writeGgml } from '../helpers/ggml-writer.js';
+import { randomModel } from '../helpers/random-model.js';
+import { GREEDY, hasShared, randomModelPath, readClip } from '../helpers/shared.js';
+import { useTempDir } from '../helpers/temp-dir.js';
+
+describe.skipIf(!hasShared)('randomModel', () => {
+  const temp = useTempDir('whisper-native-random-model-');
+
+  it("rebuilds tiny.en in the shared file's exact layout, with values at its scales", () => {
+    const bytes = readFileSync(randomModelPath);
+    const tiny = readGgml(bytes);
+    const rebuilt = randomModel(tiny, 'tiny.en');
+    expect(rebuilt.hparams).toEqual(tiny.hparams);
+    const layout = (m: typeof tiny) =>
+      m.tensors.map((t) => `${t.name} ${t.type} ${t.ne.join('x')}`);
+    expect(layout(rebuilt)).toEqual(layout(tiny));
+    expect(writeGgml(rebuilt).byteLength).toBe(bytes.byteLength);
+
+    const tensor = (name: string) => rebuilt.tensors.find((t) => t.name === name)!;
+    const values = (name: string) => {
+      const t = tensor(name);
+      const view = new DataView(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+      return t.type === GGML_TYPE.f16
+        ? Array.from({ length: t.data.byteLength / 2 }, (_, i) =>
+            f16ToF32(view.getUint16(2 * i, true)),
+          )
+        : Array.from({ length: t.data.byteLength / 4 }, (_, i) => view.getFloat32(4 * i, true));
+    };
+    const sd = (v: number[]) => {
+      const mean = v.reduce((a, b) => a + b, 0) / v.length;
+      return Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length);
+    };
+    // A matrix: 1/sqrt(fan-in); the MLP's second one has 4x the fan-in.
+    expect(sd(values('encoder.blocks.0.mlp.0.weight'))).toBeCloseTo(1 / Math.sqrt(384), 3);
+    expect(sd(values('encoder.blocks.0.mlp.2.weight'))).toBeCloseTo(1 / Math.sqrt(1536), 3);
+    const gains = values('decoder.blocks.3.mlp_ln.weight');
+    expect(gains.reduce((a, b) => a + b, 0) / gains.length).toBeCloseTo(1, 1);
+    // The encoder's positions are OpenAI's sinusoids(): position 0 is sin 0
+    // in the first half of the channels and cos 0 in the second, and every
+    // value lies in [-1, 1].
+    const positions = values('encoder.positional_embedding');
+    expect(positions.slice(0, 384)).toEqual([...Array(192).fill(0), ...Array(192).fill(1)]);
+    expect(positions.every((v) => Math.abs(v) <= 1)).toBe(true);
+    // Position 1, channel 0: sin(1 * exp(0)) = sin 1.
+    expect(positions[384]).toBeCloseTo(Math.sin(1), 6);
+  });
+
+  it('makes base.en the engine loads and runs', async () => {
+    const tiny = readGgml(readFileSync(randomModelPath));
+    const base = randomModel(tiny, 'base.en');
+    expect(base.tensors).toHaveLength(245); // 5 + 6 x 15 + 2 encoder, 2 + 6 x 24 + 2 decoder
+    const file = path.join(temp.dir, 'base.en-random.bin');
+    writeFileSync(file, writeGgml(base));
+    const model = await loadModel(file, { threads: 2 });
+    try {
+      expect(model.info.type).toBe('base.en');
+      expect(model.info.hparams).toMatchObject({ nAudioState: 512, nAudioHead: 8, nTextLayer: 6 });
+      const samples = (await readClip('jfk')).subarray(0, 16000 * 2);
+      const result = await model.transcribe(samples, { ...GREEDY, maxTokensPerWindow: 4 });
+      expect(result.timings.encoderPasses).toBe(1);
+      expect(result.timings.decoderSteps).toBeGreaterThan(0);
+    } finally {
+      await model.close();
+    }
+  }, 60_000);
+});
