@@ -18,6 +18,7 @@ import { resample } from '../../lib/resample.js';
 import { parseWav, readWavFile } from '../../lib/wav.js';
 import { buildWav, encode, pcm16Wav } from './wav-writer.js';
 import { useTempDir } from '../helpers/temp-dir.js';
+import { sameBits } from '../helpers/compare.js';
 
 const temp = useTempDir('wn-audio-file-');
 
@@ -216,7 +217,7 @@ describe('reading a long WAV file', () => {
           `${longest.toFixed(0)} ms over ${ticks.length} ticks`,
       );
       expect(samples.length).toBe(expected.length);
-      expect(Buffer.from(samples.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
+      expect(sameBits(samples, expected)).toBe(true);
       expect(ticks.length).toBeGreaterThan(10);
       expect(longest).toBeLessThan(100);
     }
@@ -575,9 +576,6 @@ describe.skipIf(ffmpeg === undefined)(
 // 16-bit) comes as its Int16Array, which the model reads at half the memory
 // of floats; any other file as readAudioFile's floats.
 describe('readAudioInput', () => {
-  const sameFloats = (a: Float32Array, b: Float32Array): boolean =>
-    a.length === b.length && Buffer.from(a.buffer).equals(Buffer.from(b.buffer));
-
   it("gives a 16 kHz mono 16-bit WAV's samples as they are, whatever the chunk alignment", async () => {
     const values = [-32768, -1, 0, 1, 12345, 32767];
     for (const before of [[], [{ id: 'LIST', body: new Uint8Array(3) }]]) {
@@ -587,7 +585,7 @@ describe('readAudioInput', () => {
       expect(Array.from(samples)).toEqual(values);
       // The floats the model widens them to are readAudioFile's.
       const widened = Float32Array.from(samples, (v) => v / 32768);
-      expect(sameFloats(widened, (await readAudioFile(path)).samples)).toBe(true);
+      expect(sameBits(widened, (await readAudioFile(path)).samples)).toBe(true);
     }
   });
 
@@ -626,7 +624,7 @@ describe('readAudioInput', () => {
       const path = writeTemp(`other-${i}.wav`, buildWav(spec));
       const samples = await readAudioInput(path);
       expect(samples).toBeInstanceOf(Float32Array);
-      expect(sameFloats(samples as Float32Array, (await readAudioFile(path)).samples)).toBe(true);
+      expect(sameBits(samples as Float32Array, (await readAudioFile(path)).samples)).toBe(true);
     }
   });
 

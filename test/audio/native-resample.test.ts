@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { bindingIfLoadable } from '../../lib/binding.js';
 import { filterFor, resample } from '../../lib/resample.js';
 import { resampleOffThread } from '../../lib/resample-native.js';
+import { sameBits } from '../helpers/compare.js';
 
 /** Seeded noise plus a sine: every tap sees varied values, some of them tiny. */
 function signal(n: number, seed: number): Float32Array {
@@ -17,12 +18,6 @@ function signal(n: number, seed: number): Float32Array {
   }
   return out;
 }
-
-const sameBits = (a: Float32Array, b: Float32Array): boolean =>
-  a.length === b.length &&
-  Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
-    Buffer.from(b.buffer, b.byteOffset, b.byteLength),
-  );
 
 describe('native resampling', () => {
   it('is available wherever the addon is built (the tests build it)', () => {

@@ -24,18 +24,19 @@ import { parseWav, readWavFile, readWavStreaming } from '../../lib/wav.js';
 import { audioClips, audioPath } from '../helpers/shared.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { buildWav, encode, type WavSpec } from './wav-writer.js';
+import { sameBits } from '../helpers/compare.js';
 
 const temp = useTempDir('wn-wav-stream-');
 
 const writeTemp = temp.write;
 
-function sameBits(actual: Float32Array | Int16Array, expected: Float32Array | Int16Array): void {
+function expectSameBits(
+  actual: Float32Array | Int16Array,
+  expected: Float32Array | Int16Array,
+): void {
   expect(actual.constructor).toBe(expected.constructor);
   expect(actual.length).toBe(expected.length);
-  const equal = Buffer.from(actual.buffer, actual.byteOffset, actual.byteLength).equals(
-    Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength),
-  );
-  expect(equal).toBe(true);
+  expect(sameBits(actual, expected)).toBe(true);
 }
 
 /** Pseudo-random values in [-amplitude, amplitude): a tone plus noise, reproducible. */
@@ -180,24 +181,24 @@ describe('streaming WAV reader: the same bits as parseWav', () => {
     const expected = parseWav(bytes);
     for (const sliceBytes of [1, 1000, 4099, 65536, undefined]) {
       const streamed = await readWavStreaming(path, { sliceBytes });
-      sameBits(streamed.samples, expected.samples);
+      expectSameBits(streamed.samples, expected.samples);
       expect(streamed.source).toEqual(expected.source);
       expect(streamed.duration).toBe(expected.duration);
       const input = await readWavStreaming(path, { sliceBytes, int16: true });
       const { sampleRate, channels, encoding, bitsPerSample } = expected.source;
       if (sampleRate === 16000 && channels === 1 && encoding === 'pcm' && bitsPerSample === 16) {
-        sameBits(
+        expectSameBits(
           input as Int16Array,
           Int16Array.from(expected.samples, (s) => s * 32768),
         );
       } else {
-        sameBits((input as typeof expected).samples, expected.samples);
+        expectSameBits((input as typeof expected).samples, expected.samples);
       }
     }
-    sameBits((await readAudioFile(path)).samples, expected.samples);
-    sameBits((await readWavFile(path)).samples, expected.samples);
+    expectSameBits((await readAudioFile(path)).samples, expected.samples);
+    expectSameBits((await readWavFile(path)).samples, expected.samples);
     const input = await readAudioInput(path);
-    sameBits(
+    expectSameBits(
       input instanceof Int16Array ? Float32Array.from(input, (s) => s / 32768) : input,
       expected.samples,
     );
@@ -207,11 +208,14 @@ describe('streaming WAV reader: the same bits as parseWav', () => {
     const bytes = readFileSync(audioPath(name));
     const expected = parseWav(bytes);
     for (const sliceBytes of [4099, undefined]) {
-      sameBits((await readWavStreaming(audioPath(name), { sliceBytes })).samples, expected.samples);
+      expectSameBits(
+        (await readWavStreaming(audioPath(name), { sliceBytes })).samples,
+        expected.samples,
+      );
     }
-    sameBits((await readAudioFile(audioPath(name))).samples, expected.samples);
+    expectSameBits((await readAudioFile(audioPath(name))).samples, expected.samples);
     const input = await readAudioInput(audioPath(name));
-    sameBits(
+    expectSameBits(
       input,
       Int16Array.from(expected.samples, (s) => s * 32768),
     );
@@ -234,7 +238,7 @@ describe('streaming WAV reader: the same bits as parseWav', () => {
         const rest = stream.flush();
         out.set(rest, at);
         expect(at + rest.length).toBe(whole.length);
-        sameBits(out, whole);
+        expectSameBits(out, whole);
       }
     }
   });

@@ -37,3 +37,13 @@ export function argmaxRows(values: Float32Array, cols: number): number[] {
   }
   return out;
 }
+
+/**
+ * Whether two typed arrays hold the same bytes: the same values bit for bit
+ * (-0 and NaN payloads included), and as many of them.
+ */
+export function sameBits(actual: ArrayBufferView, expected: ArrayBufferView): boolean {
+  return Buffer.from(actual.buffer, actual.byteOffset, actual.byteLength).equals(
+    Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength),
+  );
+}
