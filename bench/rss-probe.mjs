@@ -2,9 +2,10 @@
 // Peak resident memory of a Node process that loads a model and transcribes
 // one clip greedily, and nothing else: run by bench/run.mjs in a child process
 // so the figure is not inflated by the benchmark's own repeated runs.
-//   node bench/rss-probe.mjs MODEL WAV THREADS [low]
+//   node bench/rss-probe.mjs MODEL WAV THREADS [resident]
 //     -> prints {"maxRssMb": ..., "tokens": ..., "loadMs": ..., "lowMemory": ...}
-// `low` loads the model with lowMemory: true.
+// `resident` loads the model with lowMemory: false (every weight packed at
+// load); without it, loadModel's default (lowMemory).
 import fs from 'node:fs';
 import { loadModel, readWavFile } from '../dist/esm/index.js';
 
@@ -25,9 +26,10 @@ function peakRssMb() {
 }
 
 const [modelPath, wavPath, threads, mode] = process.argv.slice(2);
-const lowMemory = mode === 'low';
+const options = mode === 'resident' ? { lowMemory: false } : {};
 const loadStart = performance.now();
-const model = await loadModel(modelPath, { threads: Number(threads), lowMemory });
+const model = await loadModel(modelPath, { threads: Number(threads), ...options });
+const { lowMemory } = model.info;
 const loadMs = performance.now() - loadStart;
 const { samples } = await readWavFile(wavPath);
 const result = await model.transcribe(samples, { temperature: 0 });

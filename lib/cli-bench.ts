@@ -75,7 +75,9 @@ export async function runBench(command: BenchCommand, io: CliIo): Promise<void> 
     lowMemory: command.lowMemory,
     signal: io.signal,
   };
-  say(`bench: loading ${basename(modelPath)} ${runs}x${command.lowMemory ? ' (lowMemory)' : ''}`);
+  say(
+    `bench: loading ${basename(modelPath)} ${runs}x${command.lowMemory ? '' : ' (lowMemory: false)'}`,
+  );
   const load = await time(runs, async () => {
     const model = await loadModel(modelPath, loadOptions);
     await model.close();
@@ -103,7 +105,7 @@ export async function runBench(command: BenchCommand, io: CliIo): Promise<void> 
       [
         'model',
         `${info.type} (${basename(modelPath)}), kernels ${info.isa}, ${info.threads} threads` +
-          (command.lowMemory ? ', lowMemory' : ''),
+          (command.lowMemory ? '' : ', lowMemory: false'),
       ],
       [
         'audio',

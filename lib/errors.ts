@@ -12,7 +12,7 @@ export const ERROR_CODES = [
   'ERR_MODEL_FORMAT',
   'ERR_MODEL_TRUNCATED',
   /**
-   * The file of a model loaded with `lowMemory: true` was modified on disk
+   * The file of a model loaded with `lowMemory` (the default) was modified on disk
    * (truncated or rewritten in place) after loading: load it again.
    */
   'ERR_MODEL_CHANGED',

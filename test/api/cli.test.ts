@@ -86,7 +86,7 @@ describe('whisper-native CLI: help and usage', () => {
       '--temperature',
       '--word-timestamps',
       '--threads',
-      '--low-memory',
+      '--no-low-memory',
       '--cache-dir',
       '--quiet',
     ]) {
@@ -166,19 +166,30 @@ describe.skipIf(!hasShared)('whisper-native transcribe', () => {
     expect(r.stderr).not.toContain('\r');
   });
 
-  it('--low-memory gives the same transcript (the encoder reads its weights from the file)', async () => {
+  it('--no-low-memory gives the same transcript (every weight packed at load)', async () => {
     const r = await run([
       'transcribe',
       audioPath('jfk'),
       '--model',
       randomModelPath,
-      '--low-memory',
+      '--no-low-memory',
       '--format',
       'json',
       '--quiet',
       ...FAST,
     ]);
     expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(toJson(await reference('jfk'), { words: true }));
+  });
+
+  it('--low-memory, now the default, is accepted; with --no-low-memory it is a usage error', async () => {
+    const base = ['transcribe', audioPath('jfk'), '--model', randomModelPath, '--quiet'];
+    const both = await run([...base, '--low-memory', '--no-low-memory']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--low-memory and --no-low-memory contradict each other');
+    expect(both.stdout).toBe('');
+    const r = await run([...base, '--low-memory', '--format', 'json', ...FAST]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(toJson(await reference('jfk'), { words: true }));
   });
@@ -463,11 +474,11 @@ describe.skipIf(!hasShared)('whisper-native transcribe', () => {
     expect(r.stdout).not.toContain('lowMemory');
   });
 
-  it('bench --low-memory loads the model with lowMemory', async () => {
-    const r = await run(['bench', '--model', randomModelPath, '--runs', '1', '--low-memory']);
+  it('bench --no-low-memory loads the model with lowMemory: false', async () => {
+    const r = await run(['bench', '--model', randomModelPath, '--runs', '1', '--no-low-memory']);
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain('(lowMemory)');
-    expect(r.stdout).toMatch(/^model +tiny\.en .*threads, lowMemory$/m);
+    expect(r.stderr).toContain('(lowMemory: false)');
+    expect(r.stdout).toMatch(/^model +tiny\.en .*threads, lowMemory: false$/m);
   });
 });
 

@@ -1,7 +1,9 @@
-// loadModel(path, { lowMemory: true }): the encoder's weights stay in the
-// model file and are repacked for every window. Transcripts equal the default
-// model's (text, tokens, timestamps, words), the model says what it is, and a
-// file modified on disk under it fails the call with ERR_MODEL_CHANGED.
+// lowMemory, loadModel's default: the encoder's weights stay in the model file
+// and are repacked for every window. Transcripts equal those of a model loaded
+// with lowMemory: false, whose weights are all packed at load (text, tokens,
+// timestamps, words), the model says what it is, a file deleted or renamed
+// over after the load is no matter, and a file modified on disk under it fails
+// the call with ERR_MODEL_CHANGED.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,12 +19,12 @@ import {
 } from '../helpers/shared.js';
 
 describe.skipIf(!hasShared)('lowMemory models', () => {
-  let normal: WhisperModel;
-  let low: WhisperModel;
+  let normal: WhisperModel; // lowMemory: false
+  let low: WhisperModel; // the default
   let jfk: Int16Array;
   beforeAll(async () => {
-    normal = await loadModel(randomModelPath, { threads: TEST_THREADS });
-    low = await loadModel(randomModelPath, { threads: TEST_THREADS, lowMemory: true });
+    normal = await loadModel(randomModelPath, { threads: TEST_THREADS, lowMemory: false });
+    low = await loadModel(randomModelPath, { threads: TEST_THREADS });
     jfk = await readClip('jfk');
   });
   afterAll(async () => {
@@ -37,7 +39,7 @@ describe.skipIf(!hasShared)('lowMemory models', () => {
     expect(normal.info.weightBytes - low.info.weightBytes).toBeGreaterThan(17e6);
   });
 
-  it('transcribe jfk.wav exactly like the default model', async () => {
+  it('transcribe jfk.wav exactly like a lowMemory: false model', async () => {
     const expected = transcript(await normal.transcribe(jfk, GREEDY));
     const ours = transcript(await low.transcribe(jfk, GREEDY));
     expect(expected.segments.length).toBeGreaterThan(0);
@@ -52,12 +54,40 @@ describe.skipIf(!hasShared)('lowMemory models', () => {
     expect(transcript(await low.transcribe(jfk, options))).toEqual(expected);
   });
 
+  it('keep transcribing after their file is deleted or renamed over (the model keeps the file it opened)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'whisper-native-low-memory-'));
+    const deleted = path.join(dir, 'deleted.bin');
+    const replaced = path.join(dir, 'replaced.bin');
+    const other = path.join(dir, 'other.bin');
+    try {
+      fs.copyFileSync(randomModelPath, deleted);
+      fs.copyFileSync(randomModelPath, replaced);
+      const models = [await loadModel(deleted, { threads: TEST_THREADS })];
+      models.push(await loadModel(replaced, { threads: TEST_THREADS }));
+      try {
+        fs.rmSync(deleted);
+        // Another file of the same size renamed over it: zeros, so reading its weights would show.
+        fs.writeFileSync(other, Buffer.alloc(fs.statSync(randomModelPath).size));
+        fs.renameSync(other, replaced);
+        const expected = transcript(await normal.transcribe(jfk, GREEDY));
+        for (const model of models) {
+          expect(model.info.lowMemory).toBe(true);
+          expect(transcript(await model.transcribe(jfk, GREEDY))).toEqual(expected);
+        }
+      } finally {
+        for (const model of models) await model.close();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('fail with ERR_MODEL_CHANGED once the file is truncated on disk', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'whisper-native-low-memory-'));
     const copy = path.join(dir, 'model.bin');
     try {
       fs.copyFileSync(randomModelPath, copy);
-      const model = await loadModel(copy, { threads: TEST_THREADS, lowMemory: true });
+      const model = await loadModel(copy, { threads: TEST_THREADS });
       fs.truncateSync(copy, fs.statSync(copy).size / 2);
       const error = await model.transcribe(jfk, GREEDY).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(WhisperError);

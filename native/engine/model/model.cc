@@ -529,9 +529,10 @@ namespace {
 Error model_changed(const std::string& path, const std::string& what) {
   return Error(ErrorCode::kModelChanged,
                "model file '" + path + "' " + what +
-                   "; it was loaded with lowMemory: true, so the encoder reads its weights from "
-                   "it: load it again. Do not modify a model file in place while a lowMemory "
-                   "model uses it; replacing it by rename is fine");
+                   "; it was loaded with lowMemory (the default), so the encoder reads its "
+                   "weights from it: load it again. Do not modify a model file in place while a "
+                   "lowMemory model uses it (replacing it by rename is fine), or load it with "
+                   "lowMemory: false");
 }
 
 }  // namespace
