@@ -3,6 +3,7 @@
 // cancellation flag stops the encoder inside a block (between head groups,
 // between the attention and the MLP, between MLP row chunks), not only
 // between blocks.
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -146,6 +147,35 @@ TEST(encode_with_a_lowered_flag_equals_encode_without) {
   encoder.encode(mel.data(), with_flag.data(), &lowered);
   encoder.encode(mel.data(), without.data());
   CHECK(same_bits(with_flag, without));
+}
+
+// At medium's width (d 1024) every row layout the encoder makes itself (the
+// LayerNorm and attention outputs, d; conv2's patches, 3d; the MLP's hidden
+// rows, 4d) would put its rows 4 KiB apart, so each is padded by a cache line
+// (padded_stride in encoder.cc). Where rows lie must change no bit of the
+// output: the same encode with the padding turned off (the golden tests'
+// tiny model is never padded) gives the same floats.
+TEST(rows_padded_against_cache_aliasing_give_the_same_bits) {
+  const auto model = load_test_model({20, 1500, 1024, 16, 1, 5, 1024, 16, 1, 80, 1});
+  const wn::HParams& hp = model->hparams();
+  const std::vector<float> mel = pattern(size_t(hp.n_mels) * 2 * hp.n_audio_ctx);
+  std::vector<float> padded_out(size_t(hp.n_audio_ctx) * hp.n_audio_state);
+  std::vector<float> plain_out(padded_out.size());
+  wn::Encoder padded(*model);
+  const size_t padded_bytes = padded.scratch_bytes();
+  struct PadAgainOnExit {
+    ~PadAgainOnExit() { wn::internal::encoder_pads_rows = true; }
+  } pad_again;
+  wn::internal::encoder_pads_rows = false;
+  wn::Encoder plain(*model);
+  // d + 16 floats per row of h and attn, 4d + 16 per hidden row, 3d + 16 per patch row.
+  CHECK(padded_bytes > plain.scratch_bytes() + 2 * 1500 * 16 * sizeof(float));
+  padded.encode(mel.data(), padded_out.data());
+  plain.encode(mel.data(), plain_out.data());
+  CHECK(same_bits(padded_out, plain_out));
+  // Not a degenerate output that any layout would give.
+  const auto [lo, hi] = std::minmax_element(plain_out.begin(), plain_out.end());
+  CHECK(*lo < -0.1f && *hi > 0.1f);
 }
 
 }  // namespace

@@ -65,10 +65,14 @@ class Encoder {
   // purpose (see scratch_layout in encoder.cc). Every element is written
   // before it is read.
   PageBuffer own_scratch_;  // empty when the caller lent the scratch
-  float* h_;                // [n_ctx][d]: LayerNorm output
-  float* attn_;             // [n_ctx][d]: attention output (conv1's output spans h_ and attn_)
-  float* work_;             // a head group's q/k/v and keys; MLP hidden rows; im2col patches
-  float* mel_;              // mel_buffer(), inside work_ behind conv1's patches
+  float* h_;                // [n_ctx][d], rows ld_ apart: LayerNorm output
+  float* attn_;             // [n_ctx][d], rows ld_ apart: attention output (conv1's output,
+                            // [2 n_ctx][d] unpadded, spans h_ and attn_)
+  // Row strides in floats (>= their row widths; see padded_stride in encoder.cc):
+  // of h_ and attn_, of the MLP's hidden rows and of conv2's im2col patches.
+  int64_t ld_, ld_hidden_, ld_patches_;
+  float* work_;  // a head group's q/k/v and keys; MLP hidden rows; im2col patches
+  float* mel_;   // mel_buffer(), inside work_ behind conv1's patches
   // Low memory: where matrices are packed from the file (staging_bytes in
   // encoder.cc), and the state of stage(), kept to reuse its allocations.
   // One task of stage(): panels [p0, p1) of a part, from its rows at
@@ -85,5 +89,12 @@ class Encoder {
   std::vector<PackTask> tasks_;
   std::vector<const EncoderMatrix*> heads_;
 };
+
+namespace internal {
+// Test-only seam: false makes the Encoders constructed afterwards lay out their
+// rows unpadded (padded_stride in encoder.cc), so that a test can check that
+// the padding changes no bit of the output. Nothing in the engine sets it.
+extern bool encoder_pads_rows;
+}  // namespace internal
 
 }  // namespace wn
