@@ -130,6 +130,46 @@ TEST(linear_matches_double_reference_at_encoder_sizes) {
   check_linear_case({1500, 33, 80, GgmlType::kF32}, 4, pool2);
 }
 
+// A decoder's few rows against a matrix of many panels and megabytes (as the
+// token embedding is) are split into shrinking groups of panels
+// (guided_groups in kernels.cc): every column is still computed, correctly,
+// and to the same bits on any number of threads, the group boundaries
+// differing with it.
+TEST(linear_of_a_streamed_matrix_gives_the_same_bits_on_any_threads) {
+  const int n = 12000, k = 384;  // 375 to 1500 panels, 9.2 MB of f16
+  wn::ThreadPool pool2(2), pool3(3), pool8(8);
+  for (int m : {1, 3}) check_linear_case({m, n, k, GgmlType::kF16}, /*variant=*/1, pool2);
+  Rng rng(77);
+  const TestWeights w = make_weights(rng, GgmlType::kF16, n, k);
+  for (Isa isa : supported_isas()) {
+    const PackedWeights pw = PackedWeights::pack(isa, GgmlType::kF16, w.f16.data(), n, k);
+    for (int m : {1, 3, 8}) {
+      const std::vector<float> a = rng.vec((size_t)m * k);
+      std::vector<float> alone((size_t)m * n);
+      wn::kernels::linear(Context{isa, nullptr}, a.data(), k, m, pw, alone.data(), n, Epilogue{});
+      for (wn::ThreadPool* pool : {&pool2, &pool3, &pool8}) {
+        for (int first : {0, 5000}) {
+          std::vector<float> c((size_t)m * n, 0.0f);
+          wn::kernels::linear(Context{isa, pool}, a.data(), k, m, pw, c.data(), n, Epilogue{},
+                              first);
+          const int from = first / pw.panel_width() * pw.panel_width();
+          int bad = 0;
+          for (int i = 0; i < m; ++i) {
+            for (int j = from; j < n; ++j) {
+              bad += std::memcmp(&c[(size_t)i * n + j], &alone[(size_t)i * n + j], 4) != 0;
+            }
+          }
+          if (bad) {
+            std::printf("  streamed linear %s m=%d threads=%d first=%d: %d differ\n",
+                        wn::kernels::isa_name(isa), m, pool->size(), first, bad);
+          }
+          CHECK(bad == 0);
+        }
+      }
+    }
+  }
+}
+
 // Column blocks (Epilogue::block_width): every element is the one linear()
 // computes without them, stored in its block, and nothing else is written.
 TEST(linear_column_blocks_store_each_block_as_a_matrix) {
