@@ -4,6 +4,9 @@
 //   npx vite-node bench/make-random-model.ts -- base.en /tmp/ggml-base.en-random.bin
 //   npm run bench -- --model /tmp/ggml-base.en-random.bin --quick
 //
+// Sizes: tiny, base, small, medium, large (large-v1/v2's shape) and turbo
+// (large-v3-turbo's), each with .en: the English vocabulary is the one at hand.
+//
 // It starts from ../shared/models/ggml-tiny.en-random.bin (WHISPER_SHARED
 // overrides ../shared); test/helpers/random-model.ts says how the larger
 // model is made. Speed depends on the shapes alone, so the file runs at the

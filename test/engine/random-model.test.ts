@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../../lib/index.js';
 import { GGML_TYPE, f16ToF32, readGgml, writeGgml } from '../helpers/ggml-writer.js';
-import { randomModel } from '../helpers/random-model.js';
+import { SIZES, randomModel, randomModelOfShape } from '../helpers/random-model.js';
 import { GREEDY, hasShared, randomModelPath, readClip } from '../helpers/shared.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 
@@ -66,6 +66,30 @@ describe.skipIf(!hasShared)('randomModel', () => {
       const samples = (await readClip('jfk')).subarray(0, 16000 * 2);
       const result = await model.transcribe(samples, { ...GREEDY, maxTokensPerWindow: 4 });
       expect(result.timings.encoderPasses).toBe(1);
+      expect(result.timings.decoderSteps).toBeGreaterThan(0);
+    } finally {
+      await model.close();
+    }
+  }, 60_000);
+
+  it("gives the decoder its own number of layers (turbo's 4 of 32), which the engine runs", async () => {
+    expect(SIZES.turbo).toEqual({ state: 1280, layers: 32, textLayers: 4 });
+    const tiny = readGgml(readFileSync(randomModelPath));
+    const shaped = randomModelOfShape(tiny, { state: 128, layers: 3, textLayers: 1 });
+    const blocks = (stack: string) =>
+      new Set(
+        shaped.tensors
+          .filter((t) => t.name.startsWith(`${stack}.blocks.`))
+          .map((t) => t.name.split('.')[2]),
+      ).size;
+    expect([blocks('encoder'), blocks('decoder')]).toEqual([3, 1]);
+    const file = path.join(temp.dir, 'shaped-random.bin');
+    writeFileSync(file, writeGgml(shaped));
+    const model = await loadModel(file, { threads: 2 });
+    try {
+      expect(model.info.hparams).toMatchObject({ nAudioLayer: 3, nTextLayer: 1, nTextHead: 2 });
+      const samples = (await readClip('jfk')).subarray(0, 16000 * 2);
+      const result = await model.transcribe(samples, { ...GREEDY, maxTokensPerWindow: 4 });
       expect(result.timings.decoderSteps).toBeGreaterThan(0);
     } finally {
       await model.close();
