@@ -12,7 +12,7 @@
 // model is made. Speed depends on the shapes alone, so the file runs at the
 // real model's speed; its text is meaningless, and how many tokens it decodes
 // per window is not the real model's.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { readGgml, writeGgml } from '../test/helpers/ggml-writer.js';
 import { SIZES, randomModel } from '../test/helpers/random-model.js';
@@ -33,7 +33,16 @@ function main(): void {
   const shared = process.env.WHISPER_SHARED ?? path.join(__dirname, '..', '..', 'shared');
   const tiny = readGgml(readFileSync(path.join(shared, 'models', 'ggml-tiny.en-random.bin')));
   const model = randomModel(tiny, size);
-  writeFileSync(out, writeGgml(model));
+  // In pieces: one write() takes at most 2 GiB, and large's file is 3.1 GB.
+  const bytes = writeGgml(model);
+  const fd = openSync(out, 'w');
+  try {
+    for (let at = 0; at < bytes.byteLength; ) {
+      at += writeSync(fd, bytes, at, Math.min(1 << 30, bytes.byteLength - at));
+    }
+  } finally {
+    closeSync(fd);
+  }
   const { n_audio_state: state, n_audio_layer: layers } = model.hparams;
   process.stdout.write(
     `${out}: ${size} (${state} wide, ${layers} + ${layers} layers), ${model.tensors.length} tensors\n`,
