@@ -37,15 +37,15 @@ function main(): void {
   const bytes = writeGgml(model);
   const fd = openSync(out, 'w');
   try {
-    for (let at = 0; at < bytes.byteLength; ) {
+    for (let at = 0; at < bytes.byteLength;) {
       at += writeSync(fd, bytes, at, Math.min(1 << 30, bytes.byteLength - at));
     }
   } finally {
     closeSync(fd);
   }
-  const { n_audio_state: state, n_audio_layer: layers } = model.hparams;
+  const { n_audio_state: state, n_audio_layer: layers, n_text_layer: textLayers } = model.hparams;
   process.stdout.write(
-    `${out}: ${size} (${state} wide, ${layers} + ${layers} layers), ${model.tensors.length} tensors\n`,
+    `${out}: ${size} (${state} wide, ${layers} + ${textLayers} layers), ${model.tensors.length} tensors\n`,
   );
 }
 
