@@ -84,7 +84,7 @@ Options:
   -t, --threads <N>        native threads (default: hardware threads, at most 8)
       --no-low-memory      keep every weight in memory instead of reading the
                            encoder's from the model file for each 30 s window
-                           (~1 % faster encoding, 17.5 MB more for tiny.en)
+                           (~1.5 % faster encoding, 17.5 MB more for tiny.en)
       --cache-dir <dir>    where downloaded models are (default: ${defaultCacheDirHint()})
   -q, --quiet              no progress on stderr (errors are still printed)
   -h, --help               show this help

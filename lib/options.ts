@@ -23,7 +23,7 @@ export interface LoadOptions {
    * the first) and packs them right before use. For tiny.en (f16) that is
    * 17.5 MB less resident memory (peak RSS of a Node process transcribing an
    * 11 s clip: 121 MB instead of 139 MB; medium.en: 1.1 GB instead of 1.7),
-   * for ~1 % more encoder time per window (measured alternating with a
+   * for ~1.5 % more encoder time per window (measured alternating with a
    * `lowMemory: false` model in one process on a 2-core VM); the results are
    * identical, quantized files included. `false` packs every weight at load
    * and closes the file.

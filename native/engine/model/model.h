@@ -28,7 +28,7 @@ struct LoadOptions {
   // f16 tiny) outside an encode, for a little encoder time. An encode first
   // checks that the file is unchanged on disk, and a read that comes up short
   // (the file truncated meanwhile) fails too: kModelChanged either way.
-  // The JavaScript API's default is true (lib/options.ts: ~1 % encoder time
+  // The JavaScript API's default is true (lib/options.ts: ~1.5 % encoder time
   // for 17.5 MB of tiny's peak RSS); the engine's stays false, so that its
   // tests and benchmarks name the mode they use.
   bool low_memory = false;
